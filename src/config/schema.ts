@@ -1,0 +1,151 @@
+// The TypeBox schema of tendhost.toml: every key, its type, range and default.
+// Unknown keys are errors (additionalProperties: false everywhere).
+import { Type, type Static } from 'typebox';
+import { DockerSettings, HOST_NAME_PATTERN, HostPolicy } from '../schemas/host.js';
+
+const strict = { additionalProperties: false } as const;
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+const Seconds = Type.Number({ minimum: 0 });
+
+export const TokenEntry = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    token_hash: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
+  },
+  strict,
+);
+
+export const DaemonSection = Type.Object(
+  {
+    bind: Type.Optional(Type.String({ minLength: 1 })),
+    log_level: Type.Optional(
+      Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l))),
+    ),
+    workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    state_dir: Type.Optional(Type.String({ minLength: 1 })),
+    shutdown_grace_s: Type.Optional(Seconds),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          cert_path: Type.Optional(Type.String()),
+          key_path: Type.Optional(Type.String()),
+        },
+        strict,
+      ),
+    ),
+    auth: Type.Optional(
+      Type.Object(
+        { enabled: Type.Optional(Type.Boolean()), tokens: Type.Optional(Type.Array(TokenEntry)) },
+        strict,
+      ),
+    ),
+    ssh: Type.Optional(
+      Type.Object(
+        {
+          host_key_policy: Type.Optional(
+            Type.Union([Type.Literal('strict'), Type.Literal('accept-new'), Type.Literal('off')]),
+          ),
+          known_hosts: Type.Optional(Type.String()),
+          connect_timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          idle_timeout_s: Type.Optional(Seconds),
+          keepalive_s: Type.Optional(Seconds),
+          max_sessions_per_worker: Type.Optional(Type.Integer({ minimum: 1 })),
+          max_handshakes_per_worker: Type.Optional(Type.Integer({ minimum: 1 })),
+          key_passphrase: Type.Optional(Type.String()),
+        },
+        strict,
+      ),
+    ),
+    operations: Type.Optional(
+      Type.Object(
+        {
+          command_timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          max_output_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+          reboot_deadline_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          reboot_poll_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          inventory_ttl_s: Type.Optional(Seconds),
+        },
+        strict,
+      ),
+    ),
+    http: Type.Optional(
+      Type.Object(
+        {
+          body_limit_bytes: Type.Optional(Type.Integer({ minimum: 1 })),
+          shutdown_timeout_s: Type.Optional(Seconds),
+        },
+        strict,
+      ),
+    ),
+    ws: Type.Optional(
+      Type.Object(
+        {
+          replay_buffer: Type.Optional(Type.Integer({ minimum: 0 })),
+          max_backpressure_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+          idle_timeout_s: Type.Optional(Type.Integer({ minimum: 8, maximum: 960 })),
+        },
+        strict,
+      ),
+    ),
+    rate_limit: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          per: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('address')])),
+          rate_per_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          burst: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+
+export const DefaultsSection = Type.Object(
+  {
+    user: Type.Optional(Type.String({ minLength: 1 })),
+    ssh_key: Type.Optional(Type.String({ minLength: 1 })),
+    port: Type.Optional(Port),
+  },
+  strict,
+);
+
+export const HostEntry = Type.Object(
+  {
+    name: Type.String({ pattern: HOST_NAME_PATTERN }),
+    addr: Type.String({ minLength: 1 }),
+    port: Type.Optional(Port),
+    user: Type.Optional(Type.String({ minLength: 1 })),
+    ssh_key: Type.Optional(Type.String({ minLength: 1 })),
+    compose_paths: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    policy: Type.Optional(HostPolicy),
+    docker: Type.Optional(DockerSettings),
+  },
+  strict,
+);
+export type HostEntry = Static<typeof HostEntry>;
+
+export const AuditSection = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    file: Type.Optional(Type.String({ minLength: 1 })),
+    syslog: Type.Optional(Type.Boolean()),
+    webhook: Type.Optional(Type.String({ pattern: '^https?://' })),
+  },
+  strict,
+);
+
+export const ConfigFile = Type.Object(
+  {
+    daemon: Type.Optional(DaemonSection),
+    defaults: Type.Optional(DefaultsSection),
+    groups: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
+    host: Type.Optional(Type.Array(HostEntry)),
+    audit: Type.Optional(AuditSection),
+  },
+  strict,
+);
+export type ConfigFile = Static<typeof ConfigFile>;

@@ -1,0 +1,51 @@
+// The configuration after defaults are applied: what the rest of the daemon
+// reads. Every field is present; nothing downstream re-derives a default.
+import type { ResolvedHost } from '../schemas/host.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
+
+/** The part of the configuration a shard worker needs (structured-clone safe). */
+export interface DaemonSettingsForWorkers {
+  state_dir: string;
+  ssh: {
+    host_key_policy: HostKeyPolicy;
+    known_hosts: string;
+    connect_timeout_ms: number;
+    idle_timeout_ms: number;
+    keepalive_ms: number;
+    max_sessions_per_worker: number;
+    max_handshakes_per_worker: number;
+    default_key: string | null;
+    key_passphrase: string | null;
+  };
+  operations: {
+    command_timeout_ms: number;
+    max_output_bytes: number;
+    reboot_deadline_ms: number;
+    reboot_poll_ms: number;
+    inventory_ttl_ms: number;
+  };
+}
+
+export interface Config {
+  /** Absolute path of the file this came from (for messages and reload). */
+  file: string;
+  daemon: {
+    host: string;
+    port: number;
+    log_level: LogLevel;
+    workers: number;
+    state_dir: string;
+    shutdown_grace_ms: number;
+    tls: { enabled: boolean; cert_path: string | null; key_path: string | null };
+    auth: { enabled: boolean; tokens: Array<{ name: string; token_hash: string }> };
+    http: { body_limit_bytes: number; shutdown_timeout_ms: number };
+    ws: { replay_buffer: number; max_backpressure_bytes: number; idle_timeout_s: number };
+    rate_limit: { enabled: boolean; per: 'token' | 'address'; rate_per_s: number; burst: number };
+  };
+  workers: DaemonSettingsForWorkers;
+  groups: Record<string, string[]>;
+  hosts: ResolvedHost[];
+  audit: { enabled: boolean; file: string; syslog: boolean; webhook: string | null };
+}

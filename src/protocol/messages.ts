@@ -1,0 +1,64 @@
+// Everything that crosses between the front process and a shard worker.
+// Both sides import this file; every switch over these unions ends in
+// `unreachable()` so a new kind that is not handled fails to compile.
+import type { MessagePort } from 'node:worker_threads';
+import type { WireError } from '../errors.js';
+import type { HostState, HostStatus, ResolvedHost } from '../schemas/host.js';
+import type { UnstampedEvent } from '../schemas/events.js';
+import type { DaemonSettingsForWorkers } from '../config/types.js';
+
+/** Context carried with every operation so logs, events and audit line up. */
+export interface Trace {
+  job_id: string | null;
+  request_id: string | null;
+  user: string | null;
+}
+
+export type HostCommand =
+  | { kind: 'update'; dry_run: boolean }
+  | { kind: 'query' }
+  | { kind: 'reboot' }
+  | { kind: 'retry' }
+  | { kind: 'acknowledge' }
+  | { kind: 'accept_host_key' }
+  | { kind: 'inventory'; refresh: boolean };
+
+/** Tasks the front process runs on a worker through piscina (request → reply). */
+export type WorkerTask =
+  | {
+      kind: 'attach';
+      shard: number;
+      port: MessagePort;
+      settings: DaemonSettingsForWorkers;
+      hosts: Array<{ host: ResolvedHost; groups: string[]; restore?: Partial<HostStatus> }>;
+    }
+  | { kind: 'add_host'; shard: number; host: ResolvedHost; groups: string[] }
+  | { kind: 'remove_host'; shard: number; name: string; force: boolean }
+  | { kind: 'set_groups'; shard: number; groups: Record<string, string[]> }
+  | { kind: 'command'; shard: number; host: string; command: HostCommand; trace: Trace }
+  | { kind: 'drain'; shard: number; grace_ms: number }
+  | { kind: 'crash'; shard: number };
+
+export type CommandReply =
+  | { ok: true; state: HostState; data?: unknown }
+  | { ok: false; error: WireError; state?: HostState };
+
+export type WorkerReply =
+  | { kind: 'attached'; shard: number; hosts: number; thread_id: number }
+  | { kind: 'command'; reply: CommandReply }
+  | { kind: 'done' };
+
+/** Messages a worker posts on its MessagePort, in order, batched per tick. */
+export type PortMessage =
+  | { kind: 'status'; status: HostStatus }
+  | { kind: 'event'; event: UnstampedEvent }
+  | { kind: 'removed'; name: string }
+  | { kind: 'metrics'; shard: number; sessions_open: number; handshakes_in_flight: number; elu: number }
+  | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields: Record<string, unknown> }
+  | { kind: 'fatal'; shard: number; error: WireError };
+
+export type PortBatch = PortMessage[];
+
+export function unreachable(value: never, what = 'message'): never {
+  throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`);
+}

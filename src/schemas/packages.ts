@@ -1,0 +1,34 @@
+// Package shapes shared by the package-manager drivers, events and the API.
+import { Type, type Static } from 'typebox';
+
+export const PendingPackage = Type.Object(
+  {
+    name: Type.String(),
+    current_version: Type.Union([Type.String(), Type.Null()]),
+    new_version: Type.String(),
+    arch: Type.Union([Type.String(), Type.Null()]),
+    repository: Type.Union([Type.String(), Type.Null()]),
+    kind: Type.Union([Type.Literal('system'), Type.Literal('compose')], {
+      description: 'system package, or a Compose service image',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type PendingPackage = Static<typeof PendingPackage>;
+
+export const UpdateResult = Type.Object(
+  {
+    success: Type.Boolean(),
+    dry_run: Type.Boolean(),
+    upgraded: Type.Integer({ minimum: 0 }),
+    new: Type.Integer({ minimum: 0 }),
+    removed: Type.Integer({ minimum: 0 }),
+    reboot_required: Type.Boolean(),
+    reboot_packages: Type.Array(Type.String()),
+    packages: Type.Array(PendingPackage),
+    error: Type.Union([Type.String(), Type.Null()]),
+    error_code: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type UpdateResult = Static<typeof UpdateResult>;

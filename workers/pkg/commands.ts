@@ -1,0 +1,69 @@
+// The exact command lines tendhost sends to a host. They are the contract
+// between the package-manager drivers (which parse what these print) and the
+// fleet simulator in bench/ (which answers them as the real tools would).
+// Everything a user could influence (compose paths) goes through `shellQuote`.
+
+/** Quote one argument for POSIX sh: nothing inside can be interpreted. */
+export function shellQuote(arg: string): string {
+  if (arg === '') return "''";
+  if (/^[A-Za-z0-9_./=:@%+-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Parseable output from every tool: C locale, no interactive prompts. */
+const C_LOCALE = 'LANG=C LC_ALL=C';
+
+export const CMD = {
+  // identity and detection
+  osRelease: 'cat /etc/os-release',
+  /** Prints the absolute path of each tool that exists, one per line. */
+  detectTools: 'command -v apt-get dnf yum docker docker-compose osqueryi needs-restarting; true',
+  userId: 'id -u',
+  sudoCheck: 'sudo -n true',
+  bootId: 'cat /proc/sys/kernel/random/boot_id',
+  health: 'uptime',
+  unameR: 'uname -r',
+
+  // apt
+  aptRefresh: `${C_LOCALE} apt-get update`,
+  /** Simulated upgrade: the `Inst` lines list every pending package with versions. */
+  aptSimulate: `${C_LOCALE} apt-get -s -o Debug::NoLocking=1 upgrade`,
+  aptUpgrade:
+    `${C_LOCALE} DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Use-Pty=0 ` +
+    `-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade`,
+  /** Prints `reboot-required` then the packages that asked, or nothing. */
+  aptRebootRequired:
+    'if [ -f /var/run/reboot-required ]; then echo reboot-required; cat /var/run/reboot-required.pkgs 2>/dev/null; fi; true',
+
+  // dnf / yum (same CLI)
+  rpmCheckUpdate: (tool: 'dnf' | 'yum') => `${C_LOCALE} ${tool} -q check-update`,
+  rpmUpgrade: (tool: 'dnf' | 'yum') => `${C_LOCALE} ${tool} -y upgrade`,
+  rpmUpgradeDryRun: (tool: 'dnf' | 'yum') => `${C_LOCALE} ${tool} --assumeno upgrade`,
+  /** exit 1 = reboot needed, 0 = not. */
+  rpmNeedsRestarting: (tool: 'dnf' | 'yum') =>
+    tool === 'dnf' ? `${C_LOCALE} dnf needs-restarting -r` : `${C_LOCALE} needs-restarting -r`,
+  /** Fallback when needs-restarting is missing: newest installed kernel vs running. */
+  rpmKernelCheck: "rpm -q --last kernel kernel-core 2>/dev/null | head -n 1; echo '--'; uname -r",
+
+  // Docker Compose
+  composeVersion: (v: 'v1' | 'v2') => (v === 'v2' ? 'docker compose version --short' : 'docker-compose version --short'),
+  /** Finds the compose file in a directory as the real tools do (first match wins). */
+  composeFind: (dir: string) =>
+    `cd ${shellQuote(dir)} && for f in compose.yaml compose.yml docker-compose.yaml docker-compose.yml; do ` +
+    `if [ -f "$f" ]; then echo "$f"; exit 0; fi; done; exit 1`,
+  /** Image id per service before/after, JSON lines. */
+  composeImages: (v: 'v1' | 'v2', dir: string) =>
+    `cd ${shellQuote(dir)} && ${composeBin(v)} images --format json`,
+  composePull: (v: 'v1' | 'v2', dir: string) => `cd ${shellQuote(dir)} && ${composeBin(v)} pull`,
+  composeUp: (v: 'v1' | 'v2', dir: string) => `cd ${shellQuote(dir)} && ${composeBin(v)} up -d`,
+  /** Which services would get a newer image (dry run): pull is the only honest way; list config images. */
+  composeConfigImages: (v: 'v1' | 'v2', dir: string) =>
+    `cd ${shellQuote(dir)} && ${composeBin(v)} config --images`,
+
+  // reboot
+  reboot: 'systemctl reboot || reboot',
+} as const;
+
+function composeBin(v: 'v1' | 'v2'): string {
+  return v === 'v2' ? 'docker compose' : 'docker-compose';
+}
