@@ -19,7 +19,7 @@ export const DaemonSection = Type.Object(
   {
     bind: Type.Optional(Type.String({ minLength: 1 })),
     log_level: Type.Optional(
-      Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l))),
+      Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
     ),
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     state_dir: Type.Optional(Type.String({ minLength: 1 })),

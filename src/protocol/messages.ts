@@ -53,6 +53,15 @@ export type PortMessage =
   | { kind: 'status'; status: HostStatus }
   | { kind: 'event'; event: UnstampedEvent }
   | { kind: 'removed'; name: string }
+  | {
+      kind: 'job_result';
+      job_id: string;
+      host: string;
+      success: boolean;
+      state: HostState;
+      error: string | null;
+      code: string | null;
+    }
   | { kind: 'metrics'; shard: number; sessions_open: number; handshakes_in_flight: number; elu: number }
   | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields: Record<string, unknown> }
   | { kind: 'fatal'; shard: number; error: WireError };

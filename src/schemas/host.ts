@@ -13,7 +13,7 @@ export const HOST_STATES = [
   'failed',
 ] as const;
 
-export const HostState = Type.Union(HOST_STATES.map((s) => Type.Literal(s)), {
+export const HostState = Type.Enum(HOST_STATES, {
   description: 'Host actor state',
 });
 export type HostState = (typeof HOST_STATES)[number];
@@ -66,9 +66,7 @@ export const MaintenanceWindow = Type.Object(
     start: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
     end: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
     days: Type.Optional(
-      Type.Array(
-        Type.Union(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].map((d) => Type.Literal(d))),
-      ),
+      Type.Array(Type.Enum(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const)),
     ),
   },
   { additionalProperties: false },

@@ -1,0 +1,210 @@
+// Benchmark: GET /hosts/:name and GET /hosts?per_page=50 over 10,000 hosts,
+// for the daemon and two baselines on the same data, one server at a time:
+//   bare-uws   uWS.js + Map lookup + JSON.stringify (the ceiling)
+//   node-http  node:http doing the same
+//   daemon     node dist/src/main.js with a generated tendhost.toml
+// Main figure: server CPU µs per request (/proc utime+stime ÷ requests), which
+// holds up on a shared, noisy machine far better than req/s does.
+//
+// Env: BENCH_SECONDS (5) BENCH_WARMUP_SECONDS (1) BENCH_CONNECTIONS (50)
+//      BENCH_REPEAT (1; median run is kept) BENCH_HOSTS (10000)
+//      BENCH_SERVERS (bare-uws,node-http,daemon) BENCH_DAEMON_WORKERS (2)
+//      BENCH_ENFORCE (unset; 1 = exit 1 when a target is missed)
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_HOST_COUNT, PAGE_SIZE, fleetHosts, hostName, pagePaths, singleHostPaths, writeDaemonConfig } from './lib/fleet-config.js';
+import { idleCpuPct, measure, medianRun, type Measurement } from './lib/measure.js';
+import { clockTicksPerSecond, processHasMapped, processMemoryKiB } from './lib/proc-cpu.js';
+import { printReport, type Report, type ServerResult, type Target } from './lib/http-reads-report.js';
+import { startServer, type ServerProcess, type ServerSpec } from './lib/server-proc.js';
+import { UWS_BINARY_FRAGMENT, assertNativeUws } from './lib/uws-native.js';
+import { assertWrkInstalled } from './lib/wrk.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const ROOT = resolve(HERE, '..', '..');
+const RESULT_FILE = join(ROOT, 'bench', 'results', 'http-reads.json');
+
+const env = process.env;
+const num = (key: string, fallback: number): number => {
+  const n = Number(env[key] ?? fallback);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${key} must be a positive number, got "${env[key]}"`);
+  return n;
+};
+const settings = {
+  seconds: num('BENCH_SECONDS', 5),
+  warmup_seconds: num('BENCH_WARMUP_SECONDS', 1),
+  connections: num('BENCH_CONNECTIONS', 50),
+  threads: 1,
+  repeat: Math.round(num('BENCH_REPEAT', 1)),
+  hosts: Math.round(num('BENCH_HOSTS', DEFAULT_HOST_COUNT)),
+  daemon_workers: Math.round(num('BENCH_DAEMON_WORKERS', 2)),
+  per_page: PAGE_SIZE,
+};
+const SERVERS = ['bare-uws', 'node-http', 'daemon'] as const;
+type ServerName = (typeof SERVERS)[number];
+const ROUTES = {
+  single: { label: 'GET /hosts/:name', paths: singleHostPaths(settings.hosts) },
+  page: { label: `GET /hosts?per_page=${PAGE_SIZE}`, paths: pagePaths(settings.hosts) },
+} as const;
+type RouteKey = keyof typeof ROUTES;
+
+const TARGETS = { vs_bare_max: 1.3, vs_node_min: 2, page_cpu_us_max: 30 };
+const START_TIMEOUT_MS = 60_000;
+
+function selectedServers(): ServerName[] {
+  const wanted = (env.BENCH_SERVERS ?? SERVERS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of wanted) {
+    if (!(SERVERS as readonly string[]).includes(s)) throw new Error(`BENCH_SERVERS: unknown server "${s}" (known: ${SERVERS.join(', ')})`);
+  }
+  return wanted as ServerName[];
+}
+
+function serverSpec(name: ServerName, configFile: string): ServerSpec {
+  const childEnv: NodeJS.ProcessEnv = { ...env, BENCH_HOSTS: String(settings.hosts), BENCH_SHARDS: String(settings.daemon_workers) };
+  // Only the generated config may steer the daemon (no stray TENDHOST_BIND etc.).
+  for (const key of Object.keys(childEnv)) if (key.startsWith('TENDHOST_')) delete childEnv[key];
+  if (name === 'daemon') {
+    childEnv.TENDHOST_CONFIG = configFile;
+    return { name, command: process.execPath, args: [join(ROOT, 'dist', 'src', 'main.js')], env: childEnv, startTimeoutMs: START_TIMEOUT_MS };
+  }
+  return { name, command: process.execPath, args: [join(HERE, 'baselines', `${name}.js`)], env: childEnv, startTimeoutMs: START_TIMEOUT_MS };
+}
+
+/**
+ * Waits until the server answers both routes with the expected shapes — the
+ * daemon may listen before its read model holds every host — and returns the
+ * body sizes, so the report shows all servers send comparable payloads.
+ */
+async function waitUntilServing(baseUrl: string, deadline: number): Promise<{ single: number; page: number }> {
+  let lastProblem = '';
+  while (Date.now() < deadline) {
+    try {
+      const last = hostName(settings.hosts);
+      const one = await fetch(`${baseUrl}/hosts/${last}`);
+      const oneText = await one.text();
+      const pageRes = await fetch(`${baseUrl}/hosts?page=1&per_page=${PAGE_SIZE}`);
+      const pageText = await pageRes.text();
+      const host = one.ok ? (JSON.parse(oneText) as { name?: unknown; state?: unknown }) : undefined;
+      const page = pageRes.ok ? (JSON.parse(pageText) as { data?: unknown[]; pagination?: { total_items?: unknown } }) : undefined;
+      if (host?.name === last && typeof host.state === 'string' && page?.data?.length === PAGE_SIZE && page.pagination?.total_items === settings.hosts) {
+        return { single: Buffer.byteLength(oneText), page: Buffer.byteLength(pageText) };
+      }
+      lastProblem = `GET /hosts/${last} → ${one.status} ${oneText.slice(0, 200)}; GET /hosts?page=1 → ${pageRes.status} ${pageText.slice(0, 200)}`;
+    } catch (err) {
+      lastProblem = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`server never served the expected shapes: ${lastProblem}`);
+}
+
+async function benchServer(name: ServerName, configFile: string): Promise<ServerResult> {
+  const t0 = Date.now();
+  const server: ServerProcess = await startServer(serverSpec(name, configFile));
+  try {
+    if (name !== 'node-http' && !processHasMapped(server.pid, UWS_BINARY_FRAGMENT)) {
+      throw new Error(`${name} (pid ${server.pid}) has no native uWS binary mapped — it runs the pure-JS fallback; refusing to benchmark it`);
+    }
+    const baseUrl = `http://127.0.0.1:${server.port}`;
+    const body_bytes = await waitUntilServing(baseUrl, t0 + START_TIMEOUT_MS);
+    const startup_ms = Date.now() - t0;
+    const memory_after_start = processMemoryKiB(server.pid);
+    const idle_cpu_pct = await idleCpuPct(server.pid, 1000);
+    const routes = {} as Record<RouteKey, Measurement>;
+    const runs_cpu_us_per_req = {} as Record<RouteKey, number[]>;
+    for (const key of Object.keys(ROUTES) as RouteKey[]) {
+      const wrkOpts = { baseUrl, paths: ROUTES[key].paths, connections: settings.connections, threads: settings.threads };
+      await measure(server.pid, { ...wrkOpts, seconds: settings.warmup_seconds });
+      const runs: Measurement[] = [];
+      for (let i = 0; i < settings.repeat; i++) runs.push(await measure(server.pid, { ...wrkOpts, seconds: settings.seconds }));
+      const m = medianRun(runs);
+      if (m.errors > 0) {
+        throw new Error(`${name} ${ROUTES[key].label}: ${m.errors} failed requests (${JSON.stringify(m.wrk.errors)}) — results would be meaningless`);
+      }
+      routes[key] = m;
+      runs_cpu_us_per_req[key] = runs.map((r) => r.cpu_us_per_req);
+      console.error(`  ${name.padEnd(9)} ${ROUTES[key].label.padEnd(24)} ${m.cpu_us_per_req.toFixed(1)} µs CPU/req, ${Math.round(m.req_per_s)} req/s`);
+    }
+    const memory_after_runs = processMemoryKiB(server.pid);
+    return { name, pid: server.pid, startup_ms, idle_cpu_pct, body_bytes, memory_after_start, memory_after_runs, routes, runs_cpu_us_per_req };
+  } catch (err) {
+    (err as Error).message += `\n--- ${name} output (tail) ---\n${server.outputTail()}`;
+    throw err;
+  } finally {
+    await server.stop();
+  }
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | null {
+  return a === undefined || b === undefined ? null : a / b;
+}
+
+function buildTargets(results: Partial<Record<ServerName, ServerResult>>): Target[] {
+  const cpu = (s: ServerName, r: RouteKey): number | undefined => results[s]?.routes[r].cpu_us_per_req;
+  if (!results.daemon) return [];
+  const targets: Target[] = [];
+  for (const r of Object.keys(ROUTES) as RouteKey[]) {
+    const vsBare = ratio(cpu('daemon', r), cpu('bare-uws', r));
+    if (vsBare !== null) targets.push({ name: `${ROUTES[r].label}: daemon ÷ bare-uws CPU/req`, value: vsBare, limit: `≤ ${TARGETS.vs_bare_max}`, pass: vsBare <= TARGETS.vs_bare_max });
+    const vsNode = ratio(cpu('node-http', r), cpu('daemon', r));
+    if (vsNode !== null) targets.push({ name: `${ROUTES[r].label}: node-http ÷ daemon CPU/req`, value: vsNode, limit: `≥ ${TARGETS.vs_node_min}`, pass: vsNode >= TARGETS.vs_node_min });
+  }
+  const page = cpu('daemon', 'page');
+  if (page !== undefined) targets.push({ name: `${ROUTES.page.label}: daemon CPU µs/req`, value: page, limit: `< ${TARGETS.page_cpu_us_max}`, pass: page < TARGETS.page_cpu_us_max });
+  return targets;
+}
+
+async function main(): Promise<number> {
+  const servers = selectedServers();
+  // Preconditions first, each with a message that says what to do.
+  assertNativeUws();
+  assertWrkInstalled();
+  if (servers.includes('daemon') && !existsSync(join(ROOT, 'dist', 'src', 'main.js'))) {
+    throw new Error('dist/src/main.js does not exist: build with `npx tsc -p tsconfig.json`, or set BENCH_SERVERS=bare-uws,node-http');
+  }
+
+  const tmp = mkdtempSync(join(tmpdir(), 'tendhost-bench-http-'));
+  try {
+    const configFile = writeDaemonConfig(fleetHosts(settings.hosts), { workers: settings.daemon_workers, dir: tmp });
+    const loadBefore = loadavg();
+    console.error(`http-reads: ${settings.hosts} hosts, ${settings.seconds} s × ${settings.repeat} per route, ${settings.connections} connections, servers: ${servers.join(', ')}`);
+    const results: Partial<Record<ServerName, ServerResult>> = {};
+    for (const name of servers) results[name] = await benchServer(name, configFile); // one at a time, never concurrently
+
+    const cpu = (s: ServerName, r: RouteKey): number | undefined => results[s]?.routes[r].cpu_us_per_req;
+    const ratios: Record<string, number | null> = {};
+    for (const r of Object.keys(ROUTES) as RouteKey[]) {
+      ratios[`${r}.daemon_vs_bare_uws`] = ratio(cpu('daemon', r), cpu('bare-uws', r));
+      ratios[`${r}.node_http_vs_daemon`] = ratio(cpu('node-http', r), cpu('daemon', r));
+      ratios[`${r}.node_http_vs_bare_uws`] = ratio(cpu('node-http', r), cpu('bare-uws', r));
+    }
+    const report: Report = {
+      benchmark: 'http-reads',
+      date: new Date().toISOString(),
+      machine: { node: process.version, cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', clk_tck: clockTicksPerSecond(), loadavg_before: loadBefore, loadavg_after: loadavg() },
+      settings,
+      routes: Object.fromEntries(Object.entries(ROUTES).map(([k, v]) => [k, v.label])),
+      servers: results,
+      ratios,
+      targets: buildTargets(results),
+    };
+    printReport(report);
+    mkdirSync(dirname(RESULT_FILE), { recursive: true });
+    writeFileSync(RESULT_FILE, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nwrote ${RESULT_FILE}`);
+    const missed = report.targets.filter((t) => !t.pass);
+    return env.BENCH_ENFORCE === '1' && missed.length > 0 ? 1 : 0;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`http-reads: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  },
+);

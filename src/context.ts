@@ -1,0 +1,33 @@
+// What route handlers and the WebSocket stream can reach: the running
+// daemon's parts. Built once in daemon.ts.
+import type { Logger } from 'pino';
+import type { Config } from './config/types.js';
+import type { ReadModel } from './state/read-model.js';
+import type { ShardPool } from './pool/shard-pool.js';
+import type { JobStore } from './jobs/job-store.js';
+import type { Broadcaster } from './events/broadcaster.js';
+import type { UwsMode } from './http/uws.js';
+import type { ResolvedHost } from './schemas/host.js';
+import type { HostActions } from './hosts/host-actions.js';
+import type { AuditLog } from './audit/audit-log.js';
+
+export interface DaemonContext {
+  config: Config;
+  log: Logger;
+  model: ReadModel;
+  pool: ShardPool;
+  jobs: JobStore;
+  broadcaster: Broadcaster;
+  actions: HostActions;
+  /** Every host's configuration (from the file and registered through the API). */
+  hostConfigs: Map<string, ResolvedHost>;
+  groups: Record<string, string[]>;
+  /** Names of hosts registered through the API (not in the config file). */
+  registered: Set<string>;
+  /** `[defaults]` for hosts registered through the API. */
+  defaults: { user?: string; port?: number; ssh_key?: string };
+  audit: AuditLog | null;
+  version: string;
+  startedAt: number;
+  uwsMode: UwsMode;
+}

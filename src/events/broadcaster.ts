@@ -1,0 +1,116 @@
+// The one broadcaster: every batch a shard posts lands here, in order. Status
+// messages update the read model before the events of the same batch are
+// stamped (seq, ts), kept in the replay buffer and handed to the fan-out, so a
+// client that reacts to an event already reads the new state.
+import type { Logger } from 'pino';
+import { unreachable, type PortBatch, type PortMessage } from '../protocol/messages.js';
+import type { HostEvent, UnstampedEvent } from '../schemas/events.js';
+import type { ReadModel } from '../state/read-model.js';
+import { ReplayBuffer, type StampedEvent } from './replay-buffer.js';
+
+export interface JobSink {
+  hostResult(msg: Extract<PortMessage, { kind: 'job_result' }>): void;
+}
+
+/** Where stamped events go (the WebSocket fan-out); set once the server is up. */
+export interface EventFanout {
+  deliver(events: StampedEvent[]): void;
+}
+
+export interface ShardMetrics {
+  sessions_open: number;
+  handshakes_in_flight: number;
+  elu: number;
+  at: number;
+}
+
+export class Broadcaster {
+  readonly replay: ReplayBuffer;
+  readonly shardMetrics = new Map<number, ShardMetrics>();
+  #seq = 0;
+  #fanout: EventFanout | null = null;
+  readonly #listeners = new Set<(e: StampedEvent) => void>();
+  readonly #model: ReadModel;
+  readonly #jobs: JobSink;
+  readonly #log: Logger;
+
+  constructor(model: ReadModel, jobs: JobSink, log: Logger, replaySize: number) {
+    this.#model = model;
+    this.#jobs = jobs;
+    this.#log = log;
+    this.replay = new ReplayBuffer(replaySize);
+  }
+
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  setFanout(f: EventFanout): void {
+    this.#fanout = f;
+  }
+
+  /** In-process subscribers (rollouts, audit); called after the fan-out. */
+  subscribe(fn: (e: StampedEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  onBatch(shard: number, batch: PortBatch): void {
+    const stamped: StampedEvent[] = [];
+    for (const msg of batch) {
+      switch (msg.kind) {
+        case 'status':
+          this.#model.apply(msg.status);
+          break;
+        case 'event':
+          stamped.push(this.#stamp(msg.event));
+          break;
+        case 'removed':
+          this.#model.remove(msg.name);
+          break;
+        case 'job_result':
+          this.#jobs.hostResult(msg);
+          break;
+        case 'metrics':
+          this.shardMetrics.set(shard, { ...msg, at: Date.now() });
+          break;
+        case 'log':
+          this.#log[msg.level]({ shard, ...msg.fields }, msg.msg);
+          break;
+        case 'fatal':
+          this.#log.error({ shard, err: msg.error }, 'shard worker failed');
+          break;
+        default:
+          unreachable(msg, 'port message');
+      }
+    }
+    if (stamped.length > 0) this.#publish(stamped);
+  }
+
+  /** Events born in the front process (fleet rollouts) go through the same path. */
+  emit(event: UnstampedEvent | Omit<HostEvent, 'seq' | 'ts'>): StampedEvent {
+    const s = this.#stamp(event as UnstampedEvent);
+    this.#publish([s]);
+    return s;
+  }
+
+  #stamp(event: UnstampedEvent): StampedEvent {
+    const seq = ++this.#seq;
+    const full = { ...event, seq, ts: new Date().toISOString() } as HostEvent;
+    const s: StampedEvent = {
+      seq,
+      type: full.type,
+      host: 'host' in full ? full.host : null,
+      event: full,
+      json: JSON.stringify(full),
+    };
+    this.replay.push(s);
+    return s;
+  }
+
+  #publish(events: StampedEvent[]): void {
+    this.#fanout?.deliver(events);
+    if (this.#listeners.size === 0) return;
+    for (const e of events) for (const fn of this.#listeners) fn(e);
+  }
+}

@@ -1,0 +1,166 @@
+// The request pipeline: route → auth → rate limit → content type → body
+// limit (in uws.ts, while streaming) → JSON parse → schema validation →
+// handler → error mapping → one log line. Every failure is a 4xx/5xx JSON
+// body from the error table; nothing here can throw past the server.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { TendhostError, asTendhostError } from '../errors.js';
+import type { HttpRequest, HttpResponse, RequestHandlers } from './uws.js';
+import { Router } from './router.js';
+import { RawJson, type Reply, type RequestContext, type Route } from './route.js';
+import { check, parseQuery } from './validate.js';
+import { TokenAuth, extractToken } from './auth.js';
+import { RateLimiter } from './rate-limit.js';
+
+export interface AppOptions {
+  routes: Route[];
+  log: Logger;
+  bodyLimit: number;
+  auth: { enabled: boolean; tokens: Array<{ name: string; token_hash: string }> };
+  rateLimit: { enabled: boolean; per: 'token' | 'address'; rate_per_s: number; burst: number };
+  /** Called after every answered request (metrics). */
+  onResponse?: (route: string, method: string, status: number, ms: number) => void;
+}
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function errorResponse(err: TendhostError, requestId: string, extra?: Record<string, string>): HttpResponse {
+  return {
+    status: err.status,
+    body: JSON.stringify(err.toWire()),
+    headers: { 'x-request-id': requestId, ...extra },
+  };
+}
+
+export function requestIdOf(req: HttpRequest): string {
+  const given = req.headers['x-request-id'];
+  return given && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router: Router; auth: TokenAuth | null } {
+  const router = new Router(opts.routes);
+  const auth = opts.auth.enabled ? new TokenAuth(opts.auth.tokens) : null;
+  const limiter = opts.rateLimit.enabled ? new RateLimiter(opts.rateLimit.rate_per_s, opts.rateLimit.burst) : null;
+  const log = opts.log;
+  const logRequests = log.isLevelEnabled('info');
+  // Per-request state computed in preBody and reused in handle.
+  const pending = new WeakMap<HttpRequest, { route: Route; params: Record<string, string>; user: string | null; id: string; t0: number }>();
+
+  const finish = (req: HttpRequest, id: string, t0: number, routePath: string, res: HttpResponse, user: string | null) => {
+    const ms = performance.now() - t0;
+    if (logRequests) {
+      log.info({ req_id: id, method: req.method, path: req.path, status: res.status, ms: Math.round(ms * 1000) / 1000, user }, 'request');
+    }
+    opts.onResponse?.(routePath, req.method, res.status, ms);
+    return res;
+  };
+
+  return {
+    router,
+    auth,
+    bodyLimit: opts.bodyLimit,
+
+    preBody(req) {
+      const t0 = performance.now();
+      const id = requestIdOf(req);
+      const m = router.match(req.method, req.path);
+      if (m.kind === 'not_found') {
+        return finish(req, id, t0, 'unmatched', errorResponse(new TendhostError('ROUTE_NOT_FOUND', `no route for ${req.path}`), id), null);
+      }
+      if (m.kind === 'method_not_allowed') {
+        const err = new TendhostError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path} (allowed: ${m.allow.join(', ')})`);
+        return finish(req, id, t0, 'unmatched', errorResponse(err, id, { allow: m.allow.join(', ') }), null);
+      }
+      const route = m.route;
+      let user: string | null = null;
+      if (auth && route.auth !== false) {
+        user = auth.verify(extractToken(req.headers, new URLSearchParams(req.query)));
+        if (!user) {
+          return finish(req, id, t0, route.path, errorResponse(new TendhostError('UNAUTHORIZED'), id, {
+            'www-authenticate': 'Bearer realm="tendhost"',
+          }), null);
+        }
+      }
+      if (limiter && route.auth !== false) {
+        const key = opts.rateLimit.per === 'token' && user ? `t:${user}` : `a:${req.ip}`;
+        const wait = limiter.take(key);
+        if (wait > 0) {
+          return finish(req, id, t0, route.path, errorResponse(new TendhostError('RATE_LIMITED', `rate limit exceeded; retry in ${wait}s`), id, {
+            'retry-after': String(wait),
+          }), user);
+        }
+      }
+      if (route.body) {
+        const ct = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+        const length = Number(req.headers['content-length'] ?? '0');
+        const mayHaveBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
+        if (mayHaveBody && ct !== 'application/json') {
+          return finish(req, id, t0, route.path, errorResponse(new TendhostError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got "${ct || 'none'}"`), id), user);
+        }
+        if (length > opts.bodyLimit) {
+          return finish(req, id, t0, route.path, errorResponse(new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.bodyLimit} bytes`), id, { connection: 'close' }), user);
+        }
+      }
+      pending.set(req, { route, params: m.params, user, id, t0 });
+      return null;
+    },
+
+    handle(req) {
+      const p = pending.get(req);
+      if (!p) throw new Error('request reached handle() without preBody()');
+      const { route, id, t0, user } = p;
+      try {
+        const ctx = buildContext(req, route, p.params, id, user);
+        const out = route.handler(ctx);
+        if (out instanceof Promise) {
+          return out.then(
+            (r) => finish(req, id, t0, route.path, toResponse(r, id), user),
+            (err) => finish(req, id, t0, route.path, failure(err, id, log), user),
+          );
+        }
+        return finish(req, id, t0, route.path, toResponse(out, id), user);
+      } catch (err) {
+        return finish(req, id, t0, route.path, failure(err, id, log), user);
+      }
+    },
+
+    onAborted(req) {
+      const p = pending.get(req);
+      log.debug({ req_id: p?.id, method: req.method, path: req.path }, 'client went away before the answer');
+    },
+  };
+}
+
+function buildContext(req: HttpRequest, route: Route, params: Record<string, string>, id: string, user: string | null): RequestContext {
+  if (route.params) check(route.params, params, 'path');
+  const query = parseQuery(req.query, route.query);
+  if (route.query) check(route.query, query, 'query');
+  let body: unknown;
+  if (route.body) {
+    if (req.body && req.body.length > 0) {
+      try {
+        body = JSON.parse(req.body.toString('utf8'));
+      } catch (err) {
+        throw new TendhostError('INVALID_JSON', `request body is not valid JSON: ${(err as Error).message}`);
+      }
+    } else body = {};
+    check(route.body, body, 'body');
+  }
+  return { params, query, body, request_id: id, user, ip: req.ip, headers: req.headers };
+}
+
+function toResponse(r: Reply, id: string): HttpResponse {
+  const headers: Record<string, string> = { 'x-request-id': id, ...r.headers };
+  if (r.contentType) headers['content-type'] = r.contentType;
+  let body = '';
+  if (r.body instanceof RawJson) body = r.body.text;
+  else if (typeof r.body === 'string' && r.contentType) body = r.body;
+  else if (r.body !== undefined) body = JSON.stringify(r.body);
+  return { status: r.status, body, headers };
+}
+
+function failure(err: unknown, id: string, log: Logger): HttpResponse {
+  const e = asTendhostError(err);
+  if (e.status >= 500) log.error({ req_id: id, err: e.toWire(), stack: err instanceof Error ? err.stack : undefined }, 'request failed');
+  return errorResponse(e, id);
+}

@@ -1,0 +1,59 @@
+// /groups and /tags: how the fleet is organised.
+import { Type } from 'typebox';
+import { TendhostError } from '../../errors.js';
+import type { DaemonContext } from '../../context.js';
+import { GroupHostsQuery, GroupNameParams } from '../../schemas/requests.js';
+import { ok, type Route } from '../route.js';
+import { HostList, pageBody } from './hosts.js';
+
+const GroupSummary = Type.Object({ name: Type.String(), hosts: Type.Integer() });
+const GroupList = Type.Object({ data: Type.Array(GroupSummary) }, { title: 'GroupList' });
+const TagList = Type.Object({ data: Type.Array(Type.Object({ tag: Type.String(), hosts: Type.Integer() })) }, { title: 'TagList' });
+
+export function groupRoutes(ctx: DaemonContext): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/groups',
+      summary: 'Every group with its host count',
+      tag: 'fleet',
+      responses: { 200: { description: 'Groups', schema: GroupList } },
+      handler() {
+        const data = Object.entries(ctx.groups)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([name, members]) => ({ name, hosts: members.length }));
+        return ok({ data });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/groups/:name',
+      summary: "A group's hosts (paginated like /hosts)",
+      tag: 'fleet',
+      params: GroupNameParams,
+      query: GroupHostsQuery,
+      responses: { 200: { description: 'A page of the group\'s hosts', schema: HostList } },
+      errors: ['GROUP_NOT_FOUND'],
+      handler(r) {
+        if (!Object.hasOwn(ctx.groups, r.params.name)) {
+          throw new TendhostError('GROUP_NOT_FOUND', `group ${r.params.name} not found`);
+        }
+        const q = r.query as { page?: number; per_page?: number };
+        const page = q.page ?? 1;
+        const perPage = q.per_page ?? 50;
+        const p = ctx.model.query({ page, per_page: perPage, group: r.params.name });
+        return ok(pageBody(p.json, page, perPage, p.total_items, p.total_pages));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/tags',
+      summary: 'Every tag with its host count',
+      tag: 'fleet',
+      responses: { 200: { description: 'Tags', schema: TagList } },
+      handler() {
+        return ok({ data: ctx.model.tagCounts() });
+      },
+    },
+  ];
+}

@@ -1,0 +1,240 @@
+// /ws/events: a snapshot (or the missed events after `?since=`) and then
+// every live event. Unfiltered clients share one uWS topic (the cheap path);
+// clients with filters get their matching events sent one by one. Both
+// happen in the broadcaster's turn, so between snapshot and live there is
+// neither gap nor duplicate. Slow clients are dropped with code 4008.
+import type { Logger } from 'pino';
+import type { Broadcaster, EventFanout } from '../events/broadcaster.js';
+import type { StampedEvent } from '../events/replay-buffer.js';
+import type { ReadModel } from '../state/read-model.js';
+import type { HttpRequest, HttpResponse, WsClient, WsHandlers } from './uws.js';
+import { TokenAuth, extractToken } from './auth.js';
+import { requestIdOf } from './app.js';
+import { TendhostError } from '../errors.js';
+
+const ALL_TOPIC = 'events';
+export const CLOSE_BACKPRESSURE = 4008;
+
+export interface EventFilter {
+  hosts: Set<string> | null;
+  tags: Set<string> | null;
+  groups: Set<string> | null;
+  types: Set<string> | null;
+}
+
+export interface ClientData {
+  filter: EventFilter | null;
+  since: number | null;
+  user: string | null;
+  id: string;
+}
+
+const EMPTY: EventFilter = { hosts: null, tags: null, groups: null, types: null };
+
+function listOf(v: unknown): Set<string> | null {
+  if (v === undefined || v === null) return null;
+  const arr = Array.isArray(v) ? v : String(v).split(',');
+  const clean = arr.map((x) => String(x).trim()).filter(Boolean);
+  return clean.length ? new Set(clean) : null;
+}
+
+export function parseFilter(src: Record<string, unknown>): EventFilter | null {
+  const f: EventFilter = {
+    hosts: listOf(src.hosts ?? src.host),
+    tags: listOf(src.tags ?? src.tag),
+    groups: listOf(src.groups ?? src.group),
+    types: listOf(src.types ?? src.type_filter ?? src.events),
+  };
+  return f.hosts || f.tags || f.groups || f.types ? f : null;
+}
+
+export interface EventStreamOptions {
+  model: ReadModel;
+  broadcaster: Broadcaster;
+  log: Logger;
+  auth: TokenAuth | null;
+  maxBackpressure: number;
+  idleTimeoutS: number;
+  /** Called when a client is dropped for backpressure (metrics). */
+  onDropped?: () => void;
+}
+
+export class EventStream implements EventFanout {
+  readonly #clients = new Set<WsClient<ClientData>>();
+  readonly #filtered = new Set<WsClient<ClientData>>();
+  readonly #opts: EventStreamOptions;
+  #publish: ((topic: string, text: string) => void) | null = null;
+  #sweep: NodeJS.Timeout | null = null;
+  dropped = 0;
+
+  constructor(opts: EventStreamOptions) {
+    this.#opts = opts;
+  }
+
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  attach(publish: (topic: string, text: string) => void): void {
+    this.#publish = publish;
+    this.#sweep = setInterval(() => this.#checkBackpressure(), 250);
+    this.#sweep.unref();
+  }
+
+  stop(): void {
+    if (this.#sweep) clearInterval(this.#sweep);
+  }
+
+  handlers(): WsHandlers<ClientData> {
+    return {
+      path: '/ws/events',
+      idleTimeoutS: this.#opts.idleTimeoutS,
+      maxBackpressure: this.#opts.maxBackpressure,
+      upgrade: (req) => this.#upgrade(req),
+      open: (c) => this.#open(c),
+      message: (c, text) => this.#message(c, text),
+      close: (c) => {
+        this.#clients.delete(c);
+        this.#filtered.delete(c);
+      },
+    };
+  }
+
+  #upgrade(req: HttpRequest): { data: ClientData } | HttpResponse {
+    const id = requestIdOf(req);
+    const q = new URLSearchParams(req.query);
+    let user: string | null = null;
+    if (this.#opts.auth) {
+      user = this.#opts.auth.verify(extractToken(req.headers, q, true));
+      if (!user) {
+        const e = new TendhostError('UNAUTHORIZED');
+        return { status: 401, body: JSON.stringify(e.toWire()), headers: { 'www-authenticate': 'Bearer realm="tendhost"', 'x-request-id': id } };
+      }
+    }
+    const sinceRaw = q.get('since');
+    let since: number | null = null;
+    if (sinceRaw !== null) {
+      since = Number(sinceRaw);
+      if (!Number.isInteger(since) || since < 0) {
+        const e = new TendhostError('VALIDATION_FAILED', 'query field "since" must be an integer >= 0', { field: 'since' });
+        return { status: 400, body: JSON.stringify(e.toWire()), headers: { 'x-request-id': id } };
+      }
+    }
+    const fromQuery: Record<string, unknown> = {};
+    for (const k of ['hosts', 'host', 'tags', 'tag', 'groups', 'group', 'types']) {
+      const all = q.getAll(k);
+      if (all.length) fromQuery[k] = all.flatMap((v) => v.split(','));
+    }
+    return { data: { filter: parseFilter(fromQuery), since, user, id } };
+  }
+
+  #open(c: WsClient<ClientData>): void {
+    this.#clients.add(c);
+    const { broadcaster } = this.#opts;
+    const since = c.data.since;
+    if (since !== null) {
+      const missed = broadcaster.replay.since(since, broadcaster.lastSeq);
+      if (missed === null) {
+        c.send(JSON.stringify({ type: 'Resync', seq: broadcaster.lastSeq, reason: `events after ${since} are no longer in the replay buffer (oldest is ${broadcaster.replay.oldestSeq})` }));
+        this.#sendSnapshot(c);
+      } else {
+        for (const e of missed) if (this.#matches(c.data.filter, e)) c.send(e.json);
+      }
+    } else {
+      this.#sendSnapshot(c);
+    }
+    this.#route(c);
+  }
+
+  #sendSnapshot(c: WsClient<ClientData>): void {
+    const { model, broadcaster } = this.#opts;
+    const f = c.data.filter;
+    const parts: string[] = [];
+    for (const name of model.names()) {
+      if (f && !this.#hostMatches(f, name)) continue;
+      parts.push(model.json(name) as string);
+    }
+    c.send(`{"type":"Snapshot","seq":${broadcaster.lastSeq},"ts":"${new Date().toISOString()}","hosts":[${parts.join(',')}]}`);
+  }
+
+  /** Put the client on the shared topic or the filtered list. */
+  #route(c: WsClient<ClientData>): void {
+    if (c.data.filter) {
+      c.unsubscribe(ALL_TOPIC);
+      this.#filtered.add(c);
+    } else {
+      this.#filtered.delete(c);
+      c.subscribe(ALL_TOPIC);
+    }
+  }
+
+  #message(c: WsClient<ClientData>, text: string): void {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      c.send(JSON.stringify({ type: 'Error', code: 'INVALID_JSON', message: 'messages must be JSON objects' }));
+      return;
+    }
+    if (msg && msg.type === 'filter') {
+      c.data.filter = parseFilter(msg);
+      this.#route(c);
+      c.send(JSON.stringify({ type: 'FilterChanged', seq: this.#opts.broadcaster.lastSeq, filter: describe(c.data.filter) }));
+    } else if (msg && msg.type === 'ping') {
+      c.send(JSON.stringify({ type: 'Pong', seq: this.#opts.broadcaster.lastSeq }));
+    } else {
+      c.send(JSON.stringify({ type: 'Error', code: 'VALIDATION_FAILED', message: 'unknown message type (expected "filter" or "ping")' }));
+    }
+  }
+
+  deliver(events: StampedEvent[]): void {
+    if (this.#publish && this.#clients.size > this.#filtered.size) {
+      for (const e of events) this.#publish(ALL_TOPIC, e.json);
+    }
+    if (this.#filtered.size === 0) return;
+    for (const c of this.#filtered) {
+      for (const e of events) if (this.#matches(c.data.filter, e)) c.send(e.json);
+    }
+  }
+
+  #matches(f: EventFilter | null, e: StampedEvent): boolean {
+    if (!f) return true;
+    if (f.types && !f.types.has(e.type)) return false;
+    if (f.hosts || f.tags || f.groups) {
+      if (e.host === null) return false;
+      return this.#hostMatches(f, e.host);
+    }
+    return true;
+  }
+
+  #hostMatches(f: EventFilter, host: string): boolean {
+    if (f.hosts && !f.hosts.has(host)) return false;
+    if (f.tags || f.groups) {
+      const s = this.#opts.model.get(host);
+      if (!s) return false;
+      if (f.tags) for (const t of f.tags) if (!s.tags.includes(t)) return false;
+      if (f.groups && !s.groups.some((g) => f.groups?.has(g))) return false;
+    }
+    return true;
+  }
+
+  #checkBackpressure(): void {
+    const limit = this.#opts.maxBackpressure;
+    for (const c of this.#clients) {
+      if (c.bufferedAmount() > limit) {
+        this.#clients.delete(c);
+        this.#filtered.delete(c);
+        this.dropped++;
+        this.#opts.onDropped?.();
+        this.#opts.log.warn({ client: c.data.id, buffered: c.bufferedAmount() }, 'dropping slow WebSocket client');
+        c.close(CLOSE_BACKPRESSURE, 'backpressure limit exceeded');
+      }
+    }
+  }
+}
+
+function describe(f: EventFilter | null): Record<string, string[] | null> {
+  const g = f ?? EMPTY;
+  const arr = (s: Set<string> | null) => (s ? [...s] : null);
+  return { hosts: arr(g.hosts), tags: arr(g.tags), groups: arr(g.groups), types: arr(g.types) };
+}

@@ -1,0 +1,162 @@
+// Jobs live in the front process: created when a worker accepts an action,
+// finished when every host of the job has reported its result.
+import { randomUUID } from 'node:crypto';
+import type { PortMessage } from '../protocol/messages.js';
+import type { Job, JobKind, JobState } from '../schemas/job.js';
+
+type HostResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
+
+export interface NewJob {
+  kind: JobKind;
+  hosts: string[];
+  dry_run?: boolean;
+  request_id: string | null;
+  user: string | null;
+}
+
+const FINAL: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
+
+export class JobStore {
+  readonly #jobs = new Map<string, Job>();
+  readonly #order: string[] = [];
+  readonly #max: number;
+  readonly #onFinish = new Set<(job: Job) => void>();
+  readonly #onCancel = new Set<(job: Job) => void>();
+  /** Jobs whose host results are decided elsewhere (fleet rollouts). */
+  readonly #delegated = new Set<string>();
+
+  constructor(maxJobs = 10_000) {
+    this.#max = maxJobs;
+  }
+
+  create(spec: NewJob, now = new Date()): Job {
+    const ts = now.toISOString();
+    const job: Job = {
+      id: randomUUID(),
+      kind: spec.kind,
+      state: 'running',
+      dry_run: spec.dry_run ?? false,
+      hosts: spec.hosts.map((host) => ({
+        host,
+        state: 'running',
+        host_state: null,
+        error: null,
+        code: null,
+        reason: null,
+        finished_at: null,
+      })),
+      created_at: ts,
+      started_at: ts,
+      finished_at: null,
+      request_id: spec.request_id,
+      user: spec.user,
+      error: null,
+    };
+    this.#jobs.set(job.id, job);
+    this.#order.push(job.id);
+    this.#evict();
+    return job;
+  }
+
+  /** Forget a job that never started (its command was refused). */
+  discard(id: string): void {
+    if (!this.#jobs.delete(id)) return;
+    const i = this.#order.lastIndexOf(id);
+    if (i >= 0) this.#order.splice(i, 1);
+  }
+
+  /** The job's per-host results are set by its owner (e.g. a rollout), not by host reports. */
+  delegate(id: string): void {
+    this.#delegated.add(id);
+  }
+
+  get(id: string): Job | undefined {
+    return this.#jobs.get(id);
+  }
+
+  /** Newest first. */
+  list(filter: { host?: string; state?: JobState } = {}): Job[] {
+    const out: Job[] = [];
+    for (let i = this.#order.length - 1; i >= 0; i--) {
+      const job = this.#jobs.get(this.#order[i]);
+      if (!job) continue;
+      if (filter.state && job.state !== filter.state) continue;
+      if (filter.host && !job.hosts.some((h) => h.host === filter.host)) continue;
+      out.push(job);
+    }
+    return out;
+  }
+
+  countByState(): Record<string, number> {
+    const c: Record<string, number> = {};
+    for (const j of this.#jobs.values()) c[j.state] = (c[j.state] ?? 0) + 1;
+    return c;
+  }
+
+  onFinish(fn: (job: Job) => void): void {
+    this.#onFinish.add(fn);
+  }
+
+  /** A host reported the end of its part of a job. */
+  hostResult(msg: HostResultMsg): void {
+    const job = this.#jobs.get(msg.job_id);
+    if (!job) return;
+    const h = job.hosts.find((x) => x.host === msg.host);
+    if (!h) return;
+    h.host_state = msg.state;
+    if (this.#delegated.has(job.id)) return;
+    h.state = msg.success ? 'completed' : 'failed';
+    h.error = msg.error;
+    h.code = msg.code;
+    h.finished_at = new Date().toISOString();
+    if (job.hosts.every((x) => x.state !== 'running' && x.state !== 'pending')) {
+      this.finish(job.id, job.hosts.some((x) => x.state === 'failed') ? 'failed' : 'succeeded');
+    }
+  }
+
+  finish(id: string, state: JobState, error: string | null = null): void {
+    const job = this.#jobs.get(id);
+    if (!job || FINAL.has(job.state)) return;
+    job.state = state;
+    job.error = error;
+    job.finished_at = new Date().toISOString();
+    this.#delegated.delete(id);
+    for (const fn of this.#onFinish) fn(job);
+  }
+
+  /** Cancel: hosts not yet started are skipped; running ones finish and report. */
+  cancel(id: string): void {
+    const job = this.#jobs.get(id);
+    if (!job || FINAL.has(job.state)) return;
+    for (const fn of this.#onCancel) fn(job);
+    for (const h of job.hosts) {
+      if (h.state === 'pending') {
+        h.state = 'skipped';
+        h.reason = 'job cancelled';
+      }
+    }
+    if (!this.#delegated.has(id) && job.hosts.every((h) => h.state !== 'running')) this.finish(id, 'cancelled');
+    else job.error = 'cancel requested';
+  }
+
+  onCancel(fn: (job: Job) => void): void {
+    this.#onCancel.add(fn);
+  }
+
+  isFinal(job: Job): boolean {
+    return FINAL.has(job.state);
+  }
+
+  #evict(): void {
+    // Drop the oldest finished jobs past the cap; running ones are never dropped.
+    let i = 0;
+    while (this.#jobs.size > this.#max && i < this.#order.length) {
+      const id = this.#order[i];
+      const job = this.#jobs.get(id);
+      if (job && FINAL.has(job.state)) {
+        this.#jobs.delete(id);
+        this.#order.splice(i, 1);
+      } else i++;
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// Entry point: config → logger → daemon; signals; exit codes that say why
+// the daemon ended (see src/exit-codes.ts and the README).
+import { findConfigFile, loadConfig } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import { createLogger } from './logger.js';
+import { startDaemon, BindError, WorkerPoolError, type RunningDaemon } from './daemon.js';
+import { EXIT } from './exit-codes.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(findConfigFile());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      // Before the logger exists: one plain line on stderr, and exit 2.
+      process.stderr.write(`tendhost: config error: ${err.message}\n`);
+      process.exit(EXIT.CONFIG);
+    }
+    throw err;
+  }
+  const log = createLogger(config.daemon.log_level);
+
+  let daemon: RunningDaemon;
+  try {
+    daemon = await startDaemon(config, log);
+  } catch (err) {
+    if (err instanceof BindError) {
+      log.fatal({ bind: `${config.daemon.host}:${config.daemon.port}` }, `cannot bind: ${err.message}`);
+      process.exit(EXIT.BIND);
+    }
+    if (err instanceof WorkerPoolError) {
+      log.fatal(err.message);
+      process.exit(EXIT.WORKERS);
+    }
+    if (err instanceof ConfigError) {
+      log.fatal(`config error: ${err.message}`);
+      process.exit(EXIT.CONFIG);
+    }
+    log.fatal({ err: (err as Error).message, stack: (err as Error).stack }, 'daemon failed to start');
+    process.exit(EXIT.UNEXPECTED);
+  }
+
+  let signalled = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) {
+      log.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(EXIT.OK);
+    }
+    signalled = true;
+    log.info({ signal: sig }, 'shutting down');
+    daemon
+      .stop()
+      .then(() => {
+        log.info('stopped');
+        process.exit(EXIT.OK);
+      })
+      .catch((err) => {
+        log.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(EXIT.UNEXPECTED);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+void main();

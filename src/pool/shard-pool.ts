@@ -1,0 +1,142 @@
+// The piscina pool of shard workers. Each worker owns exactly one shard; a
+// custom load balancer routes every task to the worker that owns the task's
+// shard, so a host always lives on the same thread. Each worker streams its
+// events back on a MessagePort of its own, handed over at attach time.
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { TendhostError } from '../errors.js';
+import type {
+  CommandReply,
+  HostCommand,
+  PortBatch,
+  Trace,
+  WorkerReply,
+  WorkerTask,
+} from '../protocol/messages.js';
+import type { DaemonSettingsForWorkers } from '../config/types.js';
+import type { HostStatus, ResolvedHost } from '../schemas/host.js';
+import { shardOf } from './shard-of.js';
+
+type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PiscinaTask = Parameters<Balancer>[0];
+type PiscinaWorker = Parameters<Balancer>[1][number];
+
+const kQueueOptions = Piscina.queueOptionsSymbol;
+const WORKER_FILE = fileURLToPath(new URL('../../workers/shard.js', import.meta.url));
+
+export interface ShardHost {
+  host: ResolvedHost;
+  groups: string[];
+  restore?: Partial<HostStatus>;
+}
+
+export interface ShardPoolOptions {
+  workers: number;
+  settings: DaemonSettingsForWorkers;
+  /** Every batch a shard posts, in order. */
+  onBatch: (shard: number, batch: PortBatch) => void;
+  /** A worker died; its shard has been detached and must be re-attached. */
+  onShardLost: (shard: number, reason: string) => void;
+}
+
+export class ShardPool {
+  readonly size: number;
+  readonly #pool: Piscina;
+  readonly #opts: ShardPoolOptions;
+  /** shard → piscina worker id that owns it (rebuilt when a worker is replaced). */
+  readonly #owner = new Map<number, number>();
+  readonly #ports = new Map<number, MessagePort>();
+  #closing = false;
+
+  constructor(opts: ShardPoolOptions) {
+    this.size = opts.workers;
+    this.#opts = opts;
+    this.#pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: opts.workers,
+      maxThreads: opts.workers,
+      idleTimeout: Infinity,
+      // Tasks are short (an actor answers at once, work continues inside the
+      // worker); many may be in flight per shard.
+      concurrentTasksPerWorker: 1024,
+      // 'sync' atomics would park an idle worker in Atomics.wait and starve
+      // its SSH sockets and timers.
+      atomics: 'disabled',
+      loadBalancer: (task, workers) => this.#route(task, workers),
+    });
+    this.#pool.on('workerDestroy', (w: PiscinaWorker) => this.#onWorkerGone(w.id));
+    this.#pool.on('error', () => {
+      // A worker error is reported per shard through workerDestroy; the pool's
+      // own 'error' must have a listener or it would crash the process.
+    });
+  }
+
+  shardOf(name: string): number {
+    return shardOf(name, this.size);
+  }
+
+  #route(task: PiscinaTask, workers: PiscinaWorker[]): PiscinaWorker | null {
+    const opts = (task as unknown as Record<symbol, { shard: number } | null>)[kQueueOptions];
+    if (!opts) return null;
+    const owner = this.#owner.get(opts.shard);
+    if (owner !== undefined) return workers.find((w) => w.id === owner && !w.terminating && !w.destroyed) ?? null;
+    // First task of a shard (its attach): claim a worker no other shard owns.
+    const taken = new Set(this.#owner.values());
+    const free = workers.find((w) => !taken.has(w.id) && !w.terminating && !w.destroyed);
+    if (!free) return null; // stays queued until a worker is ready
+    this.#owner.set(opts.shard, free.id);
+    return free;
+  }
+
+  #onWorkerGone(workerId: number): void {
+    for (const [shard, id] of this.#owner) {
+      if (id !== workerId) continue;
+      this.#owner.delete(shard);
+      this.#ports.get(shard)?.close();
+      this.#ports.delete(shard);
+      if (!this.#closing) this.#opts.onShardLost(shard, `worker ${workerId} of shard ${shard} exited`);
+    }
+  }
+
+  run(task: WorkerTask, transferList?: MessagePort[]): Promise<WorkerReply> {
+    const routed = Object.assign(task, { [kQueueOptions]: { shard: task.shard } });
+    return this.#pool.run(routed, transferList ? { transferList } : undefined) as Promise<WorkerReply>;
+  }
+
+  /** Start (or restart) one shard with its hosts. */
+  async attach(shard: number, hosts: ShardHost[]): Promise<WorkerReply> {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (batch: PortBatch) => this.#opts.onBatch(shard, batch));
+    this.#ports.set(shard, port1);
+    return this.run({ kind: 'attach', shard, port: port2, settings: this.#opts.settings, hosts }, [port2]);
+  }
+
+  async command(host: string, command: HostCommand, trace: Trace): Promise<CommandReply> {
+    const shard = this.shardOf(host);
+    try {
+      const reply = await this.run({ kind: 'command', shard, host, command, trace });
+      if (reply.kind !== 'command') throw new Error(`unexpected reply ${reply.kind}`);
+      return reply.reply;
+    } catch (err) {
+      if (err instanceof TendhostError) throw err;
+      throw new TendhostError('WORKER_UNAVAILABLE', `shard ${shard}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Let running operations finish (bounded), then stop every worker. */
+  async close(graceMs: number): Promise<void> {
+    if (this.#closing) return;
+    const shards = [...this.#owner.keys()];
+    await Promise.allSettled(shards.map((shard) => this.run({ kind: 'drain', shard, grace_ms: graceMs })));
+    this.#closing = true;
+    await this.#pool.close({ force: true });
+    for (const p of this.#ports.values()) p.close();
+  }
+
+  async destroy(): Promise<void> {
+    this.#closing = true;
+    await this.#pool.destroy();
+    for (const p of this.#ports.values()) p.close();
+  }
+}

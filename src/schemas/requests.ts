@@ -1,0 +1,78 @@
+// Request shapes: path params, queries and bodies of the REST API.
+import { Type, type Static } from 'typebox';
+import { HostName, HostState, HostPolicy, DockerSettings } from './host.js';
+import { JobState } from './job.js';
+
+const strict = { additionalProperties: false } as const;
+
+export const HostNameParams = Type.Object({ name: HostName }, strict);
+export const GroupNameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }) }, strict);
+export const JobIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, strict);
+
+export const Paging = {
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+};
+
+export const HostListQuery = Type.Object(
+  {
+    ...Paging,
+    tag: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Repeatable; a host must have all' })),
+    state: Type.Optional(HostState),
+    group: Type.Optional(Type.String({ minLength: 1 })),
+    search: Type.Optional(Type.String({ minLength: 1, description: 'Host name prefix' })),
+  },
+  strict,
+);
+export type HostListQuery = Static<typeof HostListQuery>;
+
+export const GroupHostsQuery = Type.Object(Paging, strict);
+
+export const JobListQuery = Type.Object(
+  { ...Paging, host: Type.Optional(HostName), state: Type.Optional(JobState) },
+  strict,
+);
+
+export const UpdateRequest = Type.Object(
+  { dry_run: Type.Optional(Type.Boolean({ default: false })) },
+  strict,
+);
+
+export const EmptyBody = Type.Object({}, strict);
+
+export const DeleteHostQuery = Type.Object({ force: Type.Optional(Type.Boolean()) }, strict);
+export const InventoryQuery = Type.Object({ refresh: Type.Optional(Type.Boolean()) }, strict);
+
+export const RegisterHostRequest = Type.Object(
+  {
+    name: HostName,
+    addr: Type.String({ minLength: 1, maxLength: 253 }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' })),
+    ssh_key: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64 })),
+    compose_paths: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 64 })),
+    policy: Type.Optional(HostPolicy),
+    docker: Type.Optional(DockerSettings),
+  },
+  strict,
+);
+export type RegisterHostRequest = Static<typeof RegisterHostRequest>;
+
+export const JobAccepted = Type.Object({ job_id: Type.String() }, strict);
+
+export const ErrorBody = Type.Object(
+  {
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { title: 'Error' },
+);
+
+export const Pagination = Type.Object({
+  page: Type.Integer(),
+  per_page: Type.Integer(),
+  total_items: Type.Integer(),
+  total_pages: Type.Integer(),
+});

@@ -1,0 +1,312 @@
+// One host's actor: applies commands to the pure machine, runs the effects
+// one at a time through the host's operations, feeds their results back as
+// machine inputs, and reports every change (status + events) to the sink.
+import { asTendhostError, type WireError } from '../src/errors.js';
+import type { CommandReply, HostCommand, PortMessage, Trace } from '../src/protocol/messages.js';
+import type { HostState, HostStatus, ResolvedHost } from '../src/schemas/host.js';
+import type { UnstampedEvent } from '../src/schemas/events.js';
+import { isInWindow, msUntilWindow } from '../src/policy/maintenance-window.js';
+import { INITIAL, transition, type Effect, type MachineInput, type Snapshot } from './machine.js';
+import type { HostOperations } from './operations.js';
+
+export interface ActorDeps {
+  shard: number;
+  emit: (msg: PortMessage) => void;
+  operations: HostOperations;
+  now?: () => Date;
+}
+
+const RESTING: ReadonlySet<HostState> = new Set(['idle', 'pending_updates', 'waiting_reboot', 'failed']);
+const NO_TRACE: Trace = { job_id: null, request_id: null, user: null };
+
+export class HostActor {
+  readonly name: string;
+  #host: ResolvedHost;
+  #groups: string[];
+  #snap: Snapshot;
+  #status: HostStatus;
+  #trace: Trace = NO_TRACE;
+  #running = false;
+  #queue: MachineInput[] = [];
+  #rebootTimer: NodeJS.Timeout | null = null;
+  #stopped = false;
+  readonly #deps: ActorDeps;
+  readonly #now: () => Date;
+
+  constructor(host: ResolvedHost, groups: string[], deps: ActorDeps, restore?: Partial<HostStatus>) {
+    this.name = host.name;
+    this.#host = host;
+    this.#groups = groups;
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+    this.#snap = { ...INITIAL };
+    this.#status = {
+      name: host.name,
+      addr: host.addr,
+      state: 'idle',
+      tags: host.tags,
+      groups,
+      pending_updates: null,
+      last_updated: null,
+      error: null,
+      failed: null,
+      shard: deps.shard,
+      package_manager: null,
+      compose: host.compose_paths.length > 0,
+      job_id: null,
+      ...restore,
+    };
+    this.#snap.state = this.#status.state;
+    this.#snap.failed = this.#status.failed;
+    this.#snap.retries = this.#status.failed?.retry_count ?? 0;
+    this.#publishStatus();
+  }
+
+  get state(): HostState {
+    return this.#snap.state;
+  }
+
+  get busy(): boolean {
+    return this.#running || !RESTING.has(this.#snap.state);
+  }
+
+  get status(): HostStatus {
+    return this.#status;
+  }
+
+  /** Config changed (reload / re-register): keep runtime state, refresh the rest. */
+  reconfigure(host: ResolvedHost, groups: string[]): void {
+    this.#host = host;
+    this.#groups = groups;
+    this.#status = { ...this.#status, addr: host.addr, tags: host.tags, groups, compose: host.compose_paths.length > 0 };
+    this.#deps.operations.reconfigure(host);
+    this.#publishStatus();
+  }
+
+  setGroups(groups: string[]): void {
+    if (groups.join('\0') === this.#groups.join('\0')) return;
+    this.#groups = groups;
+    this.#status = { ...this.#status, groups };
+    this.#publishStatus();
+  }
+
+  /** Handle an operator/automation command; answers at once, work continues. */
+  command(cmd: HostCommand, trace: Trace): CommandReply | Promise<CommandReply> {
+    if (this.#stopped) return this.#error({ code: 'HOST_NOT_FOUND', message: `host ${this.name} was removed` });
+    switch (cmd.kind) {
+      case 'update':
+        return this.#start({ type: 'UPDATE', dry_run: cmd.dry_run }, trace);
+      case 'query':
+        return this.#start({ type: 'QUERY' }, trace);
+      case 'reboot':
+        return this.#start({ type: 'REBOOT' }, trace);
+      case 'retry':
+        return this.#start({ type: 'RETRY' }, trace);
+      case 'acknowledge':
+        return this.#start({ type: 'ACKNOWLEDGE' }, trace);
+      case 'accept_host_key':
+        return this.#deps.operations.acceptHostKey()
+          ? { ok: true, state: this.#snap.state }
+          : this.#error({ code: 'NOTHING_TO_ACCEPT', message: `host ${this.name} has no changed host key to accept` });
+      case 'inventory':
+        return this.#deps.operations
+          .inventory(cmd.refresh)
+          .then((data): CommandReply => ({ ok: true, state: this.#snap.state, data }))
+          .catch((err) => this.#error(asTendhostError(err).toWire()));
+      default: {
+        const never: never = cmd;
+        throw new Error(`unhandled host command ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Stop taking work; close the connection. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#rebootTimer) clearTimeout(this.#rebootTimer);
+    await this.#deps.operations.close();
+  }
+
+  #error(error: WireError): CommandReply {
+    return { ok: false, error, state: this.#snap.state };
+  }
+
+  #start(input: MachineInput, trace: Trace): CommandReply {
+    if (this.#running && input.type !== 'ACKNOWLEDGE') {
+      return this.#error({ code: 'HOST_BUSY', message: `host ${this.name} is busy (${this.#snap.state})` });
+    }
+    const outcome = transition(this.#snap, input);
+    if (!outcome.ok) return this.#error({ code: outcome.refused, message: `${this.name}: ${outcome.reason}` });
+    if (input.type !== 'ACKNOWLEDGE' && input.type !== 'RETRY') {
+      this.#trace = trace;
+      this.#status = { ...this.#status, job_id: trace.job_id, error: null };
+    }
+    if (input.type === 'RETRY') this.#status = { ...this.#status, error: null };
+    this.#apply(outcome.next, outcome.changed);
+    if (outcome.effects.length > 0) void this.#run(outcome.effects);
+    else this.#maybeFinish();
+    return { ok: true, state: this.#snap.state };
+  }
+
+  /** Runs effects in order; each effect's result is the next machine input. */
+  async #run(effects: Effect[]): Promise<void> {
+    this.#running = true;
+    const pending = [...effects];
+    try {
+      while (pending.length > 0 && !this.#stopped) {
+        const effect = pending.shift() as Effect;
+        const input = await this.#perform(effect);
+        if (!input) continue;
+        const outcome = transition(this.#snap, input);
+        if (!outcome.ok) {
+          this.#log('warn', 'machine refused an effect result', { input: input.type, reason: outcome.reason });
+          continue;
+        }
+        this.#apply(outcome.next, outcome.changed);
+        pending.push(...outcome.effects);
+      }
+    } finally {
+      this.#running = false;
+      this.#maybeFinish();
+    }
+  }
+
+  async #perform(effect: Effect): Promise<MachineInput | null> {
+    const ops = this.#deps.operations;
+    try {
+      switch (effect.kind) {
+        case 'continue':
+          return effect.input;
+        case 'query': {
+          // Only a real update refreshes package lists; a dry run looks at what the host already knows.
+          const intent = this.#snap.intent;
+          const q = await ops.query(this.#trace, { refresh: intent?.kind === 'update' && !intent.dry_run });
+          this.#status = { ...this.#status, pending_updates: q.pending.length, package_manager: q.package_manager };
+          return { type: 'QUERY_DONE', pending: q.pending.length };
+        }
+        case 'upgrade': {
+          const result = await ops.upgrade(effect.dry_run, this.#trace, (pkg, progress) =>
+            this.#event({ type: 'UpdateProgress', host: this.name, package: pkg, progress }),
+          );
+          this.#event({ type: 'UpdateCompleted', host: this.name, result });
+          if (!result.success) {
+            return this.#failed(result.error_code ?? 'PKG_COMMAND_FAILED', result.error ?? 'upgrade failed');
+          }
+          if (!effect.dry_run) this.#status = { ...this.#status, pending_updates: 0 };
+          return { type: 'UPGRADE_DONE', reboot_required: result.reboot_required };
+        }
+        case 'reboot_if_allowed':
+          return this.#rebootIfAllowed();
+        case 'reboot':
+          await ops.reboot(this.#trace);
+          return { type: 'REBOOT_DONE' };
+        case 'verify':
+          await ops.verify(this.#trace);
+          return { type: 'VERIFY_OK' };
+        case 'mark_updated':
+          this.#status = { ...this.#status, last_updated: this.#now().toISOString() };
+          return null;
+        default: {
+          const never: never = effect;
+          throw new Error(`unhandled effect ${JSON.stringify(never)}`);
+        }
+      }
+    } catch (err) {
+      const e = asTendhostError(err);
+      if (effect.kind === 'upgrade') {
+        this.#event({
+          type: 'UpdateCompleted',
+          host: this.name,
+          result: {
+            success: false,
+            dry_run: effect.dry_run,
+            upgraded: 0,
+            new: 0,
+            removed: 0,
+            reboot_required: false,
+            reboot_packages: [],
+            packages: [],
+            error: e.message,
+            error_code: e.code,
+          },
+        });
+      }
+      return this.#failed(e.code, e.message);
+    }
+  }
+
+  #failed(code: string, message: string): MachineInput {
+    this.#status = { ...this.#status, error: message };
+    return { type: 'OP_FAILED', code: code as never, error: message, at: this.#now().toISOString() };
+  }
+
+  #rebootIfAllowed(): MachineInput | null {
+    const { auto_reboot, maintenance_window } = this.#host.policy;
+    if (!auto_reboot) return null;
+    const now = this.#now();
+    if (isInWindow(maintenance_window, now)) return { type: 'REBOOT' };
+    const wait = msUntilWindow(maintenance_window, now);
+    if (Number.isFinite(wait)) {
+      // Not now: come back when the window opens (the operation rests until then).
+      this.#rebootTimer = setTimeout(() => {
+        this.#rebootTimer = null;
+        if (this.#snap.state === 'waiting_reboot' && !this.#running) this.#start({ type: 'REBOOT' }, this.#trace);
+      }, Math.min(wait, 2 ** 31 - 1));
+      this.#rebootTimer.unref();
+    }
+    return null;
+  }
+
+  #apply(next: Snapshot, changed: boolean): void {
+    const from = this.#snap.state;
+    this.#snap = next;
+    this.#status = { ...this.#status, state: next.state, failed: next.failed };
+    // Status first, so a client that reacts to the event reads the new state.
+    this.#publishStatus();
+    if (changed) this.#event({ type: 'HostStateChanged', host: this.name, from, to: next.state });
+  }
+
+  /** An operation ended (the host rests): report its job's outcome once. */
+  #maybeFinish(): void {
+    if (this.#running || !RESTING.has(this.#snap.state) || this.#trace.job_id === null) return;
+    const failed = this.#snap.state === 'failed';
+    this.#deps.emit({
+      kind: 'job_result',
+      job_id: this.#trace.job_id,
+      host: this.name,
+      success: !failed,
+      state: this.#snap.state,
+      error: failed ? (this.#snap.failed?.error ?? this.#status.error) : null,
+      code: failed ? (this.#snap.failed?.code ?? null) : null,
+    });
+    this.#trace = NO_TRACE;
+    this.#status = { ...this.#status, job_id: null };
+    this.#publishStatus();
+  }
+
+  #event(body: UnstampedEvent): void {
+    const e = { ...body } as UnstampedEvent & { job_id?: string; request_id?: string };
+    if (this.#trace.job_id) e.job_id = this.#trace.job_id;
+    if (this.#trace.request_id) e.request_id = this.#trace.request_id;
+    this.#deps.emit({ kind: 'event', event: e });
+  }
+
+  /** Connection notices from the executor become events. */
+  notice(n: { kind: 'connected' } | { kind: 'disconnected'; reason: string }): void {
+    if (n.kind === 'connected') this.#event({ type: 'HostConnected', host: this.name });
+    else this.#event({ type: 'HostDisconnected', host: this.name, reason: n.reason });
+  }
+
+  #publishStatus(): void {
+    this.#deps.emit({ kind: 'status', status: this.#status });
+  }
+
+  #log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {
+    this.#deps.emit({
+      kind: 'log',
+      level,
+      msg,
+      fields: { host: this.name, job_id: this.#trace.job_id, request_id: this.#trace.request_id, ...fields },
+    });
+  }
+}

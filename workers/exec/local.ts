@@ -1,0 +1,93 @@
+// Runs a host's commands as child processes of the daemon: the executor of the
+// shipped `localhost` host. Same contract as the SSH executor: a timeout kills
+// the whole process group, output past the cap is cut and flagged.
+import { spawn } from 'node:child_process';
+import { DEFAULT_MAX_OUTPUT_BYTES, type ExecOptions, type ExecResult, type Executor } from './types.js';
+import { TendhostError } from '../../src/errors.js';
+
+const SUDO_FAILURE = /sudo: (a password is required|a terminal is required)/;
+
+export class LocalExecutor implements Executor {
+  #closed = false;
+  readonly #isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+  async run(command: string, opts: ExecOptions): Promise<ExecResult> {
+    if (this.#closed) throw new TendhostError('SSH_DISCONNECTED', 'executor is closed');
+    const line = opts.root && !this.#isRoot ? `sudo -n ${command}` : command;
+    const result = await runChild(line, opts);
+    if (opts.root && !this.#isRoot && result.exitCode !== 0 && SUDO_FAILURE.test(result.stderr)) {
+      throw new TendhostError('SUDO_PASSWORD_REQUIRED', `sudo needs a password for the daemon's user on localhost`);
+    }
+    return result;
+  }
+
+  disconnect(): void {
+    // Nothing is held open between commands.
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
+function runChild(command: string, opts: ExecOptions): Promise<ExecResult> {
+  const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', command], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // own process group, so a timeout kills the whole pipeline
+      env: process.env,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let kept = 0;
+    let truncated = false;
+    let timedOut = false;
+
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const take = (into: Buffer[]) => (chunk: Buffer) => {
+      if (truncated) return;
+      if (kept + chunk.length > max) {
+        into.push(chunk.subarray(0, max - kept));
+        kept = max;
+        truncated = true;
+        killGroup();
+        return;
+      }
+      kept += chunk.length;
+      into.push(chunk);
+      if (into === out && opts.onStdout) opts.onStdout(chunk.toString('utf8'));
+    };
+    child.stdout.on('data', take(out));
+    child.stderr.on('data', take(err));
+
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, opts.timeoutMs);
+
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new TendhostError('PKG_COMMAND_FAILED', `cannot start command: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        exitCode: code,
+        signal: signal ?? null,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        durationMs: performance.now() - started,
+        truncated,
+        timedOut,
+      });
+    });
+  });
+}

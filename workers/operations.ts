@@ -1,0 +1,198 @@
+// A host's operations, as the actor's effects need them: query, upgrade,
+// reboot, verify, inventory. Chooses the executor (local for `localhost`,
+// SSH otherwise), detects the package managers once, and drives them.
+import { TendhostError } from '../src/errors.js';
+import type { Trace } from '../src/protocol/messages.js';
+import type { DaemonSettingsForWorkers } from '../src/config/types.js';
+import type { PackageManagerName, ResolvedHost } from '../src/schemas/host.js';
+import type { PendingPackage, UpdateResult } from '../src/schemas/packages.js';
+import type { Executor, ExecutorNotice } from './exec/types.js';
+import { LocalExecutor } from './exec/local.js';
+import { SshConnectionManager } from './exec/ssh.js';
+import { CMD } from './pkg/commands.js';
+import { detect, type Detected } from './pkg/detect.js';
+import { driversFor } from './pkg/drivers.js';
+import type { DriverContext, PackageDriver } from './pkg/driver.js';
+import { collectInventory } from './inventory/collect.js';
+import type { Inventory } from '../src/schemas/inventory.js';
+import { rebootAndWait } from './reboot.js';
+
+export interface HostOperations {
+  query(trace: Trace, opts: { refresh: boolean }): Promise<{ pending: PendingPackage[]; package_manager: PackageManagerName }>;
+  upgrade(dryRun: boolean, trace: Trace, onProgress: (pkg: string, progress: string) => void): Promise<UpdateResult>;
+  reboot(trace: Trace): Promise<void>;
+  verify(trace: Trace): Promise<void>;
+  inventory(refresh: boolean): Promise<Inventory>;
+  acceptHostKey(): boolean;
+  reconfigure(host: ResolvedHost): void;
+  close(): Promise<void>;
+}
+
+/** What all hosts of one shard share: the SSH connection manager and its limits. */
+export interface ShardResources {
+  ssh: SshConnectionManager;
+  stats(): { sessions_open: number; handshakes_in_flight: number };
+  close(): Promise<void>;
+}
+
+export function createShardResources(settings: DaemonSettingsForWorkers): ShardResources {
+  const ssh = new SshConnectionManager(settings.ssh);
+  return {
+    ssh,
+    stats: () => {
+      const s = ssh.stats();
+      return { sessions_open: s.sessions_open, handshakes_in_flight: s.handshakes_in_flight };
+    },
+    close: () => ssh.close(),
+  };
+}
+
+/** `localhost` is the daemon's own machine: run commands directly, no SSH. */
+export function isLocal(host: ResolvedHost): boolean {
+  return host.addr === 'localhost';
+}
+
+export function createHostOperations(
+  initial: ResolvedHost,
+  settings: DaemonSettingsForWorkers,
+  resources: ShardResources,
+  onNotice: (n: ExecutorNotice) => void,
+): HostOperations {
+  let host = initial;
+  let exec: Executor = makeExecutor();
+  let detected: Detected | null = null;
+  let drivers: PackageDriver[] = [];
+  let bootIdBeforeReboot: string | null = null;
+  let inventoryCache: { at: number; data: Inventory } | null = null;
+
+  function makeExecutor(): Executor {
+    if (isLocal(host)) {
+      // A local "connection" is always there: announce it once.
+      queueMicrotask(() => onNotice({ kind: 'connected' }));
+      return new LocalExecutor();
+    }
+    return resources.ssh.executorFor(host, onNotice);
+  }
+
+  const ctx = (): DriverContext => ({
+    timeoutMs: settings.operations.command_timeout_ms,
+    maxOutputBytes: settings.operations.max_output_bytes,
+    host,
+  });
+
+  async function ensureDetected(): Promise<Detected> {
+    if (!detected) {
+      detected = await detect(exec, ctx(), host);
+      drivers = driversFor(detected, host);
+    }
+    return detected;
+  }
+
+  async function readBootId(timeoutMs: number): Promise<string> {
+    const r = await exec.run(CMD.bootId, { timeoutMs });
+    const id = r.stdout.trim();
+    if (r.exitCode !== 0 || !id) throw new TendhostError('VERIFY_FAILED', `cannot read boot id: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    return id;
+  }
+
+  return {
+    async query(_trace, opts) {
+      const d = await ensureDetected();
+      const pending: PendingPackage[] = [];
+      for (const driver of drivers) {
+        if (opts.refresh) await driver.refresh(exec, ctx());
+        pending.push(...(await driver.listPending(exec, ctx())));
+      }
+      return { pending, package_manager: d.system };
+    },
+
+    async upgrade(dryRun, _trace, onProgress) {
+      await ensureDetected();
+      const result: UpdateResult = {
+        success: true,
+        dry_run: dryRun,
+        upgraded: 0,
+        new: 0,
+        removed: 0,
+        reboot_required: false,
+        reboot_packages: [],
+        packages: [],
+        error: null,
+        error_code: null,
+      };
+      for (const driver of drivers) {
+        const out = await driver.upgrade(exec, { ...ctx(), dryRun, onProgress });
+        result.upgraded += out.upgraded;
+        result.new += out.new;
+        result.removed += out.removed;
+        result.packages.push(...out.packages);
+      }
+      if (!dryRun) {
+        for (const driver of drivers) {
+          const rr = await driver.rebootRequired(exec, ctx());
+          if (rr.required) {
+            result.reboot_required = true;
+            result.reboot_packages.push(...rr.packages);
+          }
+        }
+      }
+      return result;
+    },
+
+    async reboot() {
+      bootIdBeforeReboot = await readBootId(30_000);
+      await rebootAndWait(exec, {
+        deadlineMs: settings.operations.reboot_deadline_ms,
+        pollMs: settings.operations.reboot_poll_ms,
+        host: host.name,
+      });
+    },
+
+    async verify() {
+      const now = await readBootId(30_000);
+      if (bootIdBeforeReboot && now === bootIdBeforeReboot) {
+        throw new TendhostError('VERIFY_FAILED', `host ${host.name} came back without a new boot id (still ${now})`);
+      }
+      const health = await exec.run(CMD.health, { timeoutMs: 30_000 });
+      if (health.exitCode !== 0) {
+        throw new TendhostError('VERIFY_FAILED', `health command failed after reboot: ${health.stderr.trim() || `exit ${health.exitCode}`}`);
+      }
+      for (const driver of drivers) {
+        const rr = await driver.rebootRequired(exec, ctx());
+        if (rr.required) {
+          throw new TendhostError('VERIFY_FAILED', `a reboot is still required after rebooting (${rr.packages.join(', ') || 'flag set'})`);
+        }
+      }
+      bootIdBeforeReboot = null;
+    },
+
+    async inventory(refresh) {
+      const ttl = settings.operations.inventory_ttl_ms;
+      if (!refresh && inventoryCache && Date.now() - inventoryCache.at < ttl) return inventoryCache.data;
+      const d = await ensureDetected();
+      const data = await collectInventory(exec, ctx(), d);
+      inventoryCache = { at: Date.now(), data };
+      return data;
+    },
+
+    acceptHostKey() {
+      return isLocal(host) ? false : resources.ssh.acceptNewHostKey(host.name);
+    },
+
+    reconfigure(next) {
+      const reconnect = next.addr !== host.addr || next.port !== host.port || next.user !== host.user || next.ssh_key !== host.ssh_key;
+      host = next;
+      if (reconnect) {
+        void exec.close();
+        exec = makeExecutor();
+        detected = null;
+      } else if (detected) {
+        drivers = driversFor(detected, host);
+      }
+    },
+
+    async close() {
+      await exec.close();
+    },
+  };
+}

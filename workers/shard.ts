@@ -1,0 +1,172 @@
+// Worker-thread entry: one shard of the fleet. Owns Map<name, HostActor>,
+// answers the front process's tasks (piscina), and streams every status
+// change and event back over the MessagePort it was given at attach time,
+// batched per event-loop turn.
+import { threadId } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import type { MessagePort } from 'node:worker_threads';
+import { TendhostError, asTendhostError } from '../src/errors.js';
+import {
+  unreachable,
+  type CommandReply,
+  type PortMessage,
+  type WorkerReply,
+  type WorkerTask,
+} from '../src/protocol/messages.js';
+import type { DaemonSettingsForWorkers } from '../src/config/types.js';
+import type { HostStatus, ResolvedHost } from '../src/schemas/host.js';
+import { HostActor } from './actor.js';
+import { createHostOperations, createShardResources, type ShardResources } from './operations.js';
+
+interface ShardState {
+  shard: number;
+  port: MessagePort;
+  settings: DaemonSettingsForWorkers;
+  resources: ShardResources;
+  actors: Map<string, HostActor>;
+}
+
+let current: ShardState | null = null;
+let outbox: PortMessage[] = [];
+let flushScheduled = false;
+
+function flush(): void {
+  flushScheduled = false;
+  if (!current || outbox.length === 0) return;
+  const batch = outbox;
+  outbox = [];
+  current.port.postMessage(batch);
+}
+
+/** Queue a message; everything emitted in one turn goes out as one batch. */
+function emit(msg: PortMessage): void {
+  outbox.push(msg);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+
+function newActor(state: ShardState, host: ResolvedHost, groups: string[], restore?: Partial<HostStatus>): HostActor {
+  let actor: HostActor | null = null;
+  const operations = createHostOperations(host, state.settings, state.resources, (notice) => actor?.notice(notice));
+  actor = new HostActor(host, groups, { shard: state.shard, emit, operations }, restore);
+  return actor;
+}
+
+function requireShard(shard: number): ShardState {
+  if (!current) throw new TendhostError('WORKER_UNAVAILABLE', 'worker is not attached to a shard yet');
+  if (current.shard !== shard) {
+    // The balancer routed a task to the wrong thread: a bug worth failing loudly on.
+    throw new TendhostError('INTERNAL', `task for shard ${shard} reached shard ${current.shard}`);
+  }
+  return current;
+}
+
+let eluPrev = performance.eventLoopUtilization();
+function startMetrics(state: ShardState): void {
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const delta = performance.eventLoopUtilization(now, eluPrev);
+    eluPrev = now;
+    const s = state.resources.stats();
+    emit({
+      kind: 'metrics',
+      shard: state.shard,
+      sessions_open: s.sessions_open,
+      handshakes_in_flight: s.handshakes_in_flight,
+      elu: delta.utilization,
+    });
+  }, 2000);
+  timer.unref();
+}
+
+// A worker that hits an error nobody caught reports it and exits non-zero; the
+// pool replaces it and fails that shard's in-flight work.
+function fatal(err: unknown): void {
+  const e = asTendhostError(err, 'WORKER_FAILED');
+  try {
+    if (current) {
+      outbox.push({ kind: 'fatal', shard: current.shard, error: e.toWire() });
+      flush();
+    }
+  } finally {
+    process.exit(70);
+  }
+}
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
+export default async function handle(task: WorkerTask): Promise<WorkerReply> {
+  switch (task.kind) {
+    case 'attach': {
+      if (current) throw new TendhostError('INTERNAL', `worker already owns shard ${current.shard}`);
+      const resources = createShardResources(task.settings);
+      current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors: new Map() };
+      for (const h of task.hosts) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));
+      startMetrics(current);
+      return { kind: 'attached', shard: task.shard, hosts: current.actors.size, thread_id: threadId };
+    }
+    case 'add_host': {
+      const state = requireShard(task.shard);
+      const existing = state.actors.get(task.host.name);
+      if (existing) existing.reconfigure(task.host, task.groups);
+      else state.actors.set(task.host.name, newActor(state, task.host, task.groups));
+      return { kind: 'done' };
+    }
+    case 'remove_host': {
+      const state = requireShard(task.shard);
+      const actor = state.actors.get(task.name);
+      if (!actor) return { kind: 'command', reply: notFound(task.name) };
+      if (actor.busy && !task.force) {
+        return {
+          kind: 'command',
+          reply: { ok: false, state: actor.state, error: { code: 'HOST_BUSY', message: `host ${task.name} is busy (${actor.state})` } },
+        };
+      }
+      state.actors.delete(task.name);
+      emit({ kind: 'removed', name: task.name });
+      await actor.stop();
+      return { kind: 'command', reply: { ok: true, state: actor.state } };
+    }
+    case 'set_groups': {
+      const state = requireShard(task.shard);
+      const byHost = new Map<string, string[]>();
+      for (const [g, members] of Object.entries(task.groups)) {
+        for (const m of members) byHost.set(m, [...(byHost.get(m) ?? []), g]);
+      }
+      for (const [name, actor] of state.actors) actor.setGroups(byHost.get(name) ?? []);
+      return { kind: 'done' };
+    }
+    case 'command': {
+      const state = requireShard(task.shard);
+      const actor = state.actors.get(task.host);
+      if (!actor) return { kind: 'command', reply: notFound(task.host) };
+      const reply = await actor.command(task.command, task.trace);
+      return { kind: 'command', reply };
+    }
+    case 'drain': {
+      const state = requireShard(task.shard);
+      const deadline = Date.now() + task.grace_ms;
+      while (Date.now() < deadline && [...state.actors.values()].some((a) => a.busy)) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await Promise.all([...state.actors.values()].map((a) => a.stop()));
+      await state.resources.close();
+      flush();
+      return { kind: 'done' };
+    }
+    case 'crash':
+      // Test-only switch (the front process only sends it when enabled): die like a real bug would.
+      setImmediate(() => {
+        throw new Error(`crash requested for shard ${task.shard}`);
+      });
+      return { kind: 'done' };
+    default:
+      return unreachable(task, 'worker task');
+  }
+}
+
+function notFound(name: string): CommandReply {
+  return { ok: false, error: { code: 'HOST_NOT_FOUND', message: `host ${name} not found` } };
+}
