@@ -10,6 +10,7 @@ import type { UwsMode } from './http/uws.js';
 import type { ResolvedHost } from './schemas/host.js';
 import type { HostActions } from './hosts/host-actions.js';
 import type { AuditLog } from './audit/audit-log.js';
+import type { FleetUpdates } from './fleet/fleet-updates.js';
 
 export interface DaemonContext {
   config: Config;
@@ -27,6 +28,7 @@ export interface DaemonContext {
   /** `[defaults]` for hosts registered through the API. */
   defaults: { user?: string; port?: number; ssh_key?: string };
   audit: AuditLog | null;
+  fleet: FleetUpdates;
   version: string;
   startedAt: number;
   uwsMode: UwsMode;

@@ -16,6 +16,7 @@ import { EventStream } from './http/ws.js';
 import { buildRoutes } from './http/routes.js';
 import { AuditLog } from './audit/audit-log.js';
 import type { DaemonContext } from './context.js';
+import { FleetUpdates } from './fleet/fleet-updates.js';
 import type { HostStatus } from './schemas/host.js';
 import { BUSY_STATES } from './schemas/host.js';
 
@@ -122,7 +123,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     version: VERSION,
     startedAt: Date.now(),
     uwsMode: mode,
+    fleet: null as unknown as FleetUpdates,
   };
+  ctx.fleet = new FleetUpdates(ctx);
 
   const routes = buildRoutes(ctx);
   const http = createHttpHandlers({

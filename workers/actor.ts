@@ -6,6 +6,7 @@ import type { CommandReply, HostCommand, PortMessage, Trace } from '../src/proto
 import type { HostState, HostStatus, ResolvedHost } from '../src/schemas/host.js';
 import type { UnstampedEvent } from '../src/schemas/events.js';
 import { isInWindow, msUntilWindow } from '../src/policy/maintenance-window.js';
+import { now as clockNow } from '../src/clock.js';
 import { INITIAL, transition, type Effect, type MachineInput, type Snapshot } from './machine.js';
 import type { HostOperations } from './operations.js';
 
@@ -38,7 +39,7 @@ export class HostActor {
     this.#host = host;
     this.#groups = groups;
     this.#deps = deps;
-    this.#now = deps.now ?? (() => new Date());
+    this.#now = deps.now ?? clockNow;
     this.#snap = { ...INITIAL };
     this.#status = {
       name: host.name,

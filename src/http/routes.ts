@@ -6,7 +6,13 @@ import { hostRoutes } from './handlers/hosts.js';
 import { jobRoutes } from './handlers/jobs.js';
 import { groupRoutes } from './handlers/groups.js';
 import { systemRoutes } from './handlers/system.js';
+import { docsRoutes } from './handlers/docs.js';
+import { fleetRoutes } from './handlers/fleet.js';
+import { buildOpenApi } from '../openapi.js';
 
 export function buildRoutes(ctx: DaemonContext): Route[] {
-  return [...systemRoutes(ctx), ...hostRoutes(ctx), ...groupRoutes(ctx), ...jobRoutes(ctx)];
+  const routes: Route[] = [...systemRoutes(ctx), ...hostRoutes(ctx), ...groupRoutes(ctx), ...fleetRoutes(ctx), ...jobRoutes(ctx)];
+  // The document describes every route, including its own and the docs page.
+  routes.push(...docsRoutes(() => buildOpenApi(routes, ctx.version, ctx.config.daemon.auth.enabled)));
+  return routes;
 }

@@ -6,12 +6,20 @@ import type { Job, JobKind, JobState } from '../schemas/job.js';
 
 type HostResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
 
+/** Who decides a delegated job's host results and how it is cancelled. */
+export interface JobOwner {
+  hostResult(msg: HostResultMsg): void;
+  cancel(): void;
+}
+
 export interface NewJob {
   kind: JobKind;
   hosts: string[];
   dry_run?: boolean;
   request_id: string | null;
   user: string | null;
+  /** Hosts start as pending (a rollout starts them later) instead of running. */
+  pending?: boolean;
 }
 
 const FINAL: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
@@ -21,9 +29,9 @@ export class JobStore {
   readonly #order: string[] = [];
   readonly #max: number;
   readonly #onFinish = new Set<(job: Job) => void>();
-  readonly #onCancel = new Set<(job: Job) => void>();
-  /** Jobs whose host results are decided elsewhere (fleet rollouts). */
-  readonly #delegated = new Set<string>();
+  readonly #cancelRequested = new Set<string>();
+  /** Jobs whose host results are decided by their owner (fleet rollouts). */
+  readonly #delegated = new Map<string, JobOwner>();
 
   constructor(maxJobs = 10_000) {
     this.#max = maxJobs;
@@ -38,7 +46,7 @@ export class JobStore {
       dry_run: spec.dry_run ?? false,
       hosts: spec.hosts.map((host) => ({
         host,
-        state: 'running',
+        state: spec.pending ? 'pending' : 'running',
         host_state: null,
         error: null,
         code: null,
@@ -66,8 +74,8 @@ export class JobStore {
   }
 
   /** The job's per-host results are set by its owner (e.g. a rollout), not by host reports. */
-  delegate(id: string): void {
-    this.#delegated.add(id);
+  delegate(id: string, owner: JobOwner): void {
+    this.#delegated.set(id, owner);
   }
 
   get(id: string): Job | undefined {
@@ -104,13 +112,15 @@ export class JobStore {
     const h = job.hosts.find((x) => x.host === msg.host);
     if (!h) return;
     h.host_state = msg.state;
-    if (this.#delegated.has(job.id)) return;
+    const owner = this.#delegated.get(job.id);
+    if (owner) return owner.hostResult(msg);
     h.state = msg.success ? 'completed' : 'failed';
     h.error = msg.error;
     h.code = msg.code;
     h.finished_at = new Date().toISOString();
     if (job.hosts.every((x) => x.state !== 'running' && x.state !== 'pending')) {
-      this.finish(job.id, job.hosts.some((x) => x.state === 'failed') ? 'failed' : 'succeeded');
+      const failed = job.hosts.some((x) => x.state === 'failed');
+      this.finish(job.id, this.#cancelRequested.delete(job.id) ? 'cancelled' : failed ? 'failed' : 'succeeded', job.error);
     }
   }
 
@@ -128,19 +138,11 @@ export class JobStore {
   cancel(id: string): void {
     const job = this.#jobs.get(id);
     if (!job || FINAL.has(job.state)) return;
-    for (const fn of this.#onCancel) fn(job);
-    for (const h of job.hosts) {
-      if (h.state === 'pending') {
-        h.state = 'skipped';
-        h.reason = 'job cancelled';
-      }
-    }
-    if (!this.#delegated.has(id) && job.hosts.every((h) => h.state !== 'running')) this.finish(id, 'cancelled');
-    else job.error = 'cancel requested';
-  }
-
-  onCancel(fn: (job: Job) => void): void {
-    this.#onCancel.add(fn);
+    const owner = this.#delegated.get(id);
+    if (owner) return owner.cancel();
+    // A single-host job: its running operation finishes; the job ends cancelled.
+    this.#cancelRequested.add(id);
+    job.error = 'cancel requested';
   }
 
   isFinal(job: Job): boolean {

@@ -76,3 +76,32 @@ export const Pagination = Type.Object({
   total_items: Type.Integer(),
   total_pages: Type.Integer(),
 });
+
+const Threshold = Type.Union([
+  Type.Integer({ minimum: 0 }),
+  Type.String({ pattern: '^(100|[0-9]{1,2})(\\.[0-9]+)?%$', description: 'Percentage of the selected hosts, e.g. "10%"' }),
+]);
+
+export const FleetUpdateRequest = Type.Object(
+  {
+    batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10 })),
+    delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 })),
+    dry_run: Type.Optional(Type.Boolean({ default: false })),
+    canary: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, default: 0, description: 'Hosts updated first, alone; all must succeed' })),
+    max_failures: Type.Optional(Threshold),
+    max_unreachable: Type.Optional(Threshold),
+    wait_for_window: Type.Optional(Type.Boolean({ default: false, description: 'Defer hosts outside their maintenance window instead of skipping them' })),
+    filter: Type.Optional(
+      Type.Object(
+        {
+          tags: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host has all of them' })),
+          groups: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host is in any of them' })),
+          exclude_hosts: Type.Optional(Type.Array(HostName)),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+export type FleetUpdateRequest = Static<typeof FleetUpdateRequest>;

@@ -51,14 +51,20 @@ export const CMD = {
   composeFind: (dir: string) =>
     `cd ${shellQuote(dir)} && for f in compose.yaml compose.yml docker-compose.yaml docker-compose.yml; do ` +
     `if [ -f "$f" ]; then echo "$f"; exit 0; fi; done; exit 1`,
-  /** Image id per service before/after, JSON lines. */
+  /**
+   * Image id per container before/after: v2 prints JSON (an array, or JSON
+   * lines in older v2); v1 has no --format and prints a table.
+   */
   composeImages: (v: 'v1' | 'v2', dir: string) =>
-    `cd ${shellQuote(dir)} && ${composeBin(v)} images --format json`,
+    `cd ${shellQuote(dir)} && ${composeBin(v)} images${v === 'v2' ? ' --format json' : ''}`,
   composePull: (v: 'v1' | 'v2', dir: string) => `cd ${shellQuote(dir)} && ${composeBin(v)} pull`,
   composeUp: (v: 'v1' | 'v2', dir: string) => `cd ${shellQuote(dir)} && ${composeBin(v)} up -d`,
-  /** Which services would get a newer image (dry run): pull is the only honest way; list config images. */
+  /**
+   * Which services would get a newer image (dry run): pull is the only honest
+   * way; list config images. v1 has no `config --images`: its YAML is read.
+   */
   composeConfigImages: (v: 'v1' | 'v2', dir: string) =>
-    `cd ${shellQuote(dir)} && ${composeBin(v)} config --images`,
+    `cd ${shellQuote(dir)} && ${composeBin(v)} config${v === 'v2' ? ' --images' : ''}`,
 
   // reboot
   reboot: 'systemctl reboot || reboot',

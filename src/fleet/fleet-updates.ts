@@ -1,0 +1,68 @@
+// Starts rollouts: selects hosts by filter, creates the job (listing every
+// selected host up front), and runs the rollout in the background. Several
+// rollouts may run at once; a host claimed by one is skipped by another.
+import type { DaemonContext } from '../context.js';
+import type { Job } from '../schemas/job.js';
+import { Rollout, type RolloutSpec } from './rollout.js';
+import { now as clockNow } from '../clock.js';
+
+export interface FleetFilter {
+  tags?: string[];
+  groups?: string[];
+  exclude_hosts?: string[];
+}
+
+export class FleetUpdates {
+  readonly #ctx: DaemonContext;
+  readonly #claims = new Map<string, string>();
+  readonly #running = new Map<string, Rollout>();
+
+  constructor(ctx: DaemonContext) {
+    this.#ctx = ctx;
+  }
+
+  /** tags: host has all; groups: host is in any; minus exclude_hosts; none = all. */
+  select(filter: FleetFilter): string[] {
+    const exclude = new Set(filter.exclude_hosts ?? []);
+    const out: string[] = [];
+    for (const name of this.#ctx.model.names()) {
+      if (exclude.has(name)) continue;
+      const s = this.#ctx.model.get(name);
+      if (!s) continue;
+      if (filter.tags?.length && !filter.tags.every((t) => s.tags.includes(t))) continue;
+      if (filter.groups?.length && !filter.groups.some((g) => s.groups.includes(g))) continue;
+      out.push(name);
+    }
+    return out;
+  }
+
+  start(spec: RolloutSpec, filter: FleetFilter, trace: { request_id: string | null; user: string | null }): Job {
+    const { jobs, pool, model, broadcaster, hostConfigs } = this.#ctx;
+    const hosts = this.select(filter);
+    const job = jobs.create({ kind: 'fleet_update', hosts, dry_run: spec.dry_run, request_id: trace.request_id, user: trace.user, pending: true });
+    const rollout = new Rollout(job, spec, {
+      pool,
+      jobs,
+      model,
+      broadcaster,
+      hostConfig: (n) => hostConfigs.get(n),
+      claims: this.#claims,
+      now: clockNow,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    jobs.delegate(job.id, { hostResult: (m) => rollout.hostResult(m), cancel: () => rollout.cancel() });
+    this.#running.set(job.id, rollout);
+    rollout
+      .run()
+      .catch((err: Error) => {
+        this.#ctx.log.error({ job_id: job.id, err: err.message }, 'rollout failed');
+        jobs.finish(job.id, 'failed', err.message);
+      })
+      .finally(() => this.#running.delete(job.id));
+    return job;
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+}

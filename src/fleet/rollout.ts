@@ -1,0 +1,237 @@
+// One rolling fleet update: hosts selected up front, an optional canary batch
+// that must fully succeed, then batches of `batch_size` with `delay_ms`
+// between them, stopping before the next batch once max_failures or
+// max_unreachable is crossed. Every selected host ends in exactly one of
+// completed / failed / unreachable / skipped, with its reason.
+import type { Broadcaster } from '../events/broadcaster.js';
+import type { JobStore } from '../jobs/job-store.js';
+import type { ShardPool } from '../pool/shard-pool.js';
+import type { ReadModel } from '../state/read-model.js';
+import type { Job, JobHostResult } from '../schemas/job.js';
+import type { ResolvedHost } from '../schemas/host.js';
+import type { PortMessage } from '../protocol/messages.js';
+import { BUSY_STATES } from '../schemas/host.js';
+import { isInWindow, msUntilWindow } from '../policy/maintenance-window.js';
+import { exceeds, type Threshold } from './threshold.js';
+import { isUnreachable } from './outcome.js';
+
+type HostResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
+
+export interface RolloutSpec {
+  batch_size: number;
+  delay_ms: number;
+  dry_run: boolean;
+  canary: number;
+  max_failures: Threshold | null;
+  max_unreachable: Threshold | null;
+  wait_for_window: boolean;
+}
+
+export interface RolloutDeps {
+  pool: ShardPool;
+  jobs: JobStore;
+  model: ReadModel;
+  broadcaster: Broadcaster;
+  hostConfig: (name: string) => ResolvedHost | undefined;
+  /** Hosts held by any running rollout (shared by all of them). */
+  claims: Map<string, string>;
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+}
+
+type Final = 'completed' | 'failed' | 'unreachable' | 'skipped';
+
+export class Rollout {
+  readonly job: Job;
+  readonly #spec: RolloutSpec;
+  readonly #deps: RolloutDeps;
+  readonly #results = new Map<string, JobHostResult>();
+  readonly #waiting = new Map<string, () => void>();
+  #cancelled = false;
+  #batch = 0;
+  #inProgress = 0;
+
+  constructor(job: Job, spec: RolloutSpec, deps: RolloutDeps) {
+    this.job = job;
+    this.#spec = spec;
+    this.#deps = deps;
+    for (const h of job.hosts) this.#results.set(h.host, h);
+  }
+
+  cancel(): void {
+    this.#cancelled = true;
+  }
+
+  /** A host of this rollout reached rest (from the job store). */
+  hostResult(msg: HostResultMsg): void {
+    const h = this.#results.get(msg.host);
+    if (!h || h.state !== 'running') return;
+    if (msg.success) this.#finish(h, 'completed', null, null, msg.state === 'waiting_reboot' ? 'waiting for a manual reboot' : null);
+    else this.#finish(h, isUnreachable(msg.code) ? 'unreachable' : 'failed', msg.error, msg.code, null);
+    this.#waiting.get(msg.host)?.();
+  }
+
+  async run(): Promise<void> {
+    const { broadcaster } = this.#deps;
+    const names = this.job.hosts.map((h) => h.host);
+    broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() } as never);
+    let aborted: string | null = null;
+    const canary = names.slice(0, this.#spec.canary);
+    const rest = names.slice(this.#spec.canary);
+    const deferred: string[] = [];
+
+    if (canary.length > 0) {
+      await this.#runBatch(canary, deferred);
+      const bad = canary.filter((n) => this.#results.get(n)?.state !== 'completed');
+      if (bad.length > 0) aborted = `canary failed on ${bad.join(', ')}`;
+    }
+    for (let i = 0; !aborted && i < rest.length; i += this.#spec.batch_size) {
+      if (this.#cancelled) break;
+      if (i > 0 || canary.length > 0) if (this.#spec.delay_ms > 0) await this.#deps.sleep(this.#spec.delay_ms);
+      if (this.#cancelled) break;
+      await this.#runBatch(rest.slice(i, i + this.#spec.batch_size), deferred);
+      aborted = this.#thresholdCrossed();
+    }
+    // Hosts waiting for their maintenance window go when it opens, one window at a time.
+    while (!aborted && !this.#cancelled && deferred.length > 0) {
+      const now = this.#deps.now();
+      const next = Math.min(...deferred.map((n) => msUntilWindow(this.#deps.hostConfig(n)?.policy.maintenance_window ?? null, now)));
+      if (!Number.isFinite(next)) break;
+      await this.#deps.sleep(Math.max(0, next));
+      if (this.#cancelled) break;
+      const open = deferred.filter((n) => isInWindow(this.#deps.hostConfig(n)?.policy.maintenance_window ?? null, this.#deps.now()));
+      for (const n of open) deferred.splice(deferred.indexOf(n), 1);
+      for (let i = 0; i < open.length && !aborted && !this.#cancelled; i += this.#spec.batch_size) {
+        await this.#runBatch(open.slice(i, i + this.#spec.batch_size), null);
+        aborted = this.#thresholdCrossed();
+      }
+    }
+
+    const why = aborted ? `rollout aborted: ${aborted}` : this.#cancelled ? 'job cancelled' : 'maintenance window never opens';
+    for (const h of this.#results.values()) if (h.state === 'pending') this.#finish(h, 'skipped', null, null, why);
+    for (const n of names) if (this.#deps.claims.get(n) === this.job.id) this.#deps.claims.delete(n);
+
+    const c = this.counts();
+    broadcaster.emit({
+      type: 'FleetUpdateCompleted',
+      job_id: this.job.id,
+      total: names.length,
+      completed: c.completed,
+      failed: c.failed,
+      unreachable: c.unreachable,
+      skipped: c.skipped,
+      aborted_reason: aborted,
+      ...this.#trace(),
+    } as never);
+    const state = this.#cancelled ? 'cancelled' : aborted || c.failed + c.unreachable > 0 ? 'failed' : 'succeeded';
+    this.#deps.jobs.finish(this.job.id, state, aborted);
+  }
+
+  counts(): Record<Final, number> {
+    const c = { completed: 0, failed: 0, unreachable: 0, skipped: 0 };
+    for (const h of this.#results.values()) if (h.state in c) c[h.state as Final]++;
+    return c;
+  }
+
+  #thresholdCrossed(): string | null {
+    const c = this.counts();
+    const total = this.#results.size;
+    if (this.#spec.max_failures && exceeds(c.failed, total, this.#spec.max_failures)) {
+      return `${c.failed} failed hosts crossed max_failures (${this.#spec.max_failures.text})`;
+    }
+    if (this.#spec.max_unreachable && exceeds(c.unreachable, total, this.#spec.max_unreachable)) {
+      return `${c.unreachable} unreachable hosts crossed max_unreachable (${this.#spec.max_unreachable.text})`;
+    }
+    return null;
+  }
+
+  async #runBatch(names: string[], deferred: string[] | null): Promise<void> {
+    this.#batch++;
+    const running: Promise<void>[] = [];
+    for (const name of names) {
+      if (this.#cancelled) break;
+      const h = this.#results.get(name) as JobHostResult;
+      const skip = this.#skipReason(name);
+      if (skip) {
+        this.#finish(h, 'skipped', null, null, skip);
+        continue;
+      }
+      const window = this.#deps.hostConfig(name)?.policy.maintenance_window ?? null;
+      if (!isInWindow(window, this.#deps.now())) {
+        if (deferred && this.#spec.wait_for_window) {
+          h.reason = 'waiting for maintenance window';
+          deferred.push(name);
+        } else this.#finish(h, 'skipped', null, null, `outside maintenance window ${window?.start}-${window?.end}`);
+        continue;
+      }
+      running.push(this.#startHost(h));
+    }
+    this.#progress();
+    await Promise.all(running);
+    this.#progress();
+  }
+
+  #skipReason(name: string): string | null {
+    const status = this.#deps.model.get(name);
+    if (!status) return 'host was removed';
+    const owner = this.#deps.claims.get(name);
+    if (owner && owner !== this.job.id) return `claimed by rollout ${owner}`;
+    if (BUSY_STATES.has(status.state) || status.job_id) return `busy (${status.state})`;
+    if (status.state === 'failed') return 'host is failed (retry or acknowledge it first)';
+    if (status.state === 'waiting_reboot') return 'host is waiting for a reboot';
+    return null;
+  }
+
+  #startHost(h: JobHostResult): Promise<void> {
+    this.#deps.claims.set(h.host, this.job.id);
+    h.state = 'running';
+    h.reason = null;
+    this.#inProgress++;
+    const done = new Promise<void>((resolve) => this.#waiting.set(h.host, resolve));
+    const trace = { job_id: this.job.id, request_id: this.job.request_id, user: this.job.user };
+    this.#deps.pool
+      .command(h.host, { kind: 'update', dry_run: this.#spec.dry_run }, trace)
+      .then((reply) => {
+        if (!reply.ok) {
+          // Refused at the actor (became busy between our check and the command).
+          this.#finish(h, 'skipped', null, reply.error.code, reply.error.message);
+          this.#waiting.get(h.host)?.();
+        }
+      })
+      .catch((err: Error) => {
+        this.#finish(h, 'failed', err.message, 'WORKER_UNAVAILABLE', null);
+        this.#waiting.get(h.host)?.();
+      });
+    return done.then(() => {
+      this.#waiting.delete(h.host);
+      if (this.#deps.claims.get(h.host) === this.job.id) this.#deps.claims.delete(h.host);
+    });
+  }
+
+  #finish(h: JobHostResult, state: Final, error: string | null, code: string | null, reason: string | null): void {
+    if (h.state !== 'pending' && h.state !== 'running') return;
+    if (h.state === 'running') this.#inProgress--;
+    h.state = state;
+    h.error = error;
+    h.code = code;
+    h.reason = reason;
+    h.finished_at = this.#deps.now().toISOString();
+    if (state !== 'skipped') this.#progress();
+  }
+
+  #progress(): void {
+    const c = this.counts();
+    this.#deps.broadcaster.emit({
+      type: 'FleetUpdateProgress',
+      job_id: this.job.id,
+      batch: this.#batch,
+      ...c,
+      in_progress: this.#inProgress,
+      ...this.#trace(),
+    } as never);
+  }
+
+  #trace(): { request_id?: string } {
+    return this.job.request_id ? { request_id: this.job.request_id } : {};
+  }
+}

@@ -1,0 +1,37 @@
+// POST /fleet/update: a rolling update over a filtered set of hosts.
+import type { DaemonContext } from '../../context.js';
+import { FleetUpdateRequest, JobAccepted } from '../../schemas/requests.js';
+import { parseThreshold } from '../../fleet/threshold.js';
+import { ok, type Route } from '../route.js';
+
+export function fleetRoutes(ctx: DaemonContext): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/fleet/update',
+      summary: 'Rolling update of a filtered set of hosts (batches, canary, failure thresholds)',
+      tag: 'fleet',
+      body: FleetUpdateRequest,
+      responses: { 202: { description: 'Accepted; follow the job and the Fleet* events', schema: JobAccepted } },
+      errors: ['VALIDATION_FAILED', 'INVALID_JSON'],
+      handler(r) {
+        const b = r.body as FleetUpdateRequest;
+        const job = ctx.fleet.start(
+          {
+            batch_size: b.batch_size ?? 10,
+            delay_ms: b.delay_ms ?? 0,
+            dry_run: b.dry_run ?? false,
+            canary: b.canary ?? 0,
+            max_failures: b.max_failures === undefined ? null : parseThreshold(b.max_failures),
+            max_unreachable: b.max_unreachable === undefined ? null : parseThreshold(b.max_unreachable),
+            wait_for_window: b.wait_for_window ?? false,
+          },
+          b.filter ?? {},
+          { request_id: r.request_id, user: r.user },
+        );
+        ctx.audit?.record({ action: 'fleet.update', host: null, user: r.user, source_ip: r.ip, result: 'started', job_id: job.id, request_id: r.request_id, details: { hosts: job.hosts.length, dry_run: job.dry_run } });
+        return ok({ job_id: job.id }, 202);
+      },
+    },
+  ];
+}

@@ -1,0 +1,143 @@
+// The OpenAPI 3.1 document, built from the route table, its TypeBox schemas
+// and the error table: nothing is described twice. The WebSocket stream is
+// documented as its upgrade route plus its message schemas.
+import { OpenApiBuilder, type OperationObject, type ParameterObject, type ResponsesObject, type SchemaObject } from 'openapi3-ts/oas31';
+import type { TSchema } from 'typebox';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+import type { Route } from './http/route.js';
+import { ErrorBody } from './schemas/requests.js';
+import { HostEvent } from './schemas/events.js';
+import { FleetEvent } from './schemas/fleet-events.js';
+
+/** Routes served outside the route table (the WebSocket upgrade). */
+export const WS_PATH = '/ws/events';
+
+const COMMON_ERRORS: ErrorCode[] = ['UNAUTHORIZED', 'RATE_LIMITED', 'INTERNAL'];
+
+/** `/hosts/:name` → `/hosts/{name}` */
+export function openApiPath(path: string): string {
+  return path.replace(/:([A-Za-z_]+)/g, '{$1}');
+}
+
+function schema(s: TSchema): SchemaObject {
+  // TypeBox schemas are plain JSON Schema; a JSON round trip drops anything else.
+  return JSON.parse(JSON.stringify(s)) as SchemaObject;
+}
+
+function parameters(route: Route): ParameterObject[] {
+  const out: ParameterObject[] = [];
+  const add = (where: 'path' | 'query', s: TSchema | undefined) => {
+    const obj = s as unknown as { properties?: Record<string, TSchema>; required?: string[] } | undefined;
+    for (const [name, prop] of Object.entries(obj?.properties ?? {})) {
+      const p: ParameterObject = {
+        name,
+        in: where,
+        required: where === 'path' || (obj?.required ?? []).includes(name),
+        schema: schema(prop),
+      };
+      const desc = (prop as { description?: string }).description;
+      if (desc) p.description = desc;
+      if ((prop as { type?: string }).type === 'array') {
+        p.style = 'form';
+        p.explode = true;
+      }
+      out.push(p);
+    }
+  };
+  add('path', route.params);
+  add('query', route.query);
+  return out;
+}
+
+function errorResponses(route: Route): ResponsesObject {
+  const byStatus = new Map<number, ErrorCode[]>();
+  const codes = [...(route.errors ?? []), ...COMMON_ERRORS.filter((c) => route.auth !== false || c === 'INTERNAL')];
+  if (route.body) codes.push('VALIDATION_FAILED', 'INVALID_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE');
+  if (route.params || route.query) codes.push('VALIDATION_FAILED');
+  for (const code of new Set(codes)) {
+    const status = ERROR_CODES[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const out: ResponsesObject = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    out[String(status)] = {
+      description: `Error: ${list.join(', ')}`,
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
+  }
+  return out;
+}
+
+export function buildOpenApi(routes: Route[], version: string, authEnabled: boolean): object {
+  const b = OpenApiBuilder.create()
+    .addOpenApiVersion('3.1.0')
+    .addTitle('tendhost')
+    .addVersion(version)
+    .addDescription(
+      'Fleet-update daemon: one host actor per machine. Actions answer `202 {job_id}` at once; ' +
+        'follow them on `GET /jobs/{id}` or the `/ws/events` stream. Errors are `{code, message}` with a stable code.',
+    )
+    .addSchema('Error', schema(ErrorBody))
+    .addSchema('HostEvent', schema(HostEvent))
+    .addSchema('FleetEvent', schema(FleetEvent))
+    .addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A token whose sha256 is in [daemon.auth] tokens' });
+
+  const errorCodes = Object.entries(ERROR_CODES).map(([code, v]) => ({ code, status: v.status, message: v.message }));
+  b.addSchema('ErrorCode', { type: 'string', enum: Object.keys(ERROR_CODES), description: 'Every error code the daemon uses' });
+
+  for (const route of routes) {
+    const responses: ResponsesObject = {};
+    const op: OperationObject = {
+      summary: route.summary,
+      operationId: `${route.method.toLowerCase()}${route.path.replace(/[/:]+([a-z])/g, (_, c: string) => c.toUpperCase()).replace(/[^A-Za-z]/g, '')}`,
+      tags: [route.tag],
+      parameters: parameters(route),
+      responses,
+    };
+    if (route.auth === false || !authEnabled) op.security = [];
+    else op.security = [{ bearer: [] }];
+    if (route.body) {
+      op.requestBody = { required: false, content: { 'application/json': { schema: schema(route.body) } } };
+    }
+    for (const [status, spec] of Object.entries(route.responses)) {
+      responses[status] = spec.schema
+        ? { description: spec.description, content: { [spec.contentType ?? 'application/json']: { schema: schema(spec.schema) } } }
+        : spec.contentType
+          ? { description: spec.description, content: { [spec.contentType]: { schema: { type: 'string' } } } }
+          : { description: spec.description };
+    }
+    Object.assign(responses, errorResponses(route));
+    const path = openApiPath(route.path);
+    const existing = (b.getSpec().paths ?? {})[path] ?? {};
+    b.addPath(path, { ...existing, [route.method.toLowerCase()]: op });
+  }
+
+  b.addPath(WS_PATH, {
+    get: {
+      summary: 'Event stream (WebSocket upgrade)',
+      operationId: 'getWsEvents',
+      tags: ['events'],
+      description:
+        'Upgrade to a WebSocket. First message: `Snapshot` {seq, hosts[]} (or, with `since`, the missed events, or `Resync` + `Snapshot` ' +
+        'when the replay buffer no longer reaches back). Then every event (`HostEvent`, `FleetEvent` schemas) with a monotonic `seq`. ' +
+        'Send `{"type":"filter", hosts?, tags?, groups?, types?}` to change the filter. A client too slow to keep up is closed with code 4008.',
+      security: authEnabled ? [{ bearer: [] }] : [],
+      parameters: [
+        { name: 'since', in: 'query', required: false, schema: { type: 'integer', minimum: 0 }, description: 'Resume after this seq' },
+        { name: 'hosts', in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
+        { name: 'tags', in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
+        { name: 'groups', in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
+        { name: 'types', in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
+        { name: 'token', in: 'query', required: false, schema: { type: 'string' }, description: 'Bearer token for browsers' },
+      ],
+      responses: {
+        '101': { description: 'Switching to the WebSocket protocol' },
+        '400': { description: 'Error: VALIDATION_FAILED', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        '401': { description: 'Error: UNAUTHORIZED', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      },
+    },
+  });
+  const spec = b.getSpec() as unknown as Record<string, unknown>;
+  (spec as { 'x-error-codes'?: unknown })['x-error-codes'] = errorCodes;
+  return spec;
+}

@@ -1,0 +1,107 @@
+import t from 'tap';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, loadConfig, findConfigFile } from '../src/config/load.js';
+import { ConfigError } from '../src/config/errors.js';
+import { runToExit } from './helpers/daemon.js';
+
+const FILE = '/etc/tendhost/test.toml';
+
+function fails(t: any, toml: string, pattern: RegExp, env: NodeJS.ProcessEnv = {}) {
+  try {
+    parseConfig(toml, FILE, env);
+  } catch (err) {
+    t.ok(err instanceof ConfigError, 'a ConfigError');
+    t.match((err as Error).message, pattern);
+    t.match((err as Error).message, FILE, 'names the file');
+    return err as ConfigError;
+  }
+  t.fail(`expected a config error matching ${pattern}`);
+  return null;
+}
+
+t.test('the shipped tendhost.toml loads and has the localhost host', async (t) => {
+  const cfg = loadConfig(new URL('../tendhost.toml', import.meta.url).pathname, {});
+  t.equal(cfg.daemon.host, '127.0.0.1');
+  t.equal(cfg.daemon.port, 8080);
+  const local = cfg.hosts.find((h) => h.name === 'localhost');
+  t.ok(local, 'has localhost');
+  t.equal(local?.addr, 'localhost');
+  t.ok(Object.isFrozen(cfg), 'frozen');
+});
+
+t.test('defaults apply per host and env overrides bind and log level', async (t) => {
+  const cfg = parseConfig(
+    `[daemon]
+bind = "0.0.0.0:9000"
+[defaults]
+user = "deploy"
+port = 2222
+ssh_key = "/keys/id"
+[[host]]
+name = "a"
+addr = "10.0.0.1"
+[[host]]
+name = "b"
+addr = "10.0.0.2"
+port = 22
+user = "root"
+[host.policy]
+auto_reboot = false
+maintenance_window = { start = "22:00", end = "04:00", days = ["Sat", "Sun"] }
+`,
+    FILE,
+    { TENDHOST_BIND: '127.0.0.2:7000', TENDHOST_LOG_LEVEL: 'debug' },
+  );
+  t.equal(cfg.daemon.host, '127.0.0.2');
+  t.equal(cfg.daemon.port, 7000);
+  t.equal(cfg.daemon.log_level, 'debug');
+  const [a, b] = cfg.hosts;
+  t.same([a.user, a.port, a.ssh_key, a.policy.auto_reboot], ['deploy', 2222, '/keys/id', true]);
+  t.same([b.user, b.port, b.policy.auto_reboot], ['root', 22, false]);
+  t.same(b.policy.maintenance_window, { start: '22:00', end: '04:00', days: ['Sat', 'Sun'] });
+  t.ok(cfg.daemon.workers >= 1, 'workers default to the CPU count');
+});
+
+t.test('bad configs name the file and the key', async (t) => {
+  const syntax = fails(t, '[daemon\nbind = "x"', /TOML syntax error/);
+  t.ok(syntax?.line, 'syntax errors carry a line number');
+  fails(t, '[daemon]\nworkers = "two"', /daemon\.workers must be an integer 1\.\.256/);
+  fails(t, '[[host]]\nname = "a"\naddr = "x"\nport = 70000', /host\[0\]\.port must be an integer 1\.\.65535/);
+  const unknown = fails(t, '[daemon]\nbnid = "127.0.0.1:1"', /daemon\.bnid is not a known key \(did you mean "bind"\?\)/);
+  t.equal(unknown?.line, 2, 'unknown key line');
+  fails(t, '[daemon]\nlog_level = "loud"', /daemon\.log_level must be one of "trace"/);
+  fails(t, '[[host]]\nname = "a"\naddr = "x"\n[[host]]\nname = "a"\naddr = "y"', /host\[1\]\.name duplicate host name "a"/);
+  fails(t, '[[host]]\nname = "a"\naddr = "x"\n[groups]\nweb = ["a", "nope"]', /groups\.web\[1\] group "web" names unknown host "nope"/);
+  fails(
+    t,
+    '[[host]]\nname = "a"\naddr = "x"\n[host.policy]\nmaintenance_window = { start = "25:00", end = "03:00" }',
+    /host\[0\]\.policy\.maintenance_window\.start must be a time "HH:MM"/,
+  );
+  fails(t, '[[host]]\nname = "a"\naddr = "x"\ntagz = ["x"]', /host\[0\]\.tagz is not a known key \(did you mean "tags"\?\)/);
+  fails(t, '[daemon]\nbind = "nope"', /daemon\.bind must be "host:port"/);
+  fails(t, '[daemon.tls]\nenabled = true\ncert_path = "/nonexistent/cert.pem"\nkey_path = "/nonexistent/key.pem"', /daemon\.tls\.cert_path cannot read/);
+  fails(t, '[daemon.auth]\nenabled = true', /daemon\.auth\.tokens auth is enabled but no tokens/);
+  fails(t, '[[host]]\nname = "bad name!"\naddr = "x"', /host\[0\]\.name must be a string matching/);
+  fails(t, '', /TENDHOST_BIND must be "host:port"/, { TENDHOST_BIND: 'x' });
+});
+
+t.test('lookup order: TENDHOST_CONFIG, then ./tendhost.toml', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tendhost-cfg-'));
+  writeFileSync(join(dir, 'tendhost.toml'), '');
+  writeFileSync(join(dir, 'other.toml'), '');
+  t.equal(findConfigFile({}, dir), join(dir, 'tendhost.toml'));
+  t.equal(findConfigFile({ TENDHOST_CONFIG: 'other.toml' }, dir), join(dir, 'other.toml'));
+  t.throws(() => findConfigFile({ TENDHOST_CONFIG: 'missing.toml' }, dir), /file not found/);
+});
+
+t.test('the daemon exits 2 with one readable line on a bad config', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tendhost-cfg-'));
+  const file = join(dir, 'tendhost.toml');
+  writeFileSync(file, '[daemon]\nbind = "127.0.0.1:0"\nworkerz = 2\n');
+  const { code, output } = await runToExit(file);
+  t.equal(code, 2, 'exit code 2');
+  t.match(output, `${file}:3: daemon.workerz is not a known key (did you mean "workers"?)`);
+  t.equal(output.trim().split('\n').length, 1, 'one line');
+});

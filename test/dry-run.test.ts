@@ -1,0 +1,79 @@
+// A dry-run update of the shipped `localhost` host, against this machine's
+// real apt (simulation only), watched over the WebSocket.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import WebSocket from 'ws';
+import { startDaemon, until, type Daemon } from './helpers/daemon.js';
+
+/** What this machine's apt would upgrade right now (read-only simulation). */
+function aptPendingCount(): number {
+  const out = execFileSync('sh', ['-c', 'LANG=C LC_ALL=C apt-get -s -o Debug::NoLocking=1 upgrade'], { encoding: 'utf8' });
+  const m = /^(\d+) upgraded, /m.exec(out);
+  return m ? Number(m[1]) : 0;
+}
+
+let d: Daemon;
+t.before(async () => {
+  d = await startDaemon({
+    toml: '[[host]]\nname = "localhost"\naddr = "localhost"\ntags = ["local"]\n[host.policy]\nauto_reboot = false\n',
+    workers: 2,
+  });
+});
+t.teardown(() => d?.stop());
+
+t.test('a dry run on localhost: 202 at once, then the exact state sequence over the WebSocket', async (t) => {
+  const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws/events`);
+  const messages: any[] = [];
+  ws.on('message', (m) => messages.push(JSON.parse(String(m))));
+  await new Promise((r) => ws.once('open', r));
+  await until(() => messages.length > 0);
+  t.equal(messages[0].type, 'Snapshot', 'first message is the snapshot');
+  t.equal(messages[0].hosts.length, 1);
+  t.equal(messages[0].hosts[0].state, 'idle');
+
+  const pending = aptPendingCount();
+  const r = await d.request('POST', '/hosts/localhost/update', { dry_run: true });
+  t.equal(r.status, 202);
+  t.type(r.body.job_id, 'string');
+
+  const busy = await d.request('POST', '/hosts/localhost/update', { dry_run: true });
+  t.equal(busy.status, 409, 'a second update while busy is refused');
+  t.equal(busy.body.code, 'HOST_BUSY');
+  t.match(busy.body.message, /querying|pending_updates|updating/, 'names the current state');
+
+  const completed = await until(() => messages.find((m) => m.type === 'UpdateCompleted'), 120_000);
+  await until(() => messages.some((m) => m.type === 'HostStateChanged' && m.to === 'idle'), 30_000);
+  const states = messages.filter((m) => m.type === 'HostStateChanged').map((m) => `${m.from}->${m.to}`);
+  const expected = pending > 0
+    ? ['idle->querying', 'querying->pending_updates', 'pending_updates->updating', 'updating->idle']
+    : ['idle->querying', 'querying->idle'];
+  if (pending > 0) {
+    t.same(states, expected, `exact sequence (${pending} packages pending on this machine)`);
+    t.equal(completed.result.dry_run, true);
+    t.equal(completed.result.success, true);
+    t.equal(completed.result.packages.length, pending, 'reports what apt would upgrade');
+    t.equal(completed.result.upgraded, pending);
+    t.equal(completed.job_id, r.body.job_id, 'events carry the job id');
+  } else {
+    t.same(states.slice(0, 2), expected);
+  }
+  const seqs = messages.filter((m) => m.seq !== undefined && m.type !== 'Snapshot').map((m) => m.seq);
+  t.same(seqs, [...seqs].sort((a, b) => a - b), 'seq is monotonic');
+  t.ok(messages.filter((m) => m.type !== 'Snapshot').every((m) => typeof m.ts === 'string'), 'every event has ts');
+
+  const host = await until(async () => {
+    const h = await d.get('/hosts/localhost');
+    return h.body.state === 'idle' && h.body.job_id === null ? h : null;
+  });
+  t.equal(host.body.last_updated, null, 'a dry run leaves last_updated alone');
+  t.equal(host.body.package_manager, 'apt');
+  t.equal(host.body.pending_updates, pending);
+  const job = await until(async () => {
+    const j = await d.get(`/jobs/${r.body.job_id}`);
+    return j.body.state === 'succeeded' ? j : null;
+  });
+  t.equal(job.body.kind, 'update');
+  t.equal(job.body.dry_run, true);
+  t.equal(job.body.hosts[0].state, 'completed');
+  ws.close();
+});

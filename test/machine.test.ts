@@ -1,0 +1,126 @@
+// The pure transition table: every allowed edge, and refusals.
+import t from 'tap';
+import { INITIAL, TRANSITIONS, canTransition, transition, type Snapshot } from '../workers/machine.js';
+import { HOST_STATES } from '../src/schemas/host.js';
+
+const at = '2026-01-01T00:00:00.000Z';
+const snap = (state: Snapshot['state'], extra: Partial<Snapshot> = {}): Snapshot => ({ ...INITIAL, state, ...extra });
+
+t.test('the table has exactly the allowed edges of the design', async (t) => {
+  const edges = HOST_STATES.flatMap((from) => TRANSITIONS[from].map((to) => `${from}->${to}`)).sort();
+  t.same(edges, [
+    'failed->idle',
+    'idle->querying',
+    'pending_updates->updating',
+    'querying->failed',
+    'querying->idle',
+    'querying->pending_updates',
+    'rebooting->failed',
+    'rebooting->idle',
+    'rebooting->verifying',
+    'updating->failed',
+    'updating->idle',
+    'updating->waiting_reboot',
+    'verifying->failed',
+    'verifying->idle',
+    'waiting_reboot->rebooting',
+  ]);
+  t.notOk(canTransition('idle', 'updating'));
+  t.notOk(canTransition('waiting_reboot', 'failed'));
+  t.notOk(canTransition('failed', 'querying'));
+});
+
+t.test('update from idle: query, then straight on to updating when something is pending', async (t) => {
+  let o = transition(INITIAL, { type: 'UPDATE', dry_run: false });
+  t.ok(o.ok);
+  if (!o.ok) return;
+  t.equal(o.next.state, 'querying');
+  t.same(o.effects, [{ kind: 'query' }]);
+  o = transition(o.next, { type: 'QUERY_DONE', pending: 3 });
+  if (!o.ok) return t.fail('refused');
+  t.equal(o.next.state, 'pending_updates');
+  t.same(o.effects, [{ kind: 'continue', input: { type: 'UPDATE', dry_run: false } }]);
+  o = transition(o.next, { type: 'UPDATE', dry_run: false });
+  if (!o.ok) return t.fail('refused');
+  t.equal(o.next.state, 'updating');
+  t.same(o.effects, [{ kind: 'upgrade', dry_run: false }]);
+  const noReboot = transition(o.next, { type: 'UPGRADE_DONE', reboot_required: false });
+  if (!noReboot.ok) return t.fail('refused');
+  t.equal(noReboot.next.state, 'idle');
+  t.same(noReboot.effects, [{ kind: 'mark_updated' }]);
+  const reboot = transition(o.next, { type: 'UPGRADE_DONE', reboot_required: true });
+  if (!reboot.ok) return t.fail('refused');
+  t.equal(reboot.next.state, 'waiting_reboot');
+  t.same(reboot.effects, [{ kind: 'reboot_if_allowed' }]);
+});
+
+t.test('a dry run never marks the host updated and never reboots', async (t) => {
+  const o = transition(snap('updating', { intent: { kind: 'update', dry_run: true } }), { type: 'UPGRADE_DONE', reboot_required: true });
+  if (!o.ok) return t.fail('refused');
+  t.equal(o.next.state, 'idle');
+  t.same(o.effects, []);
+});
+
+t.test('nothing pending: querying → idle', async (t) => {
+  const o = transition(snap('querying', { intent: { kind: 'update', dry_run: false } }), { type: 'QUERY_DONE', pending: 0 });
+  if (!o.ok) return t.fail('refused');
+  t.equal(o.next.state, 'idle');
+});
+
+t.test('a query alone rests in pending_updates', async (t) => {
+  const o = transition(snap('querying', { intent: { kind: 'query' } }), { type: 'QUERY_DONE', pending: 2 });
+  if (!o.ok) return t.fail('refused');
+  t.equal(o.next.state, 'pending_updates');
+  t.same(o.effects, []);
+});
+
+t.test('reboot → verify → idle', async (t) => {
+  let o = transition(snap('waiting_reboot'), { type: 'REBOOT' });
+  if (!o.ok) return t.fail('refused');
+  t.equal(o.next.state, 'rebooting');
+  o = transition(o.next, { type: 'REBOOT_DONE' });
+  if (!o.ok) return t.fail('refused');
+  t.equal(o.next.state, 'verifying');
+  o = transition(o.next, { type: 'VERIFY_OK' });
+  if (!o.ok) return t.fail('refused');
+  t.equal(o.next.state, 'idle');
+  t.same(o.effects, [{ kind: 'mark_updated' }]);
+});
+
+t.test('failures keep their context; retry counts; acknowledge stays failed', async (t) => {
+  for (const from of ['querying', 'updating', 'rebooting', 'verifying'] as const) {
+    const o = transition(snap(from, { retries: 2 }), { type: 'OP_FAILED', code: 'PKG_LOCKED', error: 'locked', at });
+    if (!o.ok) return t.fail('refused');
+    t.equal(o.next.state, 'failed');
+    t.same(o.next.failed, { previous_state: from, error: 'locked', code: 'PKG_LOCKED', failed_at: at, retry_count: 2, acknowledged: false });
+  }
+  const failed = transition(snap('updating'), { type: 'OP_FAILED', code: 'PKG_LOCKED', error: 'locked', at });
+  if (!failed.ok) return t.fail('refused');
+  const acked = transition(failed.next, { type: 'ACKNOWLEDGE' });
+  if (!acked.ok) return t.fail('refused');
+  t.equal(acked.next.state, 'failed');
+  t.equal(acked.next.failed?.acknowledged, true);
+  t.equal(acked.changed, false);
+  const retried = transition(acked.next, { type: 'RETRY' });
+  if (!retried.ok) return t.fail('refused');
+  t.equal(retried.next.state, 'idle');
+  t.equal(retried.next.failed, null);
+  t.equal(retried.next.retries, 1);
+});
+
+t.test('refusals: busy hosts, failed hosts, wrong states', async (t) => {
+  for (const state of ['querying', 'updating', 'rebooting', 'verifying', 'waiting_reboot'] as const) {
+    const o = transition(snap(state), { type: 'UPDATE', dry_run: true });
+    t.same(o.ok ? null : o.refused, 'HOST_BUSY', `update refused while ${state}`);
+  }
+  const f = transition(snap('failed'), { type: 'UPDATE', dry_run: false });
+  t.same(f.ok ? null : f.refused, 'HOST_FAILED');
+  const r = transition(snap('idle'), { type: 'REBOOT' });
+  t.same(r.ok ? null : r.refused, 'HOST_BUSY');
+  const retry = transition(snap('idle'), { type: 'RETRY' });
+  t.same(retry.ok ? null : retry.refused, 'HOST_NOT_FAILED');
+  const ack = transition(snap('updating'), { type: 'ACKNOWLEDGE' });
+  t.same(ack.ok ? null : ack.refused, 'HOST_NOT_FAILED');
+  const fail = transition(snap('waiting_reboot'), { type: 'OP_FAILED', code: 'INTERNAL', error: 'x', at });
+  t.notOk(fail.ok, 'waiting_reboot cannot fail (not an edge of the table)');
+});
