@@ -11,6 +11,8 @@ import type { ResolvedHost } from './schemas/host.js';
 import type { HostActions } from './hosts/host-actions.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { FleetUpdates } from './fleet/fleet-updates.js';
+import type { StateStore } from './store/state-store.js';
+import type { Metrics } from './metrics.js';
 
 export interface DaemonContext {
   config: Config;
@@ -29,6 +31,8 @@ export interface DaemonContext {
   defaults: { user?: string; port?: number; ssh_key?: string };
   audit: AuditLog | null;
   fleet: FleetUpdates;
+  store: StateStore;
+  metrics: Metrics;
   version: string;
   startedAt: number;
   uwsMode: UwsMode;

@@ -17,9 +17,12 @@ import { buildRoutes } from './http/routes.js';
 import { AuditLog } from './audit/audit-log.js';
 import type { DaemonContext } from './context.js';
 import { FleetUpdates } from './fleet/fleet-updates.js';
-import type { HostStatus } from './schemas/host.js';
-import { BUSY_STATES } from './schemas/host.js';
+import { Metrics } from './metrics.js';
+import { ConfigReloader, type ReloadResult } from './reload.js';
+import { loadState, StateStore } from './store/state-store.js';
+import { restoredStatus, wasInterrupted, type Interruption } from './recovery.js';
 
+export { StoreError } from './store/store-error.js';
 export class BindError extends Error {}
 export class WorkerPoolError extends Error {}
 
@@ -30,6 +33,10 @@ export interface RunningDaemon {
   port: number;
   /** Graceful: stop accepting, finish in-flight requests, drain workers. */
   stop(): Promise<void>;
+  /** SIGHUP: re-read the config file and apply host/group changes. */
+  reload(): Promise<ReloadResult>;
+  /** Test-only switch (TENDHOST_TEST_SWITCHES=crash-worker): make one shard's worker die. */
+  crashShard(shard: number): Promise<void>;
 }
 
 export async function startDaemon(config: Config, log: Logger): Promise<RunningDaemon> {
@@ -41,14 +48,46 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     );
   }
 
+  // What the last run left behind (throws StoreError: locked, corrupted, too new).
+  const { file: storeFile, state } = loadState(config.daemon.state_dir);
+
   const model = new ReadModel();
   const jobs = new JobStore();
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
   const audit = config.audit.enabled ? new AuditLog(config.audit.file, log) : null;
 
   const hostConfigs = new Map(config.hosts.map((h) => [h.name, h]));
+  const registered = new Set<string>();
+  for (const h of state.registered) {
+    if (hostConfigs.has(h.name)) {
+      log.warn({ host: h.name }, 'a host registered through the API is now also in the config file; the file wins');
+      continue;
+    }
+    hostConfigs.set(h.name, h);
+    registered.add(h.name);
+  }
   const groups = structuredClone(config.groups);
   let ctx!: DaemonContext;
+
+  // Operations that were running when the daemon stopped are failures now, with an audit line each.
+  const stopped: Interruption = { cause: 'daemon stopped', code: 'INTERRUPTED', at: new Date().toISOString() };
+  const restored = new Map<string, ReturnType<typeof restoredStatus>>();
+  for (const [name, prev] of state.statuses) {
+    if (!hostConfigs.has(name)) continue;
+    restored.set(name, restoredStatus(prev, stopped));
+    if (wasInterrupted(prev)) {
+      log.warn({ host: name, state: prev.state, job_id: prev.job_id }, `interrupted: daemon stopped during ${prev.state}`);
+      audit?.record({ action: 'host.interrupted', host: name, user: null, source_ip: null, result: `interrupted during ${prev.state}`, job_id: prev.job_id });
+    }
+  }
+  for (const job of jobs.restore(state.jobs, 'interrupted: daemon stopped')) {
+    audit?.record({ action: 'job.interrupted', host: null, user: job.user, source_ip: null, result: 'interrupted', job_id: job.id, request_id: job.request_id });
+  }
+  broadcaster.restore(state.events, state.lastSeq);
+  const store = await StateStore.start(storeFile, log, { eventRetention: Math.max(config.daemon.ws.replay_buffer, 1000), jobRetention: 10_000 }, (n) => model.json(n));
+  broadcaster.setPersist({ status: (s) => store.status(s), removed: (n) => store.removeStatus(n), event: (seq, json) => store.event(seq, json) });
+  jobs.setOnChange((j) => store.job(j));
+  for (const j of jobs.list()) store.job(j);
 
   const pool = new ShardPool({
     workers: config.daemon.workers,
@@ -60,13 +99,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     },
   });
 
-  const shardHosts = (shard: number, interrupted: string | null): ShardHost[] => {
+  /** A shard's hosts, each with the status its actor starts from. */
+  const shardHosts = (shard: number, workerDied: Interruption | null): ShardHost[] => {
     const byHost = groupsByHost(groups);
     const out: ShardHost[] = [];
     for (const host of hostConfigs.values()) {
       if (pool.shardOf(host.name) !== shard) continue;
-      const prev = model.get(host.name);
-      out.push({ host, groups: byHost.get(host.name) ?? [], restore: prev ? restoreFrom(prev, interrupted) : undefined });
+      const live = model.get(host.name);
+      const restore = live ? restoredStatus(live, workerDied) : restored.get(host.name);
+      out.push({ host, groups: byHost.get(host.name) ?? [], restore });
     }
     return out;
   };
@@ -87,8 +128,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
           });
         }
       }
-      await pool.attach(shard, shardHosts(shard, reason));
-      log.info({ shard }, 'shard re-attached');
+      await pool.attach(shard, shardHosts(shard, { cause: 'worker died', code: 'WORKER_FAILED', at: new Date().toISOString() }));
+      log.info({ shard, reason }, 'shard re-attached');
     } catch (err) {
       log.error({ shard, err: (err as Error).message }, 'could not re-attach shard');
     }
@@ -117,15 +158,20 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     actions: new HostActions(pool, jobs, model),
     hostConfigs,
     groups,
-    registered: new Set(),
+    registered,
+    store,
     defaults: {},
     audit,
     version: VERSION,
     startedAt: Date.now(),
     uwsMode: mode,
     fleet: null as unknown as FleetUpdates,
+    metrics: null as unknown as Metrics,
   };
   ctx.fleet = new FleetUpdates(ctx);
+  let wsClients = () => 0;
+  ctx.metrics = new Metrics(() => ctx, () => wsClients());
+  broadcaster.setObserver(ctx.metrics);
 
   const routes = buildRoutes(ctx);
   const http = createHttpHandlers({
@@ -134,6 +180,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     bodyLimit: config.daemon.http.body_limit_bytes,
     auth: config.daemon.auth,
     rateLimit: config.daemon.rate_limit,
+    onResponse: (route, method, status) => ctx.metrics.httpRequest(route, method, status),
   });
   const stream = new EventStream({
     model,
@@ -142,7 +189,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     auth: http.auth,
     maxBackpressure: config.daemon.ws.max_backpressure_bytes,
     idleTimeoutS: config.daemon.ws.idle_timeout_s,
+    onDropped: () => ctx.metrics.wsDropped(),
   });
+  wsClients = () => stream.clientCount;
 
   let server: RunningServer;
   try {
@@ -176,48 +225,30 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     'listening',
   );
 
+  const reloader = new ConfigReloader(ctx);
   let stopping: Promise<void> | null = null;
   return {
     ctx,
     port: server.port,
+    reload: () => reloader.reload(),
+    crashShard: async (shard) => {
+      await pool.run({ kind: 'crash', shard });
+    },
     stop() {
       stopping ??= (async () => {
+        reloader.stop();
         server.stopListening();
         const deadline = Date.now() + config.daemon.http.shutdown_timeout_ms;
         while (server.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
         stream.stop();
         server.closeAll();
         await pool.close(config.daemon.shutdown_grace_ms);
+        // The shards' last statuses (interrupted operations) arrive on their ports; let them land.
+        await new Promise((r) => setImmediate(r));
+        await store.close();
         await audit?.close();
       })();
       return stopping;
     },
   };
-}
-
-/** The status a re-created actor starts from; an operation cut short is a failure. */
-function restoreFrom(prev: HostStatus, interrupted: string | null): Partial<HostStatus> {
-  const restored: Partial<HostStatus> & Pick<HostStatus, 'state'> = {
-    state: prev.state,
-    pending_updates: prev.pending_updates,
-    last_updated: prev.last_updated,
-    error: prev.error,
-    failed: prev.failed,
-    package_manager: prev.package_manager,
-    job_id: null,
-  };
-  if (interrupted && BUSY_STATES.has(prev.state)) {
-    const error = `interrupted: worker died during ${prev.state}`;
-    restored.state = 'failed';
-    restored.error = error;
-    restored.failed = {
-      previous_state: prev.state,
-      error,
-      code: 'WORKER_FAILED',
-      failed_at: new Date().toISOString(),
-      retry_count: prev.failed?.retry_count ?? 0,
-      acknowledged: false,
-    };
-  }
-  return restored;
 }

@@ -3,7 +3,7 @@
 import { findConfigFile, loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { createLogger } from './logger.js';
-import { startDaemon, BindError, WorkerPoolError, type RunningDaemon } from './daemon.js';
+import { startDaemon, BindError, WorkerPoolError, StoreError, type RunningDaemon } from './daemon.js';
 import { EXIT } from './exit-codes.js';
 
 async function main(): Promise<void> {
@@ -31,6 +31,10 @@ async function main(): Promise<void> {
     if (err instanceof WorkerPoolError) {
       log.fatal(err.message);
       process.exit(EXIT.WORKERS);
+    }
+    if (err instanceof StoreError) {
+      log.fatal(err.message);
+      process.exit(EXIT.STATE);
     }
     if (err instanceof ConfigError) {
       log.fatal(`config error: ${err.message}`);
@@ -61,6 +65,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading configuration');
+    void daemon.reload();
+  });
+  // Test-only: lets tests kill a worker thread on purpose, like a real crash would.
+  if ((process.env.TENDHOST_TEST_SWITCHES ?? '').split(',').includes('crash-worker')) {
+    log.warn('test switch crash-worker is on: SIGUSR2 kills the worker of shard 0');
+    process.on('SIGUSR2', () => void daemon.crashShard(0).catch(() => {}));
+  }
 }
 
 void main();

@@ -85,6 +85,10 @@ t.test('check-update: plain, --refresh, -q, --security all list the one update',
   for (const none of ['06-dnf-check-update-after', '06b-dnf-list-upgrades-after', '08-dnf-check-update-repo-missing', '08b-dnf-check-update-repo-missing-skip-unavailable']) {
     t.strictSame(parseCheckUpdate(fixture(`dnf/${none}`).stdout), [], none);
   }
+  // updateinfo output is not a package table
+  for (const name of ['03-dnf-updateinfo', '03b-dnf-updateinfo-list', '03c-dnf-updateinfo-info']) {
+    t.strictSame(parseCheckUpdate(fixture(`dnf/${name}`).stdout), [], name);
+  }
   // Debian's plugin noise (the _dnf_local speed line, "New leaves:") is not a package row.
   t.strictSame(parseCheckUpdate(fixture('dnf/debian-artifacts/install-1.0-with-debian-local-and-show-leaves-plugins').stdout), []);
 });
@@ -214,6 +218,7 @@ t.test('progress lines of dnf upgrade -y and the versions Cleanup names', async 
     ['installing', 'verifying'],
     '"Preparing" has no package',
   );
+  t.strictSame(splitNevra(fixture('dnf/06d-rpm-q-after').stdout.trim()), { name: 'tendhost-fixture', version: '1.1-1', arch: 'noarch' }, 'rpm -q after the upgrade');
   t.strictSame(splitNevra('openssl-libs-1:3.1.4-4.fc39.x86_64'), { name: 'openssl-libs', version: '1:3.1.4-4.fc39', arch: 'x86_64' });
   t.strictSame(splitNevra('kernel-core-6.11.9-100.fc39.x86_64'), { name: 'kernel-core', version: '6.11.9-100.fc39', arch: 'x86_64' });
 });

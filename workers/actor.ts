@@ -17,6 +17,7 @@ export interface ActorDeps {
   now?: () => Date;
 }
 
+const BUSY: ReadonlySet<HostState> = new Set(['querying', 'updating', 'rebooting', 'verifying']);
 const RESTING: ReadonlySet<HostState> = new Set(['idle', 'pending_updates', 'waiting_reboot', 'failed']);
 const NO_TRACE: Trace = { job_id: null, request_id: null, user: null };
 
@@ -121,6 +122,26 @@ export class HostActor {
     }
   }
 
+  /**
+   * The daemon is stopping and the grace period is over: an operation still
+   * running becomes a failure with the reason, reported like any other.
+   */
+  interrupt(cause: string): void {
+    if (!this.#running && !BUSY.has(this.#snap.state)) return;
+    this.#stopped = true; // the effect loop stops at its next step
+    const outcome = transition(this.#snap, {
+      type: 'OP_FAILED',
+      code: 'INTERRUPTED',
+      error: `interrupted: ${cause} during ${this.#snap.state}`,
+      at: this.#now().toISOString(),
+    });
+    if (!outcome.ok) return;
+    this.#status = { ...this.#status, error: outcome.next.failed?.error ?? null };
+    this.#apply(outcome.next, outcome.changed);
+    this.#running = false;
+    this.#maybeFinish();
+  }
+
   /** Stop taking work; close the connection. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -173,6 +194,16 @@ export class HostActor {
   }
 
   async #perform(effect: Effect): Promise<MachineInput | null> {
+    const timed = effect.kind === 'query' || effect.kind === 'upgrade' || effect.kind === 'reboot' || effect.kind === 'verify';
+    const t0 = performance.now();
+    const input = await this.#performUntimed(effect);
+    if (timed) {
+      this.#deps.emit({ kind: 'op_duration', op: effect.kind, seconds: (performance.now() - t0) / 1000, ok: input?.type !== 'OP_FAILED' });
+    }
+    return input;
+  }
+
+  async #performUntimed(effect: Effect): Promise<MachineInput | null> {
     const ops = this.#deps.operations;
     try {
       switch (effect.kind) {

@@ -76,6 +76,7 @@ function startMetrics(state: ShardState): void {
       sessions_open: s.sessions_open,
       handshakes_in_flight: s.handshakes_in_flight,
       elu: delta.utilization,
+      sent_at: Date.now(),
     });
   }, 2000);
   timer.unref();
@@ -151,6 +152,8 @@ export default async function handle(task: WorkerTask): Promise<WorkerReply> {
       while (Date.now() < deadline && [...state.actors.values()].some((a) => a.busy)) {
         await new Promise((r) => setTimeout(r, 50));
       }
+      // Past the grace period: what still runs is interrupted, and says so.
+      for (const a of state.actors.values()) if (a.busy) a.interrupt('daemon stopped');
       await Promise.all([...state.actors.values()].map((a) => a.stop()));
       await state.resources.close();
       flush();

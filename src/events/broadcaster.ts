@@ -17,6 +17,19 @@ export interface EventFanout {
   deliver(events: StampedEvent[]): void;
 }
 
+/** Where every status and stamped event is also written (the state store). */
+export interface PersistSink {
+  status(s: import('../schemas/host.js').HostStatus): void;
+  removed(name: string): void;
+  event(seq: number, json: string): void;
+}
+
+/** Figures the broadcaster sees go by (the metrics module listens). */
+export interface BroadcastObserver {
+  opDuration(op: string, seconds: number, ok: boolean): void;
+  lag(shard: number, ms: number): void;
+}
+
 export interface ShardMetrics {
   sessions_open: number;
   handshakes_in_flight: number;
@@ -29,6 +42,8 @@ export class Broadcaster {
   readonly shardMetrics = new Map<number, ShardMetrics>();
   #seq = 0;
   #fanout: EventFanout | null = null;
+  #persist: PersistSink | null = null;
+  #observer: BroadcastObserver | null = null;
   readonly #listeners = new Set<(e: StampedEvent) => void>();
   readonly #model: ReadModel;
   readonly #jobs: JobSink;
@@ -49,6 +64,23 @@ export class Broadcaster {
     this.#fanout = f;
   }
 
+  setObserver(o: BroadcastObserver): void {
+    this.#observer = o;
+  }
+
+  setPersist(p: PersistSink): void {
+    this.#persist = p;
+  }
+
+  /** Continue after a restart: replay buffer refilled, seq goes on from the last one. */
+  restore(events: Array<{ seq: number; json: string }>, lastSeq: number): void {
+    for (const e of events) {
+      const event = JSON.parse(e.json) as HostEvent;
+      this.replay.push({ seq: e.seq, type: event.type, host: 'host' in event ? (event as { host: string }).host : null, event, json: e.json });
+    }
+    this.#seq = Math.max(this.#seq, lastSeq);
+  }
+
   /** In-process subscribers (rollouts, audit); called after the fan-out. */
   subscribe(fn: (e: StampedEvent) => void): () => void {
     this.#listeners.add(fn);
@@ -61,18 +93,24 @@ export class Broadcaster {
       switch (msg.kind) {
         case 'status':
           this.#model.apply(msg.status);
+          this.#persist?.status(msg.status);
           break;
         case 'event':
           stamped.push(this.#stamp(msg.event));
           break;
         case 'removed':
           this.#model.remove(msg.name);
+          this.#persist?.removed(msg.name);
           break;
         case 'job_result':
           this.#jobs.hostResult(msg);
           break;
         case 'metrics':
           this.shardMetrics.set(shard, { ...msg, at: Date.now() });
+          this.#observer?.lag(shard, Date.now() - msg.sent_at);
+          break;
+        case 'op_duration':
+          this.#observer?.opDuration(msg.op, msg.seconds, msg.ok);
           break;
         case 'log':
           this.#log[msg.level]({ shard, ...msg.fields }, msg.msg);
@@ -105,6 +143,7 @@ export class Broadcaster {
       json: JSON.stringify(full),
     };
     this.replay.push(s);
+    this.#persist?.event(seq, s.json);
     return s;
   }
 

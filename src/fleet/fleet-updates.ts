@@ -50,6 +50,7 @@ export class FleetUpdates {
       now: clockNow,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     });
+    jobs.touch(job);
     jobs.delegate(job.id, { hostResult: (m) => rollout.hostResult(m), cancel: () => rollout.cancel() });
     this.#running.set(job.id, rollout);
     rollout

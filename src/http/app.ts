@@ -95,7 +95,7 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
         const length = Number(req.headers['content-length'] ?? '0');
         const mayHaveBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
         if (mayHaveBody && ct !== 'application/json') {
-          return finish(req, id, t0, route.path, errorResponse(new TendhostError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got "${ct || 'none'}"`), id), user);
+          return finish(req, id, t0, route.path, errorResponse(new TendhostError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got "${ct || 'none'}"`), id, { connection: 'close' }), user);
         }
         if (length > opts.bodyLimit) {
           return finish(req, id, t0, route.path, errorResponse(new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.bodyLimit} bytes`), id, { connection: 'close' }), user);

@@ -128,13 +128,15 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
   let listenSocket: UwsTypes.us_listen_socket | null = null;
   const sockets = new Set<UwsTypes.WebSocket<T>>();
 
-  const write = (res: UwsTypes.HttpResponse, r: HttpResponse) => {
+  // closeConnection: uWS closes the socket after this answer (the response
+  // object is gone once it is ended, so `res.close()` afterwards would throw).
+  const write = (res: UwsTypes.HttpResponse, r: HttpResponse, closeConnection = false) => {
     res.cork(() => {
       res.writeStatus(statusLine(r.status));
       res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
       if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
-      if (r.status === 204) res.endWithoutBody();
-      else res.end(r.body);
+      if (r.status === 204) res.endWithoutBody(undefined, closeConnection);
+      else res.end(r.body, closeConnection);
     });
   };
 
@@ -178,9 +180,8 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     if (refusal) {
       inFlight--;
       state.aborted = true; // nothing more to write after this
-      write(res, refusal);
       // The client may still be sending a body we refused: close after the answer.
-      if (refusal.status === 413 || refusal.status === 415) res.close();
+      write(res, refusal, refusal.status === 413 || refusal.status === 415);
       return;
     }
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
@@ -199,8 +200,7 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
           status: 413,
           body: JSON.stringify({ code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${opts.http.bodyLimit} bytes` }),
           headers: { connection: 'close' },
-        });
-        res.close();
+        }, true);
         return;
       }
       // uWS reuses the ArrayBuffer after this callback: copy it.

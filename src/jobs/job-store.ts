@@ -33,8 +33,49 @@ export class JobStore {
   /** Jobs whose host results are decided by their owner (fleet rollouts). */
   readonly #delegated = new Map<string, JobOwner>();
 
+  #onChange: ((job: Job) => void) | null = null;
+
   constructor(maxJobs = 10_000) {
     this.#max = maxJobs;
+  }
+
+  /** Called after every change of a job (the state store listens). */
+  setOnChange(fn: (job: Job) => void): void {
+    this.#onChange = fn;
+  }
+
+  /**
+   * Jobs read back at start. One that was still running when the daemon
+   * stopped is never silently forgotten: it becomes `interrupted`, and so do
+   * its unfinished hosts. Returns the jobs that were interrupted.
+   */
+  restore(jobs: Job[], reason: string): Job[] {
+    const interrupted: Job[] = [];
+    for (const job of jobs) {
+      if (!FINAL.has(job.state)) {
+        job.state = 'interrupted';
+        job.error = reason;
+        job.finished_at = new Date().toISOString();
+        for (const h of job.hosts) {
+          if (h.state === 'running' || h.state === 'pending') {
+            h.state = h.state === 'running' ? 'failed' : 'skipped';
+            h.reason = reason;
+            h.error = h.state === 'failed' ? reason : h.error;
+            h.code = h.state === 'failed' ? 'INTERRUPTED' : h.code;
+          }
+        }
+        interrupted.push(job);
+        this.#onChange?.(job);
+      }
+      this.#jobs.set(job.id, job);
+      this.#order.push(job.id);
+    }
+    return interrupted;
+  }
+
+  /** Something about the job changed outside this class (a rollout's host results). */
+  touch(job: Job): void {
+    this.#onChange?.(job);
   }
 
   create(spec: NewJob, now = new Date()): Job {
@@ -63,6 +104,8 @@ export class JobStore {
     this.#jobs.set(job.id, job);
     this.#order.push(job.id);
     this.#evict();
+    // Not persisted yet: the caller touch()es it once the action was accepted
+    // (a refused action's job is discarded and must leave no trace).
     return job;
   }
 
@@ -113,14 +156,21 @@ export class JobStore {
     if (!h) return;
     h.host_state = msg.state;
     const owner = this.#delegated.get(job.id);
-    if (owner) return owner.hostResult(msg);
+    if (owner) {
+      owner.hostResult(msg);
+      this.#onChange?.(job);
+      return;
+    }
     h.state = msg.success ? 'completed' : 'failed';
     h.error = msg.error;
     h.code = msg.code;
     h.finished_at = new Date().toISOString();
+    this.#onChange?.(job);
     if (job.hosts.every((x) => x.state !== 'running' && x.state !== 'pending')) {
       const failed = job.hosts.some((x) => x.state === 'failed');
-      this.finish(job.id, this.#cancelRequested.delete(job.id) ? 'cancelled' : failed ? 'failed' : 'succeeded', job.error);
+      const interrupted = job.hosts.some((x) => x.code === 'INTERRUPTED' || x.code === 'WORKER_FAILED');
+      const state = this.#cancelRequested.delete(job.id) ? 'cancelled' : interrupted ? 'interrupted' : failed ? 'failed' : 'succeeded';
+      this.finish(job.id, state, interrupted ? (job.hosts.find((x) => x.error)?.error ?? null) : job.error);
     }
   }
 
@@ -131,6 +181,7 @@ export class JobStore {
     job.error = error;
     job.finished_at = new Date().toISOString();
     this.#delegated.delete(id);
+    this.#onChange?.(job);
     for (const fn of this.#onFinish) fn(job);
   }
 

@@ -47,6 +47,7 @@ export class ShardPool {
   /** shard → piscina worker id that owns it (rebuilt when a worker is replaced). */
   readonly #owner = new Map<number, number>();
   readonly #ports = new Map<number, MessagePort>();
+  readonly #attached = new Set<number>();
   #closing = false;
 
   constructor(opts: ShardPoolOptions) {
@@ -95,6 +96,7 @@ export class ShardPool {
       this.#owner.delete(shard);
       this.#ports.get(shard)?.close();
       this.#ports.delete(shard);
+      this.#attached.delete(shard);
       if (!this.#closing) this.#opts.onShardLost(shard, `worker ${workerId} of shard ${shard} exited`);
     }
   }
@@ -109,7 +111,14 @@ export class ShardPool {
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (batch: PortBatch) => this.#opts.onBatch(shard, batch));
     this.#ports.set(shard, port1);
-    return this.run({ kind: 'attach', shard, port: port2, settings: this.#opts.settings, hosts }, [port2]);
+    const reply = await this.run({ kind: 'attach', shard, port: port2, settings: this.#opts.settings, hosts }, [port2]);
+    this.#attached.add(shard);
+    return reply;
+  }
+
+  /** Every shard has a live worker. */
+  get ready(): boolean {
+    return !this.#closing && this.#attached.size === this.size;
   }
 
   async command(host: string, command: HostCommand, trace: Trace): Promise<CommandReply> {

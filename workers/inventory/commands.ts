@@ -47,7 +47,7 @@ export const INVENTORY_PARTS = {
 export type InventoryPart = keyof typeof INVENTORY_PARTS;
 
 /** The parts worth asking this host for. */
-export function partsFor(detected: Pick<Detected, 'system' | 'docker' | 'composeVersion'>): InventoryPart[] {
+export function partsFor(detected: Pick<Detected, 'system' | 'docker'>): InventoryPart[] {
   const parts: InventoryPart[] = ['os-release', 'hostname', 'uname', 'cpu', 'nproc', 'meminfo', 'uptime', 'df', 'ip'];
   if (detected.system === 'apt') parts.push('deb');
   if (detected.system === 'dnf' || detected.system === 'yum') parts.push('rpm');

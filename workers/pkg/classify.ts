@@ -63,6 +63,9 @@ const REPO_UNREACHABLE = [
   /manifest unknown/,
 ];
 
+/** `Errors were encountered while processing:` then one package per indented line. */
+const DPKG_FAILED = /Errors were encountered while processing:\r?\n((?:[ \t]+\S+\r?\n?)+)/;
+
 /** Lines that never explain a failure. */
 const NOISE = [/^WARNING: apt does not have a stable CLI interface/, /^Note: /, /^See <https?:/];
 
@@ -95,6 +98,17 @@ export function classifyFailure(r: Output, opts: ClassifyOptions = {}): Tendhost
 
   if (opts.parseCritical && r.truncated) {
     return new TendhostError('OUTPUT_TRUNCATED', `${name(opts)} printed more than the output cap`, base);
+  }
+
+  // dpkg names the packages it failed on before apt's generic last line.
+  const dpkg = DPKG_FAILED.exec(r.stderr);
+  if (dpkg) {
+    const failed = dpkg[1].trim().split(/\s+/);
+    const last = lastMeaningfulLine(r.stderr);
+    return new TendhostError('PKG_COMMAND_FAILED', `${name(opts)} failed: dpkg could not process ${failed.join(', ')}${last ? ` (${last})` : ''}`, {
+      ...base,
+      failed_packages: failed,
+    });
   }
 
   const why =

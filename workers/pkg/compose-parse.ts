@@ -96,7 +96,7 @@ export interface ComposeProgress {
   progress: string;
 }
 
-/** Spinner and check glyphs Compose puts before a status (⠿ ✔ ✘ …), and `[+]`. */
+/** Spinner and check glyphs Compose puts before a status (⠿ ✔ ✘ …). */
 const GLYPHS = /^[^\x20-\x7e]+\s*/;
 /** v2: ` web Pulling`, ` web Pulled`, ` ✔ web Pulled  3.2s`; newer: ` Image nginx Pulling`. */
 const PULL_V2 = /^(?:Image\s+)?(\S+)\s+(Pulling|Pulled|Skipped|Error|Interrupted|Warning)(?:\s|$)/;
@@ -107,6 +107,8 @@ const LAYER = /^[0-9a-f]{12}$/;
 
 export function parseComposePullLine(line: string): ComposeProgress | null {
   const l = line.trim().replace(GLYPHS, '');
+  // `[+] Pulling 2/2` is a group header; `1.21: Pulling from library/nginx` is docker's own pull output.
+  if (l.startsWith('[+]') || /^\S+:\s/.test(l)) return null;
   const v1 = PULL_V1.exec(l);
   if (v1) return { subject: v1[1], progress: v1[2] === 'done' ? 'pulled' : v1[2] === 'error' ? 'error' : 'pulling' };
   const v2 = PULL_V2.exec(l);
@@ -117,14 +119,24 @@ export function parseComposePullLine(line: string): ComposeProgress | null {
 /** v2: ` Container app-web-1  Recreated`; v1: `Recreating app_web_1 ... done`. */
 const UP_V2 = /^Container (\S+)\s+(\w+)/;
 const UP_V1 = /^(Creating|Recreating|Starting|Stopping|Removing) (\S+)\s+\.\.\.\s*(\w+)?/;
+const V1_DONE: Record<string, string> = {
+  creating: 'created',
+  recreating: 'recreated',
+  starting: 'started',
+  stopping: 'stopped',
+  removing: 'removed',
+};
 
 export function parseComposeUpLine(line: string): ComposeProgress | null {
   const l = line.trim().replace(GLYPHS, '');
   const v2 = UP_V2.exec(l);
   if (v2) return { subject: v2[1], progress: v2[2].toLowerCase() };
   const v1 = UP_V1.exec(l);
-  if (v1) return { subject: v1[2], progress: v1[1].toLowerCase() };
-  return null;
+  if (!v1) return null;
+  // v1 prints `Recreating x ...` and later `Recreating x ... done`.
+  const verb = v1[1].toLowerCase();
+  const progress = v1[3] === 'done' ? V1_DONE[verb] : v1[3] === 'error' ? 'error' : verb;
+  return { subject: v1[2], progress };
 }
 
 /**
@@ -158,22 +170,29 @@ export interface ComposeDiff {
   removed: number;
 }
 
-/** What `up -d` changed: the image id per container before and after. */
+/**
+ * What `up -d` changed: the image id per container before and after, counted
+ * per service (the replicas `app-1`, `app-2` of one service are one package).
+ */
 export function diffImages(dir: string, before: ComposeImage[], after: ComposeImage[]): ComposeDiff {
   const was = new Map(before.map((i) => [i.container, i]));
   const now = new Set(after.map((i) => i.container));
-  const packages: PendingPackage[] = [];
+  const packages = new Map<string, PendingPackage>();
   let upgraded = 0;
   let added = 0;
   for (const a of after) {
     const b = was.get(a.container);
     if (b && b.id === a.id) continue;
+    const pkg = imagePackage(dir, a, b?.id ?? null, a.id);
+    if (packages.has(pkg.name)) continue;
+    packages.set(pkg.name, pkg);
     if (b) upgraded++;
     else added++;
-    packages.push(imagePackage(dir, a, b?.id ?? null, a.id));
   }
-  const removed = before.filter((b) => !now.has(b.container)).length;
-  return { packages, upgraded, new: added, removed };
+  const gone = new Set(before.filter((b) => !now.has(b.container)).map((b) => serviceOf(b.container, dir)));
+  const stays = new Set(after.map((a) => serviceOf(a.container, dir)));
+  const removed = [...gone].filter((s) => !stays.has(s)).length;
+  return { packages: [...packages.values()], upgraded, new: added, removed };
 }
 
 export function imagePackage(dir: string, img: ComposeImage, current: string | null, next: string): PendingPackage {

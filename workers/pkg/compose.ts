@@ -115,7 +115,10 @@ export class ComposeDriver implements PackageDriver {
       if (matches.length === 0) {
         packages.push({ name: serviceKey(dir, ref), current_version: null, new_version: ref, arch: null, repository: ref, kind: 'compose' });
       }
-      for (const img of matches) packages.push(imagePackage(dir, img, img.id, img.id));
+      for (const img of matches) {
+        const pkg = imagePackage(dir, img, img.id, img.id);
+        if (!packages.some((p) => p.name === pkg.name)) packages.push(pkg); // one per service, not per replica
+      }
     }
     return { upgraded: 0, new: 0, removed: 0, packages };
   }

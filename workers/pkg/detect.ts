@@ -55,8 +55,12 @@ export function osInfoOf(osRelease: string): OsInfo {
     id: nz(r.ID),
     name: nz(r.NAME),
     version_id: nz(r.VERSION_ID),
-    // Ubuntu's VERSION_CODENAME, older releases' UBUNTU_CODENAME, or "12 (bookworm)".
-    codename: nz(r.VERSION_CODENAME) ?? nz(r.UBUNTU_CODENAME) ?? nz(/\(([^)]+)\)/.exec(r.VERSION ?? '')?.[1]),
+    // VERSION_CODENAME (Fedora sets it empty: none), Ubuntu's UBUNTU_CODENAME,
+    // or for releases older than the key the "(jessie)" in VERSION.
+    codename:
+      'VERSION_CODENAME' in r
+        ? nz(r.VERSION_CODENAME) ?? nz(r.UBUNTU_CODENAME)
+        : nz(r.UBUNTU_CODENAME) ?? nz(/\(([^)]+)\)/.exec(r.VERSION ?? '')?.[1]),
     pretty_name: nz(r.PRETTY_NAME),
   };
 }

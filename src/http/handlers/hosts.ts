@@ -100,6 +100,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
           throw err;
         }
         ctx.registered.add(host.name);
+        ctx.store.register(host);
         ctx.log.info({ host: host.name, user: r.user, req_id: r.request_id }, 'host registered');
         ctx.audit?.record({ action: 'host.register', host: host.name, user: r.user, source_ip: r.ip, result: 'ok', job_id: null, request_id: r.request_id });
         const status = await waitForStatus(ctx, host.name);
@@ -130,6 +131,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
         ctx.model.remove(name);
         ctx.hostConfigs.delete(name);
         ctx.registered.delete(name);
+        ctx.store.unregister(name);
         for (const members of Object.values(ctx.groups)) {
           const i = members.indexOf(name);
           if (i >= 0) members.splice(i, 1);

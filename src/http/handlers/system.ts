@@ -15,6 +15,11 @@ export const Health = Type.Object(
   { title: 'Health' },
 );
 
+const Probe = Type.Object(
+  { status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.Boolean())) },
+  { title: 'Probe' },
+);
+
 export function systemRoutes(ctx: DaemonContext): Route[] {
   return [
     {
@@ -34,6 +39,40 @@ export function systemRoutes(ctx: DaemonContext): Route[] {
           hosts: ctx.model.size,
           uws: ctx.uwsMode,
         });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/livez',
+      summary: 'Liveness probe: the event loop answers (public)',
+      tag: 'system',
+      auth: false,
+      responses: { 200: { description: 'Alive', schema: Probe } },
+      handler() {
+        return ok({ status: 'ok' });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/readyz',
+      summary: 'Readiness probe: config loaded, every worker up, state store open (public)',
+      tag: 'system',
+      auth: false,
+      responses: { 200: { description: 'Ready', schema: Probe }, 503: { description: 'Not ready', schema: Probe } },
+      handler() {
+        const checks = { config: true, workers: ctx.pool.ready, store: ctx.store.open };
+        const ready = Object.values(checks).every(Boolean);
+        return { status: ready ? 200 : 503, body: { status: ready ? 'ok' : 'not_ready', checks } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      summary: 'Prometheus metrics (text exposition format)',
+      tag: 'system',
+      responses: { 200: { description: 'Metrics', contentType: 'text/plain; version=0.0.4' } },
+      async handler() {
+        return { status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType };
       },
     },
   ];

@@ -1,0 +1,113 @@
+// Prometheus metrics (prom-client). Gauges are computed at scrape time from
+// the read model, jobs and the shards' last reports, so nothing is counted
+// twice and the hot paths only bump counters.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DaemonContext } from './context.js';
+import type { BroadcastObserver } from './events/broadcaster.js';
+import { HOST_STATES } from './schemas/host.js';
+import { JOB_STATES } from './schemas/job.js';
+
+export class Metrics implements BroadcastObserver {
+  readonly registry = new Registry();
+  readonly #http: Counter<'route' | 'method' | 'status'>;
+  readonly #ops: Histogram<'op' | 'outcome'>;
+  readonly #lag: Gauge<'shard'>;
+  readonly #wsDropped: Counter;
+
+  constructor(ctx: () => DaemonContext, wsClients: () => number) {
+    const r = this.registry;
+    new Gauge({
+      name: 'tendhost_hosts',
+      help: 'Hosts by state',
+      labelNames: ['state'],
+      registers: [r],
+      collect() {
+        const counts = ctx().model.countByState();
+        for (const s of HOST_STATES) this.set({ state: s }, counts[s] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tendhost_jobs',
+      help: 'Jobs held in memory by state',
+      labelNames: ['state'],
+      registers: [r],
+      collect() {
+        const counts = ctx().jobs.countByState();
+        for (const s of JOB_STATES) this.set({ state: s }, counts[s] ?? 0);
+      },
+    });
+    const perShard = (name: string, help: string, pick: (m: { sessions_open: number; handshakes_in_flight: number; elu: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['worker'],
+        registers: [r],
+        collect() {
+          for (const [shard, m] of ctx().broadcaster.shardMetrics) this.set({ worker: String(shard) }, pick(m));
+        },
+      });
+    perShard('tendhost_ssh_sessions_open', 'Open SSH sessions per worker', (m) => m.sessions_open);
+    perShard('tendhost_ssh_handshakes_in_flight', 'SSH handshakes in flight per worker', (m) => m.handshakes_in_flight);
+    perShard('tendhost_worker_event_loop_utilization', 'Event-loop utilisation per worker (last 2 s)', (m) => m.elu);
+    new Gauge({
+      name: 'tendhost_websocket_clients',
+      help: 'Connected WebSocket clients',
+      registers: [r],
+      collect() {
+        this.set(wsClients());
+      },
+    });
+    new Gauge({
+      name: 'tendhost_event_seq',
+      help: 'Last event sequence number',
+      registers: [r],
+      collect() {
+        this.set(ctx().broadcaster.lastSeq);
+      },
+    });
+    new Gauge({
+      name: 'tendhost_state_store_rows_written',
+      help: 'Rows the state store has written since start',
+      registers: [r],
+      collect() {
+        this.set(ctx().store.stats.rows);
+      },
+    });
+    this.#wsDropped = new Counter({ name: 'tendhost_websocket_dropped_total', help: 'WebSocket clients dropped for backpressure', registers: [r] });
+    this.#http = new Counter({
+      name: 'tendhost_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['route', 'method', 'status'],
+      registers: [r],
+    });
+    this.#ops = new Histogram({
+      name: 'tendhost_operation_duration_seconds',
+      help: 'Host operation duration by kind (query, upgrade, reboot, verify)',
+      labelNames: ['op', 'outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+      registers: [r],
+    });
+    this.#lag = new Gauge({
+      name: 'tendhost_broadcaster_lag_ms',
+      help: 'Time between a worker posting its metrics and the broadcaster handling them',
+      labelNames: ['shard'],
+      registers: [r],
+    });
+  }
+
+  httpRequest(route: string, method: string, status: number): void {
+    this.#http.inc({ route, method, status: String(status) });
+  }
+
+  wsDropped(): void {
+    this.#wsDropped.inc();
+  }
+
+  opDuration(op: string, seconds: number, ok: boolean): void {
+    this.#ops.observe({ op, outcome: ok ? 'ok' : 'failed' }, seconds);
+  }
+
+  lag(shard: number, ms: number): void {
+    this.#lag.set({ shard: String(shard) }, ms);
+  }
+}

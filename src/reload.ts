@@ -1,0 +1,160 @@
+// SIGHUP: re-read tendhost.toml and apply the host and group changes live.
+// New hosts get actors, removed hosts stop (a busy one is kept until it is
+// idle), changed hosts are reconfigured, groups apply at once. A bad file
+// keeps the running configuration. Settings that need a restart are named.
+import { loadConfig, groupsByHost } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import type { Config } from './config/types.js';
+import type { DaemonContext } from './context.js';
+import type { ResolvedHost } from './schemas/host.js';
+
+export interface ReloadResult {
+  ok: boolean;
+  added: string[];
+  removed: string[];
+  deferred: string[];
+  changed: string[];
+  groups_changed: boolean;
+  restart_needed: string[];
+  error?: string;
+}
+
+const RESTART_KEYS: Array<[string, (c: Config) => unknown]> = [
+  ['daemon.bind', (c) => `${c.daemon.host}:${c.daemon.port}`],
+  ['daemon.workers', (c) => c.daemon.workers],
+  ['daemon.state_dir', (c) => c.daemon.state_dir],
+  ['daemon.tls', (c) => c.daemon.tls],
+  ['daemon.auth', (c) => c.daemon.auth],
+  ['daemon.ssh', (c) => c.workers.ssh],
+  ['daemon.operations', (c) => c.workers.operations],
+  ['daemon.rate_limit', (c) => c.daemon.rate_limit],
+  ['audit', (c) => c.audit],
+];
+
+export class ConfigReloader {
+  #current: Config;
+  /** Hosts removed from the file while busy: removed once they are idle. */
+  readonly #pendingRemoval = new Set<string>();
+  #timer: NodeJS.Timeout | null = null;
+  readonly #ctx: DaemonContext;
+
+  constructor(ctx: DaemonContext) {
+    this.#ctx = ctx;
+    this.#current = ctx.config;
+  }
+
+  async reload(): Promise<ReloadResult> {
+    const { log, audit } = this.#ctx;
+    let next: Config;
+    try {
+      next = loadConfig(this.#current.file);
+    } catch (err) {
+      const message = err instanceof ConfigError ? err.message : (err as Error).message;
+      log.error({ file: this.#current.file, err: message }, 'config reload failed; keeping the running configuration');
+      audit?.record({ action: 'config.reload', host: null, user: null, source_ip: null, result: `rejected: ${message}`, job_id: null });
+      return { ok: false, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [], error: message };
+    }
+    const result = await this.#apply(next);
+    log.info({ ...result }, 'config reloaded');
+    audit?.record({
+      action: 'config.reload',
+      host: null,
+      user: null,
+      source_ip: null,
+      result: 'applied',
+      job_id: null,
+      details: { added: result.added, removed: result.removed, deferred: result.deferred, changed: result.changed, groups_changed: result.groups_changed },
+    });
+    if (result.restart_needed.length) log.warn({ keys: result.restart_needed }, 'these settings changed but only take effect after a restart');
+    return result;
+  }
+
+  async #apply(next: Config): Promise<ReloadResult> {
+    const ctx = this.#ctx;
+    const before = new Map(this.#current.hosts.map((h) => [h.name, h]));
+    const after = new Map(next.hosts.map((h) => [h.name, h]));
+    const result: ReloadResult = { ok: true, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [] };
+    for (const [key, pick] of RESTART_KEYS) {
+      if (JSON.stringify(pick(this.#current)) !== JSON.stringify(pick(next))) result.restart_needed.push(key);
+    }
+    const groupsChanged = JSON.stringify(this.#current.groups) !== JSON.stringify(next.groups);
+    const byHost = groupsByHost(next.groups);
+
+    for (const [name, host] of after) {
+      const old = before.get(name);
+      if (!old) {
+        if (ctx.registered.has(name)) {
+          // The file now owns a host that was registered through the API.
+          ctx.registered.delete(name);
+          ctx.store.unregister(name);
+        }
+        await this.#upsert(host, byHost.get(name) ?? []);
+        result.added.push(name);
+      } else if (JSON.stringify(old) !== JSON.stringify(host)) {
+        await this.#upsert(host, byHost.get(name) ?? []);
+        result.changed.push(name);
+      }
+    }
+    for (const name of before.keys()) {
+      if (after.has(name)) continue;
+      if (await this.#remove(name)) result.removed.push(name);
+      else {
+        result.deferred.push(name);
+        this.#pendingRemoval.add(name);
+        ctx.log.info({ host: name, state: ctx.model.get(name)?.state }, 'host removed from config is busy; it stays until it is idle');
+      }
+    }
+    if (groupsChanged) {
+      ctx.groups = structuredClone(next.groups) as Record<string, string[]>;
+      await Promise.all(Array.from({ length: ctx.pool.size }, (_, shard) => ctx.pool.run({ kind: 'set_groups', shard, groups: ctx.groups })));
+      result.groups_changed = true;
+    }
+    // Only the host/group part of the new file is live; the rest waits for a restart.
+    this.#current = { ...this.#current, hosts: next.hosts, groups: next.groups };
+    if (this.#pendingRemoval.size > 0) this.#watchPending();
+    return result;
+  }
+
+  async #upsert(host: ResolvedHost, groups: string[]): Promise<void> {
+    const ctx = this.#ctx;
+    ctx.hostConfigs.set(host.name, host);
+    await ctx.pool.run({ kind: 'add_host', shard: ctx.pool.shardOf(host.name), host, groups });
+  }
+
+  /** true when removed; false when the host is busy (try again later). */
+  async #remove(name: string): Promise<boolean> {
+    const ctx = this.#ctx;
+    const reply = await ctx.pool.run({ kind: 'remove_host', shard: ctx.pool.shardOf(name), name, force: false });
+    if (reply.kind === 'command' && !reply.reply.ok && reply.reply.error.code === 'HOST_BUSY') return false;
+    ctx.hostConfigs.delete(name);
+    ctx.model.remove(name);
+    ctx.store.removeStatus(name);
+    return true;
+  }
+
+  #watchPending(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => {
+      for (const name of [...this.#pendingRemoval]) {
+        if (this.#current.hosts.some((h) => h.name === name)) {
+          this.#pendingRemoval.delete(name); // put back into the file meanwhile
+          continue;
+        }
+        void this.#remove(name).then((done) => {
+          if (!done) return;
+          this.#pendingRemoval.delete(name);
+          this.#ctx.log.info({ host: name }, 'host removed from config is idle now and was removed');
+        });
+      }
+      if (this.#pendingRemoval.size === 0 && this.#timer) {
+        clearInterval(this.#timer);
+        this.#timer = null;
+      }
+    }, 1000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+}
