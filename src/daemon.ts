@@ -160,7 +160,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     groups,
     registered,
     store,
-    defaults: {},
+    defaults: config.defaults,
     audit,
     version: VERSION,
     startedAt: Date.now(),

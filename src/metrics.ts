@@ -13,6 +13,7 @@ export class Metrics implements BroadcastObserver {
   readonly #ops: Histogram<'op' | 'outcome'>;
   readonly #lag: Gauge<'shard'>;
   readonly #wsDropped: Counter;
+  readonly #httpCounts = new Map<string, number>();
 
   constructor(ctx: () => DaemonContext, wsClients: () => number) {
     const r = this.registry;
@@ -74,11 +75,24 @@ export class Metrics implements BroadcastObserver {
       },
     });
     this.#wsDropped = new Counter({ name: 'tendhost_websocket_dropped_total', help: 'WebSocket clients dropped for backpressure', registers: [r] });
+    // Requests are counted in a plain Map on the hot path and handed to
+    // prom-client only when scraped (a labelled inc() costs about a microsecond).
+    const counts = this.#httpCounts;
+    const reported = new Map<string, number>();
     this.#http = new Counter({
       name: 'tendhost_http_requests_total',
       help: 'HTTP requests by route and status',
       labelNames: ['route', 'method', 'status'],
       registers: [r],
+      collect() {
+        for (const [key, n] of counts) {
+          const delta = n - (reported.get(key) ?? 0);
+          if (delta === 0) continue;
+          const [route, method, status] = key.split('\0');
+          this.inc({ route, method, status }, delta);
+          reported.set(key, n);
+        }
+      },
     });
     this.#ops = new Histogram({
       name: 'tendhost_operation_duration_seconds',
@@ -96,7 +110,8 @@ export class Metrics implements BroadcastObserver {
   }
 
   httpRequest(route: string, method: string, status: number): void {
-    this.#http.inc({ route, method, status: String(status) });
+    const key = `${route}\0${method}\0${status}`;
+    this.#httpCounts.set(key, (this.#httpCounts.get(key) ?? 0) + 1);
   }
 
   wsDropped(): void {

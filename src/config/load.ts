@@ -195,6 +195,7 @@ function applyDefaults(cfg: ConfigFile, file: string, env: NodeJS.ProcessEnv): C
         inventory_ttl_ms: (ops.inventory_ttl_s ?? 300) * 1000,
       },
     },
+    defaults: { ...defaults, ...(defaults.ssh_key ? { ssh_key: rel(defaults.ssh_key) } : {}) },
     groups: cfg.groups ?? {},
     hosts,
     audit: {

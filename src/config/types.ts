@@ -45,6 +45,8 @@ export interface Config {
     rate_limit: { enabled: boolean; per: 'token' | 'address'; rate_per_s: number; burst: number };
   };
   workers: DaemonSettingsForWorkers;
+  /** `[defaults]` as written (also applied to hosts registered through the API). */
+  defaults: { user?: string; port?: number; ssh_key?: string };
   groups: Record<string, string[]>;
   hosts: ResolvedHost[];
   audit: { enabled: boolean; file: string; syslog: boolean; webhook: string | null };

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TendhostError, asTendhostError } from '../errors.js';
-import type { HttpRequest, HttpResponse, RequestHandlers } from './uws.js';
+import type { HttpRequest, HttpResponse, Prepared, RequestHandlers } from './uws.js';
 import { Router } from './router.js';
 import { RawJson, type Reply, type RequestContext, type Route } from './route.js';
 import { check, parseQuery } from './validate.js';
@@ -43,8 +43,14 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
   const limiter = opts.rateLimit.enabled ? new RateLimiter(opts.rateLimit.rate_per_s, opts.rateLimit.burst) : null;
   const log = opts.log;
   const logRequests = log.isLevelEnabled('info');
-  // Per-request state computed in preBody and reused in handle.
-  const pending = new WeakMap<HttpRequest, { route: Route; params: Record<string, string>; user: string | null; id: string; t0: number }>();
+  /** What prepare() found, handed back to handle(). */
+  interface Ready extends Prepared {
+    route: Route;
+    params: Record<string, string>;
+    user: string | null;
+    id: string;
+    t0: number;
+  }
 
   const finish = (req: HttpRequest, id: string, t0: number, routePath: string, res: HttpResponse, user: string | null) => {
     const ms = performance.now() - t0;
@@ -59,8 +65,9 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
     router,
     auth,
     bodyLimit: opts.bodyLimit,
+    ipForReads: opts.rateLimit.enabled,
 
-    preBody(req) {
+    prepare(req): HttpResponse | Ready {
       const t0 = performance.now();
       const id = requestIdOf(req);
       const m = router.match(req.method, req.path);
@@ -101,13 +108,11 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
           return finish(req, id, t0, route.path, errorResponse(new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.bodyLimit} bytes`), id, { connection: 'close' }), user);
         }
       }
-      pending.set(req, { route, params: m.params, user, id, t0 });
-      return null;
+      return { prepared: true, route, params: m.params, user, id, t0 };
     },
 
-    handle(req) {
-      const p = pending.get(req);
-      if (!p) throw new Error('request reached handle() without preBody()');
+    handle(req, prepared) {
+      const p = prepared as Ready;
       const { route, id, t0, user } = p;
       try {
         const ctx = buildContext(req, route, p.params, id, user);
@@ -125,8 +130,7 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
     },
 
     onAborted(req) {
-      const p = pending.get(req);
-      log.debug({ req_id: p?.id, method: req.method, path: req.path }, 'client went away before the answer');
+      log.debug({ method: req.method, path: req.path }, 'client went away before the answer');
     },
   };
 }
@@ -146,13 +150,21 @@ function buildContext(req: HttpRequest, route: Route, params: Record<string, str
     } else body = {};
     check(route.body, body, 'body');
   }
-  return { params, query, body, request_id: id, user, ip: req.ip, headers: req.headers };
+  return {
+    params,
+    query,
+    body,
+    request_id: id,
+    user,
+    ip: req.ip,
+    headers: req.headers,
+  };
 }
 
 function toResponse(r: Reply, id: string): HttpResponse {
   const headers: Record<string, string> = { 'x-request-id': id, ...r.headers };
   if (r.contentType) headers['content-type'] = r.contentType;
-  let body = '';
+  let body: string | Buffer = '';
   if (r.body instanceof RawJson) body = r.body.text;
   else if (typeof r.body === 'string' && r.contentType) body = r.body;
   else if (r.body !== undefined) body = JSON.stringify(r.body);

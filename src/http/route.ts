@@ -17,7 +17,7 @@ export interface RequestContext {
 
 /** A body already serialized (cached host JSON): sent as is. */
 export class RawJson {
-  constructor(readonly text: string) {}
+  constructor(readonly text: string | Buffer) {}
 }
 
 export interface Reply {

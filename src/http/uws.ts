@@ -29,23 +29,42 @@ export interface HttpRequest {
   method: string;
   path: string;
   query: string;
+  /** Only the headers in HEADERS below, lower-case names. */
   headers: Record<string, string>;
-  ip: string;
+  /** Client address; empty on GET/HEAD unless `ipForReads` (rate limiting per address). */
+  readonly ip: string;
   body: Buffer | null;
 }
 
 export interface HttpResponse {
   status: number;
-  body: string;
+  body: string | Buffer;
   headers?: Record<string, string>;
 }
 
+/** Whatever `prepare` worked out (route, user, request id), handed back to `handle`. */
+export type Prepared = { readonly prepared: true };
+
+interface AbortState {
+  aborted: boolean;
+  /** Still receiving the body (counted in inFlight until it is in). */
+  reading?: boolean;
+  /** The answer was written (or refused): a later abort is not an abort. */
+  done: boolean;
+}
+
+function isResponse(x: HttpResponse | Prepared): x is HttpResponse {
+  return (x as HttpResponse).status !== undefined;
+}
+
 export interface RequestHandlers {
+  /** Before any body is read: the refusal to send, or what `handle` needs. */
+  prepare(req: HttpRequest): HttpResponse | Prepared;
   /** Called once the whole request (with body, if any) is in. */
-  handle(req: HttpRequest): HttpResponse | Promise<HttpResponse>;
-  /** Decide before reading a body whether to refuse it (returns the refusal). */
-  preBody(req: HttpRequest): HttpResponse | null;
+  handle(req: HttpRequest, prepared: Prepared): HttpResponse | Promise<HttpResponse>;
   bodyLimit: number;
+  /** Decode the client address on reads too (rate limiting per address needs it). */
+  ipForReads: boolean;
   onAborted?(req: HttpRequest): void;
 }
 
@@ -104,17 +123,30 @@ function statusLine(status: number): string {
 
 const textDecoder = new TextDecoder();
 
-function readRequest(req: UwsTypes.HttpRequest, res: UwsTypes.HttpResponse): HttpRequest {
+// The request headers the daemon reads, by kind of request; copying only
+// these keeps the hot path short (each is a call into uWS).
+const READ_HEADERS = ['authorization', 'x-request-id'] as const;
+const BODY_HEADERS = ['authorization', 'x-request-id', 'content-type', 'content-length', 'transfer-encoding'] as const;
+const UPGRADE_HEADERS = ['authorization', 'x-request-id', 'sec-websocket-protocol'] as const;
+
+function readRequest(req: UwsTypes.HttpRequest, res: UwsTypes.HttpResponse, ipForReads: boolean, upgrade = false): HttpRequest {
+  const method = req.getCaseSensitiveMethod().toUpperCase();
+  const names = upgrade ? UPGRADE_HEADERS : method === 'GET' || method === 'HEAD' ? READ_HEADERS : BODY_HEADERS;
   const headers: Record<string, string> = {};
-  req.forEach((k, v) => {
-    headers[k] = v;
-  });
+  for (const h of names) {
+    const v = req.getHeader(h);
+    if (v !== '') headers[h] = v;
+  }
+  // Decoding the address costs on every read, and only writes (audit) and
+  // per-address rate limiting use it. (A lazy getter closing over `res` was
+  // tried: it makes V8 promote every uWS response object, doubling GC time.)
+  const read = method === 'GET' || method === 'HEAD';
   return {
-    method: req.getCaseSensitiveMethod().toUpperCase(),
+    method,
     path: req.getUrl(),
     query: req.getQuery() ?? '',
     headers,
-    ip: textDecoder.decode(res.getRemoteAddressAsText()),
+    ip: !read || ipForReads ? textDecoder.decode(res.getRemoteAddressAsText()) : '',
     body: null,
   };
 }
@@ -130,84 +162,95 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
 
   // closeConnection: uWS closes the socket after this answer (the response
   // object is gone once it is ended, so `res.close()` afterwards would throw).
-  const write = (res: UwsTypes.HttpResponse, r: HttpResponse, closeConnection = false) => {
-    res.cork(() => {
-      res.writeStatus(statusLine(r.status));
-      res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
-      if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
-      if (r.status === 204) res.endWithoutBody(undefined, closeConnection);
-      else res.end(r.body, closeConnection);
-    });
+  const writeNow = (res: UwsTypes.HttpResponse, r: HttpResponse, closeConnection = false) => {
+    // 200 is uWS's default status line: skip writing it on the hot path.
+    if (r.status !== 200) res.writeStatus(statusLine(r.status));
+    res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
+    if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
+    if (r.status === 204) res.endWithoutBody(undefined, closeConnection);
+    else res.end(r.body, closeConnection);
   };
+  // Outside uWS's own callback every write must be corked.
+  const writeLater = (res: UwsTypes.HttpResponse, r: HttpResponse) => res.cork(() => writeNow(res, r));
 
-  const dispatch = (res: UwsTypes.HttpResponse, request: HttpRequest, state: { aborted: boolean }) => {
+  /** Answer now if the handler is synchronous; otherwise watch for abort and answer later. */
+  const dispatch = (res: UwsTypes.HttpResponse, request: HttpRequest, prepared: Prepared, state: AbortState | null, inCallback: boolean) => {
     let out: HttpResponse | Promise<HttpResponse>;
     try {
-      out = opts.http.handle(request);
+      out = opts.http.handle(request, prepared);
     } catch (err) {
       out = internalError(err);
     }
-    if (out instanceof Promise) {
-      out.then(
-        (r) => {
-          inFlight--;
-          if (!state.aborted) write(res, r);
-        },
-        (err) => {
-          inFlight--;
-          if (!state.aborted) write(res, internalError(err));
-        },
-      );
-    } else {
-      inFlight--;
-      if (!state.aborted) write(res, out);
+    if (!(out instanceof Promise)) {
+      if (state?.aborted) return;
+      if (state) state.done = true;
+      if (inCallback) writeNow(res, out);
+      else writeLater(res, out);
+      return;
     }
+    const watch = state ?? watchAbort(res, request);
+    inFlight++;
+    out
+      .catch((err) => internalError(err))
+      .then((r) => {
+        inFlight--;
+        if (watch.aborted) return;
+        watch.done = true;
+        writeLater(res, r);
+      });
+  };
+
+  const watchAbort = (res: UwsTypes.HttpResponse, request: HttpRequest): AbortState => {
+    const state: AbortState = { aborted: false, done: false };
+    res.onAborted(() => {
+      if (state.done || state.aborted) return;
+      state.aborted = true;
+      if (state.reading) inFlight--;
+      opts.http.onAborted?.(request);
+    });
+    return state;
   };
 
   app.any('/*', (res, req) => {
     // Everything the handler needs is copied now: `req` is gone after this tick.
-    const request = readRequest(req, res);
-    const state = { aborted: false };
-    inFlight++;
-    res.onAborted(() => {
-      if (!state.aborted) {
-        state.aborted = true;
-        inFlight--;
-        opts.http.onAborted?.(request);
-      }
-    });
-    const refusal = opts.http.preBody(request);
-    if (refusal) {
-      inFlight--;
-      state.aborted = true; // nothing more to write after this
+    const request = readRequest(req, res, opts.http.ipForReads);
+    const prepared = opts.http.prepare(request);
+    if (isResponse(prepared)) {
       // The client may still be sending a body we refused: close after the answer.
-      write(res, refusal, refusal.status === 413 || refusal.status === 415);
+      writeNow(res, prepared, prepared.status === 413 || prepared.status === 415);
       return;
     }
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-    if (!hasBody) return dispatch(res, request, state);
+    if (!hasBody) return dispatch(res, request, prepared, null, true);
 
+    // The body arrives over later ticks: from here on the client may go away.
+    const state = watchAbort(res, request);
+    state.reading = true;
+    inFlight++;
     const chunks: Buffer[] = [];
     let size = 0;
     res.onData((ab, isLast) => {
-      if (state.aborted) return;
+      if (state.aborted || state.done) return;
       size += ab.byteLength;
       if (size > opts.http.bodyLimit) {
         // Counted while streaming: refuse before buffering the rest.
-        state.aborted = true;
+        state.done = true;
+        state.reading = false;
         inFlight--;
-        write(res, {
+        writeLater(res, {
           status: 413,
           body: JSON.stringify({ code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${opts.http.bodyLimit} bytes` }),
           headers: { connection: 'close' },
-        }, true);
+        });
         return;
       }
       // uWS reuses the ArrayBuffer after this callback: copy it.
       chunks.push(Buffer.from(new Uint8Array(ab).slice()));
       if (isLast) {
+        state.reading = false;
+        inFlight--;
         request.body = size > 0 ? Buffer.concat(chunks, size) : null;
-        dispatch(res, request, state);
+        dispatch(res, request, prepared, state, false);
       }
     });
   });
@@ -219,23 +262,19 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     sendPingsAutomatically: true,
     maxPayloadLength: 64 * 1024,
     upgrade: (res, req, context) => {
-      const request = readRequest(req, res);
+      const request = readRequest(req, res, opts.http.ipForReads, true);
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
+      // Decided synchronously, inside uWS's callback: no abort can happen in between.
       const decision = opts.ws.upgrade(request);
-      if (aborted) return;
       if ('status' in decision) {
-        write(res, decision);
+        writeNow(res, decision);
         return;
       }
       // Echo the first offered subprotocol (browsers may carry the token there).
       const chosen = protocol.split(',')[0]?.trim() ?? '';
-      res.cork(() => res.upgrade(decision.data, key, chosen, extensions, context));
+      res.upgrade(decision.data, key, chosen, extensions, context);
     },
     open: (ws) => {
       sockets.add(ws);

@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import { TendhostError } from '../../errors.js';
 import type { DaemonContext } from '../../context.js';
 import { GroupHostsQuery, GroupNameParams } from '../../schemas/requests.js';
-import { ok, type Route } from '../route.js';
-import { HostList, pageBody } from './hosts.js';
+import { RawJson, ok, type Route } from '../route.js';
+import { HostList } from './hosts.js';
 
 const GroupSummary = Type.Object({ name: Type.String(), hosts: Type.Integer() });
 const GroupList = Type.Object({ data: Type.Array(GroupSummary) }, { title: 'GroupList' });
@@ -41,8 +41,7 @@ export function groupRoutes(ctx: DaemonContext): Route[] {
         const q = r.query as { page?: number; per_page?: number };
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
-        const p = ctx.model.query({ page, per_page: perPage, group: r.params.name });
-        return ok(pageBody(p.json, page, perPage, p.total_items, p.total_pages));
+        return ok(new RawJson(ctx.model.listBody({ page, per_page: perPage, group: r.params.name })));
       },
     },
     {

@@ -23,12 +23,6 @@ import { resolveHost } from '../../config/load.js';
 
 export const HostList = Type.Object({ data: Type.Array(HostStatus), pagination: Pagination }, { title: 'HostList' });
 
-/** `{"data":[…cached host JSON…],"pagination":{…}}` without re-serializing hosts. */
-export function pageBody(json: string[], page: number, perPage: number, total: number, totalPages: number): RawJson {
-  return new RawJson(
-    `{"data":[${json.join(',')}],"pagination":{"page":${page},"per_page":${perPage},"total_items":${total},"total_pages":${totalPages}}}`,
-  );
-}
 
 function action(ctx: DaemonContext, kind: JobKind, command: (r: RequestContext) => HostCommand) {
   return async (r: RequestContext) => {
@@ -60,8 +54,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
         const q = r.query as { page?: number; per_page?: number; tag?: string[]; state?: never; group?: string; search?: string };
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
-        const p = ctx.model.query({ page, per_page: perPage, tags: q.tag, state: q.state, group: q.group, search: q.search });
-        return ok(pageBody(p.json, page, perPage, p.total_items, p.total_pages));
+        return ok(new RawJson(ctx.model.listBody({ page, per_page: perPage, tags: q.tag, state: q.state, group: q.group, search: q.search })));
       },
     },
     {
