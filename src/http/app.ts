@@ -25,11 +25,7 @@ export interface AppOptions {
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function errorResponse(err: TendhostError, requestId: string, extra?: Record<string, string>): HttpResponse {
-  return {
-    status: err.status,
-    body: JSON.stringify(err.toWire()),
-    headers: { 'x-request-id': requestId, ...extra },
-  };
+  return { status: err.status, body: JSON.stringify(err.toWire()), headers: extra, requestId };
 }
 
 export function requestIdOf(req: HttpRequest): string {
@@ -162,13 +158,13 @@ function buildContext(req: HttpRequest, route: Route, params: Record<string, str
 }
 
 function toResponse(r: Reply, id: string): HttpResponse {
-  const headers: Record<string, string> = { 'x-request-id': id, ...r.headers };
-  if (r.contentType) headers['content-type'] = r.contentType;
+  let headers = r.headers;
+  if (r.contentType) headers = { ...headers, 'content-type': r.contentType };
   let body: string | Buffer = '';
   if (r.body instanceof RawJson) body = r.body.text;
   else if (typeof r.body === 'string' && r.contentType) body = r.body;
   else if (r.body !== undefined) body = JSON.stringify(r.body);
-  return { status: r.status, body, headers };
+  return { status: r.status, body, headers, requestId: id };
 }
 
 function failure(err: unknown, id: string, log: Logger): HttpResponse {

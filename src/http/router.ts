@@ -14,6 +14,8 @@ export type Match =
 
 export class Router {
   readonly #patterns: Compiled[] = [];
+  /** Patterns by segment count, in priority order. */
+  readonly #bySize = new Map<number, Compiled[]>();
   readonly routes: Route[];
 
   constructor(routes: Route[]) {
@@ -37,40 +39,46 @@ export class Router {
     }
     // Literal segments win over params (`/hosts/tags` before `/hosts/:name`).
     this.#patterns.sort((a, b) => score(b) - score(a));
+    for (const c of this.#patterns) {
+      const list = this.#bySize.get(c.segments.length);
+      if (list) list.push(c);
+      else this.#bySize.set(c.segments.length, [c]);
+    }
   }
 
   match(method: string, path: string): Match {
-    const parts = path.split('/').slice(1);
+    const parts = path.split('/');
+    parts.shift();
     if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop(); // tolerate a trailing slash
-    for (const c of this.#patterns) {
-      if (c.segments.length !== parts.length) continue;
+    for (const c of this.#bySize.get(parts.length) ?? []) {
+      if (!fits(c, parts)) continue;
       const params: Record<string, string> = {};
-      let ok = true;
       for (let i = 0; i < parts.length; i++) {
         const seg = c.segments[i];
-        if ('literal' in seg) {
-          if (seg.literal !== parts[i]) {
-            ok = false;
-            break;
-          }
-        } else {
-          try {
-            params[seg.param] = decodeURIComponent(parts[i]);
-          } catch {
-            params[seg.param] = parts[i];
-          }
-          if (params[seg.param] === '') {
-            ok = false;
-            break;
-          }
-        }
+        if ('param' in seg) params[seg.param] = decode(parts[i]);
       }
-      if (!ok) continue;
       const route = c.byMethod.get(method) ?? (method === 'HEAD' ? c.byMethod.get('GET') : undefined);
       if (route) return { kind: 'found', route, params };
       return { kind: 'method_not_allowed', allow: [...c.byMethod.keys()] as Method[] };
     }
     return { kind: 'not_found' };
+  }
+}
+
+function fits(c: Compiled, parts: string[]): boolean {
+  for (let i = 0; i < parts.length; i++) {
+    const seg = c.segments[i];
+    if ('literal' in seg ? seg.literal !== parts[i] : parts[i] === '') return false;
+  }
+  return true;
+}
+
+function decode(s: string): string {
+  if (!s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 

@@ -39,6 +39,8 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   body: string | Buffer;
+  /** Sent as X-Request-Id (kept apart from `headers` so the common answer needs no headers object). */
+  requestId?: string;
   headers?: Record<string, string>;
 }
 
@@ -166,6 +168,7 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     // 200 is uWS's default status line: skip writing it on the hot path.
     if (r.status !== 200) res.writeStatus(statusLine(r.status));
     res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
+    if (r.requestId) res.writeHeader('x-request-id', r.requestId);
     if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
     if (r.status === 204) res.endWithoutBody(undefined, closeConnection);
     else res.end(r.body, closeConnection);
