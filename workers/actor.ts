@@ -5,6 +5,7 @@ import { asTendhostError, type WireError } from '../src/errors.js';
 import type { CommandReply, HostCommand, PortMessage, Trace } from '../src/protocol/messages.js';
 import type { HostState, HostStatus, ResolvedHost } from '../src/schemas/host.js';
 import type { UnstampedEvent } from '../src/schemas/events.js';
+import { emptyUpdateResult } from '../src/schemas/packages.js';
 import { isInWindow, msUntilWindow } from '../src/policy/maintenance-window.js';
 import { now as clockNow } from '../src/clock.js';
 import { INITIAL, transition, type Effect, type MachineInput, type Snapshot } from './machine.js';
@@ -249,18 +250,7 @@ export class HostActor {
         this.#event({
           type: 'UpdateCompleted',
           host: this.name,
-          result: {
-            success: false,
-            dry_run: effect.dry_run,
-            upgraded: 0,
-            new: 0,
-            removed: 0,
-            reboot_required: false,
-            reboot_packages: [],
-            packages: [],
-            error: e.message,
-            error_code: e.code,
-          },
+          result: emptyUpdateResult(effect.dry_run, { error: e.message, code: e.code }),
         });
       }
       return this.#failed(e.code, e.message);

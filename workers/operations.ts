@@ -5,7 +5,7 @@ import { TendhostError } from '../src/errors.js';
 import type { Trace } from '../src/protocol/messages.js';
 import type { DaemonSettingsForWorkers } from '../src/config/types.js';
 import type { PackageManagerName, ResolvedHost } from '../src/schemas/host.js';
-import type { PendingPackage, UpdateResult } from '../src/schemas/packages.js';
+import { emptyUpdateResult, type PendingPackage, type UpdateResult } from '../src/schemas/packages.js';
 import type { Executor, ExecutorNotice } from './exec/types.js';
 import { LocalExecutor } from './exec/local.js';
 import { SshConnectionManager } from './exec/ssh.js';
@@ -108,18 +108,7 @@ export function createHostOperations(
 
     async upgrade(dryRun, _trace, onProgress) {
       await ensureDetected();
-      const result: UpdateResult = {
-        success: true,
-        dry_run: dryRun,
-        upgraded: 0,
-        new: 0,
-        removed: 0,
-        reboot_required: false,
-        reboot_packages: [],
-        packages: [],
-        error: null,
-        error_code: null,
-      };
+      const result = emptyUpdateResult(dryRun);
       for (const driver of drivers) {
         const out = await driver.upgrade(exec, { ...ctx(), dryRun, onProgress });
         result.upgraded += out.upgraded;

@@ -32,3 +32,19 @@ export const UpdateResult = Type.Object(
   { additionalProperties: false },
 );
 export type UpdateResult = Static<typeof UpdateResult>;
+
+/** A result with nothing done yet: the start of an upgrade, or the shape of one that failed. */
+export function emptyUpdateResult(dryRun: boolean, failure?: { error: string; code: string }): UpdateResult {
+  return {
+    success: !failure,
+    dry_run: dryRun,
+    upgraded: 0,
+    new: 0,
+    removed: 0,
+    reboot_required: false,
+    reboot_packages: [],
+    packages: [],
+    error: failure?.error ?? null,
+    error_code: failure?.code ?? null,
+  };
+}
