@@ -1,0 +1,161 @@
+// The front process's view of every host, kept current by the shards' status
+// messages. GET requests are answered from here with no worker round trip.
+// Each host's JSON is cached and rebuilt only when that host changes, so a
+// 50-host page is a string join, not 50 JSON.stringify calls.
+import type { HostState, HostStatus } from '../schemas/host.js';
+
+interface Entry {
+  status: HostStatus;
+  json: string | null;
+}
+
+export interface HostQuery {
+  page: number;
+  per_page: number;
+  tags?: string[];
+  state?: HostState;
+  group?: string;
+  search?: string;
+  names?: ReadonlySet<string>;
+}
+
+export interface Page {
+  items: HostStatus[];
+  json: string[];
+  total_items: number;
+  total_pages: number;
+}
+
+export class ReadModel {
+  readonly #hosts = new Map<string, Entry>();
+  #sorted: string[] | null = [];
+  readonly #byState = new Map<HostState, number>();
+  /** Bumped on every change; cached list bodies older than this are stale. */
+  #version = 0;
+  readonly #listCache = new Map<string, { version: number; body: Buffer }>();
+
+  get size(): number {
+    return this.#hosts.size;
+  }
+
+  /** Replace a host's status (from a shard). Returns the previous one. */
+  apply(status: HostStatus): HostStatus | undefined {
+    const prev = this.#hosts.get(status.name);
+    if (!prev) this.#sorted = null;
+    else this.#count(prev.status.state, -1);
+    this.#count(status.state, 1);
+    this.#hosts.set(status.name, { status, json: null });
+    this.#version++;
+    return prev?.status;
+  }
+
+  remove(name: string): boolean {
+    const prev = this.#hosts.get(name);
+    if (!prev) return false;
+    this.#count(prev.status.state, -1);
+    this.#hosts.delete(name);
+    this.#sorted = null;
+    this.#version++;
+    return true;
+  }
+
+  get(name: string): HostStatus | undefined {
+    return this.#hosts.get(name)?.status;
+  }
+
+  has(name: string): boolean {
+    return this.#hosts.has(name);
+  }
+
+  /** The host's JSON, stringified at most once per change. */
+  json(name: string): string | undefined {
+    const e = this.#hosts.get(name);
+    if (!e) return undefined;
+    return (e.json ??= JSON.stringify(e.status));
+  }
+
+  all(): IterableIterator<HostStatus> {
+    return (function* (m: Map<string, Entry>) {
+      for (const e of m.values()) yield e.status;
+    })(this.#hosts);
+  }
+
+  countByState(): Record<string, number> {
+    return Object.fromEntries(this.#byState);
+  }
+
+  names(): string[] {
+    if (!this.#sorted) this.#sorted = [...this.#hosts.keys()].sort();
+    return this.#sorted;
+  }
+
+  query(q: HostQuery): Page {
+    const names = this.names();
+    const filtered = !!(q.tags?.length || q.state || q.group || q.search || q.names);
+    const start = (q.page - 1) * q.per_page;
+    let selected: string[];
+    let total: number;
+    if (!filtered) {
+      total = names.length;
+      selected = names.slice(start, start + q.per_page);
+    } else {
+      selected = [];
+      total = 0;
+      for (const name of names) {
+        if (!this.#matches(name, q)) continue;
+        if (total >= start && selected.length < q.per_page) selected.push(name);
+        total++;
+      }
+    }
+    const items: HostStatus[] = [];
+    const json: string[] = [];
+    for (const name of selected) {
+      items.push((this.#hosts.get(name) as Entry).status);
+      json.push(this.json(name) as string);
+    }
+    return { items, json, total_items: total, total_pages: Math.max(1, Math.ceil(total / q.per_page)) };
+  }
+
+  /**
+   * The whole `{"data":[…],"pagination":{…}}` body of a list request, as bytes.
+   * Unfiltered pages are cached until any host changes: a dashboard polling
+   * page 1 costs a lookup, not 50 string joins and a UTF-8 encode.
+   */
+  listBody(q: HostQuery): Buffer {
+    const filtered = !!(q.tags?.length || q.state || q.group || q.search || q.names);
+    const key = `${q.page}:${q.per_page}`;
+    if (!filtered) {
+      const hit = this.#listCache.get(key);
+      if (hit && hit.version === this.#version) return hit.body;
+    }
+    const p = this.query(q);
+    const body = Buffer.from(
+      `{"data":[${p.json.join(',')}],"pagination":{"page":${q.page},"per_page":${q.per_page},"total_items":${p.total_items},"total_pages":${p.total_pages}}}`,
+    );
+    if (!filtered) {
+      if (this.#listCache.size >= 512) this.#listCache.clear();
+      this.#listCache.set(key, { version: this.#version, body });
+    }
+    return body;
+  }
+
+  #matches(name: string, q: HostQuery): boolean {
+    if (q.search && !name.startsWith(q.search)) return false;
+    if (q.names && !q.names.has(name)) return false;
+    const s = (this.#hosts.get(name) as Entry).status;
+    if (q.state && s.state !== q.state) return false;
+    if (q.group && !s.groups.includes(q.group)) return false;
+    if (q.tags) for (const t of q.tags) if (!s.tags.includes(t)) return false;
+    return true;
+  }
+
+  tagCounts(): Array<{ tag: string; hosts: number }> {
+    const counts = new Map<string, number>();
+    for (const e of this.#hosts.values()) for (const t of e.status.tags) counts.set(t, (counts.get(t) ?? 0) + 1);
+    return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([tag, hosts]) => ({ tag, hosts }));
+  }
+
+  #count(state: HostState, delta: number): void {
+    this.#byState.set(state, (this.#byState.get(state) ?? 0) + delta);
+  }
+}
