@@ -2,15 +2,15 @@
 SHELL := /bin/bash
 NPM ?= npm
 
-.PHONY: install build run test bench clean hash-token
+.PHONY: deps install build run test bench clean hash-token
 
 node_modules/.installed: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
-install: node_modules/.installed
+deps: node_modules/.installed
 
-build: install
+build: deps
 	npx tsc -p tsconfig.json
 
 # Installs, builds, and starts the daemon with the shipped tendhost.toml.
@@ -30,3 +30,34 @@ hash-token: build
 
 clean:
 	rm -rf dist .tap
+
+# Installs the built daemon as a service: make install [PREFIX=/usr/local] [DESTDIR=/tmp/pkg]
+#   $(PREFIX)/lib/tendhost   dist/ + package.json + production node_modules (npm ci --omit=dev)
+#   $(PREFIX)/bin/tendhost   launcher (runs the daemon; `tendhost hash-token …`)
+#   $(UNITDIR)/tendhost.service, and /etc/tendhost/tendhost.toml only if none exists.
+# Then: useradd --system --home-dir /var/lib/tendhost --shell /usr/sbin/nologin tendhost
+#       systemctl daemon-reload && systemctl enable --now tendhost
+PREFIX ?= /usr/local
+DESTDIR ?=
+NODE ?= $(shell command -v node)
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system)
+LIBDIR := $(DESTDIR)$(PREFIX)/lib/tendhost
+
+install: build
+	@test -n "$(NODE)" || (echo "install: node not found (set NODE=/path/to/node)"; exit 1)
+	rm -rf $(LIBDIR)
+	install -d $(LIBDIR)/dist $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/tendhost
+	cp -r dist/src dist/workers $(LIBDIR)/dist/
+	install -m 0644 package.json package-lock.json README.md $(LIBDIR)/
+	cd $(LIBDIR) && $(NPM) ci --omit=dev --no-audit --no-fund --loglevel=error
+	printf '#!/bin/sh\n# tendhost launcher (make install)\nexec %s %s/lib/tendhost/dist/src/cli.js "$$@"\n' '$(NODE)' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/bin/tendhost
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/tendhost
+	sed 's|/usr/local|$(PREFIX)|g' deploy/tendhost.service > $(DESTDIR)$(UNITDIR)/tendhost.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tendhost.service
+	@if [ -e $(DESTDIR)/etc/tendhost/tendhost.toml ]; then \
+	  echo "install: keeping the existing $(DESTDIR)/etc/tendhost/tendhost.toml"; \
+	else \
+	  sed 's|/usr/local|$(PREFIX)|g' deploy/tendhost.example.toml > $(DESTDIR)/etc/tendhost/tendhost.toml; \
+	  chmod 0640 $(DESTDIR)/etc/tendhost/tendhost.toml; \
+	fi
+	@echo "installed tendhost in $(DESTDIR)$(PREFIX) (unit: $(DESTDIR)$(UNITDIR)/tendhost.service)"

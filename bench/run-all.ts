@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const BENCHMARKS: readonly string[] = [
   'http-reads',
+  'fleet-query',
+  'ws-fanout',
+  'store-write',
 ];
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench

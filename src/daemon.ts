@@ -14,10 +14,13 @@ import { loadUws, startServer, type RunningServer } from './http/uws.js';
 import { createHttpHandlers } from './http/app.js';
 import { EventStream } from './http/ws.js';
 import { buildRoutes } from './http/routes.js';
-import { AuditLog } from './audit/audit-log.js';
+import { openAudit } from './audit/open-audit.js';
+import { attachActorAudit } from './audit/actor-audit.js';
 import type { DaemonContext } from './context.js';
 import { FleetUpdates } from './fleet/fleet-updates.js';
 import { Metrics } from './metrics.js';
+import { hostKeyPolicyWarning } from '../workers/exec/host-key-policy.js';
+import { startLoadLog } from './load-log.js';
 import { ConfigReloader, type ReloadResult } from './reload.js';
 import { loadState, StateStore } from './store/state-store.js';
 import { restoredStatus, wasInterrupted, type Interruption } from './recovery.js';
@@ -47,6 +50,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
         '/health reports uws="fallback"; do not benchmark this process.',
     );
   }
+  const keyWarning = hostKeyPolicyWarning(config.workers.ssh.host_key_policy);
+  if (keyWarning) log.warn({ host_key_policy: config.workers.ssh.host_key_policy }, keyWarning);
 
   // What the last run left behind (throws StoreError: locked, corrupted, too new).
   const { file: storeFile, state } = loadState(config.daemon.state_dir);
@@ -54,7 +59,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   const model = new ReadModel();
   const jobs = new JobStore();
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
-  const audit = config.audit.enabled ? new AuditLog(config.audit.file, log) : null;
+  const audit = openAudit(config.audit, log);
 
   const hostConfigs = new Map(config.hosts.map((h) => [h.name, h]));
   const registered = new Set<string>();
@@ -88,6 +93,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   broadcaster.setPersist({ status: (s) => store.status(s), removed: (n) => store.removeStatus(n), event: (seq, json) => store.event(seq, json) });
   jobs.setOnChange((j) => store.job(j));
   for (const j of jobs.list()) store.job(j);
+  // A client resuming with ?since= sees the interrupted hosts go to failed.
+  for (const [name, prev] of state.statuses) {
+    if (hostConfigs.has(name) && wasInterrupted(prev)) {
+      broadcaster.emit({ type: 'HostStateChanged', host: name, from: prev.state, to: 'failed', ...(prev.job_id ? { job_id: prev.job_id } : {}) });
+    }
+  }
 
   const pool = new ShardPool({
     workers: config.daemon.workers,
@@ -126,6 +137,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
             error: `interrupted: worker died during ${s.state}`,
             code: 'WORKER_FAILED',
           });
+        }
+        // Clients see the interrupted host go to failed, in order with its other events.
+        if (pool.shardOf(s.name) === shard && wasInterrupted(s)) {
+          broadcaster.emit({ type: 'HostStateChanged', host: s.name, from: s.state, to: 'failed', ...(s.job_id ? { job_id: s.job_id } : {}) });
+          audit?.record({ action: 'host.interrupted', host: s.name, user: null, source_ip: null, result: `interrupted: worker died during ${s.state}`, job_id: s.job_id });
         }
       }
       await pool.attach(shard, shardHosts(shard, { cause: 'worker died', code: 'WORKER_FAILED', at: new Date().toISOString() }));
@@ -169,6 +185,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     metrics: null as unknown as Metrics,
   };
   ctx.fleet = new FleetUpdates(ctx);
+  if (audit) attachActorAudit(broadcaster, jobs, model, audit);
   let wsClients = () => 0;
   ctx.metrics = new Metrics(() => ctx, () => wsClients());
   broadcaster.setObserver(ctx.metrics);
@@ -180,6 +197,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     bodyLimit: config.daemon.http.body_limit_bytes,
     auth: config.daemon.auth,
     rateLimit: config.daemon.rate_limit,
+    audit,
     onResponse: (route, method, status) => ctx.metrics.httpRequest(route, method, status),
   });
   const stream = new EventStream({
@@ -224,6 +242,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     },
     'listening',
   );
+  const loadLog = startLoadLog(log, broadcaster);
 
   const reloader = new ConfigReloader(ctx);
   let stopping: Promise<void> | null = null;
@@ -236,15 +255,28 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     },
     stop() {
       stopping ??= (async () => {
+        loadLog.stop();
         reloader.stop();
         server.stopListening();
         const deadline = Date.now() + config.daemon.http.shutdown_timeout_ms;
         while (server.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
         stream.stop();
         server.closeAll();
+        // Rollouts start no more hosts; what runs gets the grace period.
+        const stopAt = Date.now();
+        ctx.fleet.halt('daemon stopped');
         await pool.close(config.daemon.shutdown_grace_ms);
         // The shards' last statuses (interrupted operations) arrive on their ports; let them land.
         await new Promise((r) => setImmediate(r));
+        for (const s of model.all()) {
+          if (s.failed?.code !== 'INTERRUPTED' || s.failed.acknowledged || Date.parse(s.failed.failed_at) < stopAt) continue;
+          audit?.record({ action: 'host.interrupted', host: s.name, user: null, source_ip: null, result: `interrupted during ${s.failed.previous_state}`, job_id: null });
+        }
+        for (const job of jobs.list({ state: 'interrupted' })) {
+          if (job.finished_at && Date.parse(job.finished_at) >= stopAt) {
+            audit?.record({ action: 'job.interrupted', host: null, user: job.user, source_ip: null, result: 'interrupted', job_id: job.id, request_id: job.request_id });
+          }
+        }
         await store.close();
         await audit?.close();
       })();

@@ -1,11 +1,14 @@
 // Prometheus metrics (prom-client). Gauges are computed at scrape time from
 // the read model, jobs and the shards' last reports, so nothing is counted
 // twice and the hot paths only bump counters.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DaemonContext } from './context.js';
 import type { BroadcastObserver } from './events/broadcaster.js';
 import { HOST_STATES } from './schemas/host.js';
 import { JOB_STATES } from './schemas/job.js';
+
+const ELD_WINDOW_MS = 5000;
 
 export class Metrics implements BroadcastObserver {
   readonly registry = new Registry();
@@ -74,6 +77,29 @@ export class Metrics implements BroadcastObserver {
         this.set(ctx().store.stats.rows);
       },
     });
+    // The front process's event-loop delay, per ELD_WINDOW_MS window: a scrape
+    // reads the last complete window, so a stall between scrapes still shows.
+    // Sampled every 1 ms (a native timer); a value is the time between two
+    // samples, so it includes that 1 ms (at 10 ms, short stalls hide).
+    const eld = monitorEventLoopDelay({ resolution: 1 });
+    eld.enable();
+    let window = { p50: 0, p99: 0, max: 0 };
+    setInterval(() => {
+      window = { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 };
+      eld.reset();
+    }, ELD_WINDOW_MS).unref();
+    const eldGauge = (name: string, what: string, pick: () => number) =>
+      new Gauge({
+        name,
+        help: `${what} event-loop delay of the front process over the last complete ${ELD_WINDOW_MS / 1000} s window, in ms (includes the 1 ms sampling interval)`,
+        registers: [r],
+        collect() {
+          this.set(pick());
+        },
+      });
+    eldGauge('tendhost_event_loop_delay_p50_ms', 'Median', () => window.p50);
+    eldGauge('tendhost_event_loop_delay_p99_ms', 'p99', () => window.p99);
+    eldGauge('tendhost_event_loop_delay_max_ms', 'Largest', () => window.max);
     this.#wsDropped = new Counter({ name: 'tendhost_websocket_dropped_total', help: 'WebSocket clients dropped for backpressure', registers: [r] });
     // Requests are counted in a plain Map on the hot path and handed to
     // prom-client only when scraped (a labelled inc() costs about a microsecond).

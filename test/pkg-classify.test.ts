@@ -47,7 +47,7 @@ t.test('locks: apt-get frontend lock, dpkg lock, dpkg itself (captured)', async 
 t.test('locks: dnf and yum', async (t) => {
   const dnf = classifyFailure(failed('', { stdout: 'Waiting for process with pid 4242 to finish.\n', timedOut: true, exitCode: null }));
   t.equal(dnf.code, 'PKG_LOCKED');
-  t.equal(dnf.message, 'package manager is locked: by process 4242');
+  t.equal(dnf.message, 'package manager is locked by process 4242');
   const yum = classifyFailure(failed('Existing lock /var/run/yum.pid: another copy is running as pid 1234.\n', { exitCode: 1 }));
   t.equal(yum.code, 'PKG_LOCKED');
   t.strictSame([yum.details?.lock, yum.details?.pid], ['/var/run/yum.pid', 1234]);

@@ -117,7 +117,7 @@ async function suite(): Promise<void> {
     t.equal(kh, `[127.0.0.1]:${sshd.port} ssh-ed25519 ${sshd.hostKeyBlob().toString('base64')}\n`);
     t.same(m.stats(), { sessions_open: 1, handshakes_in_flight: 0, queued: 0 });
     await ex.close();
-    t.same(notices.at(-1), { kind: 'disconnected', reason: 'executor closed' });
+    t.same(notices.at(-1), { kind: 'disconnected', reason: 'executor closed', quiet: true }, 'our own close is marked quiet');
     t.equal(m.stats().sessions_open, 0);
     await rejectsCode(t, ex.run('true', opts), 'SSH_DISCONNECTED');
   });
@@ -288,7 +288,7 @@ async function suite(): Promise<void> {
     await ex.c!.run('true', opts);
     t.equal(m.stats().sessions_open, 2);
     await new Promise((r) => setTimeout(r, 50));
-    t.match(notices.b!.at(-1), { kind: 'disconnected', reason: /session slot/ });
+    t.match(notices.b!.at(-1), { kind: 'disconnected', reason: /session slot/, quiet: true });
     t.same(notices.a, [{ kind: 'connected' }]);
     t.equal((await ex.b!.run('echo back', opts)).stdout, 'back\n', 'b reconnects on its next command');
   });

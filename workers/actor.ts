@@ -163,6 +163,7 @@ export class HostActor {
     if (input.type !== 'ACKNOWLEDGE' && input.type !== 'RETRY') {
       this.#trace = trace;
       this.#status = { ...this.#status, job_id: trace.job_id, error: null };
+      this.#log('info', 'operation started', { input: input.type, user: trace.user });
     }
     if (input.type === 'RETRY') this.#status = { ...this.#status, error: null };
     this.#apply(outcome.next, outcome.changed);
@@ -215,7 +216,10 @@ export class HostActor {
           const intent = this.#snap.intent;
           const q = await ops.query(this.#trace, { refresh: intent?.kind === 'update' && !intent.dry_run });
           this.#status = { ...this.#status, pending_updates: q.pending.length, package_manager: q.package_manager };
-          return { type: 'QUERY_DONE', pending: q.pending.length };
+          // Compose cannot see a newer image without pulling it: an update of a
+          // host with stacks goes on to its upgrade even when nothing is listed.
+          const goOn = intent?.kind === 'update' && q.unlisted;
+          return { type: 'QUERY_DONE', pending: goOn ? Math.max(1, q.pending.length) : q.pending.length };
         }
         case 'upgrade': {
           const result = await ops.upgrade(effect.dry_run, this.#trace, (pkg, progress) =>
@@ -238,6 +242,8 @@ export class HostActor {
           return { type: 'VERIFY_OK' };
         case 'mark_updated':
           this.#status = { ...this.#status, last_updated: this.#now().toISOString() };
+          // A reboot the maintenance window started has no job to publish it at its end.
+          this.#publishStatus();
           return null;
         default: {
           const never: never = effect;
@@ -301,6 +307,7 @@ export class HostActor {
       error: failed ? (this.#snap.failed?.error ?? this.#status.error) : null,
       code: failed ? (this.#snap.failed?.code ?? null) : null,
     });
+    this.#log(failed ? 'warn' : 'info', 'operation finished', { state: this.#snap.state, code: failed ? (this.#snap.failed?.code ?? null) : null });
     this.#trace = NO_TRACE;
     this.#status = { ...this.#status, job_id: null };
     this.#publishStatus();

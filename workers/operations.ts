@@ -1,12 +1,20 @@
 // A host's operations, as the actor's effects need them: query, upgrade,
 // reboot, verify, inventory. Chooses the executor (local for `localhost`,
 // SSH otherwise), detects the package managers once, and drives them.
+//
+// Connection events: HostConnected when the host becomes reachable (first
+// connection, or the first after it was lost), HostDisconnected when it is
+// lost (the host or the network dropped the session, a reconnect failed, a
+// reboot took it down). Closes tendhost makes for its own housekeeping (idle
+// timeout, a session slot handed to another host, shutdown) are not news: a
+// fleet of 10,000 hosts would otherwise report 10,000 disconnects every idle
+// period and as many reconnects on the next query.
 import { TendhostError } from '../src/errors.js';
 import type { Trace } from '../src/protocol/messages.js';
 import type { DaemonSettingsForWorkers } from '../src/config/types.js';
 import type { PackageManagerName, ResolvedHost } from '../src/schemas/host.js';
 import { emptyUpdateResult, type PendingPackage, type UpdateResult } from '../src/schemas/packages.js';
-import type { Executor, ExecutorNotice } from './exec/types.js';
+import type { ExecOptions, ExecResult, Executor, ExecutorNotice } from './exec/types.js';
 import { LocalExecutor } from './exec/local.js';
 import { SshConnectionManager } from './exec/ssh.js';
 import { CMD } from './pkg/commands.js';
@@ -18,7 +26,8 @@ import type { Inventory } from '../src/schemas/inventory.js';
 import { rebootAndWait } from './reboot.js';
 
 export interface HostOperations {
-  query(trace: Trace, opts: { refresh: boolean }): Promise<{ pending: PendingPackage[]; package_manager: PackageManagerName }>;
+  /** `unlisted`: the host has stacks whose updates cannot be listed without pulling (Compose). */
+  query(trace: Trace, opts: { refresh: boolean }): Promise<{ pending: PendingPackage[]; package_manager: PackageManagerName; unlisted: boolean }>;
   upgrade(dryRun: boolean, trace: Trace, onProgress: (pkg: string, progress: string) => void): Promise<UpdateResult>;
   reboot(trace: Trace): Promise<void>;
   verify(trace: Trace): Promise<void>;
@@ -47,6 +56,23 @@ export function createShardResources(settings: DaemonSettingsForWorkers): ShardR
   };
 }
 
+/** Connect failures: the host is not reachable (as opposed to a command that failed on it). */
+const LINK_FAILURES: ReadonlySet<string> = new Set([
+  'SSH_CONNECTION_REFUSED',
+  'SSH_UNREACHABLE',
+  'SSH_TIMEOUT',
+  'SSH_AUTH_FAILED',
+  'SSH_HOST_KEY_MISMATCH',
+  'SSH_HOST_KEY_UNKNOWN',
+]);
+
+/**
+ * Read-only commands whose output an operation may reuse: a dry run first
+ * queries (apt-get -s) and then reports the upgrade it would do — the very
+ * same simulation, so it is run once. Nothing else is ever reused.
+ */
+const REUSABLE: ReadonlySet<string> = new Set([CMD.aptSimulate]);
+
 /** `localhost` is the daemon's own machine: run commands directly, no SSH. */
 export function isLocal(host: ResolvedHost): boolean {
   return host.addr === 'localhost';
@@ -59,7 +85,43 @@ export function createHostOperations(
   onNotice: (n: ExecutorNotice) => void,
 ): HostOperations {
   let host = initial;
-  let exec: Executor = makeExecutor();
+  /** Whether HostConnected was reported and not yet followed by HostDisconnected. */
+  let linked = false;
+  const notice = (n: ExecutorNotice): void => {
+    if (n.kind === 'connected') {
+      if (linked) return;
+      linked = true;
+    } else {
+      if (n.quiet || !linked) return;
+      linked = false;
+    }
+    onNotice(n);
+  };
+  let raw: Executor = makeExecutor();
+  /** Outputs of REUSABLE commands kept by a query for the dry run right after it. */
+  let recorded: Map<string, ExecResult> | null = null;
+  let recording = false;
+  const exec: Executor = {
+    async run(command: string, opts: ExecOptions) {
+      const kept = recorded?.get(command);
+      if (kept) {
+        recorded!.delete(command);
+        return kept;
+      }
+      try {
+        const r = await raw.run(command, opts);
+        if (recording && REUSABLE.has(command) && !r.timedOut && !r.truncated) (recorded ??= new Map()).set(command, r);
+        return r;
+      } catch (err) {
+        if (linked && err instanceof TendhostError && LINK_FAILURES.has(err.code)) {
+          notice({ kind: 'disconnected', reason: err.message });
+        }
+        throw err;
+      }
+    },
+    disconnect: (reason) => raw.disconnect(reason),
+    close: () => raw.close(),
+  };
   let detected: Detected | null = null;
   let drivers: PackageDriver[] = [];
   let bootIdBeforeReboot: string | null = null;
@@ -68,10 +130,10 @@ export function createHostOperations(
   function makeExecutor(): Executor {
     if (isLocal(host)) {
       // A local "connection" is always there: announce it once.
-      queueMicrotask(() => onNotice({ kind: 'connected' }));
+      queueMicrotask(() => notice({ kind: 'connected' }));
       return new LocalExecutor();
     }
-    return resources.ssh.executorFor(host, onNotice);
+    return resources.ssh.executorFor(host, notice);
   }
 
   const ctx = (): DriverContext => ({
@@ -97,47 +159,44 @@ export function createHostOperations(
 
   return {
     async query(_trace, opts) {
+      recorded = null;
       const d = await ensureDetected();
       const pending: PendingPackage[] = [];
-      for (const driver of drivers) {
-        if (opts.refresh) await driver.refresh(exec, ctx());
-        pending.push(...(await driver.listPending(exec, ctx())));
+      recording = true;
+      try {
+        for (const driver of drivers) {
+          if (opts.refresh) await driver.refresh(exec, ctx());
+          pending.push(...(await driver.listPending(exec, ctx())));
+        }
+      } finally {
+        recording = false;
       }
-      return { pending, package_manager: d.system };
+      return { pending, package_manager: d.system, unlisted: drivers.some((x) => x.name === 'compose') };
     },
 
     async upgrade(dryRun, _trace, onProgress) {
-      await ensureDetected();
-      const result = emptyUpdateResult(dryRun);
-      for (const driver of drivers) {
-        const out = await driver.upgrade(exec, { ...ctx(), dryRun, onProgress });
-        result.upgraded += out.upgraded;
-        result.new += out.new;
-        result.removed += out.removed;
-        result.packages.push(...out.packages);
+      // Only a dry run straight after its query may reuse what the query saw.
+      if (!dryRun) recorded = null;
+      try {
+        return await upgradeWith(dryRun, onProgress);
+      } finally {
+        recorded = null;
       }
-      if (!dryRun) {
-        for (const driver of drivers) {
-          const rr = await driver.rebootRequired(exec, ctx());
-          if (rr.required) {
-            result.reboot_required = true;
-            result.reboot_packages.push(...rr.packages);
-          }
-        }
-      }
-      return result;
     },
 
     async reboot() {
+      recorded = null;
       bootIdBeforeReboot = await readBootId(30_000);
       await rebootAndWait(exec, {
         deadlineMs: settings.operations.reboot_deadline_ms,
         pollMs: settings.operations.reboot_poll_ms,
         host: host.name,
+        bootIdBefore: bootIdBeforeReboot,
       });
     },
 
     async verify() {
+      recorded = null;
       const now = await readBootId(30_000);
       if (bootIdBeforeReboot && now === bootIdBeforeReboot) {
         throw new TendhostError('VERIFY_FAILED', `host ${host.name} came back without a new boot id (still ${now})`);
@@ -172,16 +231,39 @@ export function createHostOperations(
       const reconnect = next.addr !== host.addr || next.port !== host.port || next.user !== host.user || next.ssh_key !== host.ssh_key;
       host = next;
       if (reconnect) {
-        void exec.close();
-        exec = makeExecutor();
+        void raw.close();
+        raw = makeExecutor();
         detected = null;
+        recorded = null;
       } else if (detected) {
         drivers = driversFor(detected, host);
       }
     },
 
     async close() {
-      await exec.close();
+      await raw.close();
     },
   };
+
+  async function upgradeWith(dryRun: boolean, onProgress: (pkg: string, progress: string) => void): Promise<UpdateResult> {
+    await ensureDetected();
+    const result = emptyUpdateResult(dryRun);
+    for (const driver of drivers) {
+      const out = await driver.upgrade(exec, { ...ctx(), dryRun, onProgress });
+      result.upgraded += out.upgraded;
+      result.new += out.new;
+      result.removed += out.removed;
+      result.packages.push(...out.packages);
+    }
+    if (!dryRun) {
+      for (const driver of drivers) {
+        const rr = await driver.rebootRequired(exec, ctx());
+        if (rr.required) {
+          result.reboot_required = true;
+          result.reboot_packages.push(...rr.packages);
+        }
+      }
+    }
+    return result;
+  }
 }

@@ -12,6 +12,12 @@ export interface RebootOptions {
   /** First retry delay; doubles up to 8× this, so a long outage is not hammered. */
   pollMs: number;
   host: string;
+  /**
+   * The boot id read before the reboot. An answer with another boot id proves
+   * the reboot even if no poll caught the host down (`systemctl reboot`
+   * returns at once, and a fast VM is back between two polls).
+   */
+  bootIdBefore?: string | null;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
@@ -43,7 +49,8 @@ export async function rebootAndWait(exec: Executor, opts: RebootOptions): Promis
     await sleep(Math.min(delay, Math.max(0, deadline - now())));
     try {
       const r = await exec.run(CMD.bootId, { timeoutMs: Math.max(1000, Math.min(30_000, deadline - now())) });
-      if (r.exitCode === 0 && sawDown) return;
+      const rebooted = !!opts.bootIdBefore && r.stdout.trim() !== '' && r.stdout.trim() !== opts.bootIdBefore;
+      if (r.exitCode === 0 && (sawDown || rebooted)) return;
       // Still answering from before the reboot took effect: drop and look again.
       exec.disconnect('waiting for reboot');
     } catch {

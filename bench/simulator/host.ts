@@ -98,6 +98,8 @@ export interface SimHost {
   rebooting: boolean;
   /** Reboot never came back (`reboot-never`). */
   dead: boolean;
+  /** Has osquery (`osqueryi`): inventory comes from it. */
+  osquery?: boolean;
 }
 
 export function newCounters(): HostCounters {

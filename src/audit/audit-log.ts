@@ -39,7 +39,18 @@ export class AuditLog {
 
   record(r: AuditRecord): void {
     if (this.#closed) return;
-    const line = JSON.stringify({ timestamp: new Date().toISOString(), ...r });
+    // Every line has the same keys, in the same order.
+    const line = JSON.stringify({
+      timestamp: new Date().toISOString(),
+      action: r.action,
+      host: r.host,
+      user: r.user,
+      source_ip: r.source_ip,
+      result: r.result,
+      job_id: r.job_id,
+      request_id: r.request_id ?? null,
+      ...(r.details ? { details: r.details } : {}),
+    });
     this.#buffer.push(line);
     if (this.#buffer.length >= 256) this.flush();
     else if (!this.#timer) {

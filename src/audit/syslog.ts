@@ -124,7 +124,7 @@ export class SyslogSink implements AuditSink {
   #spawnLogger(): Transport {
     const child = spawn(
       this.#loggerBin as string,
-      ['--socket', this.#path, '--rfc5424=notq', '--socket-errors=off', '-t', this.#app, '-p', 'authpriv.info', '--msgid', 'audit'],
+      ['--socket', this.#path, '--rfc5424=notq', '--socket-errors=off', `--id=${process.pid}`, '-t', this.#app, '-p', 'authpriv.info', '--msgid', 'audit'],
       { stdio: ['pipe', 'ignore', 'pipe'] },
     );
     child.stdin?.on('error', () => {});

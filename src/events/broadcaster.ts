@@ -41,6 +41,8 @@ export class Broadcaster {
   readonly replay: ReplayBuffer;
   readonly shardMetrics = new Map<number, ShardMetrics>();
   #seq = 0;
+  /** The events of the port batch being handled (null between batches). */
+  #current: StampedEvent[] | null = null;
   #fanout: EventFanout | null = null;
   #persist: PersistSink | null = null;
   #observer: BroadcastObserver | null = null;
@@ -89,6 +91,18 @@ export class Broadcaster {
 
   onBatch(shard: number, batch: PortBatch): void {
     const stamped: StampedEvent[] = [];
+    // Events emitted while this batch is handled (a rollout's progress on a
+    // job_result) join it, so clients see seqs in order.
+    this.#current = stamped;
+    try {
+      this.#handle(shard, batch, stamped);
+    } finally {
+      this.#current = null;
+      if (stamped.length > 0) this.#publish(stamped);
+    }
+  }
+
+  #handle(shard: number, batch: PortBatch, stamped: StampedEvent[]): void {
     for (const msg of batch) {
       switch (msg.kind) {
         case 'status':
@@ -122,13 +136,13 @@ export class Broadcaster {
           unreachable(msg, 'port message');
       }
     }
-    if (stamped.length > 0) this.#publish(stamped);
   }
 
   /** Events born in the front process (fleet rollouts) go through the same path. */
   emit(event: UnstampedEvent | Omit<HostEvent, 'seq' | 'ts'>): StampedEvent {
     const s = this.#stamp(event as UnstampedEvent);
-    this.#publish([s]);
+    if (this.#current) this.#current.push(s);
+    else this.#publish([s]);
     return s;
   }
 

@@ -48,8 +48,19 @@ export class FleetUpdates {
       hostConfig: (n) => hostConfigs.get(n),
       claims: this.#claims,
       now: clockNow,
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      sleep: (ms, wake) =>
+        new Promise<void>((resolve) => {
+          // Timers cap at 2^31-1 ms; the rollout re-checks the window after waking.
+          const t = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
+          function done() {
+            clearTimeout(t);
+            wake.removeEventListener('abort', done);
+            resolve();
+          }
+          wake.addEventListener('abort', done);
+        }),
     });
+    rollout.claim();
     jobs.touch(job);
     jobs.delegate(job.id, { hostResult: (m) => rollout.hostResult(m), cancel: () => rollout.cancel() });
     this.#running.set(job.id, rollout);
@@ -61,6 +72,11 @@ export class FleetUpdates {
       })
       .finally(() => this.#running.delete(job.id));
     return job;
+  }
+
+  /** The daemon is stopping: running rollouts start no more hosts and end interrupted. */
+  halt(reason: string): void {
+    for (const r of this.#running.values()) r.halt(reason);
   }
 
   get running(): number {

@@ -11,6 +11,8 @@ import { RawJson, type Reply, type RequestContext, type Route } from './route.js
 import { check, parseQuery } from './validate.js';
 import { TokenAuth, extractToken } from './auth.js';
 import { RateLimiter } from './rate-limit.js';
+import type { AuditRecorder } from '../audit/actor-audit.js';
+import { auditAction } from '../audit/actions.js';
 
 export interface AppOptions {
   routes: Route[];
@@ -18,6 +20,8 @@ export interface AppOptions {
   bodyLimit: number;
   auth: { enabled: boolean; tokens: Array<{ name: string; token_hash: string }> };
   rateLimit: { enabled: boolean; per: 'token' | 'address'; rate_per_s: number; burst: number };
+  /** Every state-changing request (any method but GET) becomes one audit line. */
+  audit?: AuditRecorder | null;
   /** Called after every answered request (metrics). */
   onResponse?: (route: string, method: string, status: number, ms: number) => void;
 }
@@ -46,7 +50,32 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
     user: string | null;
     id: string;
     t0: number;
+    /** The host a request names in its body (POST /hosts), for the audit line. */
+    bodyHost?: string;
   }
+
+  const audit = opts.audit ?? null;
+  /** Audit a state-changing request: what it tried, who, from where, and how it ended. */
+  const audited = (req: HttpRequest, route: Route, params: Record<string, string>, id: string, user: string | null, res: HttpResponse, jobId: string | null, bodyHost?: string) => {
+    if (!audit || route.method === 'GET' || res.status === 429) return;
+    let result = 'ok';
+    if (res.status >= 400) {
+      try {
+        result = String((JSON.parse(String(res.body)) as { code?: string }).code ?? res.status);
+      } catch {
+        result = String(res.status);
+      }
+    }
+    audit.record({
+      action: auditAction(route.method, route.path),
+      host: params.name ?? bodyHost ?? null,
+      user,
+      source_ip: req.ip,
+      result,
+      job_id: jobId ?? params.id ?? null,
+      request_id: id,
+    });
+  };
 
   const finish = (req: HttpRequest, id: string, t0: number, routePath: string, res: HttpResponse, user: string | null) => {
     const ms = performance.now() - t0;
@@ -55,6 +84,11 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
     }
     opts.onResponse?.(routePath, req.method, res.status, ms);
     return res;
+  };
+  /** finish() for a request that matched a route: audited when it changes state. */
+  const done = (req: HttpRequest, p: { route: Route; params: Record<string, string>; id: string; t0: number; user: string | null; bodyHost?: string }, res: HttpResponse, jobId: string | null = null) => {
+    audited(req, p.route, p.params, p.id, p.user, res, jobId, p.bodyHost);
+    return finish(req, p.id, p.t0, p.route.path, res, p.user);
   };
 
   return {
@@ -79,9 +113,9 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
       if (auth && route.auth !== false) {
         user = auth.verify(extractToken(req.headers, new URLSearchParams(req.query)));
         if (!user) {
-          return finish(req, id, t0, route.path, errorResponse(new TendhostError('UNAUTHORIZED'), id, {
+          return done(req, { route, params: m.params, id, t0, user: null }, errorResponse(new TendhostError('UNAUTHORIZED'), id, {
             'www-authenticate': 'Bearer realm="tendhost"',
-          }), null);
+          }));
         }
       }
       if (limiter && route.auth !== false) {
@@ -98,10 +132,10 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
         const length = Number(req.headers['content-length'] ?? '0');
         const mayHaveBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
         if (mayHaveBody && ct !== 'application/json') {
-          return finish(req, id, t0, route.path, errorResponse(new TendhostError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got "${ct || 'none'}"`), id, { connection: 'close' }), user);
+          return done(req, { route, params: m.params, id, t0, user }, errorResponse(new TendhostError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got "${ct || 'none'}"`), id, { connection: 'close' }));
         }
         if (length > opts.bodyLimit) {
-          return finish(req, id, t0, route.path, errorResponse(new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.bodyLimit} bytes`), id, { connection: 'close' }), user);
+          return done(req, { route, params: m.params, id, t0, user }, errorResponse(new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.bodyLimit} bytes`), id, { connection: 'close' }));
         }
       }
       return { prepared: true, route, params: m.params, user, id, t0 };
@@ -112,16 +146,18 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
       const { route, id, t0, user } = p;
       try {
         const ctx = buildContext(req, route, p.params, id, user);
+        const named = (ctx.body as { name?: unknown } | undefined)?.name;
+        if (typeof named === 'string') p.bodyHost = named;
         const out = route.handler(ctx);
         if (out instanceof Promise) {
           return out.then(
-            (r) => finish(req, id, t0, route.path, toResponse(r, id), user),
-            (err) => finish(req, id, t0, route.path, failure(err, id, log), user),
+            (r) => done(req, p, toResponse(r, id), jobIdOf(r)),
+            (err) => done(req, p, failure(err, id, log)),
           );
         }
-        return finish(req, id, t0, route.path, toResponse(out, id), user);
+        return done(req, p, toResponse(out, id), jobIdOf(out));
       } catch (err) {
-        return finish(req, id, t0, route.path, failure(err, id, log), user);
+        return done(req, p, failure(err, id, log));
       }
     },
 
@@ -144,6 +180,9 @@ function buildContext(req: HttpRequest, route: Route, params: Record<string, str
         throw new TendhostError('INVALID_JSON', `request body is not valid JSON: ${(err as Error).message}`);
       }
     } else body = {};
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new TendhostError('VALIDATION_FAILED', `request body must be a JSON object, got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}`, { field: 'body', in: 'body' });
+    }
     check(route.body, body, 'body');
   }
   return {
@@ -155,6 +194,11 @@ function buildContext(req: HttpRequest, route: Route, params: Record<string, str
     ip: req.ip,
     headers: req.headers,
   };
+}
+
+function jobIdOf(r: Reply): string | null {
+  const id = (r.body as { job_id?: unknown } | null | undefined)?.job_id;
+  return typeof id === 'string' ? id : null;
 }
 
 function toResponse(r: Reply, id: string): HttpResponse {

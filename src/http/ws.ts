@@ -14,6 +14,21 @@ import { TendhostError } from '../errors.js';
 
 const ALL_TOPIC = 'events';
 export const CLOSE_BACKPRESSURE = 4008;
+/** How often every client's send buffer is checked against the limit. */
+const SWEEP_MS = 100;
+
+/** Every event type a client may filter on. */
+export const EVENT_TYPES: ReadonlySet<string> = new Set([
+  'HostStateChanged',
+  'UpdateProgress',
+  'UpdateCompleted',
+  'HostConnected',
+  'HostDisconnected',
+  'FleetUpdateStarted',
+  'FleetUpdateProgress',
+  'FleetUpdateCompleted',
+]);
+const FILTER_KEYS = new Set(['hosts', 'host', 'tags', 'tag', 'groups', 'group', 'types']);
 
 export interface EventFilter {
   hosts: Set<string> | null;
@@ -27,6 +42,8 @@ export interface ClientData {
   since: number | null;
   user: string | null;
   id: string;
+  /** Bytes of the last snapshot sent: a client may buffer that much on top of the limit. */
+  allowance: number;
 }
 
 const EMPTY: EventFilter = { hosts: null, tags: null, groups: null, types: null };
@@ -43,9 +60,16 @@ export function parseFilter(src: Record<string, unknown>): EventFilter | null {
     hosts: listOf(src.hosts ?? src.host),
     tags: listOf(src.tags ?? src.tag),
     groups: listOf(src.groups ?? src.group),
-    types: listOf(src.types ?? src.type_filter ?? src.events),
+    types: listOf(src.types),
   };
   return f.hosts || f.tags || f.groups || f.types ? f : null;
+}
+
+/** Why a filter cannot be used, or null when it can. */
+export function filterProblem(f: EventFilter | null): string | null {
+  if (!f?.types) return null;
+  const bad = [...f.types].filter((t) => !EVENT_TYPES.has(t));
+  return bad.length ? `unknown event type(s) ${bad.join(', ')} (known: ${[...EVENT_TYPES].join(', ')})` : null;
 }
 
 export interface EventStreamOptions {
@@ -77,7 +101,7 @@ export class EventStream implements EventFanout {
 
   attach(publish: (topic: string, text: string) => void): void {
     this.#publish = publish;
-    this.#sweep = setInterval(() => this.#checkBackpressure(), 250);
+    this.#sweep = setInterval(() => this.#checkBackpressure(), SWEEP_MS);
     this.#sweep.unref();
   }
 
@@ -121,29 +145,43 @@ export class EventStream implements EventFanout {
       }
     }
     const fromQuery: Record<string, unknown> = {};
-    for (const k of ['hosts', 'host', 'tags', 'tag', 'groups', 'group', 'types']) {
+    for (const k of FILTER_KEYS) {
       const all = q.getAll(k);
       if (all.length) fromQuery[k] = all.flatMap((v) => v.split(','));
     }
-    return { data: { filter: parseFilter(fromQuery), since, user, id } };
+    const filter = parseFilter(fromQuery);
+    const problem = filterProblem(filter);
+    if (problem) {
+      const e = new TendhostError('VALIDATION_FAILED', `query field "types": ${problem}`, { field: 'types' });
+      return { status: 400, body: JSON.stringify(e.toWire()), headers: { 'x-request-id': id } };
+    }
+    return { data: { filter, since, user, id, allowance: 0 } };
   }
 
   #open(c: WsClient<ClientData>): void {
+    // Events stamped before this snapshot go to the clients that were there.
+    this.#flush();
     this.#clients.add(c);
     const { broadcaster } = this.#opts;
     const since = c.data.since;
     if (since !== null) {
-      const missed = broadcaster.replay.since(since, broadcaster.lastSeq);
+      // A seq from the future belongs to another daemon's history: resync too.
+      const missed = since > broadcaster.lastSeq ? null : broadcaster.replay.since(since, broadcaster.lastSeq);
       if (missed === null) {
-        c.send(JSON.stringify({ type: 'Resync', seq: broadcaster.lastSeq, reason: `events after ${since} are no longer in the replay buffer (oldest is ${broadcaster.replay.oldestSeq})` }));
+        const reason =
+          since > broadcaster.lastSeq
+            ? `seq ${since} is ahead of this daemon's last seq ${broadcaster.lastSeq}`
+            : `events after ${since} are no longer in the replay buffer (oldest is ${broadcaster.replay.oldestSeq})`;
+        this.#send(c, JSON.stringify({ type: 'Resync', seq: broadcaster.lastSeq, since, reason }));
         this.#sendSnapshot(c);
       } else {
-        for (const e of missed) if (this.#matches(c.data.filter, e)) c.send(e.json);
+        for (const e of missed) if (this.#matches(c.data.filter, e) && !this.#send(c, e.json)) break;
       }
     } else {
       this.#sendSnapshot(c);
     }
-    this.#route(c);
+    // Dropped already (its snapshot or backlog alone passed the limit): not routed.
+    if (this.#clients.has(c)) this.#route(c);
   }
 
   #sendSnapshot(c: WsClient<ClientData>): void {
@@ -154,7 +192,10 @@ export class EventStream implements EventFanout {
       if (f && !this.#hostMatches(f, name)) continue;
       parts.push(model.json(name) as string);
     }
-    c.send(`{"type":"Snapshot","seq":${broadcaster.lastSeq},"ts":"${new Date().toISOString()}","hosts":[${parts.join(',')}]}`);
+    const text = `{"type":"Snapshot","seq":${broadcaster.lastSeq},"ts":"${new Date().toISOString()}","hosts":[${parts.join(',')}]}`;
+    // A big fleet's snapshot may alone be larger than the limit: it is allowed on top.
+    c.data.allowance = Buffer.byteLength(text);
+    this.#send(c, text);
   }
 
   /** Put the client on the shared topic or the filtered list. */
@@ -173,27 +214,59 @@ export class EventStream implements EventFanout {
     try {
       msg = JSON.parse(text);
     } catch {
-      c.send(JSON.stringify({ type: 'Error', code: 'INVALID_JSON', message: 'messages must be JSON objects' }));
+      this.#send(c, JSON.stringify({ type: 'Error', code: 'INVALID_JSON', message: 'messages must be JSON objects' }));
       return;
     }
-    if (msg && msg.type === 'filter') {
-      c.data.filter = parseFilter(msg);
+    if (msg && typeof msg === 'object' && msg.type === 'filter') {
+      const unknown = Object.keys(msg).filter((k) => k !== 'type' && k !== 'snapshot' && !FILTER_KEYS.has(k));
+      const filter = parseFilter(msg);
+      const problem = unknown.length ? `unknown filter field(s) ${unknown.join(', ')}` : filterProblem(filter);
+      if (problem) {
+        this.#send(c, JSON.stringify({ type: 'Error', code: 'VALIDATION_FAILED', message: problem }));
+        return;
+      }
+      this.#flush();
+      c.data.filter = filter;
       this.#route(c);
-      c.send(JSON.stringify({ type: 'FilterChanged', seq: this.#opts.broadcaster.lastSeq, filter: describe(c.data.filter) }));
+      this.#send(c, JSON.stringify({ type: 'FilterChanged', seq: this.#opts.broadcaster.lastSeq, filter: describe(c.data.filter) }));
+      // Hosts the new filter lets in were not in the client's view: a fresh
+      // snapshot of the new subset (same seq, so live events follow without gap).
+      if (msg.snapshot !== false) this.#sendSnapshot(c);
     } else if (msg && msg.type === 'ping') {
-      c.send(JSON.stringify({ type: 'Pong', seq: this.#opts.broadcaster.lastSeq }));
+      this.#send(c, JSON.stringify({ type: 'Pong', seq: this.#opts.broadcaster.lastSeq }));
     } else {
-      c.send(JSON.stringify({ type: 'Error', code: 'VALIDATION_FAILED', message: 'unknown message type (expected "filter" or "ping")' }));
+      this.#send(c, JSON.stringify({ type: 'Error', code: 'VALIDATION_FAILED', message: 'unknown message type (expected "filter" or "ping")' }));
     }
   }
 
+  /**
+   * Events are sent at the end of the loop turn, together: the port batches
+   * of several shards that land in one turn then cost one write per client
+   * instead of one per batch. Anything that looks at "what has this client
+   * seen" (open, filter change) flushes first, so snapshots stay exact.
+   */
   deliver(events: StampedEvent[]): void {
+    for (const e of events) this.#pending.push(e);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flushBound);
+    }
+  }
+
+  readonly #pending: StampedEvent[] = [];
+  #flushScheduled = false;
+  readonly #flushBound = () => this.#flush();
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#pending.length === 0) return;
+    const events = this.#pending.splice(0);
     if (this.#publish && this.#clients.size > this.#filtered.size) {
       for (const e of events) this.#publish(ALL_TOPIC, e.json);
     }
     if (this.#filtered.size === 0) return;
     for (const c of this.#filtered) {
-      for (const e of events) if (this.#matches(c.data.filter, e)) c.send(e.json);
+      for (const e of events) if (this.#matches(c.data.filter, e) && !this.#send(c, e.json)) break;
     }
   }
 
@@ -218,17 +291,35 @@ export class EventStream implements EventFanout {
     return true;
   }
 
+  /**
+   * Send one message to one client; a client whose send buffer passes the
+   * limit is dropped at once (false). Clients on the shared topic are checked
+   * by the sweep instead: per-publish checks would cost a native call per
+   * client per event.
+   */
+  #send(c: WsClient<ClientData>, text: string): boolean {
+    if (!c.send(text)) return false;
+    if (c.bufferedAmount() <= this.#opts.maxBackpressure + c.data.allowance) return true;
+    this.#drop(c);
+    return false;
+  }
+
+  #drop(c: WsClient<ClientData>): void {
+    if (!this.#clients.delete(c)) return;
+    this.#filtered.delete(c);
+    this.dropped++;
+    this.#opts.onDropped?.();
+    this.#opts.log.warn({ client: c.data.id, buffered: c.bufferedAmount() }, 'dropping slow WebSocket client');
+    c.close(CLOSE_BACKPRESSURE, 'backpressure limit exceeded');
+  }
+
   #checkBackpressure(): void {
     const limit = this.#opts.maxBackpressure;
     for (const c of this.#clients) {
-      if (c.bufferedAmount() > limit) {
-        this.#clients.delete(c);
-        this.#filtered.delete(c);
-        this.dropped++;
-        this.#opts.onDropped?.();
-        this.#opts.log.warn({ client: c.data.id, buffered: c.bufferedAmount() }, 'dropping slow WebSocket client');
-        c.close(CLOSE_BACKPRESSURE, 'backpressure limit exceeded');
-      }
+      const buffered = c.bufferedAmount();
+      if (buffered > limit + c.data.allowance) this.#drop(c);
+      // The snapshot has drained: back to the plain limit.
+      else if (c.data.allowance > 0 && buffered <= limit) c.data.allowance = 0;
     }
   }
 }

@@ -66,7 +66,7 @@ export class ShardPool {
       atomics: 'disabled',
       loadBalancer: (task, workers) => this.#route(task, workers),
     });
-    this.#pool.on('workerDestroy', (w: PiscinaWorker) => this.#onWorkerGone(w.id));
+    this.#pool.on('workerDestroy', () => this.#onWorkerGone());
     this.#pool.on('error', () => {
       // A worker error is reported per shard through workerDestroy; the pool's
       // own 'error' must have a listener or it would crash the process.
@@ -90,9 +90,12 @@ export class ShardPool {
     return free;
   }
 
-  #onWorkerGone(workerId: number): void {
-    for (const [shard, id] of this.#owner) {
-      if (id !== workerId) continue;
+  #onWorkerGone(): void {
+    // A worker that exited already reads threadId -1 here (so does the
+    // destroyed worker's interface): compare owners with the live threads.
+    const live = new Set(this.#pool.threads.map((t) => t.threadId).filter((id) => id >= 0));
+    for (const [shard, workerId] of this.#owner) {
+      if (live.has(workerId)) continue;
       this.#owner.delete(shard);
       this.#ports.get(shard)?.close();
       this.#ports.delete(shard);

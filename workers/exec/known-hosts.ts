@@ -10,8 +10,17 @@
 // Several workers write the same file: new keys are appended with a single
 // O_APPEND write (atomic for a line this size on a local file system), and a
 // replaced key is written to a temp file and renamed over the original after a
-// fresh re-read. A lookup that misses re-reads the file before answering
-// "unknown", so a key another worker just added is seen.
+// fresh re-read. Every lookup first checks the file's identity (inode, size,
+// mtime), so a key another worker just added is seen.
+//
+// Fleet scale: a first rollout with accept-new appends one line per host from
+// every worker, so the file changes thousands of times a minute. A file that
+// only grew is read from where we stopped (appends are whole lines), and
+// lookups go through an index by host name, so 10,000 new hosts cost 10,000
+// small reads and lookups, not 10,000 re-reads of a 10,000-line file. Lines
+// with wildcards, negations or hashed names cannot be indexed by name; they
+// are matched one by one and the answer is memoized per name until the file
+// changes.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -49,32 +58,37 @@ export function hostPattern(addr: string, port: number): string {
   return port === 22 ? a : `[${a}]:${port}`;
 }
 
+interface FileStamp {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+const MISSING: FileStamp = { ino: -1, size: 0, mtimeMs: 0 };
+
 export class KnownHostsFile {
   #entries: Entry[] = [];
   #lines: string[] = [];
-  #stamp = '';
+  #stamp: FileStamp | null = null;
+  /** Entries whose every pattern is a plain positive name, by that (lower-case) name. */
+  #byName = new Map<string, Entry[]>();
+  /** Entries with a wildcard, negated or hashed pattern: matched one by one. */
+  #general: Entry[] = [];
+  /** Matches among #general per host name, until the file changes. */
+  #generalMemo = new Map<string, Entry[]>();
 
   constructor(readonly file: string) {}
 
   /** Compare a presented key with the file. Never writes. */
   check(addr: string, port: number, blob: Buffer): HostKeyCheck {
-    const name = hostPattern(addr, port);
     this.#refresh(false);
-    let result = this.#check(name, blob);
-    // Another worker (or the operator) may have written since our last read,
-    // within the same mtime tick: re-read before trusting a miss.
-    if (result.status !== 'known') {
-      this.#refresh(true);
-      result = this.#check(name, blob);
-    }
-    return result;
+    return this.#check(hostPattern(addr, port), blob);
   }
 
   /** Key types on file for a host: offered first so the server presents the key we know. */
   knownTypes(addr: string, port: number): string[] {
     this.#refresh(false);
-    const name = hostPattern(addr, port);
-    return [...new Set(this.#entries.filter((e) => matches(e.patterns, name)).map((e) => e.type))];
+    return [...new Set(this.#lookup(hostPattern(addr, port)).map((e) => e.type))];
   }
 
   /** Append a key for a host (accept-new). Creates the file and its directory. */
@@ -98,7 +112,7 @@ export class KnownHostsFile {
       // no file yet
     }
     fs.appendFileSync(this.file, prefix + entryLine(addr, port, blob), { mode: 0o644 });
-    this.#refresh(true);
+    this.#refresh(false);
   }
 
   /**
@@ -113,10 +127,11 @@ export class KnownHostsFile {
     // be lost; detect that (the file changed under us) and redo, a few times.
     for (let attempt = 0; attempt < 5; attempt++) {
       this.#refresh(true);
-      const before = this.#stamp;
+      const before = stampKey(this.#stamp);
       const out: string[] = [];
+      const byLine = new Map(this.#entries.map((e) => [e.line, e]));
       this.#lines.forEach((text, i) => {
-        const entry = this.#entries.find((e) => e.line === i);
+        const entry = byLine.get(i);
         if (!entry || !matches(entry.patterns, name)) {
           out.push(text);
           return;
@@ -138,7 +153,7 @@ export class KnownHostsFile {
         // new file
       }
       fs.writeFileSync(tmp, out.join('\n'), { mode });
-      if (stampOf(this.file) !== before && attempt < 4) {
+      if (stampKey(stampOf(this.file)) !== before && attempt < 4) {
         fs.rmSync(tmp, { force: true });
         continue;
       }
@@ -148,8 +163,21 @@ export class KnownHostsFile {
     }
   }
 
+  /** Entries naming this host, in file order. */
+  #lookup(name: string): Entry[] {
+    const exact = this.#byName.get(name);
+    if (this.#general.length === 0) return exact ?? [];
+    let general = this.#generalMemo.get(name);
+    if (!general) {
+      general = this.#general.filter((e) => matches(e.patterns, name));
+      this.#generalMemo.set(name, general);
+    }
+    if (!exact) return general;
+    return [...exact, ...general].sort((a, b) => a.line - b.line);
+  }
+
   #check(name: string, blob: Buffer): HostKeyCheck {
-    const mine = this.#entries.filter((e) => matches(e.patterns, name));
+    const mine = this.#lookup(name);
     if (mine.length === 0) return { status: 'unknown' };
     if (mine.some((e) => e.blob.equals(blob))) return { status: 'known' };
     // A different key — of the same type, or only keys of other types on file.
@@ -160,9 +188,12 @@ export class KnownHostsFile {
     return { status: 'changed', expected: [...new Set(sorted.map((e) => fingerprint(e.blob)))] };
   }
 
+  /** Bring the entries up to date with the file: nothing, the appended lines, or everything. */
   #refresh(force: boolean): void {
     const stamp = stampOf(this.file);
-    if (!force && stamp === this.#stamp) return;
+    const prev = this.#stamp;
+    if (!force && prev && stampKey(stamp) === stampKey(prev)) return;
+    if (!force && prev && prev.ino !== -1 && stamp.ino === prev.ino && stamp.size > prev.size && this.#readAppended(prev.size, stamp)) return;
     let text = '';
     try {
       text = fs.readFileSync(this.file, 'utf8');
@@ -170,17 +201,64 @@ export class KnownHostsFile {
       // missing file: no entries
     }
     this.#stamp = stamp;
-    this.#lines = text.split('\n');
+    this.#lines = [];
     this.#entries = [];
-    this.#lines.forEach((raw, line) => {
+    this.#byName = new Map();
+    this.#general = [];
+    this.#generalMemo = new Map();
+    this.#addLines(text.split('\n'));
+  }
+
+  /**
+   * Parse only what was appended since `from`. False (the caller re-reads
+   * everything) when the new bytes do not start and end on a line boundary.
+   */
+  #readAppended(from: number, stamp: FileStamp): boolean {
+    let chunk: Buffer;
+    try {
+      const fd = fs.openSync(this.file, 'r');
+      try {
+        chunk = Buffer.alloc(stamp.size - from + 1);
+        // One byte before `from`: it must be the newline that ended the last line we read.
+        const n = fs.readSync(fd, chunk, 0, chunk.length, from - 1);
+        chunk = chunk.subarray(0, n);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return false;
+    }
+    if (chunk.length < 2 || chunk[0] !== 0x0a || chunk[chunk.length - 1] !== 0x0a) return false;
+    // The last element of #lines is the '' after the final newline: the new lines replace it.
+    if (this.#lines.length > 0 && this.#lines[this.#lines.length - 1] === '') this.#lines.pop();
+    this.#addLines(chunk.subarray(1).toString('utf8').split('\n'));
+    this.#stamp = { ino: stamp.ino, size: from + chunk.length - 1, mtimeMs: stamp.mtimeMs };
+    this.#generalMemo = new Map();
+    return true;
+  }
+
+  #addLines(lines: string[]): void {
+    for (const raw of lines) {
+      const line = this.#lines.length;
+      this.#lines.push(raw);
       const text = raw.trim();
-      if (text === '' || text.startsWith('#') || text.startsWith('@')) return;
+      if (text === '' || text.startsWith('#') || text.startsWith('@')) continue;
       const [hosts, type, b64] = text.split(/\s+/);
-      if (!hosts || !type || !b64) return;
+      if (!hosts || !type || !b64) continue;
       const blob = Buffer.from(b64, 'base64');
-      if (blob.length === 0) return;
-      this.#entries.push({ line, patterns: hosts.split(','), type, blob });
-    });
+      if (blob.length === 0) continue;
+      const entry: Entry = { line, patterns: hosts.split(','), type, blob };
+      this.#entries.push(entry);
+      if (entry.patterns.every((p) => !p.startsWith('!') && !p.startsWith('|') && !/[*?]/.test(p))) {
+        for (const p of new Set(entry.patterns.map((x) => x.toLowerCase()))) {
+          const list = this.#byName.get(p);
+          if (list) list.push(entry);
+          else this.#byName.set(p, [entry]);
+        }
+      } else {
+        this.#general.push(entry);
+      }
+    }
   }
 }
 
@@ -188,13 +266,18 @@ function entryLine(addr: string, port: number, blob: Buffer): string {
   return `${hostPattern(addr, port)} ${keyTypeOf(blob)} ${blob.toString('base64')}\n`;
 }
 
-function stampOf(file: string): string {
+function stampOf(file: string): FileStamp {
   try {
-    const st = fs.statSync(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    // No exception for the common "not created yet": this runs on every connect.
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    return st ? { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } : MISSING;
   } catch {
-    return 'missing';
+    return MISSING;
   }
+}
+
+function stampKey(s: FileStamp | null): string {
+  return s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '';
 }
 
 /** OpenSSH semantics: some positive pattern matches and no negated one does. */

@@ -25,6 +25,7 @@ import { FifoLimiter, type Release } from './limiter.js';
 import { KnownHostsFile, fingerprint, keyTypeOf } from './known-hosts.js';
 import { SshKeyStore } from './ssh-keys.js';
 import { describeHost, openConnection } from './ssh-connection.js';
+import { hostKeyPolicyWarning } from './host-key-policy.js';
 import { CHANNEL_NOT_OPENED, execOnClient } from './ssh-channel.js';
 
 export type SshSettings = DaemonSettingsForWorkers['ssh'];
@@ -63,6 +64,8 @@ interface Conn {
   inflight: Set<(err: TendhostError) => void>;
   /** Set once we decided to close it; the next run opens a new one. */
   closeReason: string | null;
+  /** Closed by our own housekeeping (idle, slot reuse, shutdown): not news for the operator. */
+  quiet: boolean;
   lastError: string | null;
   closed: Promise<void>;
 }
@@ -100,9 +103,7 @@ export class SshConnectionManager {
 
   /** The warning the daemon logs at startup, or null when host keys are checked. */
   hostKeyPolicyWarning(): string | null {
-    return this.#settings.host_key_policy === 'off'
-      ? 'ssh host_key_policy is "off": host keys are not checked, connections can be intercepted'
-      : null;
+    return hostKeyPolicyWarning(this.#settings.host_key_policy);
   }
 
   /** The executor for one host. Calling it again for the same name replaces the host's settings. */
@@ -111,7 +112,7 @@ export class SshConnectionManager {
     if (slot) {
       const h = slot.host;
       if (h.addr !== host.addr || h.port !== host.port || h.user !== host.user || h.ssh_key !== host.ssh_key) {
-        if (slot.conn) this.#closeConn(slot, slot.conn, 'host settings changed');
+        if (slot.conn) this.#closeConn(slot, slot.conn, 'host settings changed', true);
         slot.isRoot = undefined;
         if (h.addr !== host.addr || h.port !== host.port) slot.quarantine = null;
       }
@@ -140,7 +141,7 @@ export class SshConnectionManager {
         s.retired = true;
         const conn = s.conn;
         if (conn) {
-          this.#closeConn(s, conn, 'executor closed');
+          this.#closeConn(s, conn, 'executor closed', true);
           await conn.closed;
         }
       },
@@ -184,7 +185,7 @@ export class SshConnectionManager {
     const waits: Promise<void>[] = [];
     for (const slot of this.#hosts.values()) {
       slot.retired = true;
-      if (slot.conn) this.#closeConn(slot, slot.conn, 'daemon shutting down');
+      if (slot.conn) this.#closeConn(slot, slot.conn, 'daemon shutting down', true);
     }
     for (const conn of this.#open) waits.push(conn.closed);
     this.#hosts.clear();
@@ -274,11 +275,11 @@ export class SshConnectionManager {
     if (conn.leases > 0 || conn.closeReason !== null) return;
     // Someone is waiting for a session slot: this one is free now, give it up.
     if (this.#sessions.pending > 0) {
-      this.#closeConn(slot, conn, 'session slot needed by another host');
+      this.#closeConn(slot, conn, 'session slot needed by another host', true);
       return;
     }
     this.#idle.set(slot, conn);
-    conn.idleTimer = setTimeout(() => this.#closeConn(slot, conn, 'idle'), this.#settings.idle_timeout_ms);
+    conn.idleTimer = setTimeout(() => this.#closeConn(slot, conn, 'idle', true), this.#settings.idle_timeout_ms);
     conn.idleTimer.unref?.();
   }
 
@@ -324,7 +325,7 @@ export class SshConnectionManager {
     const lru = this.#idle.entries().next();
     if (!lru.done) {
       const [slot, conn] = lru.value;
-      this.#closeConn(slot, conn, 'session slot needed by another host');
+      this.#closeConn(slot, conn, 'session slot needed by another host', true);
       const freed = this.#sessions.tryAcquire();
       if (freed) return Promise.resolve(freed);
     }
@@ -340,6 +341,7 @@ export class SshConnectionManager {
       idleTimer: null,
       inflight: new Set(),
       closeReason: null,
+      quiet: false,
       lastError: null,
       closed: new Promise((r) => (resolveClosed = r)),
     };
@@ -358,11 +360,11 @@ export class SshConnectionManager {
       const err = new TendhostError('SSH_DISCONNECTED', `${describeHost(slot.host)}: ${reason}`, { host: slot.host.name, reason });
       for (const fail of conn.inflight) fail(err);
       if (disconnectChannel.hasSubscribers) disconnectChannel.publish({ host: slot.host.name, reason });
-      notify(slot, { kind: 'disconnected', reason });
+      notify(slot, conn.quiet ? { kind: 'disconnected', reason, quiet: true } : { kind: 'disconnected', reason });
       resolveClosed();
     });
     if (this.#closed || slot.retired) {
-      this.#closeConn(slot, conn, 'executor closed');
+      this.#closeConn(slot, conn, 'executor closed', true);
       return conn;
     }
     slot.conn = conn;
@@ -370,10 +372,14 @@ export class SshConnectionManager {
     return conn;
   }
 
-  /** Close on purpose. Its session slot is free at once; notices follow on 'close'. */
-  #closeConn(slot: HostSlot, conn: Conn, reason: string): void {
+  /**
+   * Close on purpose. Its session slot is free at once; notices follow on
+   * 'close'. `quiet`: our own housekeeping, which the host never notices.
+   */
+  #closeConn(slot: HostSlot, conn: Conn, reason: string, quiet = false): void {
     if (conn.closeReason !== null) return;
     conn.closeReason = reason;
+    conn.quiet = quiet;
     if (slot.conn === conn) slot.conn = null;
     if (this.#idle.get(slot) === conn) this.#idle.delete(slot);
     if (conn.idleTimer) clearTimeout(conn.idleTimer);

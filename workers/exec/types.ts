@@ -25,10 +25,15 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
-/** Connection lifecycle notices an executor reports to its actor. */
+/**
+ * Connection lifecycle notices an executor reports to its actor. `quiet`
+ * marks a close tendhost made for its own housekeeping (idle timeout, a
+ * session slot given to another host, shutdown): the host is as reachable as
+ * before, and the next command reconnects transparently.
+ */
 export type ExecutorNotice =
   | { kind: 'connected' }
-  | { kind: 'disconnected'; reason: string };
+  | { kind: 'disconnected'; reason: string; quiet?: boolean };
 
 export interface Executor {
   run(command: string, opts: ExecOptions): Promise<ExecResult>;

@@ -141,7 +141,7 @@ function findLock(text: string): LockInfo | null {
 function lockInfo(lock: string | null, pid: string | null, process: string | null): LockInfo {
   let message = 'package manager is locked';
   if (lock) message += `: ${lock} is held`;
-  if (pid) message += `${lock ? '' : ':'} by process ${pid}${process ? ` (${process})` : ''}`;
+  if (pid) message += ` by process ${pid}${process ? ` (${process})` : ''}`;
   return { message, details: { lock, pid: pid === null ? null : Number(pid), process } };
 }
 

@@ -16,8 +16,14 @@ const C_LOCALE = 'LANG=C LC_ALL=C';
 export const CMD = {
   // identity and detection
   osRelease: 'cat /etc/os-release',
-  /** Prints the absolute path of each tool that exists, one per line. */
-  detectTools: 'command -v apt-get dnf yum docker docker-compose osqueryi needs-restarting; true',
+  /**
+   * Prints the absolute path of each tool that exists, one per line. One
+   * `command -v` per tool: dash (Debian's /bin/sh) looks only at the first
+   * name of `command -v a b c` (POSIX defines just one), so a list would never
+   * find docker next to apt-get.
+   */
+  detectTools:
+    'for t in apt-get dnf yum docker docker-compose osqueryi needs-restarting; do command -v "$t"; done; true',
   userId: 'id -u',
   sudoCheck: 'sudo -n true',
   bootId: 'cat /proc/sys/kernel/random/boot_id',

@@ -3,6 +3,7 @@
 // the rest to the persona, and says "not found" like dash for anything else.
 import { CMD } from '../../../workers/pkg/commands.js';
 import type { SimHost } from '../host.js';
+import { handleInventory } from './inventory.js';
 import { exit, type ExecCtx, type Outcome, type Persona, type SimEnv } from './types.js';
 
 /** Reads one POSIX-sh word (plain, '…', "…", \x) from the start of s. */
@@ -107,7 +108,8 @@ function common(p: Persona, ctx: ExecCtx): Outcome | undefined {
     case CMD.osRelease:
       return exit(0, p.osRelease);
     case CMD.detectTools: {
-      const byName = new Map(p.tools.map((t) => [t.slice(t.lastIndexOf('/') + 1), t]));
+      const tools = host.osquery ? [...p.tools, '/usr/bin/osqueryi'] : p.tools;
+      const byName = new Map(tools.map((t) => [t.slice(t.lastIndexOf('/') + 1), t]));
       const found = DETECT_ORDER.map((n) => byName.get(n)).filter((x): x is string => !!x);
       return exit(0, found.map((f) => f + '\n').join(''));
     }
@@ -155,7 +157,10 @@ export async function runCommand(
   if (host.faults.has('timeout') && isPackageCommand(command)) return { kind: 'hang' };
 
   const ctx: ExecCtx = { host, command, root, env, write: io.write, closed: io.closed };
-  const answer = common(persona, ctx) ?? (await persona.handle(ctx));
+  const answer =
+    common(persona, ctx) ??
+    handleInventory(persona, host, command, env.now(), host.osquery === true) ??
+    (await persona.handle(ctx));
   if (answer) return answer;
 
   // A `cd DIR && …` into a directory this host does not have fails in cd.

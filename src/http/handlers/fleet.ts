@@ -29,7 +29,6 @@ export function fleetRoutes(ctx: DaemonContext): Route[] {
           b.filter ?? {},
           { request_id: r.request_id, user: r.user },
         );
-        ctx.audit?.record({ action: 'fleet.update', host: null, user: r.user, source_ip: r.ip, result: 'started', job_id: job.id, request_id: r.request_id, details: { hosts: job.hosts.length, dry_run: job.dry_run } });
         return ok({ job_id: job.id }, 202);
       },
     },

@@ -95,7 +95,6 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
         ctx.registered.add(host.name);
         ctx.store.register(host);
         ctx.log.info({ host: host.name, user: r.user, req_id: r.request_id }, 'host registered');
-        ctx.audit?.record({ action: 'host.register', host: host.name, user: r.user, source_ip: r.ip, result: 'ok', job_id: null, request_id: r.request_id });
         const status = await waitForStatus(ctx, host.name);
         return ok(status ?? null, 201);
       },
@@ -130,7 +129,6 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
           if (i >= 0) members.splice(i, 1);
         }
         ctx.log.info({ host: name, user: r.user, req_id: r.request_id }, 'host removed');
-        ctx.audit?.record({ action: 'host.remove', host: name, user: r.user, source_ip: r.ip, result: 'ok', job_id: null, request_id: r.request_id });
         return { status: 204 };
       },
     },
@@ -189,7 +187,6 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       errors: ['HOST_NOT_FOUND', 'NOTHING_TO_ACCEPT'],
       async handler(r) {
         await ctx.actions.ask(r.params.name, { kind: 'accept_host_key' }, { job_id: null, request_id: r.request_id, user: r.user });
-        ctx.audit?.record({ action: 'host.key_accept', host: r.params.name, user: r.user, source_ip: r.ip, result: 'ok', job_id: null, request_id: r.request_id });
         return ok(new RawJson(ctx.model.json(r.params.name) ?? 'null'));
       },
     },

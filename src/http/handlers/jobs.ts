@@ -57,7 +57,6 @@ export function jobRoutes(ctx: DaemonContext): Route[] {
         if (!job) throw new TendhostError('JOB_NOT_FOUND', `job ${r.params.id} not found`);
         if (ctx.jobs.isFinal(job)) throw new TendhostError('JOB_FINISHED', `job ${job.id} already ${job.state}`);
         ctx.jobs.cancel(job.id);
-        ctx.audit?.record({ action: 'job.cancel', host: null, user: r.user, source_ip: r.ip, result: 'ok', job_id: job.id, request_id: r.request_id });
         return ok(ctx.jobs.get(job.id));
       },
     },

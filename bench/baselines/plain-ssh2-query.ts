@@ -1,0 +1,128 @@
+// The ceiling for bench/fleet-query.ts: a plain ssh2 script that does what a
+// tendhost dry run does on each host — connect, authenticate, run the same
+// commands in the same order (workers/pkg/commands.ts), close — with at most
+// `--concurrency` hosts in flight, and nothing else: no actors, no threads,
+// no parsing beyond counting the pending packages, no events.
+//
+//   node dist/bench/baselines/plain-ssh2-query.js --toml FLEET.toml --concurrency 128
+//
+// Prints one JSON line: hosts, ok, failed, execs, pending (sum), wall_ms,
+// cpu_ms (this process, user + system).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import ssh2 from 'ssh2';
+import type { Client as SshClient } from 'ssh2';
+import { parse } from 'smol-toml';
+import { CMD } from '../../workers/pkg/commands.js';
+
+interface FleetHost {
+  name: string;
+  addr: string;
+  port: number;
+  user: string;
+  ssh_key: string;
+  tags: string[];
+  compose_paths?: string[];
+}
+
+/**
+ * What tendhost sends on a dry run, per persona (pinned by the benchmark: it
+ * compares the simulator's exec counters of both runs). The apt simulation
+ * runs once: the dry run reuses the query's (workers/operations.ts).
+ */
+export function dryRunCommands(h: FleetHost): string[] {
+  const probe: string[] = [CMD.osRelease, CMD.detectTools];
+  if (h.tags.includes('fedora')) return [...probe, CMD.rpmCheckUpdate('dnf'), CMD.rpmUpgradeDryRun('dnf')];
+  const apt = [...probe, CMD.aptSimulate];
+  for (const dir of h.compose_paths ?? []) {
+    apt.push(CMD.composeFind(dir), CMD.composeImages('v2', dir), CMD.composeConfigImages('v2', dir));
+  }
+  return apt;
+}
+
+function connect(h: FleetHost, key: Buffer): Promise<SshClient> {
+  return new Promise((resolve, reject) => {
+    const c = new ssh2.Client();
+    c.once('ready', () => resolve(c));
+    c.once('error', reject);
+    c.connect({ host: h.addr, port: h.port, username: h.user, privateKey: key, readyTimeout: 30_000 });
+    c.setNoDelay(true); // as the daemon does (ssh-connection.ts)
+  });
+}
+
+function exec(c: SshClient, command: string): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    c.exec(command, (err, ch) => {
+      if (err) return reject(err);
+      const out: Buffer[] = [];
+      let code: number | null = null;
+      ch.on('data', (d: Buffer) => out.push(d));
+      ch.stderr.on('data', () => {});
+      ch.on('exit', (c: number | null) => (code = c));
+      ch.on('close', () => resolve({ code, stdout: Buffer.concat(out).toString('utf8') }));
+    });
+  });
+}
+
+/** Pending upgrades as the daemon counts them: apt `Inst` lines with a current version, dnf check-update rows. */
+function countPending(command: string, stdout: string): number {
+  if (command === CMD.aptSimulate) return (stdout.match(/^Inst \S+ \[/gm) ?? []).length;
+  if (command === CMD.rpmCheckUpdate('dnf')) return stdout.split('\n').filter((l) => /^\S+\.\S+\s+\S+\s+\S+\s*$/.test(l)).length;
+  return 0;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { toml: { type: 'string' }, concurrency: { type: 'string' } } });
+  if (!values.toml) throw new Error('--toml FILE is required');
+  const concurrency = Number(values.concurrency ?? 128);
+  const hosts = (parse(readFileSync(values.toml, 'utf8')) as unknown as { host: FleetHost[] }).host;
+  const keys = new Map<string, Buffer>();
+  const keyOf = (p: string) => keys.get(p) ?? keys.set(p, readFileSync(p)).get(p)!;
+
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  let execs = 0;
+  let pending = 0;
+  const errors = new Map<string, number>();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < hosts.length) {
+      const h = hosts[next++];
+      let c: SshClient | null = null;
+      try {
+        c = await connect(h, keyOf(h.ssh_key));
+        for (const command of dryRunCommands(h)) {
+          const r = await exec(c, command);
+          execs++;
+          pending += countPending(command, r.stdout);
+        }
+        ok++;
+      } catch (err) {
+        failed++;
+        const m = (err as Error).message;
+        errors.set(m, (errors.get(m) ?? 0) + 1);
+      } finally {
+        c?.end();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, hosts.length) }, worker));
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(
+    JSON.stringify({
+      hosts: hosts.length,
+      ok,
+      failed,
+      execs,
+      pending,
+      wall_ms: Math.round(wallMs),
+      cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+      errors: Object.fromEntries([...errors].slice(0, 5)),
+    }) + '\n',
+  );
+}
+
+await main();

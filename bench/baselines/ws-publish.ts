@@ -1,0 +1,53 @@
+// Ceiling baseline for bench/ws-fanout.ts: a bare uWS.js server whose
+// WebSocket clients all subscribe to one topic, publishing a schedule of
+// messages handed to it over IPC — the same sizes at the same moments as the
+// daemon's events in the same run, each stamped with `seq` and `ts` at publish
+// time. Messages due in the same millisecond go out in the same loop turn, as
+// the daemon's broadcaster publishes one port batch.
+//   IPC in:  {cmd:'play', schedule: Array<[offset_ms, bytes]>}  → {ok:'played', published}
+// Usage: node dist/bench/baselines/ws-publish.js  (forked; prints {"msg":"listening","port":N})
+import { assertNativeUws, uWS } from '../lib/uws-native.js';
+
+assertNativeUws();
+let seq = 0;
+const app = uWS.App().ws('/ws/events', {
+  idleTimeout: 120,
+  maxBackpressure: 8 * 1024 * 1024,
+  open: (ws) => {
+    ws.send(`{"type":"Snapshot","seq":${seq},"ts":"${new Date().toISOString()}","hosts":[]}`);
+    ws.subscribe('events');
+  },
+});
+
+/** A JSON message of exactly `bytes` bytes (at least the header's size). */
+function message(bytes: number): string {
+  const head = `{"type":"Bench","seq":${++seq},"ts":"${new Date().toISOString()}","pad":"`;
+  return head + 'x'.repeat(Math.max(0, bytes - head.length - 2)) + '"}';
+}
+
+function play(schedule: Array<[number, number]>): Promise<number> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    let i = 0;
+    const tick = () => {
+      const now = performance.now() - t0;
+      while (i < schedule.length && schedule[i][0] <= now) app.publish('events', message(schedule[i++][1]), false);
+      if (i >= schedule.length) return resolve(i);
+      setTimeout(tick, Math.max(0, Math.min(5, schedule[i][0] - now)));
+    };
+    tick();
+  });
+}
+
+process.on('message', async (m: { cmd: string; schedule?: Array<[number, number]> }) => {
+  if (m.cmd === 'play') process.send?.({ ok: 'played', published: await play(m.schedule ?? []) });
+});
+
+app.listen('127.0.0.1', 0, (s) => {
+  if (!s) {
+    console.error('ws-publish: listen failed');
+    process.exit(1);
+  }
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: uWS.us_socket_local_port(s), pid: process.pid })}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,258 @@
+// A one-shot dry-run query across a simulated fleet, through the daemon's API
+// (POST /fleet/update {dry_run: true, batch_size: N}), against the ceiling: a
+// plain ssh2 script (bench/baselines/plain-ssh2-query.ts) sending the same
+// commands to the same simulator with the same concurrency.
+//
+//   npx tsc && node dist/bench/fleet-query.js
+//   FLEET_QUERY_SIZES=1000 FLEET_QUERY_WORKERS=1,2 FLEET_QUERY_CONCURRENCY=128 node dist/bench/fleet-query.js
+//
+// Per run: wall time (POST → job finished), hosts/s, the daemon's CPU per
+// host (all threads, from /proc), its peak RSS (VmHWM), and the front thread's
+// event-loop utilisation from the daemon's debug `load` log lines (every 2 s;
+// src/load-log.ts). Concurrency: the script keeps C hosts in flight; the
+// daemon gets max_handshakes_per_worker = C / workers (its only cap on
+// concurrent hosts: a host holds its handshake slot until authenticated,
+// then runs its commands on its own session).
+//
+// The simulator is a separate process (node dist/bench/simulator/main.js),
+// started once per fleet size and shared by every run on that size. Sessions
+// idle-close after 2 s so neither process runs out of file descriptors.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { clockTicksPerSecond, processCpuMicros, processMemoryKiB } from './lib/proc-cpu.js';
+import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const SIZES = list(process.env.FLEET_QUERY_SIZES, '1000,10000');
+const WORKERS = list(process.env.FLEET_QUERY_WORKERS, '1,2');
+const CONCURRENCY = Number(process.env.FLEET_QUERY_CONCURRENCY ?? 128);
+/** Hard bound on one daemon run (the target is 60 s for 10,000 hosts). */
+const RUN_TIMEOUT_MS = 180_000;
+
+interface Sim {
+  proc: ChildProcess;
+  toml: string;
+  control: string;
+  stop(): Promise<void>;
+}
+
+interface BaselineResult {
+  hosts: number;
+  ok: number;
+  failed: number;
+  execs: number;
+  pending: number;
+  wall_ms: number;
+  cpu_ms: number;
+}
+
+interface DaemonRun {
+  workers: number;
+  wall_ms: number;
+  hosts_per_s: number;
+  cpu_ms_per_host: number;
+  /** Of which the front thread (HTTP, broadcaster, read model, rollout). */
+  front_cpu_ms_per_host: number;
+  peak_rss_mib: number;
+  front_elu_mean: number;
+  front_elu_max: number;
+  worker_elu_max: number;
+  completed: number;
+  failed: number;
+  execs: number;
+  /** SSH connections the simulator accepted during the run. */
+  connections: number;
+  pending: number;
+}
+
+async function startSim(hosts: number, dir: string): Promise<Sim> {
+  const toml = join(dir, 'fleet.toml');
+  const proc = spawn(
+    process.execPath,
+    [join(HERE, 'simulator/main.js'), '--hosts', String(hosts), '--toml-out', toml, '--client-key', join(dir, 'client_key'), '--duration-s', '1800'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const ready = await new Promise<{ control_url: string }>((resolve, reject) => {
+    let buf = '';
+    proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      buf += c;
+      const m = /^READY (.*)$/m.exec(buf);
+      if (m) resolve(JSON.parse(m[1]));
+    });
+    proc.once('exit', (code) => reject(new Error(`simulator exited (${code}) before READY`)));
+  });
+  return {
+    proc,
+    toml,
+    control: ready.control_url,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+async function simJson(sim: Sim, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(sim.control + path, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  return res.json();
+}
+
+function runBaseline(toml: string): Promise<BaselineResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [join(HERE, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(CONCURRENCY)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    p.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+    p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`baseline exited ${code}: ${out}`))));
+  });
+}
+
+/** Jobs running, from /metrics (cheap to compute, unlike a 10,000-host job document). */
+async function jobsRunning(d: Daemon): Promise<number> {
+  const text = (await d.get('/metrics')).text;
+  const m = /^tendhost_jobs\{state="running"\} (\d+)/m.exec(text);
+  return m ? Number(m[1]) : -1;
+}
+
+async function runDaemon(sim: Sim, hosts: number, workers: number): Promise<DaemonRun> {
+  const fleet = readFileSync(sim.toml, 'utf8');
+  const d = await startDaemon({
+    workers,
+    logLevel: 'debug',
+    daemon: [
+      '[daemon.ssh]',
+      `max_handshakes_per_worker = ${Math.max(1, Math.ceil(CONCURRENCY / workers))}`,
+      `max_sessions_per_worker = ${Math.ceil(8000 / workers)}`,
+      'idle_timeout_s = 2',
+      'connect_timeout_s = 30',
+      '[daemon.operations]',
+      'command_timeout_s = 60',
+    ].join('\n'),
+    toml: fleet,
+  });
+  try {
+    const pid = d.proc.pid!;
+    // Let startup work (attach, first statuses, JIT of the read path) settle.
+    await new Promise((r) => setTimeout(r, 1500));
+    const logsBefore = d.logs.length;
+    const cpu0 = processCpuMicros(pid);
+    const front0 = threadCpuMicros(pid, pid);
+    const t0 = performance.now();
+    const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: hosts });
+    if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text}`);
+    for (;;) {
+      await new Promise((res) => setTimeout(res, 200));
+      if ((await jobsRunning(d)) === 0) break;
+      if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`the dry run did not finish within ${RUN_TIMEOUT_MS} ms`);
+    }
+    const wallMs = performance.now() - t0;
+    const cpuUs = processCpuMicros(pid) - cpu0;
+    const frontUs = threadCpuMicros(pid, pid) - front0;
+    const mem = processMemoryKiB(pid);
+    const job = (await d.get(`/jobs/${r.body.job_id}`)).body;
+    const completed = job.hosts.filter((h: { state: string }) => h.state === 'completed').length;
+    let pending = 0;
+    for (let page = 1; page <= Math.ceil(hosts / 200); page++) {
+      const b = (await d.get(`/hosts?per_page=200&page=${page}`)).body;
+      for (const h of b.data) pending += h.pending_updates ?? 0;
+    }
+    const loads = d.logs.slice(logsBefore).filter((l) => l.msg === 'load') as unknown as Array<{ elu: number; shards: Array<{ elu: number }> }>;
+    const elus = loads.map((l) => l.elu);
+    const summary = await simJson(sim, '/summary');
+    return {
+      workers,
+      wall_ms: Math.round(wallMs),
+      hosts_per_s: Math.round((hosts / wallMs) * 1000),
+      cpu_ms_per_host: round2(cpuUs / 1000 / hosts),
+      front_cpu_ms_per_host: round2(frontUs / 1000 / hosts),
+      peak_rss_mib: Math.round(mem.peak_rss_kib / 1024),
+      front_elu_mean: round2(elus.reduce((a, b) => a + b, 0) / Math.max(1, elus.length)),
+      front_elu_max: round2(Math.max(0, ...elus)),
+      worker_elu_max: round2(Math.max(0, ...loads.flatMap((l) => l.shards.map((s) => s.elu)))),
+      completed,
+      failed: hosts - completed,
+      execs: summary.execs,
+      connections: summary.connections,
+      pending,
+    };
+  } finally {
+    await d.stop();
+    rmSync(d.dir, { recursive: true, force: true });
+  }
+}
+
+/** utime + stime of one thread (the main thread's tid is the pid), in microseconds. */
+function threadCpuMicros(pid: number, tid: number): number {
+  const rest = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(rest[11]) + Number(rest[12])) * 1e6) / clockTicksPerSecond();
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+async function main(): Promise<void> {
+  const report: unknown[] = [];
+  for (const hosts of SIZES) {
+    const dir = mkdtempSync(join(tmpdir(), 'tendhost-fleet-query-'));
+    const sim = await startSim(hosts, dir);
+    try {
+      const simPending = (await simJson(sim, '/summary')).pending;
+      await simJson(sim, '/reset-counters', {});
+      const base = await runBaseline(sim.toml);
+      const { execs: baseExecs, connections: baseConnections } = await simJson(sim, '/summary');
+      const baseHostsPerS = (hosts / base.wall_ms) * 1000;
+      console.log(
+        `fleet ${hosts}: plain ssh2 (concurrency ${CONCURRENCY}): ${base.wall_ms} ms, ${Math.round(baseHostsPerS)} hosts/s, ` +
+          `${round2(base.cpu_ms / hosts)} ms CPU/host, ok ${base.ok}/${hosts}, execs ${baseExecs}, connections ${baseConnections}`,
+      );
+      const runs: DaemonRun[] = [];
+      for (const workers of WORKERS) {
+        await simJson(sim, '/reset-counters', {});
+        const run = await runDaemon(sim, hosts, workers);
+        runs.push(run);
+        console.log(
+          `fleet ${hosts}: daemon, ${workers} worker(s): ${run.wall_ms} ms, ${run.hosts_per_s} hosts/s, ${run.cpu_ms_per_host} ms CPU/host (front thread ${run.front_cpu_ms_per_host}), ` +
+            `peak RSS ${run.peak_rss_mib} MiB, front ELU mean ${run.front_elu_mean} max ${run.front_elu_max}, worker ELU max ${run.worker_elu_max}, ` +
+            `completed ${run.completed}/${hosts}, execs ${run.execs}, connections ${run.connections}, pending ${run.pending}/${simPending}`,
+        );
+        console.log(
+          `  ratios: throughput ${round2(run.hosts_per_s / baseHostsPerS)} of plain ssh2 (target >= 0.8), ` +
+            `CPU/host ${round2(run.cpu_ms_per_host / (base.cpu_ms / hosts))}x plain ssh2 (target <= 5 ms/host)`,
+        );
+      }
+      report.push({
+        hosts,
+        concurrency: CONCURRENCY,
+        simulator_pending: simPending,
+        baseline: { ...base, hosts_per_s: Math.round(baseHostsPerS), cpu_ms_per_host: round2(base.cpu_ms / hosts), sim_execs: baseExecs },
+        daemon: runs.map((r) => ({
+          ...r,
+          throughput_ratio: round2(r.hosts_per_s / baseHostsPerS),
+          cpu_ratio: round2(r.cpu_ms_per_host / (base.cpu_ms / hosts)),
+          same_commands: r.execs === baseExecs,
+          correct: r.completed === hosts && r.pending === simPending,
+        })),
+      });
+    } finally {
+      await sim.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  console.log(JSON.stringify({ benchmark: 'fleet-query', node: process.version, runs: report }, null, 2));
+  const bad = (report as Array<{ daemon: Array<{ correct: boolean; same_commands: boolean }> }>).some((r) => r.daemon.some((d) => !d.correct || !d.same_commands));
+  if (bad) {
+    console.error('fleet-query: a run was incorrect (not every host completed, pending counts differ, or different commands were sent)');
+    process.exit(1);
+  }
+}
+
+await main();

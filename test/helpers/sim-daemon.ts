@@ -1,0 +1,150 @@
+// For the store/recovery/reload/metrics tests: the fleet simulator in-process
+// on a random 127.x base address, and the built daemon on a config file of its
+// own that can be rewritten and reused across restarts (same state_dir).
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { startSimulator, type Simulator, type SimulatorOptions, type SimHost } from '../../bench/simulator/index.js';
+import { hostToml } from '../../bench/simulator/toml.js';
+import { spawnDaemon, until, type Daemon, type StartOptions } from './daemon.js';
+
+/** A base address in 127.64.0.0–127.191.255.0 so parallel test files do not collide. */
+export function randomBase(): string {
+  return `127.${64 + Math.floor(Math.random() * 128)}.${Math.floor(Math.random() * 256)}.1`;
+}
+
+export interface SimSetup {
+  sim: Simulator;
+  dir: string;
+  configFile: string;
+  stateDir: string;
+  auditFile: string;
+  /** Rewrite the config file: hosts chosen by `include`, extra TOML appended. */
+  writeConfig(opts?: ConfigOptions): void;
+  /** Start (or restart) the daemon on the current config file and state dir. */
+  start(opts?: StartOptions): Promise<Daemon>;
+  stop(): Promise<void>;
+}
+
+export interface ConfigOptions {
+  /** Hosts written to the file (default: every simulated host). */
+  include?: (h: SimHost) => boolean;
+  /** Replace a host's table (e.g. other tags). */
+  hostToml?: (h: SimHost, key: string) => string;
+  /** Extra lines inside [daemon] (after the ones written here). */
+  daemon?: string;
+  /** TOML after the hosts (groups, …). */
+  toml?: string;
+  workers?: number;
+}
+
+export async function startSimSetup(simOpts: SimulatorOptions, first: ConfigOptions = {}): Promise<SimSetup> {
+  const dir = mkdtempSync(join(tmpdir(), 'tendhost-rec-'));
+  const sim = await startSimulator({ baseAddr: randomBase(), port: 0, rebootDownMs: 400, clientKeyPath: join(dir, 'client_ed25519'), ...simOpts });
+  const stateDir = join(dir, 'state');
+  const configFile = join(dir, 'tendhost.toml');
+  const auditFile = join(dir, 'audit.log');
+  const daemons: Daemon[] = [];
+  const writeConfig = (o: ConfigOptions = first) => {
+    const hosts = sim.hosts
+      .filter((h) => (o.include ? o.include(h) : true))
+      .map((h) => (o.hostToml ? o.hostToml(h, sim.clientKeyPath) : hostToml(h, sim.clientKeyPath)))
+      .join('\n');
+    writeFileSync(
+      configFile,
+      `[daemon]
+bind = "127.0.0.1:0"
+log_level = "info"
+workers = ${o.workers ?? 2}
+state_dir = "${stateDir}"
+${o.daemon ?? ''}
+[daemon.ssh]
+host_key_policy = "accept-new"
+known_hosts = "${join(dir, 'known_hosts')}"
+[daemon.operations]
+reboot_poll_s = 0.2
+reboot_deadline_s = 5
+
+[audit]
+enabled = true
+file = "${auditFile}"
+
+${hosts}
+${o.toml ?? ''}
+`,
+    );
+  };
+  writeConfig(first);
+  return {
+    sim,
+    dir,
+    configFile,
+    stateDir,
+    auditFile,
+    writeConfig,
+    async start(opts: StartOptions = {}) {
+      const d = await spawnDaemon(configFile, dir, opts);
+      daemons.push(d);
+      return d;
+    },
+    async stop() {
+      for (const d of daemons) await d.stop('SIGKILL');
+      await sim.stop();
+    },
+  };
+}
+
+/** Audit lines written so far (JSON objects). */
+export function auditLines(file: string): any[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+/** A job once `pred` holds for it. */
+export function waitForJob(d: Daemon, id: string, pred: (job: any) => boolean, timeoutMs = 30_000): Promise<any> {
+  return until(
+    async () => {
+      const r = await d.get(`/jobs/${id}`);
+      return r.status === 200 && pred(r.body) ? r.body : null;
+    },
+    timeoutMs,
+    50,
+  );
+}
+
+export function countHosts(job: any, state: string): number {
+  return job.hosts.filter((h: any) => h.state === state).length;
+}
+
+export interface WsRecorder {
+  all: any[];
+  close(): void;
+}
+
+/** Every message of one /ws/events client, from the snapshot on. */
+export async function watchEvents(d: Daemon, query = ''): Promise<WsRecorder> {
+  const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws/events${query}`);
+  const all: any[] = [];
+  ws.on('message', (m) => all.push(JSON.parse(String(m))));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  await until(() => all.length > 0);
+  return { all, close: () => ws.close() };
+}
+
+/** Every host's status by name (all pages). */
+export async function allHosts(d: Daemon, query = ''): Promise<Map<string, any>> {
+  const out = new Map<string, any>();
+  for (let page = 1; ; page++) {
+    const r = await d.get(`/hosts?per_page=200&page=${page}${query ? `&${query}` : ''}`);
+    if (r.status !== 200) throw new Error(`GET /hosts: ${r.status} ${r.text}`);
+    for (const h of r.body.data) out.set(h.name, h);
+    if (page >= r.body.pagination.total_pages) return out;
+  }
+}
