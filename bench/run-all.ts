@@ -11,6 +11,7 @@ const BENCHMARKS: readonly string[] = [
   'fleet-query',
   'ws-fanout',
   'store-write',
+  'api-auth',
 ];
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench

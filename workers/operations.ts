@@ -98,8 +98,9 @@ export function createHostOperations(
     onNotice(n);
   };
   let raw: Executor = makeExecutor();
-  /** Outputs of REUSABLE commands kept by a query for the dry run right after it. */
+  /** Outputs of REUSABLE commands kept by a query for the dry run right after it, in the same job. */
   let recorded: Map<string, ExecResult> | null = null;
+  let recordedFor: string | null = null;
   let recording = false;
   const exec: Executor = {
     async run(command: string, opts: ExecOptions) {
@@ -158,8 +159,9 @@ export function createHostOperations(
   }
 
   return {
-    async query(_trace, opts) {
+    async query(trace, opts) {
       recorded = null;
+      recordedFor = trace.job_id;
       const d = await ensureDetected();
       const pending: PendingPackage[] = [];
       recording = true;
@@ -174,9 +176,10 @@ export function createHostOperations(
       return { pending, package_manager: d.system, unlisted: drivers.some((x) => x.name === 'compose') };
     },
 
-    async upgrade(dryRun, _trace, onProgress) {
-      // Only a dry run straight after its query may reuse what the query saw.
-      if (!dryRun) recorded = null;
+    async upgrade(dryRun, trace, onProgress) {
+      // Only a dry run straight after the query of its own job may reuse what
+      // that query saw (not one that follows an earlier, separate query).
+      if (!dryRun || trace.job_id === null || trace.job_id !== recordedFor) recorded = null;
       try {
         return await upgradeWith(dryRun, onProgress);
       } finally {
@@ -215,6 +218,7 @@ export function createHostOperations(
     },
 
     async inventory(refresh) {
+      recorded = null;
       const ttl = settings.operations.inventory_ttl_ms;
       if (!refresh && inventoryCache && Date.now() - inventoryCache.at < ttl) return inventoryCache.data;
       const d = await ensureDetected();

@@ -13,6 +13,11 @@ export interface WrkOptions {
   seconds: number;
   connections: number;
   threads: number;
+  /** Default GET. */
+  method?: string;
+  /** Sent with every request (e.g. Authorization). */
+  headers?: Record<string, string>;
+  body?: string;
 }
 
 export interface WrkResult {
@@ -39,18 +44,22 @@ const MARKER = 'WRK_RESULT ';
 
 // Requests are formatted once in init() (after wrk has set the Host header),
 // so the per-request Lua cost in wrk is an index and a return.
-function luaScript(paths: string[]): string {
+function luaScript(paths: string[], method = 'GET', headers: Record<string, string> = {}, body?: string): string {
   const list = paths.map((p) => JSON.stringify(p)).join(',\n');
+  const hdrs = Object.entries(headers).map(([k, v]) => `[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join(', ');
   return `
 local paths = {
 ${list}
 }
+local method = ${JSON.stringify(method)}
+local headers = { ${hdrs} }
+local body = ${body === undefined ? 'nil' : JSON.stringify(body)}
 local reqs = {}
 local n = #paths
 local i = 0
 
 function init(args)
-  for k = 1, n do reqs[k] = wrk.format("GET", paths[k]) end
+  for k = 1, n do reqs[k] = wrk.format(method, paths[k], headers, body) end
 end
 
 function request()
@@ -73,7 +82,7 @@ end
 export async function runWrk(opts: WrkOptions): Promise<WrkResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-wrk-'));
   const script = join(dir, 'rotate.lua');
-  writeFileSync(script, luaScript(opts.paths));
+  writeFileSync(script, luaScript(opts.paths, opts.method, opts.headers, opts.body));
   const args = [
     `-t${opts.threads}`,
     `-c${opts.connections}`,

@@ -10,8 +10,9 @@ import { RawJson } from '../route.js';
 const require = createRequire(import.meta.url);
 
 function scalarScript(): string {
-  const pkg = require.resolve('@scalar/api-reference/package.json');
-  return readFileSync(join(dirname(pkg), 'dist/browser/standalone.js'), 'utf8');
+  // The package's exports map has no './package.json'; its main entry is dist/index.js.
+  const main = require.resolve('@scalar/api-reference');
+  return readFileSync(join(dirname(main), 'browser/standalone.js'), 'utf8');
 }
 
 // Hosted-service features (AI agent, MCP, developer toolbar, telemetry) are
@@ -37,6 +38,8 @@ Scalar.createApiReference('#app', {
   agent: { disabled: true },
   mcp: { disabled: true },
   documentDownloadType: 'json',
+  // Every operation is in the page from the start (readable without clicking, findable with Ctrl+F).
+  defaultOpenAllTags: true,
 });
 </script>
 </body>
