@@ -171,7 +171,7 @@ async function main(): Promise<void> {
         `p50 ${result.eld_p50_ms_median_window} ms; max ${result.eld_max_ms} ms (target p99 < ${TARGET_P99_MS} ms: ${result.meets_target ? 'met' : 'NOT met'})\n` +
         `on disk after stop: last event seq ${diskEvents.max} (daemon said ${m1.seq}), ${diskEvents.n} events kept, ${diskStatuses} statuses, job ${diskJob.state}`,
     );
-    if (diskEvents.max !== m1.seq) throw new Error(`events lost: disk has seq ${diskEvents.max}, daemon reached ${m1.seq}`);
+    if (diskEvents.max < m1.seq) throw new Error(`events lost: disk has seq ${diskEvents.max}, daemon reached ${m1.seq}`);
     if (completed === HOSTS && diskStatuses !== HOSTS) throw new Error(`statuses on disk: ${diskStatuses}, expected ${HOSTS}`);
     mkdirSync(join(HERE, '../../bench/results'), { recursive: true });
     writeFileSync(join(HERE, '../../bench/results/store-write.json'), JSON.stringify({ measured_at: new Date().toISOString(), ...result }, null, 2) + '\n');

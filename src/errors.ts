@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   HOST_EXISTS: { status: 409, message: 'host already exists' },
   HOST_NOT_FAILED: { status: 409, message: 'host is not in the failed state' },
   HOST_FAILED: { status: 409, message: 'host is failed; retry or acknowledge it first' },
+  INVALID_HOST_STATE: { status: 409, message: 'the host is not in a state that allows this' },
   HOST_QUARANTINED: { status: 409, message: 'host key changed; accept the new key first' },
   NOTHING_TO_ACCEPT: { status: 409, message: 'host has no pending host key to accept' },
   JOB_FINISHED: { status: 409, message: 'job has already finished' },

@@ -109,14 +109,16 @@ t.test('failures keep their context; retry counts; acknowledge stays failed', as
 });
 
 t.test('refusals: busy hosts, failed hosts, wrong states', async (t) => {
-  for (const state of ['querying', 'updating', 'rebooting', 'verifying', 'waiting_reboot'] as const) {
+  for (const state of ['querying', 'updating', 'rebooting', 'verifying'] as const) {
     const o = transition(snap(state), { type: 'UPDATE', dry_run: true });
     t.same(o.ok ? null : o.refused, 'HOST_BUSY', `update refused while ${state}`);
   }
+  const waiting = transition(snap('waiting_reboot'), { type: 'UPDATE', dry_run: true });
+  t.same(waiting.ok ? null : waiting.refused, 'INVALID_HOST_STATE', 'no update while a reboot is pending');
   const f = transition(snap('failed'), { type: 'UPDATE', dry_run: false });
   t.same(f.ok ? null : f.refused, 'HOST_FAILED');
   const r = transition(snap('idle'), { type: 'REBOOT' });
-  t.same(r.ok ? null : r.refused, 'HOST_BUSY');
+  t.same(r.ok ? null : r.refused, 'INVALID_HOST_STATE', 'an idle host has no reboot pending');
   const retry = transition(snap('idle'), { type: 'RETRY' });
   t.same(retry.ok ? null : retry.refused, 'HOST_NOT_FAILED');
   const ack = transition(snap('updating'), { type: 'ACKNOWLEDGE' });

@@ -68,11 +68,15 @@ function to(s: Snapshot, state: HostState, patch: Partial<Snapshot>, effects: Ef
   return { ok: true, next: { ...s, ...patch, state }, effects, changed: s.state !== state };
 }
 
+const RUNNING: ReadonlySet<HostState> = new Set(['querying', 'updating', 'rebooting', 'verifying']);
+
 function refuse(s: Snapshot, what: string): Outcome {
   if (s.state === 'failed') {
     return { ok: false, refused: 'HOST_FAILED', reason: `cannot ${what}: host is failed (retry or acknowledge first)` };
   }
-  return { ok: false, refused: 'HOST_BUSY', reason: `cannot ${what}: host is ${s.state}` };
+  if (RUNNING.has(s.state)) return { ok: false, refused: 'HOST_BUSY', reason: `cannot ${what}: host is busy (${s.state})` };
+  // At rest, but not where this makes sense (a reboot of an idle host, an update while waiting for a reboot).
+  return { ok: false, refused: 'INVALID_HOST_STATE', reason: `cannot ${what}: host is ${s.state}` };
 }
 
 export function transition(s: Snapshot, input: MachineInput): Outcome {

@@ -2,7 +2,7 @@
 // finished when every host of the job has reported its result.
 import { randomUUID } from 'node:crypto';
 import type { PortMessage } from '../protocol/messages.js';
-import type { Job, JobKind, JobState } from '../schemas/job.js';
+import type { Job, JobHostResult, JobKind, JobState } from '../schemas/job.js';
 
 type HostResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
 
@@ -33,14 +33,16 @@ export class JobStore {
   /** Jobs whose host results are decided by their owner (fleet rollouts). */
   readonly #delegated = new Map<string, JobOwner>();
 
-  #onChange: ((job: Job) => void) | null = null;
+  #onChange: ((job: Job, host?: string) => void) | null = null;
+  /** Per job, its host results by name (jobs of a rollout can hold 10,000 hosts). */
+  readonly #hostIndex = new Map<string, Map<string, JobHostResult>>();
 
   constructor(maxJobs = 10_000) {
     this.#max = maxJobs;
   }
 
   /** Called after every change of a job (the state store listens). */
-  setOnChange(fn: (job: Job) => void): void {
+  setOnChange(fn: (job: Job, host?: string) => void): void {
     this.#onChange = fn;
   }
 
@@ -73,9 +75,18 @@ export class JobStore {
     return interrupted;
   }
 
-  /** Something about the job changed outside this class (a rollout's host results). */
-  touch(job: Job): void {
-    this.#onChange?.(job);
+  /** Something about the job changed outside this class (a rollout's host result, or all of it). */
+  touch(job: Job, host?: string): void {
+    this.#onChange?.(job, host);
+  }
+
+  #hostOf(job: Job, host: string): JobHostResult | undefined {
+    let index = this.#hostIndex.get(job.id);
+    if (!index) {
+      index = new Map(job.hosts.map((h) => [h.host, h]));
+      this.#hostIndex.set(job.id, index);
+    }
+    return index.get(host);
   }
 
   create(spec: NewJob, now = new Date()): Job {
@@ -112,6 +123,7 @@ export class JobStore {
   /** Forget a job that never started (its command was refused). */
   discard(id: string): void {
     if (!this.#jobs.delete(id)) return;
+    this.#hostIndex.delete(id);
     const i = this.#order.lastIndexOf(id);
     if (i >= 0) this.#order.splice(i, 1);
   }
@@ -152,20 +164,20 @@ export class JobStore {
   hostResult(msg: HostResultMsg): void {
     const job = this.#jobs.get(msg.job_id);
     if (!job) return;
-    const h = job.hosts.find((x) => x.host === msg.host);
+    const h = this.#hostOf(job, msg.host);
     if (!h) return;
     h.host_state = msg.state;
     const owner = this.#delegated.get(job.id);
     if (owner) {
       owner.hostResult(msg);
-      this.#onChange?.(job);
+      this.#onChange?.(job, msg.host);
       return;
     }
     h.state = msg.success ? 'completed' : 'failed';
     h.error = msg.error;
     h.code = msg.code;
     h.finished_at = new Date().toISOString();
-    this.#onChange?.(job);
+    this.#onChange?.(job, msg.host);
     if (job.hosts.every((x) => x.state !== 'running' && x.state !== 'pending')) {
       const failed = job.hosts.some((x) => x.state === 'failed');
       const interrupted = job.hosts.some((x) => x.code === 'INTERRUPTED' || x.code === 'WORKER_FAILED');
@@ -208,6 +220,7 @@ export class JobStore {
       const job = this.#jobs.get(id);
       if (job && FINAL.has(job.state)) {
         this.#jobs.delete(id);
+        this.#hostIndex.delete(id);
         this.#order.splice(i, 1);
       } else i++;
     }

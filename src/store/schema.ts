@@ -17,6 +17,20 @@ export const MIGRATIONS: Array<(db: Db) => void> = [
       CREATE TABLE events (seq INTEGER PRIMARY KEY, event TEXT NOT NULL);
     `);
   },
+  // 1 → 2: a job's per-host results get rows of their own, so a result on a
+  // 10,000-host rollout writes one small row instead of the whole job again.
+  (db) => {
+    db.exec(`
+      CREATE TABLE job_hosts (job_id TEXT NOT NULL, host TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (job_id, host));
+    `);
+    const insert = db.prepare('INSERT INTO job_hosts (job_id, host, result) VALUES (?, ?, ?)');
+    const update = db.prepare('UPDATE jobs SET job = ? WHERE id = ?');
+    for (const row of db.prepare('SELECT id, job FROM jobs').all() as Array<{ id: string; job: string }>) {
+      const job = JSON.parse(row.job) as { hosts?: Array<{ host: string }> };
+      for (const h of job.hosts ?? []) insert.run(row.id, h.host, JSON.stringify(h));
+      update.run(JSON.stringify({ ...job, hosts: [] }), row.id);
+    }
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

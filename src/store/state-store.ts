@@ -61,7 +61,11 @@ export function loadState(stateDir: string): { file: string; state: LoadedState 
     for (const r of db.prepare('SELECT name, status FROM host_status').all() as Array<{ name: string; status: string }>) {
       statuses.set(r.name, JSON.parse(r.status) as HostStatus);
     }
-    const jobs = (db.prepare('SELECT job FROM jobs ORDER BY created_at').all() as Array<{ job: string }>).map((r) => JSON.parse(r.job) as Job);
+    const jobs = (db.prepare('SELECT id, job FROM jobs ORDER BY created_at').all() as Array<{ id: string; job: string }>).map((r) => JSON.parse(r.job) as Job);
+    const byId = new Map(jobs.map((j) => [j.id, j]));
+    for (const r of db.prepare('SELECT job_id, result FROM job_hosts ORDER BY rowid').all() as Array<{ job_id: string; result: string }>) {
+      byId.get(r.job_id)?.hosts.push(JSON.parse(r.result));
+    }
     const events = (db.prepare('SELECT seq, event FROM events ORDER BY seq').all() as Array<{ seq: number; event: string }>).map((r) => ({
       seq: r.seq,
       json: r.event,
@@ -85,6 +89,8 @@ export class StateStore {
   readonly #opts: StoreOptions;
   #statuses = new Map<string, HostStatus | null>();
   #jobs = new Map<string, Job>();
+  /** Per job, the hosts whose result changed (null: all of them). */
+  #jobHosts = new Map<string, Set<string> | null>();
   #events: Array<[number, string]> = [];
   #registered = new Map<string, ResolvedHost | null>();
   #timer: NodeJS.Timeout | null = null;
@@ -136,8 +142,13 @@ export class StateStore {
     this.#schedule();
   }
 
-  job(j: Job): void {
+  /** A job changed; `host` names the one host result that changed, if that is all. */
+  job(j: Job, host?: string): void {
     this.#jobs.set(j.id, j);
+    const dirty = this.#jobHosts.get(j.id);
+    if (host === undefined) this.#jobHosts.set(j.id, null);
+    else if (dirty === undefined) this.#jobHosts.set(j.id, new Set([host]));
+    else dirty?.add(host);
     this.#schedule();
   }
 
@@ -171,6 +182,7 @@ export class StateStore {
       statuses: [],
       removed_statuses: [],
       jobs: [],
+      job_hosts: [],
       events: this.#events,
       registered: [],
       unregistered: [],
@@ -181,13 +193,18 @@ export class StateStore {
       if (s === null) batch.removed_statuses.push(name);
       else batch.statuses.push([name, this.#statusJson(name) ?? JSON.stringify(s)]);
     }
-    for (const j of this.#jobs.values()) batch.jobs.push([j.id, j.state, j.created_at, JSON.stringify(j)]);
+    for (const j of this.#jobs.values()) {
+      batch.jobs.push([j.id, j.state, j.created_at, JSON.stringify({ ...j, hosts: [] })]);
+      const dirty = this.#jobHosts.get(j.id);
+      for (const h of j.hosts) if (!dirty || dirty.has(h.host)) batch.job_hosts.push([j.id, h.host, JSON.stringify(h)]);
+    }
     for (const [name, h] of this.#registered) {
       if (h === null) batch.unregistered.push(name);
       else batch.registered.push([name, JSON.stringify(h)]);
     }
     this.#statuses = new Map();
     this.#jobs = new Map();
+    this.#jobHosts = new Map();
     this.#events = [];
     this.#registered = new Map();
     const done = new Promise<void>((resolve) => this.#acks.set(batch.id, resolve));

@@ -3,7 +3,10 @@ export interface WriteBatch {
   id: number;
   statuses: Array<[name: string, json: string]>;
   removed_statuses: string[];
+  /** Job headers (the job without its `hosts`). */
   jobs: Array<[id: string, state: string, created_at: string, json: string]>;
+  /** Per-host results of jobs that changed. */
+  job_hosts: Array<[job_id: string, host: string, json: string]>;
   events: Array<[seq: number, json: string]>;
   registered: Array<[name: string, json: string]>;
   unregistered: string[];

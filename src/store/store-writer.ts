@@ -27,6 +27,8 @@ try {
 const upsertStatus = db.prepare('INSERT INTO host_status (name, status, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at');
 const deleteStatus = db.prepare('DELETE FROM host_status WHERE name = ?');
 const upsertJob = db.prepare('INSERT INTO jobs (id, state, created_at, job) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job');
+const upsertJobHost = db.prepare('INSERT INTO job_hosts (job_id, host, result) VALUES (?, ?, ?) ON CONFLICT(job_id, host) DO UPDATE SET result = excluded.result');
+const trimJobHosts = db.prepare('DELETE FROM job_hosts WHERE job_id NOT IN (SELECT id FROM jobs)');
 const insertEvent = db.prepare('INSERT OR REPLACE INTO events (seq, event) VALUES (?, ?)');
 const trimEvents = db.prepare('DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?');
 const trimJobs = db.prepare(
@@ -41,11 +43,12 @@ const apply = db.transaction((b: WriteBatch) => {
   for (const [name, json] of b.statuses) upsertStatus.run(name, json, now);
   for (const name of b.removed_statuses) deleteStatus.run(name);
   for (const [id, state, created, json] of b.jobs) upsertJob.run(id, state, created, json);
+  for (const [id, host, json] of b.job_hosts) upsertJobHost.run(id, host, json);
   for (const [seq, json] of b.events) insertEvent.run(seq, json);
   for (const [name, json] of b.registered) upsertRegistered.run(name, json, now);
   for (const name of b.unregistered) deleteRegistered.run(name);
   if (b.events.length > 0) trimEvents.run(b.event_retention);
-  if (b.jobs.length > 0) trimJobs.run(b.job_retention);
+  if (b.jobs.length > 0 && trimJobs.run(b.job_retention).changes > 0) trimJobHosts.run();
 });
 
 port.on('message', (m: ToWriter) => {
@@ -54,7 +57,7 @@ port.on('message', (m: ToWriter) => {
     try {
       apply(m.batch);
       const b = m.batch;
-      send({ kind: 'written', id: b.id, ms: performance.now() - t0, rows: b.statuses.length + b.jobs.length + b.events.length });
+      send({ kind: 'written', id: b.id, ms: performance.now() - t0, rows: b.statuses.length + b.jobs.length + b.job_hosts.length + b.events.length });
     } catch (err) {
       send({ kind: 'error', message: (err as Error).message });
     }

@@ -140,7 +140,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       params: HostNameParams,
       body: UpdateRequest,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'VALIDATION_FAILED', 'INVALID_JSON'],
+      errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE', 'VALIDATION_FAILED', 'INVALID_JSON'],
       handler: action(ctx, 'update', (r) => ({ kind: 'update', dry_run: Boolean((r.body as { dry_run?: boolean }).dry_run) })),
     },
     {
@@ -151,7 +151,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       params: HostNameParams,
       body: EmptyBody,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED'],
+      errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE'],
       handler: action(ctx, 'reboot', () => ({ kind: 'reboot' })),
     },
     {
