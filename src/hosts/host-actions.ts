@@ -6,6 +6,7 @@ import type { HostCommand, Trace } from '../protocol/messages.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ShardPool } from '../pool/shard-pool.js';
 import type { ReadModel } from '../state/read-model.js';
+import { BUSY_STATES } from '../schemas/host.js';
 import type { Job, JobKind } from '../schemas/job.js';
 
 export interface ActionRequest {
@@ -27,7 +28,14 @@ export class HostActions {
   ) {}
 
   async start(req: ActionRequest): Promise<Job> {
-    if (!this.model.has(req.host)) throw new TendhostError('HOST_NOT_FOUND', `host ${req.host} not found`);
+    const status = this.model.get(req.host);
+    if (!status) throw new TendhostError('HOST_NOT_FOUND', `host ${req.host} not found`);
+    // A host the read model already shows busy is refused here, without a round
+    // trip to its worker (automation polling a busy host is the common case).
+    // The worker stays the authority: a host that only just became busy is refused there.
+    if (BUSY_STATES.has(status.state) && req.kind !== 'acknowledge') {
+      throw new TendhostError('HOST_BUSY', `${req.host}: cannot ${req.kind}: host is busy (${status.state})`);
+    }
     const job = this.jobs.create({
       kind: req.kind,
       hosts: [req.host],
