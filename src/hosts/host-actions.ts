@@ -33,7 +33,7 @@ export class HostActions {
     // A host the read model already shows busy is refused here, without a round
     // trip to its worker (automation polling a busy host is the common case).
     // The worker stays the authority: a host that only just became busy is refused there.
-    if (BUSY_STATES.has(status.state) && req.kind !== 'acknowledge') {
+    if (BUSY_STATES.has(status.state) && (req.kind === 'update' || req.kind === 'reboot')) {
       throw new TendhostError('HOST_BUSY', `${req.host}: cannot ${req.kind}: host is busy (${status.state})`);
     }
     const job = this.jobs.create({
