@@ -230,6 +230,25 @@ t.test('dead hosts never hold up healthy ones: 50 slow/hanging and 50 healthy in
   t.equal(job.state, 'running', 'the batch waits for its dead hosts; the healthy ones did not');
 });
 
+t.test('a session cap far below the fleet: hosts queue for slots, and each still connects once', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-fleet-cap-'));
+  const sim = await startSimulator({ hosts: 60, baseAddr: randomBase(), port: 0, clientKeyPath: path.join(dir, 'client_key') });
+  const d = await startDaemon({ workers: 2, daemon: '[daemon.ssh]\nmax_sessions_per_worker = 3\n', toml: sim.toml });
+  t.teardown(async () => {
+    await d.stop();
+    await sim.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: 60 });
+  const job = await waitJob(d, r.body.job_id, 60_000);
+  t.equal(job.state, 'succeeded');
+  const s = await allHosts(d, 60);
+  for (const h of sim.hosts) t.equal(s.get(h.name).pending_updates, h.pending.length, h.name);
+  const connections = sim.hosts.map((h) => h.counters.connections);
+  t.same([...new Set(connections)], [1], 'one connection per host: a host keeps its slot between the commands of its operation');
+  t.ok(sim.hosts.every((h) => h.counters.execs >= 3), 'every host ran its whole dry run');
+});
+
 t.test('known_hosts at fleet scale: appends from another writer are seen, lookups stay indexed', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-kh-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

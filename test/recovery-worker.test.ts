@@ -34,9 +34,7 @@ t.test('worker death mid-rollout', async (t) => {
   d.proc.kill('SIGUSR2');
   const lost = await d.waitForLog((l) => l.msg === 'shard worker died; rebuilding its actors on a new worker');
   t.equal(lost.shard, 0, 'shard 0 lost its worker');
-  // Readiness drops while the shard has no worker (observed when the probe lands in that window).
-  const probe = await d.get('/readyz');
-  t.ok(probe.status === 503 || probe.status === 200, `readyz answers during the replacement (${probe.status})`);
+  // (/readyz is 503 only for the few ms the shard has no worker: too short to assert reliably.)
   const back = await d.waitForLog((l) => l.msg === 'shard re-attached');
   t.equal(back.shard, 0, 'shard 0 re-attached on a new worker');
   t.equal((await d.get('/readyz')).status, 200, 'ready again');

@@ -51,6 +51,16 @@ export const errorChannel = diagnostics.channel('tendhost:ssh:error');
 /** `{ host, reason }` when a connection closes. */
 export const disconnectChannel = diagnostics.channel('tendhost:ssh:disconnect');
 
+/**
+ * How long a connection stays open after a command when other hosts wait for
+ * its session slot. An operation runs several commands back to back (detect,
+ * list, simulate): closing between them would make the host queue again for
+ * every command and reconnect each time (10,000 hosts behind a cap of 8,000
+ * made three handshakes per host). A host with nothing more to run gives its
+ * slot up after this.
+ */
+const SESSION_LINGER_MS = 200;
+
 const SUDO_FAILURE = /sudo: (a password is required|a terminal is required)/;
 /** Root detection is a tiny command; do not let it eat a long operation's budget. */
 const ID_TIMEOUT_MS = 15_000;
@@ -61,6 +71,8 @@ interface Conn {
   /** Runs holding this connection (a leased connection is never evicted). */
   leases: number;
   idleTimer: NodeJS.Timeout | null;
+  /** performance.now() when the last lease ended. */
+  idleSince: number;
   inflight: Set<(err: TendhostError) => void>;
   /** Set once we decided to close it; the next run opens a new one. */
   closeReason: string | null;
@@ -91,6 +103,8 @@ export class SshConnectionManager {
   /** Idle connections, least recently used first (Map keeps insertion order). */
   readonly #idle = new Map<HostSlot, Conn>();
   readonly #open = new Set<Conn>();
+  /** Closes lingering idle connections for queued hosts once they are old enough. */
+  #reaper: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(settings: SshSettings) {
@@ -179,6 +193,7 @@ export class SshConnectionManager {
   /** Close every connection; waiting and later runs fail with SSH_DISCONNECTED. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#reaper) clearTimeout(this.#reaper);
     const err = new TendhostError('SSH_DISCONNECTED', 'ssh connection manager is closed');
     this.#handshakes.destroy(err);
     this.#sessions.destroy(err);
@@ -273,13 +288,14 @@ export class SshConnectionManager {
   #unlease(slot: HostSlot, conn: Conn): void {
     conn.leases--;
     if (conn.leases > 0 || conn.closeReason !== null) return;
-    // Someone is waiting for a session slot: this one is free now, give it up.
-    if (this.#sessions.pending > 0) {
-      this.#closeConn(slot, conn, 'session slot needed by another host', true);
-      return;
-    }
+    conn.idleSince = performance.now();
     this.#idle.set(slot, conn);
-    conn.idleTimer = setTimeout(() => this.#closeConn(slot, conn, 'idle', true), this.#settings.idle_timeout_ms);
+    // Someone is waiting for a session slot: give this one up unless the host
+    // runs its next command right away.
+    conn.idleTimer =
+      this.#sessions.pending > 0
+        ? setTimeout(() => this.#closeConn(slot, conn, 'session slot needed by another host', true), SESSION_LINGER_MS)
+        : setTimeout(() => this.#closeConn(slot, conn, 'idle', true), this.#settings.idle_timeout_ms);
     conn.idleTimer.unref?.();
   }
 
@@ -318,18 +334,47 @@ export class SshConnectionManager {
     }
   }
 
-  /** A session slot, evicting the least recently used idle connection when all are taken. */
+  /**
+   * A session slot. When all are taken, the least recently used idle
+   * connection is closed for it — once it has been idle for SESSION_LINGER_MS,
+   * so a host between two commands of one operation keeps its connection.
+   */
   #sessionSlot(): Promise<Release> {
     const now = this.#sessions.tryAcquire();
     if (now) return Promise.resolve(now);
-    const lru = this.#idle.entries().next();
-    if (!lru.done) {
-      const [slot, conn] = lru.value;
-      this.#closeConn(slot, conn, 'session slot needed by another host', true);
+    if (this.#evictIdle()) {
       const freed = this.#sessions.tryAcquire();
       if (freed) return Promise.resolve(freed);
     }
-    return this.#sessions.acquire();
+    const waiting = this.#sessions.acquire();
+    this.#scheduleReaper();
+    return waiting;
+  }
+
+  /** Close the least recently used idle connection if it lingered long enough (its slot goes to the next waiter). */
+  #evictIdle(): boolean {
+    const lru = this.#idle.entries().next();
+    if (lru.done) return false;
+    const [slot, conn] = lru.value;
+    if (performance.now() - conn.idleSince < SESSION_LINGER_MS) return false;
+    this.#closeConn(slot, conn, 'session slot needed by another host', true);
+    return true;
+  }
+
+  /** While hosts wait for a session slot, hand them idle connections' slots as those age past the linger. */
+  #scheduleReaper(): void {
+    if (this.#reaper || this.#closed) return;
+    const lru = this.#idle.values().next();
+    if (lru.done) return; // every slot is in use: a slot frees when a lease ends (#unlease)
+    const delay = Math.max(0, lru.value.idleSince + SESSION_LINGER_MS - performance.now());
+    this.#reaper = setTimeout(() => {
+      this.#reaper = null;
+      while (this.#sessions.pending > 0 && this.#evictIdle()) {
+        // each close hands its slot to the next waiter
+      }
+      if (this.#sessions.pending > 0) this.#scheduleReaper();
+    }, delay);
+    this.#reaper.unref?.();
   }
 
   #adopt(slot: HostSlot, client: SshClient, releaseSession: Release): Conn {
@@ -339,6 +384,7 @@ export class SshConnectionManager {
       releaseSession,
       leases: 0,
       idleTimer: null,
+      idleSince: performance.now(),
       inflight: new Set(),
       closeReason: null,
       quiet: false,
