@@ -46,6 +46,7 @@ export class Rollout {
   readonly job: Job;
   readonly #spec: RolloutSpec;
   readonly #deps: RolloutDeps;
+  readonly #counts: Record<Final, number> = { completed: 0, failed: 0, unreachable: 0, skipped: 0 };
   readonly #results = new Map<string, JobHostResult>();
   readonly #waiting = new Map<string, () => void>();
   readonly #wake = new AbortController();
@@ -167,10 +168,9 @@ export class Rollout {
     this.#deps.jobs.finish(this.job.id, state, reason);
   }
 
+  /** Hosts per final state so far (kept as they finish: a 10,000-host rollout is not recounted per host). */
   counts(): Record<Final, number> {
-    const c = { completed: 0, failed: 0, unreachable: 0, skipped: 0 };
-    for (const h of this.#results.values()) if (h.state in c) c[h.state as Final]++;
-    return c;
+    return { ...this.#counts };
   }
 
   #window(name: string) {
@@ -196,8 +196,12 @@ export class Rollout {
   async #runBatch(names: string[], deferred: string[] | null): Promise<void> {
     this.#batch++;
     const running: Promise<void>[] = [];
+    let started = 0;
     for (const name of names) {
       if (this.#cancelled) break;
+      // A batch of thousands is started over several turns, so requests and
+      // events keep flowing while it starts.
+      if (++started % 256 === 0) await new Promise((r) => setImmediate(r));
       const h = this.#results.get(name) as JobHostResult;
       if (h.state !== 'pending') continue;
       const skip = this.#skipReason(name);
@@ -261,13 +265,14 @@ export class Rollout {
     const wasRunning = h.state === 'running';
     if (wasRunning) this.#inProgress--;
     h.state = state;
+    this.#counts[state]++;
     h.error = error;
     h.code = code;
     h.reason = reason;
     h.finished_at = this.#deps.now().toISOString();
     // The host is free for other rollouts as soon as this one is done with it.
     if (this.#deps.claims.get(h.host) === this.job.id) this.#deps.claims.delete(h.host);
-    this.#deps.jobs.touch(this.job);
+    this.#deps.jobs.touch(this.job, h.host);
     if (wasRunning) this.#progress();
   }
 

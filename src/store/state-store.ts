@@ -223,7 +223,12 @@ export class StateStore {
         break;
       case 'error':
         this.stats.errors++;
-        this.#log.error({ err: m.message }, 'state store write failed');
+        this.#log.error({ err: m.message, batch: m.id }, 'state store write failed');
+        // The batch is lost (and said so); whoever waits for it must not wait forever.
+        if (m.id !== undefined) {
+          this.#acks.get(m.id)?.();
+          this.#acks.delete(m.id);
+        }
         break;
       case 'ready':
       case 'closed':

@@ -21,5 +21,5 @@ export type ToWriter = { kind: 'batch'; batch: WriteBatch } | { kind: 'close' };
 export type FromWriter =
   | { kind: 'ready' }
   | { kind: 'written'; id: number; ms: number; rows: number }
-  | { kind: 'error'; message: string }
+  | { kind: 'error'; message: string; id?: number }
   | { kind: 'closed' };

@@ -59,7 +59,7 @@ port.on('message', (m: ToWriter) => {
       const b = m.batch;
       send({ kind: 'written', id: b.id, ms: performance.now() - t0, rows: b.statuses.length + b.jobs.length + b.job_hosts.length + b.events.length });
     } catch (err) {
-      send({ kind: 'error', message: (err as Error).message });
+      send({ kind: 'error', message: (err as Error).message, id: m.batch.id });
     }
   } else if (m.kind === 'close') {
     db.close();
