@@ -39,5 +39,5 @@ export function restoredStatus(prev: HostStatus, interruption: Interruption | nu
 
 /** Busy, or resting in the middle of an operation that had a job driving it. */
 export function wasInterrupted(s: HostStatus): boolean {
-  return BUSY_STATES.has(s.state);
+  return BUSY_STATES.has(s.state) || (s.job_id !== null && s.state !== 'failed');
 }
