@@ -2,12 +2,12 @@
 // against what Node and the kernel say), the parsers against captures, and
 // the osquery collector against osquery's JSON.
 import t from 'tap';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Value } from 'typebox/value';
 import { Inventory } from '../src/schemas/inventory.js';
-import type { ExecOptions, Executor } from '../workers/exec/types.js';
+import { recordingLocalExecutor } from './helpers/exec.js';
 import { collectInventory } from '../workers/inventory/collect.js';
 import { inventoryCommand, inventoryFromCommands, INVENTORY_MARKER, partsFor } from '../workers/inventory/commands.js';
 import { isRealDisk, parseDf, parseDpkgQuery, parseIpAddr, parseMemTotal, parseRpmQa, splitSections } from '../workers/inventory/commands-parse.js';
@@ -17,40 +17,12 @@ import { detect } from '../workers/pkg/detect.js';
 const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), 'utf8');
 
-/** Runs commands on this machine, counting round trips. */
-function localExecutor() {
-  const calls: { command: string; opts: ExecOptions }[] = [];
-  const exec: Executor = {
-    run(command, opts) {
-      calls.push({ command, opts });
-      const started = Date.now();
-      return new Promise((resolve) => {
-        execFile('sh', ['-c', command], { timeout: opts.timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-          const e = err as (Error & { code?: number | string; killed?: boolean; signal?: string }) | null;
-          resolve({
-            exitCode: e ? (typeof e.code === 'number' ? e.code : null) : 0,
-            signal: e?.signal ?? null,
-            stdout,
-            stderr,
-            durationMs: Date.now() - started,
-            truncated: false,
-            timedOut: Boolean(e?.killed),
-          });
-        });
-      });
-    },
-    disconnect() {},
-    async close() {},
-  };
-  return { exec, calls };
-}
-
 const CTX = { timeoutMs: 60_000, maxOutputBytes: 16 * 1024 * 1024 };
 const HOST = { compose_paths: [], docker: { compose_version: null, pull_before_update: true } };
 const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
 
 t.test('plain commands on this machine: one round trip, real values', async (t) => {
-  const { exec, calls } = localExecutor();
+  const { exec, calls } = recordingLocalExecutor();
   const detected = await detect(exec, CTX, HOST);
   t.equal(detected.system, 'apt', 'this machine is Debian');
   calls.length = 0;
@@ -90,7 +62,7 @@ t.test('plain commands on this machine: one round trip, real values', async (t) 
 });
 
 t.test('an osquery that cannot answer falls back to the plain commands', async (t) => {
-  const { exec, calls } = localExecutor();
+  const { exec, calls } = recordingLocalExecutor();
   const detected = await detect(exec, CTX, HOST);
   calls.length = 0;
   const inv = await collectInventory(exec, CTX, { ...detected, osquery: true });

@@ -1,10 +1,9 @@
 // apt parsers against every captured apt output, the driver against replayed
 // captures, and the simulation parser against this machine's real apt-get.
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { TendhostError } from '../src/errors.js';
-import type { ExecOptions, ExecResult, Executor } from '../workers/exec/types.js';
+import { execResult as result, fixture, recordingLocalExecutor, rejectsWith, replayExecutor as replay } from './helpers/exec.js';
 import { AptDriver } from '../workers/pkg/apt.js';
 import {
   parseAptListUpgradable,
@@ -18,84 +17,9 @@ import {
 import { CMD } from '../workers/pkg/commands.js';
 import { lineSplitter, splitLines } from '../workers/pkg/run.js';
 
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
-
-interface Capture {
-  stdout: string;
-  stderr: string;
-  exit: number;
-}
-
-function fixture(name: string): Capture {
-  const read = (ext: string) => readFileSync(new URL(`${name}.${ext}`, FIXTURES), 'utf8');
-  return { stdout: read('stdout'), stderr: read('stderr'), exit: Number(read('exit').trim()) };
-}
-
-function result(c: Partial<Capture> & { truncated?: boolean; timedOut?: boolean }): ExecResult {
-  return {
-    exitCode: c.exit ?? 0,
-    signal: null,
-    stdout: c.stdout ?? '',
-    stderr: c.stderr ?? '',
-    durationMs: 1,
-    truncated: c.truncated ?? false,
-    timedOut: c.timedOut ?? false,
-  };
-}
-
-/** Answers known command strings with captures; streams stdout in small chunks like a real channel. */
-function replay(answers: Record<string, ExecResult>) {
-  const calls: { command: string; opts: ExecOptions }[] = [];
-  const exec: Executor = {
-    async run(command, opts) {
-      calls.push({ command, opts });
-      const r = answers[command];
-      if (!r) throw new Error(`unexpected command: ${command}`);
-      for (let i = 0; i < r.stdout.length; i += 7) opts.onStdout?.(r.stdout.slice(i, i + 7));
-      return r;
-    },
-    disconnect() {},
-    async close() {},
-  };
-  return { exec, calls };
-}
-
-/** Runs commands on this machine (read-only ones only). */
-const local: Executor = {
-  run(command, opts) {
-    const started = Date.now();
-    return new Promise((resolve) => {
-      execFile('sh', ['-c', command], { timeout: opts.timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string }) | null;
-        resolve({
-          exitCode: e ? (typeof e.code === 'number' ? e.code : null) : 0,
-          signal: e?.signal ?? null,
-          stdout,
-          stderr,
-          durationMs: Date.now() - started,
-          truncated: false,
-          timedOut: Boolean(e?.killed),
-        });
-      });
-    });
-  },
-  disconnect() {},
-  async close() {},
-};
+const { exec: local } = recordingLocalExecutor();
 
 const CTX = { timeoutMs: 120_000, maxOutputBytes: 8 * 1024 * 1024 };
-
-/** Awaits a rejection and checks its code; returns the error for further checks. */
-async function rejectsWith(t: { equal(a: unknown, b: unknown): unknown }, p: Promise<unknown>, code: string): Promise<TendhostError> {
-  try {
-    await p;
-  } catch (err) {
-    if (!(err instanceof TendhostError)) throw err;
-    t.equal(err.code, code);
-    return err;
-  }
-  throw new Error(`expected ${code}, but it resolved`);
-}
 
 t.test('simulations of the Debian 12 machine: 137 upgrades, every one with versions, arch and origin', async (t) => {
   for (const name of ['get-s-upgrade', 'get-s-dist-upgrade', 'get-upgrade-simulate', 'LANG_C-get-s-nolocking-upgrade']) {

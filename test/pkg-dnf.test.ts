@@ -1,9 +1,8 @@
 // dnf/yum parsers against every captured dnf output, and the driver against
 // replayed captures (exit codes as the real dnf 4.14 gave them).
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import { TendhostError } from '../src/errors.js';
-import type { ExecOptions, ExecResult, Executor } from '../workers/exec/types.js';
+import { execResult as result, fixture, rejectsWith, replayExecutor } from './helpers/exec.js';
 import { CMD } from '../workers/pkg/commands.js';
 import { DnfDriver } from '../workers/pkg/dnf.js';
 import {
@@ -17,51 +16,8 @@ import {
 } from '../workers/pkg/dnf-parse.js';
 import { splitLines } from '../workers/pkg/run.js';
 
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
 
-function fixture(name: string): { stdout: string; stderr: string; exit: number } {
-  const read = (ext: string) => readFileSync(new URL(`${name}.${ext}`, FIXTURES), 'utf8');
-  return { stdout: read('stdout'), stderr: read('stderr'), exit: Number(read('exit').trim()) };
-}
-
-function result(c: { stdout?: string; stderr?: string; exit?: number; timedOut?: boolean; truncated?: boolean }): ExecResult {
-  return {
-    exitCode: c.exit ?? 0,
-    signal: null,
-    stdout: c.stdout ?? '',
-    stderr: c.stderr ?? '',
-    durationMs: 1,
-    truncated: c.truncated ?? false,
-    timedOut: c.timedOut ?? false,
-  };
-}
-
-function replay(answers: Record<string, ExecResult>) {
-  const calls: { command: string; opts: ExecOptions }[] = [];
-  const exec: Executor = {
-    async run(command, opts) {
-      calls.push({ command, opts });
-      const r = answers[command];
-      if (!r) throw new Error(`unexpected command: ${command}`);
-      for (let i = 0; i < r.stdout.length; i += 11) opts.onStdout?.(r.stdout.slice(i, i + 11));
-      return r;
-    },
-    disconnect() {},
-    async close() {},
-  };
-  return { exec, calls };
-}
-
-async function rejectsWith(t: { equal(a: unknown, b: unknown): unknown }, p: Promise<unknown>, code: string): Promise<TendhostError> {
-  try {
-    await p;
-  } catch (err) {
-    if (!(err instanceof TendhostError)) throw err;
-    t.equal(err.code, code);
-    return err;
-  }
-  throw new Error(`expected ${code}, but it resolved`);
-}
+const replay = (answers: Parameters<typeof replayExecutor>[0]) => replayExecutor(answers, 11);
 
 const CTX = { timeoutMs: 60_000, maxOutputBytes: 1 << 20 };
 const FIXTURE_PKG = {
