@@ -91,7 +91,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   broadcaster.restore(state.events, state.lastSeq);
   const store = await StateStore.start(storeFile, log, { eventRetention: Math.max(config.daemon.ws.replay_buffer, 1000), jobRetention: 10_000 }, (n) => model.json(n));
   broadcaster.setPersist({ status: (s) => store.status(s), removed: (n) => store.removeStatus(n), event: (seq, json) => store.event(seq, json) });
-  jobs.setOnChange((j) => store.job(j));
+  jobs.setOnChange((j, host) => store.job(j, host));
   for (const j of jobs.list()) store.job(j);
   // A client resuming with ?since= sees the interrupted hosts go to failed.
   for (const [name, prev] of state.statuses) {
