@@ -8,6 +8,7 @@ import t from 'tap';
 import ssh2 from 'ssh2';
 import type { Client as SshClient } from 'ssh2';
 import { startSimulator, type Simulator, type SimHost } from '../bench/simulator/index.js';
+import { generateParseable } from '../bench/simulator/keys.js';
 import { CMD, shellQuote } from '../workers/pkg/commands.js';
 
 const { Client, utils } = ssh2;
@@ -130,7 +131,7 @@ t.test('a mixed fleet of 20 hosts with faults', async (t) => {
   });
 
   t.test('another client key is rejected', async (t) => {
-    const other = utils.generateKeyPairSync('ed25519').private;
+    const other = generateParseable().private;
     const err = await connectError(deb1, { privateKey: other });
     t.equal(err.level, 'client-authentication');
   });
