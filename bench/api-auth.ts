@@ -12,8 +12,7 @@
 //      BENCH_REPEAT (1; median run kept) BENCH_HOSTS (1000) BENCH_DAEMON_WORKERS (2)
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { fleetHosts, hostName, singleHostPaths } from './lib/fleet-config.js';
 import { measure, medianRun, type Measurement } from './lib/measure.js';
 import { startServer, type ServerProcess } from './lib/server-proc.js';
@@ -21,26 +20,15 @@ import { UWS_BINARY_FRAGMENT, assertNativeUws } from './lib/uws-native.js';
 import { processHasMapped } from './lib/proc-cpu.js';
 import { assertWrkInstalled } from './lib/wrk.js';
 import { hashToken } from '../src/http/auth.js';
+import { REPO_ROOT, loadSettings, resultFile } from './lib/bench-env.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
-const ROOT = resolve(HERE, '..', '..');
-const RESULT_FILE = join(ROOT, 'bench', 'results', 'api-auth.json');
+const ROOT = REPO_ROOT;
+const RESULT_FILE = resultFile('api-auth');
 const TOKEN = 'bench-token-0123456789abcdef';
 
 const env = process.env;
-const num = (key: string, fallback: number): number => {
-  const n = Number(env[key] ?? fallback);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${key} must be a positive number, got "${env[key]}"`);
-  return n;
-};
 const settings = {
-  seconds: num('BENCH_SECONDS', 5),
-  warmup_seconds: num('BENCH_WARMUP_SECONDS', 1),
-  connections: num('BENCH_CONNECTIONS', 50),
-  threads: 1,
-  repeat: Math.round(num('BENCH_REPEAT', 1)),
-  hosts: Math.round(num('BENCH_HOSTS', 1000)),
-  daemon_workers: Math.round(num('BENCH_DAEMON_WORKERS', 2)),
+  ...loadSettings(1000),
 };
 
 type Mode = 'auth_off' | 'auth_on';

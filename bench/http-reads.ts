@@ -12,8 +12,7 @@
 //      BENCH_ENFORCE (unset; 1 = exit 1 when a target is missed)
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { DEFAULT_HOST_COUNT, PAGE_SIZE, fleetHosts, hostName, pagePaths, singleHostPaths, writeDaemonConfig } from './lib/fleet-config.js';
 import { idleCpuPct, measure, medianRun, type Measurement } from './lib/measure.js';
 import { clockTicksPerSecond, processHasMapped, processMemoryKiB } from './lib/proc-cpu.js';
@@ -21,25 +20,15 @@ import { printReport, type Report, type ServerResult, type Target } from './lib/
 import { startServer, type ServerProcess, type ServerSpec } from './lib/server-proc.js';
 import { UWS_BINARY_FRAGMENT, assertNativeUws } from './lib/uws-native.js';
 import { assertWrkInstalled } from './lib/wrk.js';
+import { BENCH_DIR, REPO_ROOT, loadSettings, resultFile } from './lib/bench-env.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
-const ROOT = resolve(HERE, '..', '..');
-const RESULT_FILE = join(ROOT, 'bench', 'results', 'http-reads.json');
+const HERE = BENCH_DIR;
+const ROOT = REPO_ROOT;
+const RESULT_FILE = resultFile('http-reads');
 
 const env = process.env;
-const num = (key: string, fallback: number): number => {
-  const n = Number(env[key] ?? fallback);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${key} must be a positive number, got "${env[key]}"`);
-  return n;
-};
 const settings = {
-  seconds: num('BENCH_SECONDS', 5),
-  warmup_seconds: num('BENCH_WARMUP_SECONDS', 1),
-  connections: num('BENCH_CONNECTIONS', 50),
-  threads: 1,
-  repeat: Math.round(num('BENCH_REPEAT', 1)),
-  hosts: Math.round(num('BENCH_HOSTS', DEFAULT_HOST_COUNT)),
-  daemon_workers: Math.round(num('BENCH_DAEMON_WORKERS', 2)),
+  ...loadSettings(DEFAULT_HOST_COUNT),
   per_page: PAGE_SIZE,
 };
 const SERVERS = ['bare-uws', 'node-http', 'daemon'] as const;

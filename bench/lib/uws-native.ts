@@ -17,7 +17,7 @@ export function assertNativeUws(): void {
     throw new Error(
       `uWebSockets.js loaded its pure-JS fallback (no native binary for Node ${process.version}, ` +
         `ABI ${process.versions.modules}, ${process.platform}-${process.arch}); ` +
-        'refusing to benchmark. Use Node 20 (ABI 115) on Linux x64, and unset UWS_USE_FALLBACK.',
+        'refusing to benchmark. Use Node 20 (ABI 115) on Linux x64, and do not force the package own pure-JS fallback switch on.',
     );
   }
 }
