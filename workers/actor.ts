@@ -33,6 +33,7 @@ export class HostActor {
   #queue: MachineInput[] = [];
   #rebootTimer: NodeJS.Timeout | null = null;
   #stopped = false;
+  #silent = false;
   readonly #deps: ActorDeps;
   readonly #now: () => Date;
 
@@ -146,6 +147,8 @@ export class HostActor {
   /** Stop taking work; close the connection. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    // Gone from the fleet: an effect still finishing must not re-announce the host.
+    this.#silent = true;
     if (this.#rebootTimer) clearTimeout(this.#rebootTimer);
     await this.#deps.operations.close();
   }
@@ -314,6 +317,7 @@ export class HostActor {
   }
 
   #event(body: UnstampedEvent): void {
+    if (this.#silent) return;
     const e = { ...body } as UnstampedEvent & { job_id?: string; request_id?: string };
     if (this.#trace.job_id) e.job_id = this.#trace.job_id;
     if (this.#trace.request_id) e.request_id = this.#trace.request_id;
@@ -327,6 +331,7 @@ export class HostActor {
   }
 
   #publishStatus(): void {
+    if (this.#silent) return;
     this.#deps.emit({ kind: 'status', status: this.#status });
   }
 

@@ -110,10 +110,10 @@ export default async function handle(task: WorkerTask): Promise<WorkerReply> {
     }
     case 'add_host': {
       const state = requireShard(task.shard);
-      const existing = state.actors.get(task.host.name);
-      if (existing) existing.reconfigure(task.host, task.groups);
-      else state.actors.set(task.host.name, newActor(state, task.host, task.groups));
-      return { kind: 'done' };
+      let actor = state.actors.get(task.host.name);
+      if (actor) actor.reconfigure(task.host, task.groups);
+      else state.actors.set(task.host.name, (actor = newActor(state, task.host, task.groups)));
+      return { kind: 'added', status: actor.status };
     }
     case 'remove_host': {
       const state = requireShard(task.shard);

@@ -46,6 +46,8 @@ export type CommandReply =
 export type WorkerReply =
   | { kind: 'attached'; shard: number; hosts: number; thread_id: number }
   | { kind: 'command'; reply: CommandReply }
+  /** A host's actor exists now; its first status, so the front can show it at once. */
+  | { kind: 'added'; status: HostStatus }
   | { kind: 'done' };
 
 /** Messages a worker posts on its MessagePort, in order, batched per tick. */

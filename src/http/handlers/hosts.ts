@@ -87,7 +87,9 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
         const host = resolveHost(body, { user: undefined, port: undefined, ssh_key: undefined, ...defaultsOf(ctx) });
         ctx.hostConfigs.set(host.name, host);
         try {
-          await ctx.pool.run({ kind: 'add_host', shard: ctx.pool.shardOf(host.name), host, groups: [] });
+          const reply = await ctx.pool.run({ kind: 'add_host', shard: ctx.pool.shardOf(host.name), host, groups: [] });
+          // Visible to the very next GET, not only once the shard's port delivers it.
+          if (reply.kind === 'added' && !ctx.model.has(host.name)) ctx.model.apply(reply.status);
         } catch (err) {
           ctx.hostConfigs.delete(host.name);
           throw err;
@@ -95,8 +97,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
         ctx.registered.add(host.name);
         ctx.store.register(host);
         ctx.log.info({ host: host.name, user: r.user, req_id: r.request_id }, 'host registered');
-        const status = await waitForStatus(ctx, host.name);
-        return ok(status ?? null, 201);
+        return ok(new RawJson(ctx.model.json(host.name) ?? 'null'), 201);
       },
     },
     {
@@ -212,12 +213,3 @@ function defaultsOf(ctx: DaemonContext): { user?: string; port?: number; ssh_key
   return ctx.defaults;
 }
 
-/** The status of a just-added host arrives on the shard's port; wait briefly for it. */
-async function waitForStatus(ctx: DaemonContext, name: string): Promise<unknown> {
-  for (let i = 0; i < 100; i++) {
-    const s = ctx.model.get(name);
-    if (s) return s;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return null;
-}
