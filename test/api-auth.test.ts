@@ -113,8 +113,9 @@ t.test("the token's name is the user in the request log and the audit line", asy
   t.equal(del.status, 204);
   const denied = await d.request('DELETE', '/hosts/localhost', undefined, { ...bearer('nope'), 'x-request-id': 'auth-denied-1' });
   t.equal(denied.status, 401);
-  t.equal(d.logs.find((l) => l.msg === 'request' && l.req_id === 'auth-reg-1')?.user, 'ci-bot');
-  t.equal(d.logs.find((l) => l.msg === 'request' && l.req_id === 'auth-del-1')?.user, 'ops');
+  // The log line may reach this process a moment after the response does.
+  t.equal((await d.waitForLog((l) => l.msg === 'request' && l.req_id === 'auth-reg-1', 5000)).user, 'ci-bot');
+  t.equal((await d.waitForLog((l) => l.msg === 'request' && l.req_id === 'auth-del-1', 5000)).user, 'ops');
   const lines = await until(() => {
     const all = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     const ids = new Set(all.map((l: { request_id: string }) => l.request_id));
