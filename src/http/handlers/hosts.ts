@@ -84,7 +84,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
         if (ctx.hostConfigs.has(body.name) || ctx.model.has(body.name)) {
           throw new TendhostError('HOST_EXISTS', `host ${body.name} already exists`);
         }
-        const host = resolveHost(body, { user: undefined, port: undefined, ssh_key: undefined, ...defaultsOf(ctx) });
+        const host = resolveHost(body, ctx.defaults);
         ctx.hostConfigs.set(host.name, host);
         try {
           const reply = await ctx.pool.run({ kind: 'add_host', shard: ctx.pool.shardOf(host.name), host, groups: [] });
@@ -207,9 +207,5 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       },
     },
   ];
-}
-
-function defaultsOf(ctx: DaemonContext): { user?: string; port?: number; ssh_key?: string } {
-  return ctx.defaults;
 }
 
