@@ -10,7 +10,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startDaemon, until, type Daemon } from './helpers/daemon.js';
+import { LOCALHOST_TOML, startDaemon, until, type Daemon } from './helpers/daemon.js';
 import { WebhookSink } from '../src/audit/webhook.js';
 import { SyslogSink, rfc5424 } from '../src/audit/syslog.js';
 import { attachActorAudit } from '../src/audit/actor-audit.js';
@@ -72,12 +72,7 @@ t.test('every action is one audit line in the file and at the webhook; SIGTERM l
 [daemon.ssh]
 connect_timeout_s = 3
 
-[[host]]
-name = "localhost"
-addr = "localhost"
-[host.policy]
-auto_reboot = false
-
+${LOCALHOST_TOML}
 [[host]]
 name = "dead"
 addr = "127.0.0.1"

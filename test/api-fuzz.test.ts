@@ -6,7 +6,7 @@
 import t from 'tap';
 import { connect } from 'node:net';
 import { hashToken } from '../src/http/auth.js';
-import { startDaemon, type Daemon } from './helpers/daemon.js';
+import { LOCALHOST_TOML, startDaemon, type Daemon } from './helpers/daemon.js';
 
 /** mulberry32: small, fast, deterministic. */
 function rng(seed: number): () => number {
@@ -106,12 +106,7 @@ tokens = [{ name = "fuzzer", token_hash = "${hashToken(TOKEN)}" }]
 [daemon.http]
 body_limit_bytes = 65536
 
-[[host]]
-name = "localhost"
-addr = "localhost"
-[host.policy]
-auto_reboot = false
-
+${LOCALHOST_TOML}
 [groups]
 g = ["localhost"]
 `,

@@ -10,6 +10,7 @@ import { APT_CATALOG } from '../bench/simulator/personas/apt-catalog.js';
 import { RPM_CATALOG } from '../bench/simulator/personas/rpm-catalog.js';
 import { SIM_CPU_MODEL, SIM_MEM_KB } from '../bench/simulator/personas/inventory.js';
 import { startCycleFleet, type CycleFleet } from './helpers/fleet-cycle.js';
+import { LOCALHOST_TOML } from './helpers/daemon.js';
 
 const DEB = 'sim-00001';
 const RPM = 'sim-00002';
@@ -26,7 +27,7 @@ t.before(async () => {
     prepare: (sim) => {
       sim.host(OSQ)!.osquery = true;
     },
-    toml: '[[host]]\nname = "localhost"\naddr = "localhost"\n[host.policy]\nauto_reboot = false\n',
+    toml: LOCALHOST_TOML,
     operations: { inventory_ttl_s: 300 },
   });
 });

@@ -46,18 +46,31 @@ export interface StartOptions {
   scheme?: 'http' | 'https';
 }
 
+/** This machine as a host, without auto reboot (tests never reboot it). */
+export const LOCALHOST_TOML = `[[host]]
+name = "localhost"
+addr = "localhost"
+[host.policy]
+auto_reboot = false
+`;
+
+/** The `[daemon]` table every test daemon starts with: a free port, a temp state dir. */
+export function daemonTable(o: { stateDir: string; workers?: number; logLevel?: string; extra?: string }): string {
+  return `[daemon]
+bind = "127.0.0.1:0"
+log_level = "${o.logLevel ?? 'info'}"
+workers = ${o.workers ?? 2}
+state_dir = "${o.stateDir}"
+${o.extra ?? ''}
+`;
+}
+
 export function writeConfig(opts: StartOptions = {}): { dir: string; file: string } {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tendhost-test-'));
   const file = join(dir, 'tendhost.toml');
   writeFileSync(
     file,
-    `[daemon]
-bind = "127.0.0.1:0"
-log_level = "${opts.logLevel ?? 'info'}"
-workers = ${opts.workers ?? 2}
-state_dir = "${join(dir, 'state')}"
-${opts.daemon ?? ''}
-
+    `${daemonTable({ stateDir: join(dir, 'state'), workers: opts.workers, logLevel: opts.logLevel, extra: opts.daemon })}
 ${opts.toml ?? ''}
 `,
   );

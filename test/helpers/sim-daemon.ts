@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startSimulator, type Simulator, type SimulatorOptions, type SimHost } from '../../bench/simulator/index.js';
 import { hostToml } from '../../bench/simulator/toml.js';
-import { spawnDaemon, until, type Daemon, type StartOptions } from './daemon.js';
+import { daemonTable, spawnDaemon, until, type Daemon, type StartOptions } from './daemon.js';
 
 /** A base address in 127.64.0.0–127.191.255.0 so parallel test files do not collide. */
 export function randomBase(): string {
@@ -53,13 +53,7 @@ export async function startSimSetup(simOpts: SimulatorOptions, first: ConfigOpti
       .join('\n');
     writeFileSync(
       configFile,
-      `[daemon]
-bind = "127.0.0.1:0"
-log_level = "info"
-workers = ${o.workers ?? 2}
-state_dir = "${stateDir}"
-${o.daemon ?? ''}
-[daemon.ssh]
+      `${daemonTable({ stateDir, workers: o.workers, extra: o.daemon })}[daemon.ssh]
 host_key_policy = "accept-new"
 known_hosts = "${join(dir, 'known_hosts')}"
 [daemon.operations]
