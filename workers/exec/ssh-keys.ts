@@ -11,11 +11,13 @@
 //
 // Parsed keys are cached per path (and re-parsed when the file changes):
 // decrypting a passphrase-protected OpenSSH key runs bcrypt-pbkdf, which costs
-// tens of milliseconds per connection otherwise.
+// tens of milliseconds per connection otherwise, and each key is decoded
+// into an OpenSSL KeyObject once (decoded-key.ts).
 import fs from 'node:fs';
 import ssh2 from 'ssh2';
 import type { AgentAuthMethod, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
 import { TendhostError } from '../../src/errors.js';
+import { decodeOnce } from './decoded-key.js';
 
 export type SshAuthMethod = PublicKeyAuthMethod | AgentAuthMethod;
 
@@ -140,6 +142,7 @@ export class SshKeyStore {
         reason: 'public_key',
       });
     }
+    decodeOnce(key);
     return key;
   }
 }
