@@ -14,10 +14,11 @@
 // concurrent hosts: a host holds its handshake slot until authenticated,
 // then runs its commands on its own session).
 //
-// The simulator is a separate process (node dist/bench/simulator/main.js),
+// The simulator is a separate process (bench/lib/simulator-proc.ts; it and
+// the plain script run at the nice level of the daemon's worker threads),
 // started once per fleet size and shared by every run on that size. Sessions
 // idle-close after 2 s so neither process runs out of file descriptors.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { clockTicksPerSecond, processCpuMicros, processMemoryKiB } from './lib/proc-cpu.js';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
+import { SIMULATOR_NICE, startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -33,13 +35,6 @@ const WORKERS = list(process.env.FLEET_QUERY_WORKERS, '1,2');
 const CONCURRENCY = Number(process.env.FLEET_QUERY_CONCURRENCY ?? 128);
 /** Hard bound on one daemon run (the target is 60 s for 10,000 hosts). */
 const RUN_TIMEOUT_MS = 180_000;
-
-interface Sim {
-  proc: ChildProcess;
-  toml: string;
-  control: string;
-  stop(): Promise<void>;
-}
 
 interface BaselineResult {
   hosts: number;
@@ -70,43 +65,10 @@ interface DaemonRun {
   pending: number;
 }
 
-async function startSim(hosts: number, dir: string): Promise<Sim> {
-  const toml = join(dir, 'fleet.toml');
-  const proc = spawn(
-    process.execPath,
-    [join(HERE, 'simulator/main.js'), '--hosts', String(hosts), '--toml-out', toml, '--client-key', join(dir, 'client_key'), '--duration-s', '1800'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const ready = await new Promise<{ control_url: string }>((resolve, reject) => {
-    let buf = '';
-    proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      buf += c;
-      const m = /^READY (.*)$/m.exec(buf);
-      if (m) resolve(JSON.parse(m[1]));
-    });
-    proc.once('exit', (code) => reject(new Error(`simulator exited (${code}) before READY`)));
-  });
-  return {
-    proc,
-    toml,
-    control: ready.control_url,
-    stop: () =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
-
-async function simJson(sim: Sim, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(sim.control + path, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  return res.json();
-}
-
 function runBaseline(toml: string): Promise<BaselineResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [join(HERE, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(CONCURRENCY)], {
+    // At the nice level of the daemon's worker threads, which do this work in the daemon.
+    const p = spawn('nice', ['-n', String(SIMULATOR_NICE), process.execPath, join(HERE, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(CONCURRENCY)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -122,7 +84,7 @@ async function jobsRunning(d: Daemon): Promise<number> {
   return m ? Number(m[1]) : -1;
 }
 
-async function runDaemon(sim: Sim, hosts: number, workers: number): Promise<DaemonRun> {
+async function runDaemon(sim: SimulatorProc, hosts: number, workers: number): Promise<DaemonRun> {
   const fleet = readFileSync(sim.toml, 'utf8');
   const d = await startDaemon({
     workers,
@@ -166,7 +128,7 @@ async function runDaemon(sim: Sim, hosts: number, workers: number): Promise<Daem
     }
     const loads = d.logs.slice(logsBefore).filter((l) => l.msg === 'load') as unknown as Array<{ elu: number; shards: Array<{ elu: number }> }>;
     const elus = loads.map((l) => l.elu);
-    const summary = await simJson(sim, '/summary');
+    const summary = await sim.json('/summary');
     return {
       workers,
       wall_ms: Math.round(wallMs),
@@ -203,12 +165,12 @@ async function main(): Promise<void> {
   const report: unknown[] = [];
   for (const hosts of SIZES) {
     const dir = mkdtempSync(join(tmpdir(), 'tendhost-fleet-query-'));
-    const sim = await startSim(hosts, dir);
+    const sim = await startSimulatorProc({ hosts, dir });
     try {
-      const simPending = (await simJson(sim, '/summary')).pending;
-      await simJson(sim, '/reset-counters', {});
+      const simPending = (await sim.json('/summary')).pending;
+      await sim.json('/reset-counters', {});
       const base = await runBaseline(sim.toml);
-      const { execs: baseExecs, connections: baseConnections } = await simJson(sim, '/summary');
+      const { execs: baseExecs, connections: baseConnections } = await sim.json('/summary');
       const baseHostsPerS = (hosts / base.wall_ms) * 1000;
       console.log(
         `fleet ${hosts}: plain ssh2 (concurrency ${CONCURRENCY}): ${base.wall_ms} ms, ${Math.round(baseHostsPerS)} hosts/s, ` +
@@ -216,7 +178,7 @@ async function main(): Promise<void> {
       );
       const runs: DaemonRun[] = [];
       for (const workers of WORKERS) {
-        await simJson(sim, '/reset-counters', {});
+        await sim.json('/reset-counters', {});
         const run = await runDaemon(sim, hosts, workers);
         runs.push(run);
         console.log(

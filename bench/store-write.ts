@@ -10,56 +10,24 @@
 // event-loop delay — read from the daemon's own /metrics
 // (tendhost_event_loop_delay_{p99,max}_ms: monitorEventLoopDelay sampled every
 // 1 ms, per 5 s window; the worst window is reported, an upper bound on the
-// run's p99). Target: p99 under 5 ms. After the run the daemon stops and the
+// run's p99). Target: p99 under 5 ms. The same measure on this idle
+// benchmark process, in the same run, shows the machine's scheduling floor;
+// the simulator runs at the workers' nice level (bench/lib/simulator-proc.ts). After the run the daemon stops and the
 // database is read back to check that every event and status reached disk.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
+import { resultFile } from './lib/bench-env.js';
+import { EldProbe } from './lib/eld-probe.js';
+import { SIMULATOR_NICE, startSimulatorProc } from './lib/simulator-proc.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const HOSTS = Number(process.env.STORE_WRITE_HOSTS ?? 10_000);
 const WORKERS = Number(process.env.STORE_WRITE_WORKERS ?? 2);
 const CONCURRENCY = 128;
 const RUN_TIMEOUT_MS = Number(process.env.STORE_WRITE_TIMEOUT_S ?? 300) * 1000;
 const TARGET_P99_MS = 5;
-
-interface Sim {
-  proc: ChildProcess;
-  toml: string;
-  stop(): Promise<void>;
-}
-
-async function startSim(hosts: number, dir: string): Promise<Sim> {
-  const toml = join(dir, 'fleet.toml');
-  const proc = spawn(
-    process.execPath,
-    // A random base address (127.192–223.x) so a simulator left by another benchmark or a test does not collide.
-    [join(HERE, 'simulator/main.js'), '--hosts', String(hosts), '--base-addr', `127.${192 + Math.floor(Math.random() * 32)}.${Math.floor(Math.random() * 200)}.1`, '--toml-out', toml, '--client-key', join(dir, 'client_key'), '--duration-s', '1800'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let buf = '';
-    proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      buf += c;
-      if (/^READY /m.test(buf)) resolve();
-    });
-    proc.once('exit', (code) => reject(new Error(`simulator exited (${code}) before READY`)));
-  });
-  return {
-    proc,
-    toml,
-    stop: () =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
 
 /** The unlabelled (or first) sample of each metric we watch. */
 async function scrape(d: Daemon): Promise<Record<string, number>> {
@@ -83,7 +51,8 @@ const quantile = (xs: number[], q: number) => {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-store-write-'));
   console.log(`store-write: ${HOSTS} simulated hosts, ${WORKERS} workers, dry-run rollout (batch = all hosts, ${CONCURRENCY} handshakes in flight)`);
-  const sim = await startSim(HOSTS, dir);
+  // A random base address (127.192–223.x) so a simulator left by another benchmark or a test does not collide.
+  const sim = await startSimulatorProc({ hosts: HOSTS, dir, baseAddr: `127.${192 + Math.floor(Math.random() * 32)}.${Math.floor(Math.random() * 200)}.1` });
   let d: Daemon | null = null;
   try {
     d = await startDaemon({
@@ -104,6 +73,8 @@ async function main(): Promise<void> {
     // Let startup (attach, first statuses, their first flush) settle and a clean ELD window begin.
     await new Promise((r) => setTimeout(r, 6000));
     const m0 = await scrape(d);
+    const probe = new EldProbe();
+    probe.start();
     const t0 = performance.now();
     const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: HOSTS });
     if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text}`);
@@ -126,6 +97,7 @@ async function main(): Promise<void> {
       }
     }
     const wallMs = performance.now() - t0;
+    probe.stop();
     // The last writes land within one flush interval.
     await new Promise((res) => setTimeout(res, 500));
     const m1 = await scrape(d);
@@ -159,6 +131,10 @@ async function main(): Promise<void> {
       eld_p99_ms_median_window: +quantile(p99s, 0.5).toFixed(2),
       eld_p50_ms_median_window: +quantile(windows.map((w) => w.p50), 0.5).toFixed(2),
       eld_max_ms: +Math.max(...windows.map((w) => w.max)).toFixed(2),
+      // The same measure on an idle process (this one) during the same run: the machine's floor.
+      idle_process_eld_p99_ms_worst_window: +Math.max(...probe.windows.map((w) => w.p99)).toFixed(2),
+      idle_process_eld_p99_ms_median_window: +quantile(probe.windows.map((w) => w.p99), 0.5).toFixed(2),
+      simulator_nice: SIMULATOR_NICE,
       on_disk: { events_max_seq: diskEvents.max, events_kept: diskEvents.n, statuses: diskStatuses, job_state: diskJob.state },
       daemon_exit: code,
       target_p99_ms: TARGET_P99_MS,
@@ -169,12 +145,13 @@ async function main(): Promise<void> {
         `persisted: ${events} events (${result.events_per_s}/s), ${rows} rows incl. statuses and jobs (${result.rows_per_s}/s)\n` +
         `front event-loop delay over ${windows.length} windows of 5 s: p99 worst ${result.eld_p99_ms_worst_window} ms, median ${result.eld_p99_ms_median_window} ms; ` +
         `p50 ${result.eld_p50_ms_median_window} ms; max ${result.eld_max_ms} ms (target p99 < ${TARGET_P99_MS} ms: ${result.meets_target ? 'met' : 'NOT met'})\n` +
+        `same run, an idle process on this machine (the floor): p99 worst ${result.idle_process_eld_p99_ms_worst_window} ms, median ${result.idle_process_eld_p99_ms_median_window} ms\n` +
         `on disk after stop: last event seq ${diskEvents.max} (daemon said ${m1.seq}), ${diskEvents.n} events kept, ${diskStatuses} statuses, job ${diskJob.state}`,
     );
     if (diskEvents.max < m1.seq) throw new Error(`events lost: disk has seq ${diskEvents.max}, daemon reached ${m1.seq}`);
     if (completed === HOSTS && diskStatuses !== HOSTS) throw new Error(`statuses on disk: ${diskStatuses}, expected ${HOSTS}`);
-    mkdirSync(join(HERE, '../../bench/results'), { recursive: true });
-    writeFileSync(join(HERE, '../../bench/results/store-write.json'), JSON.stringify({ measured_at: new Date().toISOString(), ...result }, null, 2) + '\n');
+    mkdirSync(dirname(resultFile('store-write')), { recursive: true });
+    writeFileSync(resultFile('store-write'), JSON.stringify({ measured_at: new Date().toISOString(), ...result }, null, 2) + '\n');
   } finally {
     await d?.stop();
     await sim.stop();

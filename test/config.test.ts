@@ -68,6 +68,7 @@ t.test('bad configs name the file and the key', async (t) => {
   const syntax = fails(t, '[daemon\nbind = "x"', /TOML syntax error/);
   t.ok(syntax?.line, 'syntax errors carry a line number');
   fails(t, '[daemon]\nworkers = "two"', /daemon\.workers must be an integer 1\.\.256/);
+  fails(t, '[daemon]\nworker_nice = 25', /daemon\.worker_nice must be an integer 0\.\.19/);
   fails(t, '[[host]]\nname = "a"\naddr = "x"\nport = 70000', /host\[0\]\.port must be an integer 1\.\.65535/);
   const unknown = fails(t, '[daemon]\nbnid = "127.0.0.1:1"', /daemon\.bnid is not a known key \(did you mean "bind"\?\)/);
   t.equal(unknown?.line, 2, 'unknown key line');

@@ -15,6 +15,7 @@ import {
 } from '../src/protocol/messages.js';
 import type { DaemonSettingsForWorkers } from '../src/config/types.js';
 import type { HostStatus, ResolvedHost } from '../src/schemas/host.js';
+import { lowerThisThreadPriority } from '../src/thread-priority.js';
 import { HostActor } from './actor.js';
 import { createHostOperations, createShardResources, type ShardResources } from './operations.js';
 
@@ -107,10 +108,24 @@ function fatal(err: unknown): void {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
+/**
+ * Every task's reply follows the messages it caused: a client that reads the
+ * host right after a command's 202 sees the new state (read-your-writes),
+ * while the stream of background work keeps its batching window.
+ */
 export default async function handle(task: WorkerTask): Promise<WorkerReply> {
+  try {
+    return await handleTask(task);
+  } finally {
+    flush();
+  }
+}
+
+async function handleTask(task: WorkerTask): Promise<WorkerReply> {
   switch (task.kind) {
     case 'attach': {
       if (current) throw new TendhostError('INTERNAL', `worker already owns shard ${current.shard}`);
+      lowerThisThreadPriority(task.settings.nice);
       const resources = createShardResources(task.settings);
       current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors: new Map() };
       for (const h of task.hosts) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));

@@ -150,6 +150,7 @@ function applyDefaults(cfg: ConfigFile, file: string, env: NodeJS.ProcessEnv): C
       port: bind.port,
       log_level: logLevel,
       workers: d.workers ?? availableParallelism(),
+      worker_nice: d.worker_nice ?? 10,
       state_dir: stateDir,
       shutdown_grace_ms: (d.shutdown_grace_s ?? 30) * 1000,
       tls: {
@@ -176,6 +177,7 @@ function applyDefaults(cfg: ConfigFile, file: string, env: NodeJS.ProcessEnv): C
     },
     workers: {
       state_dir: stateDir,
+      nice: d.worker_nice ?? 10,
       ssh: {
         host_key_policy: ssh.host_key_policy ?? 'accept-new',
         known_hosts: rel(ssh.known_hosts ?? resolve(stateDir, 'known_hosts')),

@@ -22,6 +22,7 @@ export const DaemonSection = Type.Object(
       Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
     ),
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    worker_nice: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
     state_dir: Type.Optional(Type.String({ minLength: 1 })),
     shutdown_grace_s: Type.Optional(Seconds),
     tls: Type.Optional(

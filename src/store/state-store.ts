@@ -30,6 +30,8 @@ export interface StoreOptions {
   eventRetention: number;
   jobRetention: number;
   flushMs?: number;
+  /** Nice levels the writer thread runs below the front thread. */
+  nice?: number;
 }
 
 /** Open (creating and migrating if needed) and read everything back. */
@@ -116,7 +118,7 @@ export class StateStore {
 
   /** Start the writer thread on an already loaded (and migrated) file. */
   static async start(file: string, log: Logger, opts: StoreOptions, statusJson: (name: string) => string | undefined): Promise<StateStore> {
-    const worker = new Worker(WRITER_FILE, { workerData: { file } });
+    const worker = new Worker(WRITER_FILE, { workerData: { file, nice: opts.nice ?? 0 } });
     await new Promise<void>((resolve, reject) => {
       const onMsg = (m: FromWriter) => {
         if (m.kind === 'ready') resolve();

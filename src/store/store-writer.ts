@@ -4,11 +4,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { FromWriter, ToWriter, WriteBatch } from './store-messages.js';
+import { lowerThisThreadPriority } from '../thread-priority.js';
 
 const port = parentPort;
 if (!port) throw new Error('store-writer must run as a worker thread');
 
-const file = (workerData as { file: string }).file;
+const { file, nice } = workerData as { file: string; nice: number };
+lowerThisThreadPriority(nice);
 const send = (m: FromWriter) => port.postMessage(m);
 
 let db: Database.Database;

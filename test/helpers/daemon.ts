@@ -78,8 +78,11 @@ ${opts.toml ?? ''}
 }
 
 /** Spawn the daemon on a given config file; resolves once it logs "listening". */
+/** Extra node flags for the daemon, e.g. DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a benchmark run. */
+const NODE_ARGS = (process.env.DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export function spawnDaemon(file: string, dir: string, opts: StartOptions = {}): Promise<Daemon> {
-  const proc = spawn(process.execPath, [MAIN], {
+  const proc = spawn(process.execPath, [...NODE_ARGS, MAIN], {
     env: { ...process.env, TENDHOST_CONFIG: file, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
