@@ -109,16 +109,26 @@ process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
 /**
- * Every task's reply follows the messages it caused: a client that reads the
- * host right after a command's 202 sees the new state (read-your-writes),
- * while the stream of background work keeps its batching window.
+ * A task's status changes go out before its reply, so a client that reads the
+ * host right after a command's 202 sees the new state (read-your-writes). Its
+ * events follow right behind the reply (next turn), so the front answers and
+ * audits the request before the operation's own lines. Background work (SSH,
+ * timers) keeps the batching window.
  */
 export default async function handle(task: WorkerTask): Promise<WorkerReply> {
   try {
     return await handleTask(task);
   } finally {
-    flush();
+    flushStatuses();
+    setImmediate(flush);
   }
+}
+
+/** Post the queued status messages now; everything else stays queued, in order. */
+function flushStatuses(): void {
+  if (!current || !outbox.some((m) => m.kind === 'status')) return;
+  current.port.postMessage(outbox.filter((m) => m.kind === 'status'));
+  outbox = outbox.filter((m) => m.kind !== 'status');
 }
 
 async function handleTask(task: WorkerTask): Promise<WorkerReply> {
