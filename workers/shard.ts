@@ -113,14 +113,16 @@ process.on('unhandledRejection', fatal);
  * host right after a command's 202 sees the new state (read-your-writes). Its
  * events follow right behind the reply (next turn), so the front answers and
  * audits the request before the operation's own lines. Background work (SSH,
- * timers) keeps the batching window.
+ * timers) and a rollout's commands keep the batching window.
  */
 export default async function handle(task: WorkerTask): Promise<WorkerReply> {
   try {
     return await handleTask(task);
   } finally {
-    flushStatuses();
-    setImmediate(flush);
+    if (task.kind !== 'command' || task.read_your_writes) {
+      flushStatuses();
+      setImmediate(flush);
+    }
   }
 }
 

@@ -242,7 +242,7 @@ export class Rollout {
     const done = new Promise<void>((resolve) => this.#waiting.set(h.host, resolve));
     const trace = { job_id: this.job.id, request_id: this.job.request_id, user: this.job.user };
     this.#deps.pool
-      .command(h.host, { kind: 'update', dry_run: this.#spec.dry_run }, trace)
+      .command(h.host, { kind: 'update', dry_run: this.#spec.dry_run }, trace, { readYourWrites: false })
       .then((reply) => {
         if (!reply.ok) {
           // Refused at the actor (it became busy between our check and the command).

@@ -124,10 +124,10 @@ export class ShardPool {
     return !this.#closing && this.#attached.size === this.size;
   }
 
-  async command(host: string, command: HostCommand, trace: Trace): Promise<CommandReply> {
+  async command(host: string, command: HostCommand, trace: Trace, opts: { readYourWrites: boolean } = { readYourWrites: true }): Promise<CommandReply> {
     const shard = this.shardOf(host);
     try {
-      const reply = await this.run({ kind: 'command', shard, host, command, trace });
+      const reply = await this.run({ kind: 'command', shard, host, command, trace, read_your_writes: opts.readYourWrites });
       if (reply.kind !== 'command') throw new Error(`unexpected reply ${reply.kind}`);
       return reply.reply;
     } catch (err) {

@@ -35,7 +35,12 @@ export type WorkerTask =
   | { kind: 'add_host'; shard: number; host: ResolvedHost; groups: string[] }
   | { kind: 'remove_host'; shard: number; name: string; force: boolean }
   | { kind: 'set_groups'; shard: number; groups: Record<string, string[]> }
-  | { kind: 'command'; shard: number; host: string; command: HostCommand; trace: Trace }
+  /**
+   * `read_your_writes`: the caller answers an API client as soon as this
+   * returns, so the worker sends the host's status changes before the reply
+   * (a rollout's many commands leave them to the batching window).
+   */
+  | { kind: 'command'; shard: number; host: string; command: HostCommand; trace: Trace; read_your_writes: boolean }
   | { kind: 'drain'; shard: number; grace_ms: number }
   | { kind: 'crash'; shard: number };
 
