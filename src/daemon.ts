@@ -89,7 +89,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     audit?.record({ action: 'job.interrupted', host: null, user: job.user, source_ip: null, result: 'interrupted', job_id: job.id, request_id: job.request_id });
   }
   broadcaster.restore(state.events, state.lastSeq);
-  const store = await StateStore.start(storeFile, log, { eventRetention: Math.max(config.daemon.ws.replay_buffer, 1000), jobRetention: 10_000, nice: config.daemon.worker_nice }, (n) => model.json(n));
+  const store = await StateStore.start(storeFile, log, { eventRetention: Math.max(config.daemon.ws.replay_buffer, 1000), jobRetention: 10_000, nice: config.workers.nice }, (n) => model.json(n));
   broadcaster.setPersist({ status: (s) => store.status(s), removed: (n) => store.removeStatus(n), event: (seq, json) => store.event(seq, json) });
   jobs.setOnChange((j, host) => store.job(j, host));
   for (const j of jobs.list()) store.job(j);

@@ -22,7 +22,7 @@ export interface ReloadResult {
 const RESTART_KEYS: Array<[string, (c: Config) => unknown]> = [
   ['daemon.bind', (c) => `${c.daemon.host}:${c.daemon.port}`],
   ['daemon.workers', (c) => c.daemon.workers],
-  ['daemon.worker_nice', (c) => c.daemon.worker_nice],
+  ['daemon.worker_nice', (c) => c.workers.nice],
   ['daemon.state_dir', (c) => c.daemon.state_dir],
   ['daemon.tls', (c) => c.daemon.tls],
   ['daemon.auth', (c) => c.daemon.auth],

@@ -126,11 +126,19 @@ export default async function handle(task: WorkerTask): Promise<WorkerReply> {
   }
 }
 
-/** Post the queued status messages now; everything else stays queued, in order. */
+/**
+ * Post the queued status messages now; everything else stays queued, in
+ * order. A status may overtake events, never a removal: a host removed and
+ * added back within one window must end up present.
+ */
 function flushStatuses(): void {
-  if (!current || !outbox.some((m) => m.kind === 'status')) return;
-  current.port.postMessage(outbox.filter((m) => m.kind === 'status'));
-  outbox = outbox.filter((m) => m.kind !== 'status');
+  if (!current) return;
+  const cut = outbox.findIndex((m) => m.kind === 'removed');
+  const head = cut === -1 ? outbox : outbox.slice(0, cut);
+  const statuses = head.filter((m) => m.kind === 'status');
+  if (statuses.length === 0) return;
+  current.port.postMessage(statuses);
+  outbox = [...head.filter((m) => m.kind !== 'status'), ...(cut === -1 ? [] : outbox.slice(cut))];
 }
 
 async function handleTask(task: WorkerTask): Promise<WorkerReply> {

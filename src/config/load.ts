@@ -150,7 +150,6 @@ function applyDefaults(cfg: ConfigFile, file: string, env: NodeJS.ProcessEnv): C
       port: bind.port,
       log_level: logLevel,
       workers: d.workers ?? availableParallelism(),
-      worker_nice: d.worker_nice ?? 10,
       state_dir: stateDir,
       shutdown_grace_ms: (d.shutdown_grace_s ?? 30) * 1000,
       tls: {

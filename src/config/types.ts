@@ -8,7 +8,7 @@ export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
 /** The part of the configuration a shard worker needs (structured-clone safe). */
 export interface DaemonSettingsForWorkers {
   state_dir: string;
-  /** Nice levels this shard's thread runs below the front thread. */
+  /** `[daemon] worker_nice`: nice levels the shard (and store-writer) threads run below the front thread. */
   nice: number;
   ssh: {
     host_key_policy: HostKeyPolicy;
@@ -38,8 +38,6 @@ export interface Config {
     port: number;
     log_level: LogLevel;
     workers: number;
-    /** Nice levels below the front thread for worker and store-writer threads. */
-    worker_nice: number;
     state_dir: string;
     shutdown_grace_ms: number;
     tls: { enabled: boolean; cert_path: string | null; key_path: string | null };
