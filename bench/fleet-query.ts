@@ -19,16 +19,14 @@
 // started once per fleet size and shared by every run on that size. Sessions
 // idle-close after 2 s so neither process runs out of file descriptors.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { clockTicksPerSecond, processCpuMicros, processMemoryKiB } from './lib/proc-cpu.js';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
+import { BENCH_DIR } from './lib/bench-env.js';
 import { SIMULATOR_NICE, startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const SIZES = list(process.env.FLEET_QUERY_SIZES, '1000,10000');
 const WORKERS = list(process.env.FLEET_QUERY_WORKERS, '1,2');
@@ -68,7 +66,7 @@ interface DaemonRun {
 function runBaseline(toml: string): Promise<BaselineResult> {
   return new Promise((resolve, reject) => {
     // At the nice level of the daemon's worker threads, which do this work in the daemon.
-    const p = spawn('nice', ['-n', String(SIMULATOR_NICE), process.execPath, join(HERE, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(CONCURRENCY)], {
+    const p = spawn('nice', ['-n', String(SIMULATOR_NICE), process.execPath, join(BENCH_DIR, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(CONCURRENCY)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
