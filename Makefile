@@ -4,7 +4,7 @@ NPM ?= npm
 
 .PHONY: deps install build run test bench clean hash-token
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json patches/ssh2.mjs
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
@@ -49,6 +49,7 @@ install: build
 	install -d $(LIBDIR)/dist $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/tendhost
 	cp -r dist/src dist/workers $(LIBDIR)/dist/
 	install -m 0644 package.json package-lock.json README.md $(LIBDIR)/
+	install -D -m 0644 patches/ssh2.mjs $(LIBDIR)/patches/ssh2.mjs
 	cd $(LIBDIR) && $(NPM) ci --omit=dev --no-audit --no-fund --loglevel=error
 	printf '#!/bin/sh\n# tendhost launcher (make install)\nexec %s %s/lib/tendhost/dist/src/cli.js "$$@"\n' '$(NODE)' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/bin/tendhost
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/tendhost

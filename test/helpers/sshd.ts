@@ -22,6 +22,8 @@ export interface Sshd {
   hostKeyPath: string;
   /** Raw public host key blob (what known_hosts stores base64-encoded). */
   hostKeyBlob(): Buffer;
+  /** Public lines of the host keys added with `extraHostKeys`, in that order. */
+  extraHostKeyLines(): string[];
   /** The listener's pid (its reaped per-connection children count in its cutime/cstime). */
   pid(): number;
   /** sshd's log so far (-e: to stderr, LogLevel VERBOSE). */
@@ -95,7 +97,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startSshd(opts: { users?: string[] } = {}): Promise<Sshd> {
+export type HostKeyType = 'ed25519' | 'rsa' | 'ecdsa';
+
+/** Starts a test sshd. Its host key is ed25519; `extraHostKeys` adds more types (their public lines in `extraHostKeyLines`). */
+export async function startSshd(opts: { users?: string[]; extraHostKeys?: HostKeyType[] } = {}): Promise<Sshd> {
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-sshd-'));
   // Non-root users must reach their authorized_keys and the empty HOME.
@@ -105,6 +110,9 @@ export async function startSshd(opts: { users?: string[] } = {}): Promise<Sshd> 
   fs.mkdirSync(home, { mode: 0o755 });
   fs.mkdirSync(authDir, { mode: 0o755 });
   const hostKeyPath = keygen(path.join(dir, 'ssh_host_ed25519_key'), { comment: 'tendhost-test-host' });
+  const extraHostKeyPaths = (opts.extraHostKeys ?? []).map((type) =>
+    keygen(path.join(dir, `ssh_host_${type}_key`), { type, comment: `tendhost-test-host-${type}` }),
+  );
   const port = await freePort();
   const users = ['root', ...(opts.users ?? [])];
   const config = path.join(dir, 'sshd_config');
@@ -114,6 +122,7 @@ export async function startSshd(opts: { users?: string[] } = {}): Promise<Sshd> 
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
       `HostKey ${hostKeyPath}`,
+      ...extraHostKeyPaths.map((p) => `HostKey ${p}`),
       'PidFile none',
       'UsePAM no',
       'StrictModes no',
@@ -167,6 +176,7 @@ export async function startSshd(opts: { users?: string[] } = {}): Promise<Sshd> 
     dir,
     hostKeyPath,
     hostKeyBlob: () => Buffer.from(publicKeyLine(hostKeyPath).split(/\s+/)[1]!, 'base64'),
+    extraHostKeyLines: () => extraHostKeyPaths.map(publicKeyLine),
     pid: () => child?.pid ?? -1,
     log: () => log,
     authorize(user, line) {

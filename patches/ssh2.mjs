@@ -1,0 +1,245 @@
+// Applied by `npm ci` (package.json "postinstall"): two edits to ssh2 1.17.0
+// that take OpenSSL's key encoder and decoder out of every SSH handshake.
+//
+// Why: Node 20 bundles OpenSSL 3.0, whose PEM/DER encoders and decoders take
+// process-wide locks. ssh2 goes through them three times per connection — it
+// exports its curve25519 public key as DER (twice), imports the server's
+// curve25519 key from DER, and verifies the host-key signature from a PEM
+// string. With one worker thread that costs ~0.4 ms per handshake; with two
+// the threads queue on the locks and it costs ~1 ms (measured on this 2-core
+// machine: bench/ssh-cost.ts and the numbers in README "Benchmarks").
+// The same keys through JWK go straight to the raw-key calls
+// (EVP_PKEY_new_raw_public_key / EVP_PKEY_get_raw_public_key, RSA_set0_key,
+// EC_KEY_set_public_key_affine_coordinates), which are 2–4x faster and do not
+// contend. Nothing else changes: the same algorithms, the same bytes on the
+// wire, the same errors.
+//
+// Each edit replaces one exact block. When ssh2 changes (a new version), the
+// block is not found and the install fails here, naming the file — update the
+// edits against the new source or drop them if upstream has the fix.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** Marks a patched file; also what `isSsh2Patched()` in workers/exec looks for. */
+export const MARKER = 'tendhost: raw keys via JWK';
+
+const EDITS = [
+  {
+    file: 'lib/protocol/kex.js',
+    before: `    getPublicKey() {
+      this.generateKeys();
+
+      const key = this._keys.publicKey.export({ type: 'spki', format: 'der' });
+      return key.slice(-32); // HACK: avoids parsing DER/BER header
+    }`,
+    after: `    getPublicKey() {
+      this.generateKeys();
+
+      // ${MARKER} (no OpenSSL encoder; see tendhost patches/ssh2.mjs)
+      if (!this._rawPublic) {
+        const { x } = this._keys.publicKey.export({ format: 'jwk' });
+        this._rawPublic = Buffer.from(x, 'base64url');
+      }
+      return this._rawPublic;
+    }`,
+  },
+  {
+    file: 'lib/protocol/kex.js',
+    before: `      try {
+        const asnWriter = new Ber.Writer();
+        asnWriter.startSequence();
+          // algorithm
+          asnWriter.startSequence();
+            asnWriter.writeOID('1.3.101.110'); // id-X25519
+          asnWriter.endSequence();
+
+          // PublicKey
+          asnWriter.startSequence(Ber.BitString);
+            asnWriter.writeByte(0x00);
+            // XXX: hack to write a raw buffer without a tag -- yuck
+            asnWriter._ensure(otherPublicKey.length);
+            otherPublicKey.copy(asnWriter._buf,
+                                asnWriter._offset,
+                                0,
+                                otherPublicKey.length);
+            asnWriter._offset += otherPublicKey.length;
+          asnWriter.endSequence();
+        asnWriter.endSequence();
+
+        return convertToMpint(diffieHellman({
+          privateKey: this._keys.privateKey,
+          publicKey: createPublicKey({
+            key: asnWriter.buffer,
+            type: 'spki',
+            format: 'der',
+          }),
+        }));`,
+    after: `      try {
+        // ${MARKER} (no OpenSSL decoder; see tendhost patches/ssh2.mjs)
+        return convertToMpint(diffieHellman({
+          privateKey: this._keys.privateKey,
+          publicKey: createPublicKey({
+            key: {
+              kty: 'OKP',
+              crv: 'X25519',
+              x: otherPublicKey.toString('base64url'),
+            },
+            format: 'jwk',
+          }),
+        }));`,
+  },
+  {
+    file: 'lib/protocol/keyParser.js',
+    before: `const {
+  createDecipheriv,
+  createECDH,`,
+    after: `const {
+  createPublicKey,
+  createDecipheriv,
+  createECDH,`,
+  },
+  {
+    file: 'lib/protocol/keyParser.js',
+    before: `const SYM_PUB_SSH = Symbol('Public key SSH');`,
+    after: `const SYM_PUB_SSH = Symbol('Public key SSH');
+// ${MARKER}: a public key parsed from the wire also keeps its JWK form, and
+// verify() imports that instead of decoding the PEM (see tendhost patches/ssh2.mjs)
+const SYM_PUB_JWK = Symbol('Public key JWK');
+const base64url = (mpint) => {
+  let i = 0;
+  while (i < mpint.length - 1 && mpint[i] === 0) ++i;
+  return mpint.subarray(i).toString('base64url');
+};
+const EC_JWK_CURVE = {
+  '1.2.840.10045.3.1.7': 'P-256',
+  '1.3.132.0.34': 'P-384',
+  '1.3.132.0.35': 'P-521',
+};
+const verifyKey = (key) => {
+  const jwk = key[SYM_PUB_JWK];
+  if (jwk) {
+    try {
+      return createPublicKey({ key: jwk, format: 'jwk' });
+    } catch {}
+  }
+  return key[SYM_PUB_PEM];
+};`,
+  },
+  {
+    file: 'lib/protocol/keyParser.js',
+    before: `      return function verify(data, signature, algo) {
+        const pem = this[SYM_PUB_PEM];
+        if (pem === null)
+          return new Error('No public key available');
+        if (!algo || typeof algo !== 'string')
+          algo = this[SYM_HASH_ALGO];
+        try {
+          return verify_(algo, data, pem, signature);`,
+    after: `      return function verify(data, signature, algo) {
+        const pem = this[SYM_PUB_PEM];
+        if (pem === null)
+          return new Error('No public key available');
+        if (!algo || typeof algo !== 'string')
+          algo = this[SYM_HASH_ALGO];
+        try {
+          return verify_(algo, data, verifyKey(this), signature);`,
+  },
+  {
+    file: 'lib/protocol/keyParser.js',
+    before: `  let algo;
+  let oid;
+  let pubPEM = null;
+  let pubSSH = null;
+`,
+    after: `  let algo;
+  let oid;
+  let pubPEM = null;
+  let pubSSH = null;
+  let pubJWK = null;
+`,
+  },
+  {
+    file: 'lib/protocol/keyParser.js',
+    before: `      pubPEM = genOpenSSLRSAPub(n, e);
+      pubSSH = genOpenSSHRSAPub(n, e);
+      algo = 'sha1';`,
+    after: `      pubPEM = genOpenSSLRSAPub(n, e);
+      pubSSH = genOpenSSHRSAPub(n, e);
+      pubJWK = { kty: 'RSA', n: base64url(n), e: base64url(e) };
+      algo = 'sha1';`,
+  },
+  {
+    file: 'lib/protocol/keyParser.js',
+    before: `      pubPEM = genOpenSSLEdPub(edpub);
+      pubSSH = genOpenSSHEdPub(edpub);`,
+    after: `      pubPEM = genOpenSSLEdPub(edpub);
+      pubSSH = genOpenSSHEdPub(edpub);
+      pubJWK = { kty: 'OKP', crv: 'Ed25519', x: edpub.toString('base64url') };`,
+  },
+  {
+    file: 'lib/protocol/keyParser.js',
+    before: `      pubPEM = genOpenSSLECDSAPub(oid, ecpub);
+      pubSSH = genOpenSSHECDSAPub(oid, ecpub);
+      break;`,
+    after: `      pubPEM = genOpenSSLECDSAPub(oid, ecpub);
+      pubSSH = genOpenSSHECDSAPub(oid, ecpub);
+      if (ecpub[0] === 0x04 && ecpub.length % 2 === 1) { // uncompressed point
+        const half = (ecpub.length - 1) / 2;
+        pubJWK = {
+          kty: 'EC',
+          crv: EC_JWK_CURVE[oid],
+          x: ecpub.subarray(1, 1 + half).toString('base64url'),
+          y: ecpub.subarray(1 + half).toString('base64url'),
+        };
+      }
+      break;`,
+  },
+  {
+    file: 'lib/protocol/keyParser.js',
+    before: `  return new OpenSSH_Public(fullType, comment, pubPEM, pubSSH, algo);
+}`,
+    after: `  const key = new OpenSSH_Public(fullType, comment, pubPEM, pubSSH, algo);
+  key[SYM_PUB_JWK] = pubJWK;
+  return key;
+}`,
+  },
+];
+
+/** ssh2's package folder, as Node resolves it from here. */
+export function ssh2Dir() {
+  const require = createRequire(import.meta.url);
+  return dirname(require.resolve('ssh2/package.json'));
+}
+
+/** Applies every edit once; a file already patched is left as it is. */
+export function applySsh2Patch(root = ssh2Dir()) {
+  const files = new Map();
+  for (const edit of EDITS) {
+    const path = join(root, edit.file);
+    const text = files.get(path) ?? readFileSync(path, 'utf8');
+    if (text.includes(edit.after)) {
+      files.set(path, text);
+      continue;
+    }
+    const at = text.indexOf(edit.before);
+    if (at < 0 || text.indexOf(edit.before, at + 1) >= 0) {
+      throw new Error(
+        `patches/ssh2.mjs: ${path} does not contain the block this edit replaces ` +
+          `(installed ssh2 ${readVersion(root)}; the edits are written against 1.17.0)`,
+      );
+    }
+    files.set(path, text.slice(0, at) + edit.after + text.slice(at + edit.before.length));
+  }
+  for (const [path, text] of files) writeFileSync(path, text);
+  return [...files.keys()];
+}
+
+function readVersion(root) {
+  return JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const patched = applySsh2Patch();
+  console.log(`ssh2 patched (${MARKER}): ${patched.length} files`);
+}

@@ -1,0 +1,104 @@
+// ssh2 as installed by `npm ci` carries patches/ssh2.mjs (raw keys through
+// JWK instead of OpenSSL's locked PEM/DER coders). What a user relies on:
+// every key exchange and host-key type still connects to a real OpenSSH sshd
+// and presents the right host key, and a bad signature is still refused.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import ssh2 from 'ssh2';
+import { canRunSshd, keygen, publicKeyLine, startSshd } from './helpers/sshd.js';
+
+const require = createRequire(import.meta.url);
+const { Client, utils } = ssh2;
+
+t.test('the installed ssh2 carries the patch', async (t) => {
+  for (const file of ['ssh2/lib/protocol/kex.js', 'ssh2/lib/protocol/keyParser.js']) {
+    t.match(fs.readFileSync(require.resolve(file), 'utf8'), 'tendhost: raw keys via JWK', file);
+  }
+});
+
+t.test('a public key parsed from the wire verifies good signatures and refuses bad ones', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-ssh2-keys-'));
+  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const cases: Array<[type: string, bits: string, hash: string | undefined]> = [
+    ['ed25519', '256', undefined],
+    ['ecdsa', '256', undefined],
+    ['ecdsa', '384', undefined],
+    ['ecdsa', '521', undefined],
+    ['rsa', '2048', 'sha512'],
+  ];
+  for (const [type, bits, hash] of cases) {
+    const file = path.join(tmp, `${type}-${bits}`);
+    execFileSync('ssh-keygen', ['-q', '-t', type, '-b', bits, '-N', '', '-f', file]);
+    const priv = utils.parseKey(fs.readFileSync(file));
+    const pub = utils.parseKey(fs.readFileSync(`${file}.pub`));
+    if (priv instanceof Error) throw priv;
+    if (pub instanceof Error) throw pub;
+    const label = `${pub.type} (${bits} bits)`;
+    const data = crypto.randomBytes(64);
+    const signature = priv.sign(data, hash);
+    if (signature instanceof Error) throw signature;
+    t.equal(pub.verify(data, signature, hash), true, `${label}: good signature`);
+    const bad = Buffer.from(signature);
+    bad[bad.length - 8] ^= 1;
+    t.not(pub.verify(data, bad, hash), true, `${label}: flipped bit refused`);
+    t.not(pub.verify(crypto.randomBytes(64), signature, hash), true, `${label}: other data refused`);
+  }
+});
+
+const skip = canRunSshd();
+t.test('every key exchange and host-key type reaches a real sshd', { skip: skip ?? false }, async (t) => {
+  const sshd = await startSshd({ extraHostKeys: ['ecdsa', 'rsa'] });
+  t.teardown(() => sshd.stop());
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-ssh2-patch-'));
+  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const key = keygen(path.join(tmp, 'id'));
+  sshd.authorize('root', publicKeyLine(key));
+  const [ecdsaLine, rsaLine] = sshd.extraHostKeyLines();
+  const blobOf = (line: string) => Buffer.from(line.split(/\s+/)[1]!, 'base64');
+  const hostKeys: Array<[string, Buffer]> = [
+    ['ssh-ed25519', sshd.hostKeyBlob()],
+    ['ecdsa-sha2-nistp256', blobOf(ecdsaLine!)],
+    ['rsa-sha2-512', blobOf(rsaLine!)],
+    ['rsa-sha2-256', blobOf(rsaLine!)],
+  ];
+  for (const kex of ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256']) {
+    for (const [hostKeyAlgo, expectedBlob] of hostKeys) {
+      let presented: Buffer | null = null;
+      const out = await new Promise<string>((resolve, reject) => {
+        const client = new Client();
+        client
+          .on('ready', () => {
+            client.exec('echo handshake-ok', (err, stream) => {
+              if (err) return reject(err);
+              let text = '';
+              stream.on('data', (d: Buffer) => (text += d.toString()));
+              stream.on('close', () => {
+                client.end();
+                resolve(text.trim());
+              });
+            });
+          })
+          .on('error', reject)
+          .connect({
+            host: '127.0.0.1',
+            port: sshd.port,
+            username: 'root',
+            privateKey: fs.readFileSync(key),
+            algorithms: { kex: [kex] as never, serverHostKey: [hostKeyAlgo] as never },
+            hostVerifier: (blob: Buffer) => {
+              presented = blob;
+              return true;
+            },
+            readyTimeout: 10_000,
+          });
+      });
+      t.equal(out, 'handshake-ok', `${kex} / ${hostKeyAlgo}: command ran`);
+      t.same(presented, expectedBlob, `${kex} / ${hostKeyAlgo}: the sshd's own host key`);
+    }
+  }
+});
