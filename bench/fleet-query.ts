@@ -63,16 +63,44 @@ interface DaemonRun {
   pending: number;
 }
 
-function runBaseline(toml: string): Promise<BaselineResult> {
-  return new Promise((resolve, reject) => {
-    // At the nice level of the daemon's worker threads, which do this work in the daemon.
-    const p = spawn('nice', ['-n', String(SIMULATOR_NICE), process.execPath, join(BENCH_DIR, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(CONCURRENCY)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+/** The plain script split over as many processes as the daemon has workers. */
+interface ParallelControl {
+  processes: number;
+  wall_ms: number;
+  hosts_per_s: number;
+  cpu_ms_per_host: number;
+  /** CPU/host over the one-process baseline's. */
+  cpu_growth: number;
+  ok: number;
+}
+
+/**
+ * The plain script as `processes` processes, each on every n-th host with an
+ * n-th of the concurrency: with n > 1 it is the parallel control for a daemon
+ * with n workers (separate processes share no locks and no heap, so whatever
+ * CPU/host they add over one process is this machine's, not the daemon's).
+ */
+async function runBaseline(toml: string, processes: number): Promise<BaselineResult> {
+  const one = (shard: number) =>
+    new Promise<BaselineResult>((resolve, reject) => {
+      // At the nice level of the daemon's worker threads, which do this work in the daemon.
+      const args = [join(BENCH_DIR, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(Math.ceil(CONCURRENCY / processes)), '--shard', `${shard}/${processes}`];
+      const p = spawn('nice', ['-n', String(SIMULATOR_NICE), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+      p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`baseline exited ${code}: ${out}`))));
     });
-    let out = '';
-    p.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`baseline exited ${code}: ${out}`))));
-  });
+  const parts = await Promise.all(Array.from({ length: processes }, (_, i) => one(i)));
+  const sum = (k: 'hosts' | 'ok' | 'failed' | 'execs' | 'pending' | 'cpu_ms') => parts.reduce((n, r) => n + r[k], 0);
+  return {
+    hosts: sum('hosts'),
+    ok: sum('ok'),
+    failed: sum('failed'),
+    execs: sum('execs'),
+    pending: sum('pending'),
+    wall_ms: Math.max(...parts.map((r) => r.wall_ms)),
+    cpu_ms: sum('cpu_ms'),
+  };
 }
 
 /** Jobs running, from /metrics (cheap to compute, unlike a 10,000-host job document). */
@@ -167,37 +195,59 @@ async function main(): Promise<void> {
     try {
       const simPending = (await sim.json('/summary')).pending;
       await sim.json('/reset-counters', {});
-      const base = await runBaseline(sim.toml);
+      const base = await runBaseline(sim.toml, 1);
       const { execs: baseExecs, connections: baseConnections } = await sim.json('/summary');
       const baseHostsPerS = (hosts / base.wall_ms) * 1000;
+      const baseCpuPerHost = base.cpu_ms / hosts;
       console.log(
         `fleet ${hosts}: plain ssh2 (concurrency ${CONCURRENCY}): ${base.wall_ms} ms, ${Math.round(baseHostsPerS)} hosts/s, ` +
-          `${round2(base.cpu_ms / hosts)} ms CPU/host, ok ${base.ok}/${hosts}, execs ${baseExecs}, connections ${baseConnections}`,
+          `${round2(baseCpuPerHost)} ms CPU/host, ok ${base.ok}/${hosts}, execs ${baseExecs}, connections ${baseConnections}`,
       );
-      const runs: DaemonRun[] = [];
+      const runs: Array<DaemonRun & { control?: ParallelControl }> = [];
       for (const workers of WORKERS) {
+        let control: ParallelControl | undefined;
+        if (workers > 1) {
+          await sim.json('/reset-counters', {});
+          const c = await runBaseline(sim.toml, workers);
+          control = {
+            processes: workers,
+            wall_ms: c.wall_ms,
+            hosts_per_s: Math.round((hosts / c.wall_ms) * 1000),
+            cpu_ms_per_host: round2(c.cpu_ms / hosts),
+            cpu_growth: round2(c.cpu_ms / hosts / baseCpuPerHost),
+            ok: c.ok,
+          };
+          console.log(
+            `fleet ${hosts}: plain ssh2 as ${workers} processes (the control for ${workers} workers): ${c.wall_ms} ms, ${control.hosts_per_s} hosts/s, ` +
+              `${control.cpu_ms_per_host} ms CPU/host (${control.cpu_growth}x one process), ok ${c.ok}/${hosts}`,
+          );
+        }
         await sim.json('/reset-counters', {});
         const run = await runDaemon(sim, hosts, workers);
-        runs.push(run);
+        runs.push({ ...run, control });
         console.log(
           `fleet ${hosts}: daemon, ${workers} worker(s): ${run.wall_ms} ms, ${run.hosts_per_s} hosts/s, ${run.cpu_ms_per_host} ms CPU/host (front thread ${run.front_cpu_ms_per_host}), ` +
             `peak RSS ${run.peak_rss_mib} MiB, front ELU mean ${run.front_elu_mean} max ${run.front_elu_max}, worker ELU max ${run.worker_elu_max}, ` +
             `completed ${run.completed}/${hosts}, execs ${run.execs}, connections ${run.connections}, pending ${run.pending}/${simPending}`,
         );
+        const oneWorker = runs.find((r) => r.workers === 1);
         console.log(
           `  ratios: throughput ${round2(run.hosts_per_s / baseHostsPerS)} of plain ssh2 (target >= 0.8), ` +
-            `CPU/host ${round2(run.cpu_ms_per_host / (base.cpu_ms / hosts))}x plain ssh2 (target <= 5 ms/host)`,
+            `CPU/host ${round2(run.cpu_ms_per_host / baseCpuPerHost)}x plain ssh2 (target <= 5 ms/host)` +
+            (control && oneWorker
+              ? `; CPU/host ${round2(run.cpu_ms_per_host / oneWorker.cpu_ms_per_host)}x the 1-worker run, where the plain control grew ${control.cpu_growth}x`
+              : ''),
         );
       }
       report.push({
         hosts,
         concurrency: CONCURRENCY,
         simulator_pending: simPending,
-        baseline: { ...base, hosts_per_s: Math.round(baseHostsPerS), cpu_ms_per_host: round2(base.cpu_ms / hosts), sim_execs: baseExecs },
+        baseline: { ...base, hosts_per_s: Math.round(baseHostsPerS), cpu_ms_per_host: round2(baseCpuPerHost), sim_execs: baseExecs },
         daemon: runs.map((r) => ({
           ...r,
           throughput_ratio: round2(r.hosts_per_s / baseHostsPerS),
-          cpu_ratio: round2(r.cpu_ms_per_host / (base.cpu_ms / hosts)),
+          cpu_ratio: round2(r.cpu_ms_per_host / baseCpuPerHost),
           same_commands: r.execs === baseExecs,
           correct: r.completed === hosts && r.pending === simPending,
         })),

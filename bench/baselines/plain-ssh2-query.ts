@@ -4,7 +4,10 @@
 // `--concurrency` hosts in flight, and nothing else: no actors, no threads,
 // no parsing beyond counting the pending packages, no events.
 //
-//   node dist/bench/baselines/plain-ssh2-query.js --toml FLEET.toml --concurrency 128
+//   node dist/bench/baselines/plain-ssh2-query.js --toml FLEET.toml --concurrency 128 [--shard 0/2]
+//
+// --shard i/n takes every n-th host starting at i, so n processes together
+// cover the fleet (the parallel control for a daemon with n workers).
 //
 // Prints one JSON line: hosts, ok, failed, execs, pending (sum), wall_ms,
 // cpu_ms (this process, user + system).
@@ -72,10 +75,13 @@ function countPending(command: string, stdout: string): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { toml: { type: 'string' }, concurrency: { type: 'string' } } });
+  const { values } = parseArgs({ options: { toml: { type: 'string' }, concurrency: { type: 'string' }, shard: { type: 'string' } } });
   if (!values.toml) throw new Error('--toml FILE is required');
   const concurrency = Number(values.concurrency ?? 128);
-  const hosts = (parse(readFileSync(values.toml, 'utf8')) as unknown as { host: FleetHost[] }).host;
+  const [shard, shards] = (values.shard ?? '0/1').split('/').map(Number);
+  if (!(shards >= 1 && shard >= 0 && shard < shards)) throw new Error(`--shard ${values.shard}: expected i/n with 0 <= i < n`);
+  const fleet = (parse(readFileSync(values.toml, 'utf8')) as unknown as { host: FleetHost[] }).host;
+  const hosts = fleet.filter((_, i) => i % shards === shard);
   const keys = new Map<string, Buffer>();
   const keyOf = (p: string) => keys.get(p) ?? keys.set(p, readFileSync(p)).get(p)!;
 
