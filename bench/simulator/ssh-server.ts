@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel } from 'ssh2';
+import { decodeOnce } from '../../workers/exec/decoded-key.js';
 import { loginName } from './fleet.js';
 import { recordCommand, type SimHost } from './host.js';
 import type { ClientKey } from './keys.js';
@@ -12,7 +13,7 @@ import { PERSONA_TABLE } from './personas/index.js';
 import { runCommand } from './personas/shell.js';
 import type { SimEnv } from './personas/types.js';
 
-const { Server } = ssh2;
+const { Server, utils } = ssh2;
 type Ssh2Server = InstanceType<typeof Server>;
 
 export interface SshServers {
@@ -113,7 +114,14 @@ async function exec(deps: SshDeps, host: SimHost, stream: ServerChannel, command
 export function createSshServers(deps: SshDeps, fleetKey: string, changedKey: string): SshServers {
   const hostOf = new WeakMap<Socket, SimHost>();
   const make = (key: string) => {
-    const srv = new Server({ hostKeys: [key], ident: 'OpenSSH_9.2p1 Debian-2+deb12u3' }, (client) =>
+    // Decoded once, as the daemon does with its own keys (workers/exec/decoded-key.ts):
+    // the simulator stands in for remote machines, so the less CPU it takes
+    // from the cores it shares with the daemon under test, the truer the benchmark.
+    const parsed = utils.parseKey(key);
+    if (parsed instanceof Error) throw new Error(`simulator host key: ${parsed.message}`);
+    const hostKey = Array.isArray(parsed) ? parsed[0]! : parsed;
+    decodeOnce(hostKey);
+    const srv = new Server({ hostKeys: [{ key: hostKey }], ident: 'OpenSSH_9.2p1 Debian-2+deb12u3' }, (client) =>
       onConnection(deps, hostOf, client),
     );
     srv.on('error', (err: Error) => deps.log(`ssh server error: ${err.message}`));
