@@ -9,7 +9,11 @@
 // Per run: wall time (POST → job finished), hosts/s, the daemon's CPU per
 // host (all threads, from /proc), its peak RSS (VmHWM), and the front thread's
 // event-loop utilisation from the daemon's debug `load` log lines (every 2 s;
-// src/load-log.ts). Concurrency: the script keeps C hosts in flight; the
+// src/load-log.ts). Each daemon is measured on its first query of the fleet
+// (the one-shot figure, compared with the plain script) and again on a second,
+// warm query. For N > 1 workers, the plain script also runs as N processes
+// on N slices of the fleet: the same-run control for how much CPU/host this
+// machine adds when N clients share its cores (its simulator included). Concurrency: the script keeps C hosts in flight; the
 // daemon gets max_handshakes_per_worker = C / workers (its only cap on
 // concurrent hosts: a host holds its handshake slot until authenticated,
 // then runs its commands on its own session).
