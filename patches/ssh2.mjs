@@ -128,22 +128,8 @@ const verifyKey = (key) => {
   },
   {
     file: 'lib/protocol/keyParser.js',
-    before: `      return function verify(data, signature, algo) {
-        const pem = this[SYM_PUB_PEM];
-        if (pem === null)
-          return new Error('No public key available');
-        if (!algo || typeof algo !== 'string')
-          algo = this[SYM_HASH_ALGO];
-        try {
-          return verify_(algo, data, pem, signature);`,
-    after: `      return function verify(data, signature, algo) {
-        const pem = this[SYM_PUB_PEM];
-        if (pem === null)
-          return new Error('No public key available');
-        if (!algo || typeof algo !== 'string')
-          algo = this[SYM_HASH_ALGO];
-        try {
-          return verify_(algo, data, verifyKey(this), signature);`,
+    before: `          return verify_(algo, data, pem, signature);`,
+    after: `          return verify_(algo, data, verifyKey(this), signature);`,
   },
   {
     file: 'lib/protocol/keyParser.js',

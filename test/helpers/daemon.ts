@@ -80,9 +80,12 @@ ${opts.toml ?? ''}
 /** Spawn the daemon on a given config file; resolves once it logs "listening". */
 /** Extra node flags for the daemon, e.g. DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a benchmark run. */
 const NODE_ARGS = (process.env.DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** A command the daemon runs under, e.g. DAEMON_WRAPPER="valgrind --tool=callgrind" to count its instructions. */
+const WRAPPER = (process.env.DAEMON_WRAPPER ?? '').split(' ').filter(Boolean);
 
 export function spawnDaemon(file: string, dir: string, opts: StartOptions = {}): Promise<Daemon> {
-  const proc = spawn(process.execPath, [...NODE_ARGS, MAIN], {
+  const [command, ...args] = [...WRAPPER, process.execPath, ...NODE_ARGS, MAIN];
+  const proc = spawn(command!, args, {
     env: { ...process.env, TENDHOST_CONFIG: file, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -169,7 +172,7 @@ export function spawnDaemon(file: string, dir: string, opts: StartOptions = {}):
       async stop(signal: NodeJS.Signals = 'SIGTERM') {
         if (proc.exitCode !== null) return proc.exitCode;
         proc.kill(signal);
-        const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+        const t = setTimeout(() => proc.kill('SIGKILL'), WRAPPER.length > 0 ? 300_000 : 20_000);
         const code = await exited;
         clearTimeout(t);
         return code;
