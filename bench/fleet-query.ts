@@ -13,8 +13,9 @@
 // (the one-shot figure, compared with the plain script) and again on a second,
 // warm query. For N > 1 workers, the plain script also runs as N processes
 // on N slices of the fleet: the same-run control for how much CPU/host this
-// machine adds when N clients share its cores (its simulator included). Concurrency: the script keeps C hosts in flight; the
-// daemon gets max_handshakes_per_worker = C / workers (its only cap on
+// machine adds when N clients share its cores (its simulator included).
+// Concurrency: the script keeps C hosts in flight; the daemon gets
+// max_handshakes_per_worker = C / workers (its only cap on
 // concurrent hosts: a host holds its handshake slot until authenticated,
 // then runs its commands on its own session).
 //
