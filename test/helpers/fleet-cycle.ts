@@ -111,6 +111,9 @@ export interface Recorder {
   close(): void;
 }
 
+/** The event recorder of each daemon, so waitForState can wait for the event as well. */
+const recorders = new WeakMap<Daemon, Recorder>();
+
 export async function recordEvents(d: Daemon): Promise<Recorder> {
   const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws/events`);
   const all: any[] = [];
@@ -121,21 +124,30 @@ export async function recordEvents(d: Daemon): Promise<Recorder> {
   });
   await until(() => all.some((m) => m.type === 'Snapshot'));
   const of = (host: string, type?: string) => all.filter((e) => e.host === host && (type === undefined || e.type === type));
-  return {
+  const recorder: Recorder = {
     all,
     of,
     states: (host) => of(host, 'HostStateChanged').map((e) => `${e.from}->${e.to}`),
     waitFor: (host, pred, timeoutMs = 30_000) => until(() => of(host).find(pred), timeoutMs, 25),
     close: () => ws.close(),
   };
+  recorders.set(d, recorder);
+  return recorder;
 }
 
-/** The host's status once it rests in `state` with its job finished. */
+/**
+ * The host's status once it rests in `state` with its job finished — and, when
+ * the daemon's events are being recorded, once the event that brought it there
+ * has arrived too: a client with an HTTP and a WebSocket connection can read
+ * the new state before the event reaches it.
+ */
 export async function waitForState(d: Daemon, name: string, state: string, timeoutMs = 30_000): Promise<any> {
   return until(
     async () => {
       const r = await d.get(`/hosts/${encodeURIComponent(name)}`);
-      return r.body?.state === state && r.body.job_id === null ? r.body : null;
+      if (r.body?.state !== state || r.body.job_id !== null) return null;
+      const changes = recorders.get(d)?.states(name) ?? [];
+      return changes.length === 0 || changes[changes.length - 1]!.endsWith(`->${state}`) ? r.body : null;
     },
     timeoutMs,
     50,
