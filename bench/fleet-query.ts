@@ -47,6 +47,7 @@ interface BaselineResult {
   pending: number;
   wall_ms: number;
   cpu_ms: number;
+  second_half_cpu_ms: number;
 }
 
 /** One measured dry-run query of the fleet. */
@@ -54,6 +55,8 @@ interface Pass {
   wall_ms: number;
   hosts_per_s: number;
   cpu_ms_per_host: number;
+  /** CPU/host from the moment half the hosts were done: without start-up and most JIT warm-up. */
+  second_half_cpu_ms_per_host: number | null;
   /** Of which the front thread (HTTP, broadcaster, read model, rollout). */
   front_cpu_ms_per_host: number;
   peak_rss_mib: number;
@@ -82,6 +85,8 @@ interface ParallelControl {
   cpu_ms_per_host: number;
   /** CPU/host over the one-process baseline's. */
   cpu_growth: number;
+  second_half_cpu_ms_per_host: number;
+  second_half_cpu_growth: number;
   ok: number;
 }
 
@@ -102,7 +107,7 @@ async function runBaseline(toml: string, processes: number): Promise<BaselineRes
       p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`baseline exited ${code}: ${out}`))));
     });
   const parts = await Promise.all(Array.from({ length: processes }, (_, i) => one(i)));
-  const sum = (k: 'hosts' | 'ok' | 'failed' | 'execs' | 'pending' | 'cpu_ms') => parts.reduce((n, r) => n + r[k], 0);
+  const sum = (k: 'hosts' | 'ok' | 'failed' | 'execs' | 'pending' | 'cpu_ms' | 'second_half_cpu_ms') => parts.reduce((n, r) => n + r[k], 0);
   return {
     hosts: sum('hosts'),
     ok: sum('ok'),
@@ -111,6 +116,7 @@ async function runBaseline(toml: string, processes: number): Promise<BaselineRes
     pending: sum('pending'),
     wall_ms: Math.max(...parts.map((r) => r.wall_ms)),
     cpu_ms: sum('cpu_ms'),
+    second_half_cpu_ms: sum('second_half_cpu_ms'),
   };
 }
 
@@ -119,6 +125,12 @@ async function jobsRunning(d: Daemon): Promise<number> {
   const text = (await d.get('/metrics')).text;
   const m = /^tendhost_jobs\{state="running"\} (\d+)/m.exec(text);
   return m ? Number(m[1]) : -1;
+}
+
+/** Host queries finished so far, from /metrics (the operation-duration histogram's count). */
+async function queriesDone(d: Daemon): Promise<number> {
+  const text = (await d.get('/metrics')).text;
+  return [...text.matchAll(/^tendhost_operation_duration_seconds_count\{[^}]*op="query"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 /** One dry-run query of the whole fleet through the API, measured. */
@@ -130,8 +142,11 @@ async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number): Promis
   const t0 = performance.now();
   const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: hosts });
   if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text}`);
+  const queries0 = await queriesDone(d);
+  let cpuAtHalf: number | null = null;
   for (;;) {
     await new Promise((res) => setTimeout(res, 200));
+    if (cpuAtHalf === null && (await queriesDone(d)) - queries0 >= hosts / 2) cpuAtHalf = processCpuMicros(pid);
     if ((await jobsRunning(d)) === 0) break;
     if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`the dry run did not finish within ${RUN_TIMEOUT_MS} ms`);
   }
@@ -153,6 +168,7 @@ async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number): Promis
     wall_ms: Math.round(wallMs),
     hosts_per_s: Math.round((hosts / wallMs) * 1000),
     cpu_ms_per_host: round2(cpuUs / 1000 / hosts),
+    second_half_cpu_ms_per_host: cpuAtHalf === null ? null : round2((processCpuMicros(pid) - cpuAtHalf) / 1000 / (hosts / 2)),
     front_cpu_ms_per_host: round2(frontUs / 1000 / hosts),
     peak_rss_mib: Math.round(mem.peak_rss_kib / 1024),
     front_elu_mean: round2(elus.reduce((a, b) => a + b, 0) / Math.max(1, elus.length)),
@@ -235,9 +251,10 @@ async function main(): Promise<void> {
       const { execs: baseExecs, connections: baseConnections } = await sim.json('/summary');
       const baseHostsPerS = (hosts / base.wall_ms) * 1000;
       const baseCpuPerHost = base.cpu_ms / hosts;
+      const baseSecondHalf = base.second_half_cpu_ms / (hosts / 2);
       console.log(
         `fleet ${hosts}: plain ssh2 (concurrency ${CONCURRENCY}): ${base.wall_ms} ms, ${Math.round(baseHostsPerS)} hosts/s, ` +
-          `${round2(baseCpuPerHost)} ms CPU/host, ok ${base.ok}/${hosts}, execs ${baseExecs}, connections ${baseConnections}`,
+          `${round2(baseCpuPerHost)} ms CPU/host (second half ${round2(baseSecondHalf)}), ok ${base.ok}/${hosts}, execs ${baseExecs}, connections ${baseConnections}`,
       );
       const runs: Array<DaemonRun & { control?: ParallelControl }> = [];
       for (const workers of WORKERS) {
@@ -251,18 +268,20 @@ async function main(): Promise<void> {
             hosts_per_s: Math.round((hosts / c.wall_ms) * 1000),
             cpu_ms_per_host: round2(c.cpu_ms / hosts),
             cpu_growth: round2(c.cpu_ms / hosts / baseCpuPerHost),
+            second_half_cpu_ms_per_host: round2(c.second_half_cpu_ms / (hosts / 2)),
+            second_half_cpu_growth: round2(c.second_half_cpu_ms / (hosts / 2) / baseSecondHalf),
             ok: c.ok,
           };
           console.log(
             `fleet ${hosts}: plain ssh2 as ${workers} processes (the control for ${workers} workers): ${c.wall_ms} ms, ${control.hosts_per_s} hosts/s, ` +
-              `${control.cpu_ms_per_host} ms CPU/host (${control.cpu_growth}x one process), ok ${c.ok}/${hosts}`,
+              `${control.cpu_ms_per_host} ms CPU/host (${control.cpu_growth}x one process; second half ${control.second_half_cpu_ms_per_host}, ${control.second_half_cpu_growth}x), ok ${c.ok}/${hosts}`,
           );
         }
         await sim.json('/reset-counters', {});
         const run = await runDaemon(sim, hosts, workers);
         runs.push({ ...run, control });
         console.log(
-          `fleet ${hosts}: daemon, ${workers} worker(s): ${run.wall_ms} ms, ${run.hosts_per_s} hosts/s, ${run.cpu_ms_per_host} ms CPU/host (front thread ${run.front_cpu_ms_per_host}), ` +
+          `fleet ${hosts}: daemon, ${workers} worker(s): ${run.wall_ms} ms, ${run.hosts_per_s} hosts/s, ${run.cpu_ms_per_host} ms CPU/host (front thread ${run.front_cpu_ms_per_host}; second half ${run.second_half_cpu_ms_per_host}), ` +
             `peak RSS ${run.peak_rss_mib} MiB, front ELU mean ${run.front_elu_mean} max ${run.front_elu_max}, worker ELU max ${run.worker_elu_max}, ` +
             `completed ${run.completed}/${hosts}, execs ${run.execs}, connections ${run.connections}, pending ${run.pending}/${simPending}`,
         );
@@ -275,7 +294,9 @@ async function main(): Promise<void> {
           `  ratios: throughput ${round2(run.hosts_per_s / baseHostsPerS)} of plain ssh2 (target >= 0.8), ` +
             `CPU/host ${round2(run.cpu_ms_per_host / baseCpuPerHost)}x plain ssh2 (target <= 5 ms/host)` +
             (control && oneWorker
-              ? `; CPU/host ${round2(run.cpu_ms_per_host / oneWorker.cpu_ms_per_host)}x the 1-worker run (warm ${round2(run.warm.cpu_ms_per_host / oneWorker.warm.cpu_ms_per_host)}x), where the plain control grew ${control.cpu_growth}x`
+              ? `; CPU/host ${round2(run.cpu_ms_per_host / oneWorker.cpu_ms_per_host)}x the 1-worker run ` +
+                `(second half ${round2((run.second_half_cpu_ms_per_host ?? NaN) / (oneWorker.second_half_cpu_ms_per_host ?? NaN))}x, warm ${round2(run.warm.cpu_ms_per_host / oneWorker.warm.cpu_ms_per_host)}x), ` +
+                `where the plain control grew ${control.cpu_growth}x (second half ${control.second_half_cpu_growth}x)`
               : ''),
         );
       }
@@ -283,7 +304,13 @@ async function main(): Promise<void> {
         hosts,
         concurrency: CONCURRENCY,
         simulator_pending: simPending,
-        baseline: { ...base, hosts_per_s: Math.round(baseHostsPerS), cpu_ms_per_host: round2(baseCpuPerHost), sim_execs: baseExecs },
+        baseline: {
+          ...base,
+          hosts_per_s: Math.round(baseHostsPerS),
+          cpu_ms_per_host: round2(baseCpuPerHost),
+          second_half_cpu_ms_per_host: round2(baseSecondHalf),
+          sim_execs: baseExecs,
+        },
         daemon: runs.map((r) => ({
           ...r,
           throughput_ratio: round2(r.hosts_per_s / baseHostsPerS),
