@@ -120,34 +120,34 @@ async function runBaseline(toml: string, processes: number): Promise<BaselineRes
   };
 }
 
-/** Jobs running, from /metrics (cheap to compute, unlike a 10,000-host job document). */
-async function jobsRunning(d: Daemon): Promise<number> {
+/**
+ * Progress from one /metrics read (cheap to compute, unlike a 10,000-host job
+ * document): jobs running, and host queries finished so far (the
+ * operation-duration histogram's count).
+ */
+async function progress(d: Daemon): Promise<{ jobsRunning: number; queriesDone: number }> {
   const text = (await d.get('/metrics')).text;
-  const m = /^tendhost_jobs\{state="running"\} (\d+)/m.exec(text);
-  return m ? Number(m[1]) : -1;
-}
-
-/** Host queries finished so far, from /metrics (the operation-duration histogram's count). */
-async function queriesDone(d: Daemon): Promise<number> {
-  const text = (await d.get('/metrics')).text;
-  return [...text.matchAll(/^tendhost_operation_duration_seconds_count\{[^}]*op="query"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  const running = /^tendhost_jobs\{state="running"\} (\d+)/m.exec(text);
+  const queries = [...text.matchAll(/^tendhost_operation_duration_seconds_count\{[^}]*op="query"[^}]*\} (\d+)/gm)];
+  return { jobsRunning: running ? Number(running[1]) : -1, queriesDone: queries.reduce((n, m) => n + Number(m[1]), 0) };
 }
 
 /** One dry-run query of the whole fleet through the API, measured. */
 async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number): Promise<Pass> {
   const pid = d.proc.pid!;
   const logsBefore = d.logs.length;
+  const queries0 = (await progress(d)).queriesDone;
   const cpu0 = processCpuMicros(pid);
   const front0 = threadCpuMicros(pid, pid);
   const t0 = performance.now();
   const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: hosts });
   if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text}`);
-  const queries0 = await queriesDone(d);
   let cpuAtHalf: number | null = null;
   for (;;) {
     await new Promise((res) => setTimeout(res, 200));
-    if (cpuAtHalf === null && (await queriesDone(d)) - queries0 >= hosts / 2) cpuAtHalf = processCpuMicros(pid);
-    if ((await jobsRunning(d)) === 0) break;
+    const now = await progress(d);
+    if (cpuAtHalf === null && now.queriesDone - queries0 >= hosts / 2) cpuAtHalf = processCpuMicros(pid);
+    if (now.jobsRunning === 0) break;
     if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`the dry run did not finish within ${RUN_TIMEOUT_MS} ms`);
   }
   const wallMs = performance.now() - t0;
