@@ -2,7 +2,6 @@
 // JWK instead of OpenSSL's locked PEM/DER coders). What a user relies on:
 // every key exchange and host-key type still connects to a real OpenSSH sshd
 // and presents the right host key, and a bad signature is still refused.
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import ssh2 from 'ssh2';
-import { canRunSshd, keygen, publicKeyLine, startSshd } from './helpers/sshd.js';
+import { canRunSshd, keygen, publicKeyLine, startSshd, type HostKeyType } from './helpers/sshd.js';
 
 const require = createRequire(import.meta.url);
 const { Client, utils } = ssh2;
@@ -24,16 +23,15 @@ t.test('the installed ssh2 carries the patch', async (t) => {
 t.test('a public key parsed from the wire verifies good signatures and refuses bad ones', async (t) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-ssh2-keys-'));
   t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const cases: Array<[type: string, bits: string, hash: string | undefined]> = [
-    ['ed25519', '256', undefined],
-    ['ecdsa', '256', undefined],
-    ['ecdsa', '384', undefined],
-    ['ecdsa', '521', undefined],
-    ['rsa', '2048', 'sha512'],
+  const cases: Array<[type: HostKeyType, bits: number, hash: string | undefined]> = [
+    ['ed25519', 256, undefined],
+    ['ecdsa', 256, undefined],
+    ['ecdsa', 384, undefined],
+    ['ecdsa', 521, undefined],
+    ['rsa', 2048, 'sha512'],
   ];
   for (const [type, bits, hash] of cases) {
-    const file = path.join(tmp, `${type}-${bits}`);
-    execFileSync('ssh-keygen', ['-q', '-t', type, '-b', bits, '-N', '', '-f', file]);
+    const file = keygen(path.join(tmp, `${type}-${bits}`), { type, bits });
     const priv = utils.parseKey(fs.readFileSync(file));
     const pub = utils.parseKey(fs.readFileSync(`${file}.pub`));
     if (priv instanceof Error) throw priv;

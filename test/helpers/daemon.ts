@@ -77,12 +77,12 @@ ${opts.toml ?? ''}
   return { dir, file };
 }
 
-/** Spawn the daemon on a given config file; resolves once it logs "listening". */
 /** Extra node flags for the daemon, e.g. DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a benchmark run. */
 const NODE_ARGS = (process.env.DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** A command the daemon runs under, e.g. DAEMON_WRAPPER="valgrind --tool=callgrind" to count its instructions. */
 const WRAPPER = (process.env.DAEMON_WRAPPER ?? '').split(' ').filter(Boolean);
 
+/** Spawn the daemon on a given config file; resolves once it logs "listening". */
 export function spawnDaemon(file: string, dir: string, opts: StartOptions = {}): Promise<Daemon> {
   const [command, ...args] = [...WRAPPER, process.execPath, ...NODE_ARGS, MAIN];
   const proc = spawn(command!, args, {

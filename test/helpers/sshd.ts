@@ -42,11 +42,14 @@ export function canRunSshd(): string | null {
   return null;
 }
 
+export type HostKeyType = 'ed25519' | 'rsa' | 'ecdsa';
+
 /** ssh-keygen a key pair; returns the private key path (public key at `.pub`). */
-export function keygen(file: string, opts: { passphrase?: string; type?: 'ed25519' | 'rsa' | 'ecdsa'; comment?: string } = {}): string {
+export function keygen(file: string, opts: { passphrase?: string; type?: HostKeyType; bits?: number; comment?: string } = {}): string {
   fs.rmSync(file, { force: true });
   fs.rmSync(`${file}.pub`, { force: true });
-  execFileSync('ssh-keygen', ['-q', '-t', opts.type ?? 'ed25519', '-N', opts.passphrase ?? '', '-C', opts.comment ?? 'tendhost-test', '-f', file], {
+  const bits = opts.bits ? ['-b', String(opts.bits)] : [];
+  execFileSync('ssh-keygen', ['-q', '-t', opts.type ?? 'ed25519', ...bits, '-N', opts.passphrase ?? '', '-C', opts.comment ?? 'tendhost-test', '-f', file], {
     stdio: 'ignore',
   });
   fs.chmodSync(file, 0o600);
@@ -96,8 +99,6 @@ export async function freePort(): Promise<number> {
     });
   });
 }
-
-export type HostKeyType = 'ed25519' | 'rsa' | 'ecdsa';
 
 /** Starts a test sshd. Its host key is ed25519; `extraHostKeys` adds more types (their public lines in `extraHostKeyLines`). */
 export async function startSshd(opts: { users?: string[]; extraHostKeys?: HostKeyType[] } = {}): Promise<Sshd> {
