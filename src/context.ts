@@ -9,7 +9,7 @@ import type { Broadcaster } from './events/broadcaster.js';
 import type { UwsMode } from './http/uws.js';
 import type { ResolvedHost } from './schemas/host.js';
 import type { HostActions } from './hosts/host-actions.js';
-import type { AuditLog } from './audit/audit-log.js';
+import type { RequestOrderedAudit } from './audit/request-order.js';
 import type { FleetUpdates } from './fleet/fleet-updates.js';
 import type { StateStore } from './store/state-store.js';
 import type { Metrics } from './metrics.js';
@@ -29,7 +29,7 @@ export interface DaemonContext {
   registered: Set<string>;
   /** `[defaults]` for hosts registered through the API. */
   defaults: { user?: string; port?: number; ssh_key?: string };
-  audit: AuditLog | null;
+  audit: RequestOrderedAudit | null;
   fleet: FleetUpdates;
   store: StateStore;
   metrics: Metrics;

@@ -185,7 +185,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     metrics: null as unknown as Metrics,
   };
   ctx.fleet = new FleetUpdates(ctx);
-  if (audit) attachActorAudit(broadcaster, jobs, model, audit);
+  if (audit) attachActorAudit(broadcaster, jobs, model, { record: (r) => audit.recordAfterRequest(r) });
   let wsClients = () => 0;
   ctx.metrics = new Metrics(() => ctx, () => wsClients());
   broadcaster.setObserver(ctx.metrics);
@@ -197,7 +197,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     bodyLimit: config.daemon.http.body_limit_bytes,
     auth: config.daemon.auth,
     rateLimit: config.daemon.rate_limit,
-    audit,
+    audit: audit && { record: (r) => audit.recordRequest(r) },
     onResponse: (route, method, status) => ctx.metrics.httpRequest(route, method, status),
   });
   const stream = new EventStream({

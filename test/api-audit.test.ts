@@ -14,7 +14,8 @@ import { LOCALHOST_TOML, startDaemon, until, type Daemon } from './helpers/daemo
 import { WebhookSink } from '../src/audit/webhook.js';
 import { SyslogSink, rfc5424 } from '../src/audit/syslog.js';
 import { attachActorAudit } from '../src/audit/actor-audit.js';
-import type { AuditRecord } from '../src/audit/audit-log.js';
+import { AuditLog, type AuditRecord } from '../src/audit/audit-log.js';
+import { RequestOrderedAudit } from '../src/audit/request-order.js';
 import { Broadcaster } from '../src/events/broadcaster.js';
 import { JobStore } from '../src/jobs/job-store.js';
 import { ReadModel } from '../src/state/read-model.js';
@@ -276,4 +277,26 @@ t.test('actor audit: update started/finished and reboot triggered, with the job 
   b.emit({ type: 'HostStateChanged', host: 'h2', from: 'idle', to: 'querying', job_id: q.id } as never);
   b.emit({ type: 'HostStateChanged', host: 'h2', from: 'querying', to: 'idle', job_id: q.id } as never);
   t.equal(records.length, 3, 'a plain query is not an update');
+});
+
+t.test('an actor line that arrives before its request line is written after it; one whose request never comes still lands', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tendhost-audit-order-'));
+  const file = join(dir, 'audit.log');
+  const audit = new RequestOrderedAudit(new AuditLog(file, pino({ level: 'silent' })));
+  const line = (action: string, request_id: string, source_ip: string | null): AuditRecord => ({
+    action, host: 'h', user: null, source_ip, result: 'ok', job_id: 'j', request_id,
+  });
+  audit.recordAfterRequest(line('update.started', 'r1', null)); // the event won the race
+  audit.recordRequest(line('host.update', 'r1', '127.0.0.1'));
+  audit.recordAfterRequest(line('update.finished', 'r1', null));
+  audit.recordAfterRequest(line('update.started', 'never-audited', null));
+  // The hold ends by itself (2 s), and the audit log flushes within 200 ms.
+  await until(() => existsSync(file) && readAudit(file).length === 4, 5_000);
+  t.same(readAudit(file).map((a) => `${a.action} ${a.request_id}`), [
+    'host.update r1',
+    'update.started r1',
+    'update.finished r1',
+    'update.started never-audited',
+  ]);
+  await audit.close();
 });
