@@ -69,9 +69,14 @@ t.test('snapshot then live, without gap or duplicate, for clients joining mid-ro
   await f.sim.setFault([name(7), name(41), name(66)], 'upgrade-fail', true);
   const clients: Client[] = [];
   const joins: Promise<void>[] = [];
+  const before = f.events.all.length;
   const id = rollout({ batch_size: 10 });
-  // Six clients join at random moments while the rollout emits events.
-  for (let i = 0; i < 6; i++) joins.push(sleep(Math.random() * 3000).then(async () => void clients.push(await connect())));
+  // Six clients join at random moments while the rollout emits events (after
+  // 50 to 600 of its ~2,000 events, so each joins mid-rollout however fast it runs).
+  for (let i = 0; i < 6; i++) {
+    const after = 50 + Math.floor(Math.random() * 550);
+    joins.push(until(() => f.events.all.length - before >= after, 60_000, 5).then(async () => void clients.push(await connect())));
+  }
   await Promise.all(joins);
   await id;
   await sleep(300);
