@@ -27,7 +27,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clockTicksPerSecond, processCpuMicros, processMemoryKiB } from './lib/proc-cpu.js';
+import { processCpuMicros, processMemoryKiB, threadsCpu } from './lib/proc-cpu.js';
 import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
 import { BENCH_DIR } from './lib/bench-env.js';
 import { SIMULATOR_NICE, startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
@@ -59,6 +59,9 @@ interface Pass {
   second_half_cpu_ms_per_host: number | null;
   /** Of which the front thread (HTTP, broadcaster, read model, rollout). */
   front_cpu_ms_per_host: number;
+  /** CPU/host by thread group, over the whole pass and over its second half: where a second worker's cost lands. */
+  thread_cpu_ms_per_host: Record<ThreadGroup, number>;
+  second_half_thread_cpu_ms_per_host: Record<ThreadGroup, number> | null;
   peak_rss_mib: number;
   front_elu_mean: number;
   front_elu_max: number;
@@ -69,6 +72,29 @@ interface Pass {
   /** SSH connections the simulator accepted during the run. */
   connections: number;
   pending: number;
+}
+
+/**
+ * The daemon's threads, by what they do: the front (main) thread, the shard
+ * workers, the store writer, and everything else (V8's GC and compiler
+ * helpers, libuv's pool), which the daemon does not run code on itself.
+ */
+type ThreadGroup = 'front' | 'shards' | 'store_writer' | 'runtime';
+
+function cpuByThreadGroup(pid: number): Record<ThreadGroup, number> {
+  const out: Record<ThreadGroup, number> = { front: 0, shards: 0, store_writer: 0, runtime: 0 };
+  for (const t of threadsCpu(pid)) {
+    const group: ThreadGroup = t.tid === pid ? 'front' : t.name.startsWith('shard-') ? 'shards' : t.name === 'store-writer' ? 'store_writer' : 'runtime';
+    out[group] += t.micros;
+  }
+  return out;
+}
+
+/** (b − a) per host, in ms, for each group. */
+function perHostDelta(a: Record<ThreadGroup, number>, b: Record<ThreadGroup, number>, hosts: number): Record<ThreadGroup, number> {
+  const out = { ...a };
+  for (const k of Object.keys(out) as ThreadGroup[]) out[k] = round2((b[k] - a[k]) / 1000 / hosts);
+  return out;
 }
 
 /** A fresh daemon: its first query of the fleet (the one-shot figure), then the same query again. */
@@ -138,21 +164,25 @@ async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number): Promis
   const logsBefore = d.logs.length;
   const queries0 = (await progress(d)).queriesDone;
   const cpu0 = processCpuMicros(pid);
-  const front0 = threadCpuMicros(pid, pid);
+  const groups0 = cpuByThreadGroup(pid);
   const t0 = performance.now();
   const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: hosts });
   if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text}`);
   let cpuAtHalf: number | null = null;
+  let groupsAtHalf: Record<ThreadGroup, number> | null = null;
   for (;;) {
     await new Promise((res) => setTimeout(res, 200));
     const now = await progress(d);
-    if (cpuAtHalf === null && now.queriesDone - queries0 >= hosts / 2) cpuAtHalf = processCpuMicros(pid);
+    if (cpuAtHalf === null && now.queriesDone - queries0 >= hosts / 2) {
+      cpuAtHalf = processCpuMicros(pid);
+      groupsAtHalf = cpuByThreadGroup(pid);
+    }
     if (now.jobsRunning === 0) break;
     if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`the dry run did not finish within ${RUN_TIMEOUT_MS} ms`);
   }
   const wallMs = performance.now() - t0;
   const cpuUs = processCpuMicros(pid) - cpu0;
-  const frontUs = threadCpuMicros(pid, pid) - front0;
+  const groupsEnd = cpuByThreadGroup(pid);
   const mem = processMemoryKiB(pid);
   const job = (await d.get(`/jobs/${r.body.job_id}`)).body;
   const completed = job.hosts.filter((h: { state: string }) => h.state === 'completed').length;
@@ -169,7 +199,9 @@ async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number): Promis
     hosts_per_s: Math.round((hosts / wallMs) * 1000),
     cpu_ms_per_host: round2(cpuUs / 1000 / hosts),
     second_half_cpu_ms_per_host: cpuAtHalf === null ? null : round2((processCpuMicros(pid) - cpuAtHalf) / 1000 / (hosts / 2)),
-    front_cpu_ms_per_host: round2(frontUs / 1000 / hosts),
+    front_cpu_ms_per_host: round2((groupsEnd.front - groups0.front) / 1000 / hosts),
+    thread_cpu_ms_per_host: perHostDelta(groups0, groupsEnd, hosts),
+    second_half_thread_cpu_ms_per_host: groupsAtHalf === null ? null : perHostDelta(groupsAtHalf, groupsEnd, hosts / 2),
     peak_rss_mib: Math.round(mem.peak_rss_kib / 1024),
     front_elu_mean: round2(elus.reduce((a, b) => a + b, 0) / Math.max(1, elus.length)),
     front_elu_max: round2(Math.max(0, ...elus)),
@@ -229,10 +261,8 @@ async function runDaemon(sim: SimulatorProc, hosts: number, workers: number): Pr
   }
 }
 
-/** utime + stime of one thread (the main thread's tid is the pid), in microseconds. */
-function threadCpuMicros(pid: number, tid: number): number {
-  const rest = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(rest[11]) + Number(rest[12])) * 1e6) / clockTicksPerSecond();
+function formatGroups(g: Record<ThreadGroup, number> | null): string {
+  return g === null ? 'n/a' : Object.entries(g).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
 function round2(x: number): number {
@@ -285,6 +315,7 @@ async function main(): Promise<void> {
             `peak RSS ${run.peak_rss_mib} MiB, front ELU mean ${run.front_elu_mean} max ${run.front_elu_max}, worker ELU max ${run.worker_elu_max}, ` +
             `completed ${run.completed}/${hosts}, execs ${run.execs}, connections ${run.connections}, pending ${run.pending}/${simPending}`,
         );
+        console.log(`  CPU/host by thread: ${formatGroups(run.thread_cpu_ms_per_host)}; second half: ${formatGroups(run.second_half_thread_cpu_ms_per_host)}`);
         console.log(
           `fleet ${hosts}: the same daemon again (warm; probes remembered, so fewer commands): ${run.warm.wall_ms} ms, ${run.warm.hosts_per_s} hosts/s, ${run.warm.cpu_ms_per_host} ms CPU/host (front thread ${run.warm.front_cpu_ms_per_host}), ` +
             `peak RSS ${run.warm.peak_rss_mib} MiB, front ELU max ${run.warm.front_elu_max}, completed ${run.warm.completed}/${hosts}, execs ${run.warm.execs}, connections ${run.warm.connections}`,

@@ -1,5 +1,6 @@
-// [daemon] worker_nice: what an admin sees in `top -H` — the front thread at
-// the daemon's own priority, the shard workers and the store writer below it.
+// [daemon] worker_nice and thread names: what an admin sees in `top -H` — the
+// front thread at the daemon's own priority, the shard workers and the store
+// writer below it, each under its own name.
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { LOCALHOST_TOML, startDaemon } from './helpers/daemon.js';
@@ -14,6 +15,16 @@ function threadNice(pid: number): Map<number, number> {
   return out;
 }
 
+/** name → nice values of the threads with that name (/proc/<pid>/task/<tid>/comm). */
+function niceByThreadName(pid: number): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const [tid, nice] of threadNice(pid)) {
+    const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    out.set(name, [...(out.get(name) ?? []), nice]);
+  }
+  return out;
+}
+
 t.test('worker and store-writer threads run worker_nice levels below the front thread', async (t) => {
   const d = await startDaemon({ workers: 2, daemon: 'worker_nice = 7', toml: LOCALHOST_TOML });
   t.teardown(() => d.stop());
@@ -22,6 +33,16 @@ t.test('worker and store-writer threads run worker_nice levels below the front t
   // Two shard workers and the writer; threads they start inherit it.
   t.ok([...nice.values()].filter((n) => n === 7).length >= 3, 'both shard workers and the store writer are at nice 7');
   t.equal((await d.get('/hosts/localhost')).status, 200, 'the daemon serves as usual');
+});
+
+t.test('the shard workers and the store writer carry their names', async (t) => {
+  const d = await startDaemon({ workers: 3, daemon: 'worker_nice = 5', toml: LOCALHOST_TOML });
+  t.teardown(() => d.stop());
+  const byName = niceByThreadName(d.proc.pid!);
+  for (const name of ['shard-0', 'shard-1', 'shard-2', 'store-writer']) {
+    t.same(byName.get(name), [5], `one thread named ${name}, at nice 5`);
+  }
+  t.notOk(byName.has('shard-3'), 'no more shard threads than workers');
 });
 
 t.test('worker_nice = 0 leaves every thread at the daemon priority', async (t) => {

@@ -16,6 +16,7 @@ import {
 import type { DaemonSettingsForWorkers } from '../src/config/types.js';
 import type { HostStatus, ResolvedHost } from '../src/schemas/host.js';
 import { lowerThisThreadPriority } from '../src/thread-priority.js';
+import { nameThisThread } from '../src/thread-name.js';
 import { HostActor } from './actor.js';
 import { createHostOperations, createShardResources, type ShardResources } from './operations.js';
 
@@ -146,6 +147,7 @@ async function handleTask(task: WorkerTask): Promise<WorkerReply> {
     case 'attach': {
       if (current) throw new TendhostError('INTERNAL', `worker already owns shard ${current.shard}`);
       lowerThisThreadPriority(task.settings.nice);
+      nameThisThread(`shard-${task.shard}`);
       const resources = createShardResources(task.settings);
       current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors: new Map() };
       for (const h of task.hosts) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));

@@ -2,7 +2,7 @@
 // the server (all of its threads) for exactly the work done between two reads,
 // whatever else the shared machine is doing.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 
@@ -46,4 +46,27 @@ export function processMemoryKiB(pid: number): { rss_kib: number; peak_rss_kib: 
 /** Whether a shared object whose path contains `fragment` is mapped into the process. */
 export function processHasMapped(pid: number, fragment: string): boolean {
   return readFileSync(`/proc/${pid}/maps`, 'utf8').includes(fragment);
+}
+
+/** One thread of a process: its id, its name (comm) and its utime + stime in microseconds. */
+export interface ThreadCpu {
+  tid: number;
+  name: string;
+  micros: number;
+}
+
+/** Every thread of a process now. A thread that exits while being read is left out. */
+export function threadsCpu(pid: number): ThreadCpu[] {
+  const out: ThreadCpu[] = [];
+  for (const entry of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${entry}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = readFileSync(`/proc/${pid}/task/${entry}/comm`, 'utf8').trim();
+      out.push({ tid: Number(entry), name, micros: ((Number(rest[11]) + Number(rest[12])) * 1e6) / clockTicksPerSecond() });
+    } catch {
+      // the thread exited between readdir and read
+    }
+  }
+  return out;
 }

@@ -5,12 +5,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { FromWriter, ToWriter, WriteBatch } from './store-messages.js';
 import { lowerThisThreadPriority } from '../thread-priority.js';
+import { nameThisThread } from '../thread-name.js';
 
 const port = parentPort;
 if (!port) throw new Error('store-writer must run as a worker thread');
 
 const { file, nice } = workerData as { file: string; nice: number };
 lowerThisThreadPriority(nice);
+nameThisThread('store-writer');
 const send = (m: FromWriter) => port.postMessage(m);
 
 let db: Database.Database;
