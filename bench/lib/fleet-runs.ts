@@ -1,0 +1,219 @@
+// The measured pieces of the fleet benchmarks (fleet-query, worker-scaling):
+// the plain ssh2 script as one or N processes, and a daemon on the same
+// simulated fleet, each charged from /proc for exactly its own CPU.
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { processCpuMicros, processMemoryKiB, threadsCpu } from './proc-cpu.js';
+import { startDaemon, type Daemon } from '../../test/helpers/daemon.js';
+import { BENCH_DIR } from './bench-env.js';
+import { SIMULATOR_NICE, type SimulatorProc } from './simulator-proc.js';
+
+/** Hard bound on one daemon run (the target is 60 s for 10,000 hosts). */
+const RUN_TIMEOUT_MS = 180_000;
+
+export interface BaselineResult {
+  hosts: number;
+  ok: number;
+  failed: number;
+  execs: number;
+  pending: number;
+  wall_ms: number;
+  cpu_ms: number;
+  second_half_cpu_ms: number;
+}
+
+/** One measured dry-run query of the fleet. */
+export interface Pass {
+  wall_ms: number;
+  hosts_per_s: number;
+  cpu_ms_per_host: number;
+  /** CPU/host from the moment half the hosts were done: without start-up and most JIT warm-up. */
+  second_half_cpu_ms_per_host: number | null;
+  /** Of which the front thread (HTTP, broadcaster, read model, rollout). */
+  front_cpu_ms_per_host: number;
+  /** CPU/host by thread group, over the whole pass and over its second half: where a second worker's cost lands. */
+  thread_cpu_ms_per_host: Record<ThreadGroup, number>;
+  second_half_thread_cpu_ms_per_host: Record<ThreadGroup, number> | null;
+  peak_rss_mib: number;
+  front_elu_mean: number;
+  front_elu_max: number;
+  worker_elu_max: number;
+  completed: number;
+  failed: number;
+  execs: number;
+  /** SSH connections the simulator accepted during the run. */
+  connections: number;
+  pending: number;
+}
+
+/**
+ * The daemon's threads, by what they do: the front (main) thread, the shard
+ * workers, the store writer, and everything else (V8's GC and compiler
+ * helpers, libuv's pool), which the daemon does not run code on itself.
+ */
+export type ThreadGroup = 'front' | 'shards' | 'store_writer' | 'runtime';
+
+function cpuByThreadGroup(pid: number): Record<ThreadGroup, number> {
+  const out: Record<ThreadGroup, number> = { front: 0, shards: 0, store_writer: 0, runtime: 0 };
+  for (const t of threadsCpu(pid)) {
+    const group: ThreadGroup = t.tid === pid ? 'front' : t.name.startsWith('shard-') ? 'shards' : t.name === 'store-writer' ? 'store_writer' : 'runtime';
+    out[group] += t.micros;
+  }
+  return out;
+}
+
+/** (b − a) per host, in ms, for each group. */
+function perHostDelta(a: Record<ThreadGroup, number>, b: Record<ThreadGroup, number>, hosts: number): Record<ThreadGroup, number> {
+  const out = { ...a };
+  for (const k of Object.keys(out) as ThreadGroup[]) out[k] = round2((b[k] - a[k]) / 1000 / hosts);
+  return out;
+}
+
+/**
+ * The plain script as `processes` processes, each on every n-th host with an
+ * n-th of the concurrency: with n > 1 it is the parallel control for a daemon
+ * with n workers (separate processes share no locks and no heap, so whatever
+ * CPU/host they add over one process is this machine's, not the daemon's).
+ */
+export async function runBaseline(toml: string, processes: number, concurrency: number): Promise<BaselineResult> {
+  const one = (shard: number) =>
+    new Promise<BaselineResult>((resolve, reject) => {
+      // At the nice level of the daemon's worker threads, which do this work in the daemon.
+      const args = [join(BENCH_DIR, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(Math.ceil(concurrency / processes)), '--shard', `${shard}/${processes}`];
+      const p = spawn('nice', ['-n', String(SIMULATOR_NICE), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+      p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`baseline exited ${code}: ${out}`))));
+    });
+  const parts = await Promise.all(Array.from({ length: processes }, (_, i) => one(i)));
+  const sum = (k: 'hosts' | 'ok' | 'failed' | 'execs' | 'pending' | 'cpu_ms' | 'second_half_cpu_ms') => parts.reduce((n, r) => n + r[k], 0);
+  return {
+    hosts: sum('hosts'),
+    ok: sum('ok'),
+    failed: sum('failed'),
+    execs: sum('execs'),
+    pending: sum('pending'),
+    wall_ms: Math.max(...parts.map((r) => r.wall_ms)),
+    cpu_ms: sum('cpu_ms'),
+    second_half_cpu_ms: sum('second_half_cpu_ms'),
+  };
+}
+
+/**
+ * Progress from one /metrics read (cheap to compute, unlike a 10,000-host job
+ * document): jobs running, and host queries finished so far (the
+ * operation-duration histogram's count).
+ */
+async function progress(d: Daemon): Promise<{ jobsRunning: number; queriesDone: number }> {
+  const text = (await d.get('/metrics')).text;
+  const running = /^tendhost_jobs\{state="running"\} (\d+)/m.exec(text);
+  const queries = [...text.matchAll(/^tendhost_operation_duration_seconds_count\{[^}]*op="query"[^}]*\} (\d+)/gm)];
+  return { jobsRunning: running ? Number(running[1]) : -1, queriesDone: queries.reduce((n, m) => n + Number(m[1]), 0) };
+}
+
+/** One dry-run query of the whole fleet through the API, measured. */
+export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number): Promise<Pass> {
+  const pid = d.proc.pid!;
+  const logsBefore = d.logs.length;
+  const queries0 = (await progress(d)).queriesDone;
+  const cpu0 = processCpuMicros(pid);
+  const groups0 = cpuByThreadGroup(pid);
+  const t0 = performance.now();
+  const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: hosts });
+  if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text}`);
+  let cpuAtHalf: number | null = null;
+  let groupsAtHalf: Record<ThreadGroup, number> | null = null;
+  for (;;) {
+    await new Promise((res) => setTimeout(res, 200));
+    const now = await progress(d);
+    if (cpuAtHalf === null && now.queriesDone - queries0 >= hosts / 2) {
+      cpuAtHalf = processCpuMicros(pid);
+      groupsAtHalf = cpuByThreadGroup(pid);
+    }
+    if (now.jobsRunning === 0) break;
+    if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`the dry run did not finish within ${RUN_TIMEOUT_MS} ms`);
+  }
+  const wallMs = performance.now() - t0;
+  const cpuUs = processCpuMicros(pid) - cpu0;
+  const groupsEnd = cpuByThreadGroup(pid);
+  const mem = processMemoryKiB(pid);
+  const job = (await d.get(`/jobs/${r.body.job_id}`)).body;
+  const completed = job.hosts.filter((h: { state: string }) => h.state === 'completed').length;
+  let pending = 0;
+  for (let page = 1; page <= Math.ceil(hosts / 200); page++) {
+    const b = (await d.get(`/hosts?per_page=200&page=${page}`)).body;
+    for (const h of b.data) pending += h.pending_updates ?? 0;
+  }
+  const loads = d.logs.slice(logsBefore).filter((l) => l.msg === 'load') as unknown as Array<{ elu: number; shards: Array<{ elu: number }> }>;
+  const elus = loads.map((l) => l.elu);
+  const summary = await sim.json('/summary');
+  return {
+    wall_ms: Math.round(wallMs),
+    hosts_per_s: Math.round((hosts / wallMs) * 1000),
+    cpu_ms_per_host: round2(cpuUs / 1000 / hosts),
+    second_half_cpu_ms_per_host: cpuAtHalf === null ? null : round2((processCpuMicros(pid) - cpuAtHalf) / 1000 / (hosts / 2)),
+    front_cpu_ms_per_host: round2((groupsEnd.front - groups0.front) / 1000 / hosts),
+    thread_cpu_ms_per_host: perHostDelta(groups0, groupsEnd, hosts),
+    second_half_thread_cpu_ms_per_host: groupsAtHalf === null ? null : perHostDelta(groupsAtHalf, groupsEnd, hosts / 2),
+    peak_rss_mib: Math.round(mem.peak_rss_kib / 1024),
+    front_elu_mean: round2(elus.reduce((a, b) => a + b, 0) / Math.max(1, elus.length)),
+    front_elu_max: round2(Math.max(0, ...elus)),
+    worker_elu_max: round2(Math.max(0, ...loads.flatMap((l) => l.shards.map((s) => s.elu)))),
+    completed,
+    failed: hosts - completed,
+    execs: summary.execs,
+    connections: summary.connections,
+    pending,
+  };
+}
+
+/** Until the daemon reports no open SSH session (bounded: idle_timeout_s is 2 here). */
+export async function waitForNoSessions(d: Daemon): Promise<void> {
+  const t0 = performance.now();
+  for (;;) {
+    const text = (await d.get('/metrics')).text;
+    const open = [...text.matchAll(/^tendhost_ssh_sessions_open\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    if (open === 0) return;
+    if (performance.now() - t0 > 30_000) throw new Error(`${open} SSH sessions still open 30 s after the pass`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+/**
+ * A fresh daemon with `workers` shard workers serving the simulator's fleet,
+ * given `concurrency` hosts in flight like the plain script (split over its
+ * workers), for as long as `use` runs; stopped and removed afterwards.
+ */
+export async function withDaemon<T>(sim: SimulatorProc, workers: number, concurrency: number, use: (d: Daemon) => Promise<T>): Promise<T> {
+  const d = await startDaemon({
+    workers,
+    logLevel: 'debug',
+    daemon: [
+      '[daemon.ssh]',
+      `max_handshakes_per_worker = ${Math.max(1, Math.ceil(concurrency / workers))}`,
+      `max_sessions_per_worker = ${Math.ceil(8000 / workers)}`,
+      'idle_timeout_s = 2',
+      'connect_timeout_s = 30',
+      '[daemon.operations]',
+      'command_timeout_s = 60',
+    ].join('\n'),
+    toml: readFileSync(sim.toml, 'utf8'),
+  });
+  try {
+    // Let startup work (attach, first statuses, JIT of the read path) settle.
+    await new Promise((r) => setTimeout(r, 1500));
+    return await use(d);
+  } finally {
+    await d.stop();
+    rmSync(d.dir, { recursive: true, force: true });
+  }
+}
+
+export function formatGroups(g: Record<ThreadGroup, number> | null): string {
+  return g === null ? 'n/a' : Object.entries(g).map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+export function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
