@@ -112,7 +112,8 @@ async function main(): Promise<void> {
         console.log(
           `fleet ${hosts}: daemon, ${workers} worker(s): ${run.wall_ms} ms, ${run.hosts_per_s} hosts/s, ${run.cpu_ms_per_host} ms CPU/host (front thread ${run.front_cpu_ms_per_host}; second half ${run.second_half_cpu_ms_per_host}), ` +
             `peak RSS ${run.peak_rss_mib} MiB, front ELU mean ${run.front_elu_mean} max ${run.front_elu_max}, worker ELU max ${run.worker_elu_max}, ` +
-            `completed ${run.completed}/${hosts}, execs ${run.execs}, connections ${run.connections}, pending ${run.pending}/${simPending}`,
+            `completed ${run.completed}/${hosts}, execs ${run.execs}, connections ${run.connections}, pending ${run.pending}/${simPending}` +
+            (run.failed > 0 ? `; first failures: ${run.failures.join('; ')}` : ''),
         );
         console.log(`  CPU/host by thread: ${formatGroups(run.thread_cpu_ms_per_host)}; second half: ${formatGroups(run.second_half_thread_cpu_ms_per_host)}`);
         console.log(

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 const BENCHMARKS: readonly string[] = [
   'http-reads',
   'fleet-query',
+  'worker-scaling',
   'ws-fanout',
   'store-write',
   'api-auth',

@@ -1,7 +1,7 @@
 // Does the daemon's CPU per host grow with its worker count? (#3)
 //
 //   npx tsc && node dist/bench/worker-scaling.js
-//   WORKER_SCALING_HOSTS=5000 WORKER_SCALING_WORKERS=2 WORKER_SCALING_ROUNDS=5 node dist/bench/worker-scaling.js
+//   WORKER_SCALING_HOSTS=10000 WORKER_SCALING_WORKERS=2 WORKER_SCALING_ROUNDS=3 (the defaults) node dist/bench/worker-scaling.js
 //
 // On this machine (2 vCPUs, shared with the simulator and with whatever else
 // runs on the host) a second busy thread costs CPU per unit of work by itself:
@@ -30,9 +30,9 @@ import { envNumber, resultFile } from './lib/bench-env.js';
 import { formatGroups, measurePass, round2, runBaseline, withDaemon, type Pass, type ThreadGroup } from './lib/fleet-runs.js';
 import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
 
-const HOSTS = Math.round(envNumber('WORKER_SCALING_HOSTS', 5000));
+const HOSTS = Math.round(envNumber('WORKER_SCALING_HOSTS', 10000));
 const WORKERS = Math.round(envNumber('WORKER_SCALING_WORKERS', 2));
-const ROUNDS = Math.round(envNumber('WORKER_SCALING_ROUNDS', 5));
+const ROUNDS = Math.round(envNumber('WORKER_SCALING_ROUNDS', 3));
 const CONCURRENCY = Math.round(envNumber('WORKER_SCALING_CONCURRENCY', 128));
 
 /** CPU/host of one run, whole pass and second half, in ms. */
@@ -68,7 +68,7 @@ async function plain(sim: SimulatorProc, processes: number): Promise<Cost> {
 
 async function daemon(sim: SimulatorProc, workers: number): Promise<DaemonCost> {
   const pass: Pass = await withDaemon(sim, workers, CONCURRENCY, (d) => measurePass(d, sim, HOSTS));
-  if (pass.completed !== HOSTS) throw new Error(`daemon, ${workers} worker(s): ${pass.completed}/${HOSTS} hosts completed`);
+  if (pass.completed !== HOSTS) throw new Error(`daemon, ${workers} worker(s): ${pass.completed}/${HOSTS} hosts completed; ${pass.failures.join('; ')}`);
   if (pass.second_half_cpu_ms_per_host === null) throw new Error(`daemon, ${workers} worker(s): the pass ended before its half was seen`);
   return {
     wall_ms: pass.wall_ms,

@@ -41,6 +41,8 @@ export interface Pass {
   worker_elu_max: number;
   completed: number;
   failed: number;
+  /** The first few hosts that did not complete, with their error: what to look at when a run is incorrect. */
+  failures: string[];
   execs: number;
   /** SSH connections the simulator accepted during the run. */
   connections: number;
@@ -132,14 +134,15 @@ export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number):
       groupsAtHalf = cpuByThreadGroup(pid);
     }
     if (now.jobsRunning === 0) break;
-    if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`the dry run did not finish within ${RUN_TIMEOUT_MS} ms`);
+    if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`the dry run did not finish within ${RUN_TIMEOUT_MS} ms: ${await stuckReport(d, sim, r.body.job_id, now.queriesDone - queries0)}`);
   }
   const wallMs = performance.now() - t0;
   const cpuUs = processCpuMicros(pid) - cpu0;
   const groupsEnd = cpuByThreadGroup(pid);
   const mem = processMemoryKiB(pid);
   const job = (await d.get(`/jobs/${r.body.job_id}`)).body;
-  const completed = job.hosts.filter((h: { state: string }) => h.state === 'completed').length;
+  const completed = job.hosts.filter((h: JobHost) => h.state === 'completed').length;
+  const failures = (job.hosts as JobHost[]).filter((h) => h.state !== 'completed').slice(0, 5).map((h) => `${h.host}: ${h.state} ${h.code ?? ''} ${h.error ?? ''}`.trim());
   let pending = 0;
   for (let page = 1; page <= Math.ceil(hosts / 200); page++) {
     const b = (await d.get(`/hosts?per_page=200&page=${page}`)).body;
@@ -162,10 +165,29 @@ export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number):
     worker_elu_max: round2(Math.max(0, ...loads.flatMap((l) => l.shards.map((s) => s.elu)))),
     completed,
     failed: hosts - completed,
+    failures,
     execs: summary.execs,
     connections: summary.connections,
     pending,
   };
+}
+
+/** The part of a job's host result the benchmarks read. */
+interface JobHost {
+  host: string;
+  state: string;
+  code: string | null;
+  error: string | null;
+}
+
+/** What a run that did not finish was waiting on: the job's host states, the SSH gauges, the simulator's counters. */
+async function stuckReport(d: Daemon, sim: SimulatorProc, jobId: string, queriesDone: number): Promise<string> {
+  const job = (await d.get(`/jobs/${jobId}`)).body as { state: string; hosts: JobHost[] };
+  const byState = new Map<string, string[]>();
+  for (const h of job.hosts) byState.set(h.state, [...(byState.get(h.state) ?? []), h.host]);
+  const states = [...byState].map(([state, names]) => `${state} ${names.length} (${names.slice(0, 5).join(', ')})`).join('; ');
+  const gauges = (await d.get('/metrics')).text.split('\n').filter((l) => /^tendhost_ssh_(sessions_open|handshakes_in_flight)/.test(l));
+  return `job ${job.state}, ${queriesDone} queries done; hosts by state: ${states}; ${gauges.join(', ')}; simulator: ${JSON.stringify(await sim.json('/summary'))}; daemon stderr: ${d.stderr.slice(-5).join(' | ')}`;
 }
 
 /** Until the daemon reports no open SSH session (bounded: idle_timeout_s is 2 here). */
@@ -194,9 +216,11 @@ export async function withDaemon<T>(sim: SimulatorProc, workers: number, concurr
       `max_handshakes_per_worker = ${Math.max(1, Math.ceil(concurrency / workers))}`,
       `max_sessions_per_worker = ${Math.ceil(8000 / workers)}`,
       'idle_timeout_s = 2',
-      'connect_timeout_s = 30',
+      // A stalled host fails with its error well inside RUN_TIMEOUT_MS
+      // (a query is a connect and at most four commands).
+      'connect_timeout_s = 20',
       '[daemon.operations]',
-      'command_timeout_s = 60',
+      'command_timeout_s = 20',
     ].join('\n'),
     toml: readFileSync(sim.toml, 'utf8'),
   });
