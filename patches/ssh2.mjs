@@ -14,6 +14,16 @@
 // threads. Nothing else changes: the same algorithms, the same bytes on the
 // wire, the same errors. test/ssh2-patch.test.ts checks it against a real sshd.
 //
+// Our own curve25519 key is not exported at all: its private half is 32
+// random bytes imported as a raw key, and its public half is X25519(k, 9).
+// Exporting it as JWK (the first version of this patch) could freeze the
+// thread: Node 20 builds the JWK strings while holding the key's mutex, and a
+// GC in that window that finalises the generateKeyPairSync job sharing the
+// mutex locks it again. test/ssh2-patch.test.ts runs exchanges under GC
+// pressure to keep that from coming back. A whole curve25519 exchange, both
+// sides (keys, public halves, both secrets): 0.27 ms on one thread and
+// 0.27-0.29 ms each on two at once; ssh2's own DER path: 0.52 and 0.98 ms.
+//
 // Each edit replaces one exact block. When ssh2 changes (a new version), the
 // block is not found and the install fails here, naming the file — update the
 // edits against the new source or drop them if upstream has the fix.
@@ -27,20 +37,68 @@ export const MARKER = 'tendhost: raw keys via JWK';
 const EDITS = [
   {
     file: 'lib/protocol/kex.js',
-    before: `    getPublicKey() {
+    before: `const {
+  createDiffieHellman,
+  createDiffieHellmanGroup,
+  createECDH,
+  createHash,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomFillSync,
+} = require('crypto');`,
+    after: `const {
+  createDiffieHellman,
+  createDiffieHellmanGroup,
+  createECDH,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomFillSync,
+} = require('crypto');
+// ${MARKER}: X25519 base point (u = 9); X25519(k, base) is k's public key.
+const X25519_BASE = createPublicKey({
+  key: { kty: 'OKP', crv: 'X25519', x: Buffer.from([9, ...new Array(31).fill(0)]).toString('base64url') },
+  format: 'jwk',
+});`,
+  },
+  {
+    file: 'lib/protocol/kex.js',
+    before: `    generateKeys() {
+      if (!this._keys)
+        this._keys = generateKeyPairSync('x25519');
+    }
+    getPublicKey() {
       this.generateKeys();
 
       const key = this._keys.publicKey.export({ type: 'spki', format: 'der' });
       return key.slice(-32); // HACK: avoids parsing DER/BER header
     }`,
-    after: `    getPublicKey() {
-      this.generateKeys();
-
-      // ${MARKER} (no OpenSSL encoder; see tendhost patches/ssh2.mjs)
-      if (!this._rawPublic) {
-        const { x } = this._keys.publicKey.export({ format: 'jwk' });
-        this._rawPublic = Buffer.from(x, 'base64url');
+    after: `    // ${MARKER} (no OpenSSL encoder; see tendhost patches/ssh2.mjs).
+    // The private key is 32 random bytes (RFC 7748: X25519 clamps any 32
+    // bytes) imported as a raw key, and the public key is X25519(k, 9): no
+    // key-generation job and no export. Node 20 exports a JWK while holding
+    // the key's mutex; a GC in that window that finalises the
+    // generateKeyPairSync job sharing that mutex deadlocks the thread.
+    generateKeys() {
+      if (!this._keys) {
+        const d = Buffer.allocUnsafe(32);
+        randomFillSync(d);
+        const privateKey = createPrivateKey({
+          // x is required by the JWK import but not read for a private key
+          key: { kty: 'OKP', crv: 'X25519', d: d.toString('base64url'), x: '' },
+          format: 'jwk',
+        });
+        d.fill(0);
+        this._keys = { privateKey };
       }
+    }
+    getPublicKey() {
+      this.generateKeys();
+      if (!this._rawPublic)
+        this._rawPublic = diffieHellman({ privateKey: this._keys.privateKey, publicKey: X25519_BASE });
       return this._rawPublic;
     }`,
   },

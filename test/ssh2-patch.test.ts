@@ -2,11 +2,13 @@
 // JWK instead of OpenSSL's locked PEM/DER coders). What a user relies on:
 // every key exchange and host-key type still connects to a real OpenSSH sshd
 // and presents the right host key, and a bad signature is still refused.
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import ssh2 from 'ssh2';
 import { canRunSshd, keygen, publicKeyLine, startSshd, type HostKeyType } from './helpers/sshd.js';
@@ -18,6 +20,26 @@ t.test('the installed ssh2 carries the patch', async (t) => {
   for (const file of ['ssh2/lib/protocol/kex.js', 'ssh2/lib/protocol/keyParser.js']) {
     t.match(fs.readFileSync(require.resolve(file), 'utf8'), 'tendhost: raw keys via JWK', file);
   }
+});
+
+t.test('curve25519 key exchange agrees on secrets and never freezes its thread under GC pressure', async (t) => {
+  // Node 20 exports a key as JWK while holding the key's mutex; a GC in that
+  // window that finalised the generateKeyPairSync job sharing the mutex froze
+  // the thread for good (a shard worker stopped serving its hosts). The patch
+  // now makes no key-generation job and exports nothing.
+  const script = fileURLToPath(new URL('./helpers/kex-loop.mjs', import.meta.url));
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', script, '8'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const watchdog = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+  clearTimeout(watchdog);
+  t.equal(signal, null, 'the loop finished by itself (a frozen thread is killed by the watchdog)');
+  t.equal(code, 0);
+  const result = JSON.parse(out.trim() || '{}') as { handshake?: boolean; exchanges?: number; mismatches?: number };
+  t.equal(result.handshake, true, 'a real handshake went through the curve25519 exchange');
+  t.ok((result.exchanges ?? 0) > 1000, `many exchanges ran (${result.exchanges})`);
+  t.equal(result.mismatches, 0, 'both sides of every exchange derived the same secret');
 });
 
 t.test('a public key parsed from the wire verifies good signatures and refuses bad ones', async (t) => {
