@@ -23,12 +23,16 @@ export function clockTicksPerSecond(): number {
  * which is why measurement windows are seconds long.
  */
 export function processCpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return cpuMicrosOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'), `/proc/${pid}/stat`);
+}
+
+/** utime + stime, in microseconds, from the text of a /proc stat file (a process's or a thread's). */
+function cpuMicrosOfStat(stat: string, file: string): number {
   // Field 2 (comm) is in parentheses and may contain spaces; count from after it.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state), so utime (field 14) is rest[11], stime rest[12].
   const ticks = Number(rest[11]) + Number(rest[12]);
-  if (!Number.isFinite(ticks)) throw new Error(`cannot parse /proc/${pid}/stat`);
+  if (!Number.isFinite(ticks)) throw new Error(`cannot parse ${file}`);
   return (ticks * 1e6) / clockTicksPerSecond();
 }
 
@@ -60,10 +64,10 @@ export function threadsCpu(pid: number): ThreadCpu[] {
   const out: ThreadCpu[] = [];
   for (const entry of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${entry}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const file = `/proc/${pid}/task/${entry}/stat`;
+      const micros = cpuMicrosOfStat(readFileSync(file, 'utf8'), file);
       const name = readFileSync(`/proc/${pid}/task/${entry}/comm`, 'utf8').trim();
-      out.push({ tid: Number(entry), name, micros: ((Number(rest[11]) + Number(rest[12])) * 1e6) / clockTicksPerSecond() });
+      out.push({ tid: Number(entry), name, micros });
     } catch {
       // the thread exited between readdir and read
     }
