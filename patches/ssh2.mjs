@@ -55,7 +55,6 @@ const EDITS = [
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   randomFillSync,
 } = require('crypto');
 // ${MARKER}: X25519 base point (u = 9); X25519(k, base) is k's public key.
