@@ -20,14 +20,22 @@
 //   daemon growth  = CPU/host(N workers)   / CPU/host(1 worker)
 //   control growth = CPU/host(N processes) / CPU/host(1 process)
 //   excess         = daemon growth / control growth   (1.00: the daemon adds nothing)
-// for the whole pass and for its second half (start-up and most JIT done),
-// and the daemon's CPU/host by thread group (front, shards, store writer,
-// V8/libuv runtime threads) so growth can be placed.
+// for the whole pass, for its second half, and for a second, warm pass (the
+// same daemon, and the same plain processes, querying the fleet again once
+// each host is known: fewer commands, code compiled, heaps grown), and the
+// daemon's CPU/host by thread group (front, shards, store writer, V8/libuv
+// runtime threads) so growth can be placed.
+//
+// The first pass is what a freshly started daemon spends: every worker is a
+// separate V8 isolate that compiles the worker code and grows its heap by
+// itself, a one-off cost per worker which N workers pay N times. The warm
+// pass is what a running daemon spends per host, which is what should not
+// grow with the worker count.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { envNumber, resultFile } from './lib/bench-env.js';
-import { formatGroups, measurePass, round2, runBaseline, withDaemon, type Pass, type ThreadGroup } from './lib/fleet-runs.js';
+import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, type Pass, type ThreadGroup } from './lib/fleet-runs.js';
 import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
 
 const HOSTS = Math.round(envNumber('WORKER_SCALING_HOSTS', 10000));
@@ -35,15 +43,17 @@ const WORKERS = Math.round(envNumber('WORKER_SCALING_WORKERS', 2));
 const ROUNDS = Math.round(envNumber('WORKER_SCALING_ROUNDS', 3));
 const CONCURRENCY = Math.round(envNumber('WORKER_SCALING_CONCURRENCY', 128));
 
-/** CPU/host of one run, whole pass and second half, in ms. */
+/** CPU/host of one run, whole first pass, its second half, and the warm pass, in ms. */
 interface Cost {
   cpu_ms_per_host: number;
   second_half_cpu_ms_per_host: number;
+  warm_cpu_ms_per_host: number;
 }
 
 interface DaemonCost extends Cost {
   wall_ms: number;
   thread_cpu_ms_per_host: Record<ThreadGroup, number>;
+  warm_thread_cpu_ms_per_host: Record<ThreadGroup, number>;
 }
 
 interface Round {
@@ -58,23 +68,35 @@ interface Round {
   second_half_daemon_growth: number;
   second_half_control_growth: number;
   second_half_excess: number;
+  warm_daemon_growth: number;
+  warm_control_growth: number;
+  warm_excess: number;
 }
 
 async function plain(sim: SimulatorProc, processes: number): Promise<Cost> {
-  const r = await runBaseline(sim.toml, processes, CONCURRENCY);
-  if (r.ok !== HOSTS) throw new Error(`plain ssh2 ×${processes}: ${r.ok}/${HOSTS} hosts ok`);
-  return { cpu_ms_per_host: r.cpu_ms / HOSTS, second_half_cpu_ms_per_host: r.second_half_cpu_ms / (HOSTS / 2) };
+  const r = await runBaseline(sim.toml, processes, CONCURRENCY, 2);
+  if (r.ok !== HOSTS || r.warm!.ok !== HOSTS) throw new Error(`plain ssh2 ×${processes}: ${r.ok}/${HOSTS} hosts ok, warm ${r.warm!.ok}/${HOSTS}`);
+  return { cpu_ms_per_host: r.cpu_ms / HOSTS, second_half_cpu_ms_per_host: r.second_half_cpu_ms / (HOSTS / 2), warm_cpu_ms_per_host: r.warm!.cpu_ms / HOSTS };
 }
 
 async function daemon(sim: SimulatorProc, workers: number): Promise<DaemonCost> {
-  const pass: Pass = await withDaemon(sim, workers, CONCURRENCY, (d) => measurePass(d, sim, HOSTS));
-  if (pass.completed !== HOSTS) throw new Error(`daemon, ${workers} worker(s): ${pass.completed}/${HOSTS} hosts completed; ${pass.failures.join('; ')}`);
+  const [pass, warm]: Pass[] = await withDaemon(sim, workers, CONCURRENCY, async (d) => {
+    const first = await measurePass(d, sim, HOSTS);
+    // Every session idle-closed, so the warm pass handshakes with every host again.
+    await waitForNoSessions(d);
+    return [first, await measurePass(d, sim, HOSTS)];
+  });
+  for (const p of [pass, warm]) {
+    if (p.completed !== HOSTS) throw new Error(`daemon, ${workers} worker(s): ${p.completed}/${HOSTS} hosts completed; ${p.failures.join('; ')}`);
+  }
   if (pass.second_half_cpu_ms_per_host === null) throw new Error(`daemon, ${workers} worker(s): the pass ended before its half was seen`);
   return {
     wall_ms: pass.wall_ms,
     cpu_ms_per_host: pass.cpu_ms_per_host,
     second_half_cpu_ms_per_host: pass.second_half_cpu_ms_per_host,
+    warm_cpu_ms_per_host: warm.cpu_ms_per_host,
     thread_cpu_ms_per_host: pass.thread_cpu_ms_per_host,
+    warm_thread_cpu_ms_per_host: warm.thread_cpu_ms_per_host,
   };
 }
 
@@ -96,6 +118,7 @@ async function runRound(sim: SimulatorProc, index: number): Promise<Round> {
   const growth = (k: keyof Cost) => ({ daemon: daemon_n[k] / daemon_1[k], control: plain_n[k] / plain_1[k] });
   const whole = growth('cpu_ms_per_host');
   const half = growth('second_half_cpu_ms_per_host');
+  const warm = growth('warm_cpu_ms_per_host');
   return {
     order: [...order],
     plain_1,
@@ -108,6 +131,9 @@ async function runRound(sim: SimulatorProc, index: number): Promise<Round> {
     second_half_daemon_growth: round2(half.daemon),
     second_half_control_growth: round2(half.control),
     second_half_excess: round2(half.daemon / half.control),
+    warm_daemon_growth: round2(warm.daemon),
+    warm_control_growth: round2(warm.control),
+    warm_excess: round2(warm.daemon / warm.control),
   };
 }
 
@@ -138,9 +164,12 @@ async function main(): Promise<void> {
         `round ${i + 1}/${ROUNDS} (${r.order.join(', ')}): ` +
           `plain ${round2(r.plain_1.cpu_ms_per_host)} → ${round2(r.plain_n.cpu_ms_per_host)} ms/host (×${r.control_growth}), ` +
           `daemon ${r.daemon_1.cpu_ms_per_host} → ${r.daemon_n.cpu_ms_per_host} ms/host (×${r.daemon_growth}), excess ×${r.excess}; ` +
-          `second half: control ×${r.second_half_control_growth}, daemon ×${r.second_half_daemon_growth}, excess ×${r.second_half_excess}`,
+          `second half: control ×${r.second_half_control_growth}, daemon ×${r.second_half_daemon_growth}, excess ×${r.second_half_excess}; ` +
+          `warm: plain ${round2(r.plain_1.warm_cpu_ms_per_host)} → ${round2(r.plain_n.warm_cpu_ms_per_host)} (×${r.warm_control_growth}), ` +
+          `daemon ${r.daemon_1.warm_cpu_ms_per_host} → ${r.daemon_n.warm_cpu_ms_per_host} (×${r.warm_daemon_growth}), excess ×${r.warm_excess}`,
       );
       console.log(`  daemon by thread, 1 worker: ${formatGroups(r.daemon_1.thread_cpu_ms_per_host)}; ${WORKERS} workers: ${formatGroups(r.daemon_n.thread_cpu_ms_per_host)}`);
+      console.log(`  warm, 1 worker: ${formatGroups(r.daemon_1.warm_thread_cpu_ms_per_host)}; ${WORKERS} workers: ${formatGroups(r.daemon_n.warm_thread_cpu_ms_per_host)}`);
     }
   } finally {
     await sim.stop();
@@ -154,11 +183,15 @@ async function main(): Promise<void> {
     second_half_daemon_growth: spread(pick('second_half_daemon_growth')),
     second_half_control_growth: spread(pick('second_half_control_growth')),
     second_half_excess: spread(pick('second_half_excess')),
+    warm_daemon_growth: spread(pick('warm_daemon_growth')),
+    warm_control_growth: spread(pick('warm_control_growth')),
+    warm_excess: spread(pick('warm_excess')),
   };
   console.log(
     `worker scaling, ${HOSTS} hosts, 1 → ${WORKERS} workers, ${ROUNDS} rounds, median (range): ` +
       `${show('daemon CPU/host ×', pick('daemon_growth'))}, ${show('control ×', pick('control_growth'))}, ${show('excess ×', pick('excess'))}; ` +
-      `second half: ${show('daemon ×', pick('second_half_daemon_growth'))}, ${show('control ×', pick('second_half_control_growth'))}, ${show('excess ×', pick('second_half_excess'))}`,
+      `second half: ${show('daemon ×', pick('second_half_daemon_growth'))}, ${show('control ×', pick('second_half_control_growth'))}, ${show('excess ×', pick('second_half_excess'))}; ` +
+      `warm: ${show('daemon ×', pick('warm_daemon_growth'))}, ${show('control ×', pick('warm_control_growth'))}, ${show('excess ×', pick('warm_excess'))}`,
   );
   const result = { benchmark: 'worker-scaling', node: process.version, hosts: HOSTS, workers: WORKERS, rounds: ROUNDS, concurrency: CONCURRENCY, summary, per_round: rounds };
   mkdirSync(dirname(resultFile('worker-scaling')), { recursive: true });

@@ -4,14 +4,18 @@
 // `--concurrency` hosts in flight, and nothing else: no actors, no threads,
 // no parsing beyond counting the pending packages, no events.
 //
-//   node dist/bench/baselines/plain-ssh2-query.js --toml FLEET.toml --concurrency 128 [--shard 0/2]
+//   node dist/bench/baselines/plain-ssh2-query.js --toml FLEET.toml --concurrency 128 [--shard 0/2] [--passes 2]
 //
 // --shard i/n takes every n-th host starting at i, so n processes together
 // cover the fleet (the parallel control for a daemon with n workers).
+// --passes 2 queries the fleet a second time in the same process, sending
+// what a daemon that already knows each host sends (no OS/tool probes): the
+// control for the daemon's warm pass.
 //
 // Prints one JSON line: hosts, ok, failed, execs, pending (sum), wall_ms,
 // cpu_ms (this process, user + system) and second_half_cpu_ms (from the
-// moment half the hosts were done).
+// moment half the hosts were done), for the first pass; with --passes 2 the
+// same figures for the second pass under `warm`.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import ssh2 from 'ssh2';
@@ -34,8 +38,9 @@ interface FleetHost {
  * compares the simulator's exec counters of both runs). The apt simulation
  * runs once: the dry run reuses the query's (workers/operations.ts).
  */
-export function dryRunCommands(h: FleetHost): string[] {
-  const probe: string[] = [CMD.osRelease, CMD.detectTools];
+export function dryRunCommands(h: FleetHost, known = false): string[] {
+  // A daemon that has queried the host before remembers its OS and tools (workers/operations.ts).
+  const probe: string[] = known ? [] : [CMD.osRelease, CMD.detectTools];
   if (h.tags.includes('fedora')) return [...probe, CMD.rpmCheckUpdate('dnf'), CMD.rpmUpgradeDryRun('dnf')];
   const apt = [...probe, CMD.aptSimulate];
   for (const dir of h.compose_paths ?? []) {
@@ -75,17 +80,20 @@ function countPending(command: string, stdout: string): number {
   return 0;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { toml: { type: 'string' }, concurrency: { type: 'string' }, shard: { type: 'string' } } });
-  if (!values.toml) throw new Error('--toml FILE is required');
-  const concurrency = Number(values.concurrency ?? 128);
-  const [shard, shards] = (values.shard ?? '0/1').split('/').map(Number);
-  if (!(shards >= 1 && shard >= 0 && shard < shards)) throw new Error(`--shard ${values.shard}: expected i/n with 0 <= i < n`);
-  const fleet = (parse(readFileSync(values.toml, 'utf8')) as unknown as { host: FleetHost[] }).host;
-  const hosts = fleet.filter((_, i) => i % shards === shard);
-  const keys = new Map<string, Buffer>();
-  const keyOf = (p: string) => keys.get(p) ?? keys.set(p, readFileSync(p)).get(p)!;
+interface PassResult {
+  hosts: number;
+  ok: number;
+  failed: number;
+  execs: number;
+  pending: number;
+  wall_ms: number;
+  cpu_ms: number;
+  second_half_cpu_ms: number;
+  errors: Record<string, number>;
+}
 
+/** Every host once, `concurrency` in flight: connect, the dry run's commands, close. */
+async function queryAll(hosts: FleetHost[], keyOf: (path: string) => Buffer, concurrency: number, known: boolean): Promise<PassResult> {
   let next = 0;
   let ok = 0;
   let failed = 0;
@@ -108,7 +116,7 @@ async function main(): Promise<void> {
       let c: SshClient | null = null;
       try {
         c = await connect(h, keyOf(h.ssh_key));
-        for (const command of dryRunCommands(h)) {
+        for (const command of dryRunCommands(h, known)) {
           const r = await exec(c, command);
           execs++;
           pending += countPending(command, r.stdout);
@@ -127,19 +135,35 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(concurrency, hosts.length) }, worker));
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(
-    JSON.stringify({
-      hosts: hosts.length,
-      ok,
-      failed,
-      execs,
-      pending,
-      wall_ms: Math.round(wallMs),
-      cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
-      second_half_cpu_ms: Math.round((cpu.user + cpu.system - Math.max(0, cpuAtHalfUs)) / 1000),
-      errors: Object.fromEntries([...errors].slice(0, 5)),
-    }) + '\n',
-  );
+  return {
+    hosts: hosts.length,
+    ok,
+    failed,
+    execs,
+    pending,
+    wall_ms: Math.round(wallMs),
+    cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+    second_half_cpu_ms: Math.round((cpu.user + cpu.system - Math.max(0, cpuAtHalfUs)) / 1000),
+    errors: Object.fromEntries([...errors].slice(0, 5)),
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { toml: { type: 'string' }, concurrency: { type: 'string' }, shard: { type: 'string' }, passes: { type: 'string' } } });
+  if (!values.toml) throw new Error('--toml FILE is required');
+  const concurrency = Number(values.concurrency ?? 128);
+  const passes = Number(values.passes ?? 1);
+  if (passes !== 1 && passes !== 2) throw new Error(`--passes ${values.passes}: expected 1 or 2`);
+  const [shard, shards] = (values.shard ?? '0/1').split('/').map(Number);
+  if (!(shards >= 1 && shard >= 0 && shard < shards)) throw new Error(`--shard ${values.shard}: expected i/n with 0 <= i < n`);
+  const fleet = (parse(readFileSync(values.toml, 'utf8')) as unknown as { host: FleetHost[] }).host;
+  const hosts = fleet.filter((_, i) => i % shards === shard);
+  const keys = new Map<string, Buffer>();
+  const keyOf = (p: string) => keys.get(p) ?? keys.set(p, readFileSync(p)).get(p)!;
+
+  const first = await queryAll(hosts, keyOf, concurrency, false);
+  const warm = passes === 2 ? await queryAll(hosts, keyOf, concurrency, true) : undefined;
+  process.stdout.write(JSON.stringify({ ...first, warm }) + '\n');
 }
 
 await main();

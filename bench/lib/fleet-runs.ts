@@ -12,7 +12,8 @@ import { SIMULATOR_NICE, type SimulatorProc } from './simulator-proc.js';
 /** Hard bound on one daemon run (the target is 60 s for 10,000 hosts). */
 const RUN_TIMEOUT_MS = 180_000;
 
-export interface BaselineResult {
+/** One query of the fleet by the plain script (summed over its processes). */
+export interface BaselinePass {
   hosts: number;
   ok: number;
   failed: number;
@@ -21,6 +22,11 @@ export interface BaselineResult {
   wall_ms: number;
   cpu_ms: number;
   second_half_cpu_ms: number;
+}
+
+export interface BaselineResult extends BaselinePass {
+  /** With passes = 2: the second query, sending what a daemon that knows each host sends. */
+  warm?: BaselinePass;
 }
 
 /** One measured dry-run query of the fleet. */
@@ -78,17 +84,23 @@ function perHostDelta(a: Record<ThreadGroup, number>, b: Record<ThreadGroup, num
  * with n workers (separate processes share no locks and no heap, so whatever
  * CPU/host they add over one process is this machine's, not the daemon's).
  */
-export async function runBaseline(toml: string, processes: number, concurrency: number): Promise<BaselineResult> {
+export async function runBaseline(toml: string, processes: number, concurrency: number, passes: 1 | 2 = 1): Promise<BaselineResult> {
   const one = (shard: number) =>
     new Promise<BaselineResult>((resolve, reject) => {
       // At the nice level of the daemon's worker threads, which do this work in the daemon.
-      const args = [join(BENCH_DIR, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(Math.ceil(concurrency / processes)), '--shard', `${shard}/${processes}`];
+      const args = [join(BENCH_DIR, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(Math.ceil(concurrency / processes)), '--shard', `${shard}/${processes}`, '--passes', String(passes)];
       const p = spawn('nice', ['-n', String(SIMULATOR_NICE), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       p.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
       p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`baseline exited ${code}: ${out}`))));
     });
   const parts = await Promise.all(Array.from({ length: processes }, (_, i) => one(i)));
+  const first = sumPasses(parts);
+  return passes === 2 ? { ...first, warm: sumPasses(parts.map((r) => r.warm!)) } : first;
+}
+
+/** The processes' passes as one: counts and CPU added, wall time the slowest's. */
+function sumPasses(parts: BaselinePass[]): BaselinePass {
   const sum = (k: 'hosts' | 'ok' | 'failed' | 'execs' | 'pending' | 'cpu_ms' | 'second_half_cpu_ms') => parts.reduce((n, r) => n + r[k], 0);
   return {
     hosts: sum('hosts'),
