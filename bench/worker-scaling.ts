@@ -5,37 +5,45 @@
 //
 // On this machine (2 vCPUs, shared with the simulator and with whatever else
 // runs on the host) a second busy thread costs CPU per unit of work by itself:
-// caches, memory bandwidth, the scheduler. So one run of 1 worker against N
-// workers cannot tell the daemon's growth from the machine's. The control is
-// the plain ssh2 script (the fleet-query ceiling) run as 1 process and as N
-// processes on N slices of the fleet: processes share no heap, no JIT and no
-// lock, so whatever CPU/host they add is the machine's.
+// caches, memory bandwidth, the scheduler. So 1 worker against N workers
+// cannot tell the daemon's growth from the machine's. The control is the plain
+// ssh2 script (the fleet-query ceiling) run as 1 process and as N processes on
+// N slices of the fleet: processes share no heap, no JIT and no lock, so
+// whatever CPU/host they add is the machine's.
 //
-// Each round runs all four on the same simulated fleet (one dry-run query of
-// every host), in an order that flips every round so slow drift on the machine
-// cancels out:
-//   plain ×1, plain ×N, daemon 1 worker, daemon N workers   (odd rounds)
-//   daemon N workers, daemon 1 worker, plain ×N, plain ×1   (even rounds)
-// and reports, per round and as median and range over rounds:
+// Each round starts all four subjects afresh and keeps them alive side by
+// side, like running daemons: the daemon with 1 worker, the daemon with N
+// workers, the plain script as 1 process and as N processes (its --serve
+// mode). Each queries the whole simulated fleet (a dry run of every host), one
+// subject at a time:
+//   1. a cold pass each: what a freshly started process spends;
+//   2. one warm-up pass each, not counted;
+//   3. two measured passes each, in the order plain ×1, plain ×N, daemon 1,
+//      daemon N and then backwards, so drift on the machine (it is shared and
+//      noisy) lands on both sides alike.
+// Fresh processes every round because a process keeps its own level: how its
+// JIT happened to compile the hot code stays with it, and two daemons of the
+// same configuration differ by up to ±10 % in CPU/host for as long as they
+// run. Rounds average that out. Per round (mean of its two measured passes):
 //   daemon growth  = CPU/host(N workers)   / CPU/host(1 worker)
 //   control growth = CPU/host(N processes) / CPU/host(1 process)
 //   excess         = daemon growth / control growth   (1.00: the daemon adds nothing)
-// for the whole pass, for its second half, and for a second, warm pass (the
-// same daemon, and the same plain processes, querying the fleet again once
-// each host is known: fewer commands, code compiled, heaps grown), and the
-// daemon's CPU/host by thread group (front, shards, store writer, V8/libuv
-// runtime threads) so growth can be placed.
+// with the median and range over rounds, the daemon's CPU/host by thread
+// group (front, shards, store writer, V8/libuv runtime threads) so growth can
+// be placed, and the front thread's event-loop utilisation.
 //
-// The first pass is what a freshly started daemon spends: every worker is a
-// separate V8 isolate that compiles the worker code and grows its heap by
-// itself, a one-off cost per worker which N workers pay N times. The warm
-// pass is what a running daemon spends per host, which is what should not
-// grow with the worker count.
+// Why the cold pass is reported apart: each worker is a V8 isolate of its
+// own, which compiles the worker code and grows its heap by itself. On a
+// fresh daemon that is a one-off cost per worker (printed as CPU ms per added
+// worker: cold pass minus a running pass, N workers against 1, next to the
+// same figure for an added plain process), not a cost per host; a running
+// daemon pays per host what the measured passes show.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Daemon } from '../test/helpers/daemon.js';
 import { envNumber, resultFile } from './lib/bench-env.js';
-import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, type Pass, type ThreadGroup } from './lib/fleet-runs.js';
+import { formatGroups, measurePass, round2, startPlainFleet, waitForNoSessions, withDaemon, type PlainFleet, type ThreadGroup } from './lib/fleet-runs.js';
 import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
 
 const HOSTS = Math.round(envNumber('WORKER_SCALING_HOSTS', 10000));
@@ -43,98 +51,100 @@ const WORKERS = Math.round(envNumber('WORKER_SCALING_WORKERS', 2));
 const ROUNDS = Math.round(envNumber('WORKER_SCALING_ROUNDS', 3));
 const CONCURRENCY = Math.round(envNumber('WORKER_SCALING_CONCURRENCY', 128));
 
-/** CPU/host of one run, whole first pass, its second half, and the warm pass, in ms. */
-interface Cost {
+const SUBJECTS = ['plain_1', 'plain_n', 'daemon_1', 'daemon_n'] as const;
+type Subject = (typeof SUBJECTS)[number];
+
+/** One query of the fleet by one subject. */
+interface Measured {
   cpu_ms_per_host: number;
-  second_half_cpu_ms_per_host: number;
-  warm_cpu_ms_per_host: number;
+  wall_ms: number;
+  /** Daemons only: CPU/host by thread group, and the front thread's busiest ELU sample. */
+  threads?: Record<ThreadGroup, number>;
+  front_elu_max?: number;
 }
 
-interface DaemonCost extends Cost {
-  wall_ms: number;
-  thread_cpu_ms_per_host: Record<ThreadGroup, number>;
-  warm_thread_cpu_ms_per_host: Record<ThreadGroup, number>;
-}
+/** Measured passes per subject and round. */
+const MEASURED_PASSES = 2;
 
 interface Round {
-  order: string[];
-  plain_1: Cost;
-  plain_n: Cost;
-  daemon_1: DaemonCost;
-  daemon_n: DaemonCost;
+  /** The fresh processes' first pass. */
+  cold: Record<Subject, Measured>;
+  /** The mean of the measured passes of the running processes. */
+  running: Record<Subject, Measured>;
   daemon_growth: number;
   control_growth: number;
   excess: number;
-  second_half_daemon_growth: number;
-  second_half_control_growth: number;
-  second_half_excess: number;
-  warm_daemon_growth: number;
-  warm_control_growth: number;
-  warm_excess: number;
 }
 
-async function plain(sim: SimulatorProc, processes: number): Promise<Cost> {
-  const r = await runBaseline(sim.toml, processes, CONCURRENCY, 2);
-  if (r.ok !== HOSTS || r.warm!.ok !== HOSTS) throw new Error(`plain ssh2 ×${processes}: ${r.ok}/${HOSTS} hosts ok, warm ${r.warm!.ok}/${HOSTS}`);
-  return { cpu_ms_per_host: r.cpu_ms / HOSTS, second_half_cpu_ms_per_host: r.second_half_cpu_ms / (HOSTS / 2), warm_cpu_ms_per_host: r.warm!.cpu_ms / HOSTS };
+interface Running {
+  sim: SimulatorProc;
+  plain_1: PlainFleet;
+  plain_n: PlainFleet;
+  daemon_1: Daemon;
+  daemon_n: Daemon;
 }
 
-async function daemon(sim: SimulatorProc, workers: number): Promise<DaemonCost> {
-  const [pass, warm]: Pass[] = await withDaemon(sim, workers, CONCURRENCY, async (d) => {
-    const first = await measurePass(d, sim, HOSTS);
-    // Every session idle-closed, so the warm pass handshakes with every host again.
-    await waitForNoSessions(d);
-    return [first, await measurePass(d, sim, HOSTS)];
-  });
-  for (const p of [pass, warm]) {
-    if (p.completed !== HOSTS) throw new Error(`daemon, ${workers} worker(s): ${p.completed}/${HOSTS} hosts completed; ${p.failures.join('; ')}`);
+/**
+ * One query of the whole fleet by `subject`. A daemon's sessions are all
+ * closed afterwards, so every pass handshakes with every host. The plain
+ * script's `cold` query sends the OS/tool probes too, as a daemon's first
+ * query of a host does.
+ */
+async function query(r: Running, subject: Subject, cold = false): Promise<Measured> {
+  await r.sim.json('/reset-counters', {});
+  if (subject === 'plain_1' || subject === 'plain_n') {
+    const p = await r[subject].query(!cold);
+    if (p.ok !== HOSTS) throw new Error(`${subject}: ${p.ok}/${HOSTS} hosts ok`);
+    return { cpu_ms_per_host: p.cpu_ms / HOSTS, wall_ms: p.wall_ms };
   }
-  if (pass.second_half_cpu_ms_per_host === null) throw new Error(`daemon, ${workers} worker(s): the pass ended before its half was seen`);
-  return {
-    wall_ms: pass.wall_ms,
-    cpu_ms_per_host: pass.cpu_ms_per_host,
-    second_half_cpu_ms_per_host: pass.second_half_cpu_ms_per_host,
-    warm_cpu_ms_per_host: warm.cpu_ms_per_host,
-    thread_cpu_ms_per_host: pass.thread_cpu_ms_per_host,
-    warm_thread_cpu_ms_per_host: warm.thread_cpu_ms_per_host,
-  };
+  const d = r[subject];
+  const p = await measurePass(d, r.sim, HOSTS);
+  if (p.completed !== HOSTS) throw new Error(`${subject}: ${p.completed}/${HOSTS} hosts completed; ${p.failures.join('; ')}`);
+  await waitForNoSessions(d);
+  return { cpu_ms_per_host: p.cpu_ms_per_host, wall_ms: p.wall_ms, threads: p.thread_cpu_ms_per_host, front_elu_max: p.front_elu_max };
 }
 
-async function runRound(sim: SimulatorProc, index: number): Promise<Round> {
-  const steps = {
-    plain_1: () => plain(sim, 1),
-    plain_n: () => plain(sim, WORKERS),
-    daemon_1: () => daemon(sim, 1),
-    daemon_n: () => daemon(sim, WORKERS),
-  };
-  const forward = ['plain_1', 'plain_n', 'daemon_1', 'daemon_n'] as const;
-  const order = index % 2 === 0 ? [...forward] : [...forward].reverse();
-  const got: Partial<{ plain_1: Cost; plain_n: Cost; daemon_1: DaemonCost; daemon_n: DaemonCost }> = {};
-  for (const step of order) {
-    await sim.json('/reset-counters', {});
-    (got as Record<string, Cost>)[step] = await steps[step]();
+/** One round on fresh subjects: their cold pass, a warm-up pass, and the measured passes. */
+async function round(r: Running): Promise<Round> {
+  const cold = {} as Record<Subject, Measured>;
+  for (const s of SUBJECTS) cold[s] = await query(r, s, true);
+  for (const s of SUBJECTS) await query(r, s); // warm-up: most of the JIT's work is done after this
+  const measured = Object.fromEntries(SUBJECTS.map((s) => [s, [] as Measured[]])) as Record<Subject, Measured[]>;
+  for (let i = 0; i < MEASURED_PASSES; i++) {
+    for (const s of i % 2 === 0 ? SUBJECTS : [...SUBJECTS].reverse()) measured[s].push(await query(r, s));
   }
-  const { plain_1, plain_n, daemon_1, daemon_n } = got as Required<typeof got>;
-  const growth = (k: keyof Cost) => ({ daemon: daemon_n[k] / daemon_1[k], control: plain_n[k] / plain_1[k] });
-  const whole = growth('cpu_ms_per_host');
-  const half = growth('second_half_cpu_ms_per_host');
-  const warm = growth('warm_cpu_ms_per_host');
-  return {
-    order: [...order],
-    plain_1,
-    plain_n,
-    daemon_1,
-    daemon_n,
-    daemon_growth: round2(whole.daemon),
-    control_growth: round2(whole.control),
-    excess: round2(whole.daemon / whole.control),
-    second_half_daemon_growth: round2(half.daemon),
-    second_half_control_growth: round2(half.control),
-    second_half_excess: round2(half.daemon / half.control),
-    warm_daemon_growth: round2(warm.daemon),
-    warm_control_growth: round2(warm.control),
-    warm_excess: round2(warm.daemon / warm.control),
-  };
+  const running = Object.fromEntries(SUBJECTS.map((s) => [s, meanOf(measured[s])])) as Record<Subject, Measured>;
+  const daemon = running.daemon_n.cpu_ms_per_host / running.daemon_1.cpu_ms_per_host;
+  const control = running.plain_n.cpu_ms_per_host / running.plain_1.cpu_ms_per_host;
+  return { cold, running, daemon_growth: round2(daemon), control_growth: round2(control), excess: round2(daemon / control) };
+}
+
+/** The passes' mean (CPU/host and thread groups), their longest wall time and their busiest front ELU. */
+function meanOf(passes: Measured[]): Measured {
+  const mean = (f: (m: Measured) => number) => passes.reduce((n, m) => n + f(m), 0) / passes.length;
+  const m: Measured = { cpu_ms_per_host: mean((p) => p.cpu_ms_per_host), wall_ms: Math.max(...passes.map((p) => p.wall_ms)) };
+  if (passes[0]!.threads) {
+    const groups = Object.keys(passes[0]!.threads) as ThreadGroup[];
+    m.threads = Object.fromEntries(groups.map((g) => [g, round2(mean((p) => p.threads![g]))])) as Record<ThreadGroup, number>;
+    m.front_elu_max = Math.max(...passes.map((p) => p.front_elu_max!));
+  }
+  return m;
+}
+
+/** Fresh plain processes and daemons for one round, stopped afterwards. */
+async function withFreshSubjects<T>(sim: SimulatorProc, use: (r: Running) => Promise<T>): Promise<T> {
+  const plain_1 = startPlainFleet(sim.toml, 1, CONCURRENCY);
+  const plain_n = startPlainFleet(sim.toml, WORKERS, CONCURRENCY);
+  try {
+    return await withDaemon(sim, 1, CONCURRENCY, (daemon_1) => withDaemon(sim, WORKERS, CONCURRENCY, (daemon_n) => use({ sim, plain_1, plain_n, daemon_1, daemon_n })));
+  } finally {
+    plain_1.stop();
+    plain_n.stop();
+  }
+}
+
+function log(line: string): void {
+  console.log(line);
 }
 
 function median(xs: number[]): number {
@@ -149,54 +159,65 @@ function spread(xs: number[]): { median: number; min: number; max: number } {
 
 function show(label: string, xs: number[]): string {
   const s = spread(xs);
-  return `${label} ${s.median} (${s.min}–${s.max})`;
+  return `${label}${s.median} (${s.min}–${s.max})`;
+}
+
+/** Median CPU/host of each thread group over the rounds. */
+function medianGroups(rounds: Round[], s: 'daemon_1' | 'daemon_n'): Record<ThreadGroup, number> {
+  const groups = Object.keys(rounds[0]!.running[s].threads!) as ThreadGroup[];
+  return Object.fromEntries(groups.map((g) => [g, round2(median(rounds.map((r) => r.running[s].threads![g])))])) as Record<ThreadGroup, number>;
 }
 
 async function main(): Promise<void> {
+  if (WORKERS < 2) throw new Error('WORKER_SCALING_WORKERS must be at least 2');
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-worker-scaling-'));
   const sim = await startSimulatorProc({ hosts: HOSTS, dir });
   const rounds: Round[] = [];
   try {
     for (let i = 0; i < ROUNDS; i++) {
-      const r = await runRound(sim, i);
+      const r = await withFreshSubjects(sim, round);
       rounds.push(r);
-      console.log(
-        `round ${i + 1}/${ROUNDS} (${r.order.join(', ')}): ` +
-          `plain ${round2(r.plain_1.cpu_ms_per_host)} → ${round2(r.plain_n.cpu_ms_per_host)} ms/host (×${r.control_growth}), ` +
-          `daemon ${r.daemon_1.cpu_ms_per_host} → ${r.daemon_n.cpu_ms_per_host} ms/host (×${r.daemon_growth}), excess ×${r.excess}; ` +
-          `second half: control ×${r.second_half_control_growth}, daemon ×${r.second_half_daemon_growth}, excess ×${r.second_half_excess}; ` +
-          `warm: plain ${round2(r.plain_1.warm_cpu_ms_per_host)} → ${round2(r.plain_n.warm_cpu_ms_per_host)} (×${r.warm_control_growth}), ` +
-          `daemon ${r.daemon_1.warm_cpu_ms_per_host} → ${r.daemon_n.warm_cpu_ms_per_host} (×${r.warm_daemon_growth}), excess ×${r.warm_excess}`,
+      log(
+        `round ${i + 1}/${ROUNDS}: cold ${SUBJECTS.map((s) => `${s} ${round2(r.cold[s].cpu_ms_per_host)}`).join(', ')} ms/host; running: ` +
+          `plain ${round2(r.running.plain_1.cpu_ms_per_host)} → ${round2(r.running.plain_n.cpu_ms_per_host)} ms/host (×${r.control_growth}), ` +
+          `daemon ${round2(r.running.daemon_1.cpu_ms_per_host)} → ${round2(r.running.daemon_n.cpu_ms_per_host)} ms/host (×${r.daemon_growth}), excess ×${r.excess}`,
       );
-      console.log(`  daemon by thread, 1 worker: ${formatGroups(r.daemon_1.thread_cpu_ms_per_host)}; ${WORKERS} workers: ${formatGroups(r.daemon_n.thread_cpu_ms_per_host)}`);
-      console.log(`  warm, 1 worker: ${formatGroups(r.daemon_1.warm_thread_cpu_ms_per_host)}; ${WORKERS} workers: ${formatGroups(r.daemon_n.warm_thread_cpu_ms_per_host)}`);
+      log(`  daemon by thread, 1 worker: ${formatGroups(r.running.daemon_1.threads!)}; ${WORKERS} workers: ${formatGroups(r.running.daemon_n.threads!)}`);
     }
   } finally {
     await sim.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  const pick = (k: keyof Round) => rounds.map((r) => r[k] as number);
+  const pick = (f: (r: Round) => number) => rounds.map(f);
+  const medianOf = (f: (r: Round) => number) => median(pick(f));
+  // CPU the cold pass spent over a running pass, in ms: start-up work (JIT, heap growth), not per host.
+  const oneOff = (s: Subject) => Math.round(medianOf((r) => (r.cold[s].cpu_ms_per_host - r.running[s].cpu_ms_per_host) * HOSTS));
   const summary = {
-    daemon_growth: spread(pick('daemon_growth')),
-    control_growth: spread(pick('control_growth')),
-    excess: spread(pick('excess')),
-    second_half_daemon_growth: spread(pick('second_half_daemon_growth')),
-    second_half_control_growth: spread(pick('second_half_control_growth')),
-    second_half_excess: spread(pick('second_half_excess')),
-    warm_daemon_growth: spread(pick('warm_daemon_growth')),
-    warm_control_growth: spread(pick('warm_control_growth')),
-    warm_excess: spread(pick('warm_excess')),
+    daemon_growth: spread(pick((r) => r.daemon_growth)),
+    control_growth: spread(pick((r) => r.control_growth)),
+    excess: spread(pick((r) => r.excess)),
+    running_cpu_ms_per_host: Object.fromEntries(SUBJECTS.map((s) => [s, round2(medianOf((r) => r.running[s].cpu_ms_per_host))])),
+    cold_cpu_ms_per_host: Object.fromEntries(SUBJECTS.map((s) => [s, round2(medianOf((r) => r.cold[s].cpu_ms_per_host))])),
+    one_off_cpu_ms: Object.fromEntries(SUBJECTS.map((s) => [s, oneOff(s)])),
+    one_off_cpu_ms_per_added_worker: Math.round((oneOff('daemon_n') - oneOff('daemon_1')) / (WORKERS - 1)),
+    one_off_cpu_ms_per_added_process: Math.round((oneOff('plain_n') - oneOff('plain_1')) / (WORKERS - 1)),
+    daemon_threads_cpu_ms_per_host: { daemon_1: medianGroups(rounds, 'daemon_1'), daemon_n: medianGroups(rounds, 'daemon_n') },
+    front_elu_max: round2(Math.max(...rounds.flatMap((r) => [r.running.daemon_1.front_elu_max!, r.running.daemon_n.front_elu_max!]))),
   };
-  console.log(
-    `worker scaling, ${HOSTS} hosts, 1 → ${WORKERS} workers, ${ROUNDS} rounds, median (range): ` +
-      `${show('daemon CPU/host ×', pick('daemon_growth'))}, ${show('control ×', pick('control_growth'))}, ${show('excess ×', pick('excess'))}; ` +
-      `second half: ${show('daemon ×', pick('second_half_daemon_growth'))}, ${show('control ×', pick('second_half_control_growth'))}, ${show('excess ×', pick('second_half_excess'))}; ` +
-      `warm: ${show('daemon ×', pick('warm_daemon_growth'))}, ${show('control ×', pick('warm_control_growth'))}, ${show('excess ×', pick('warm_excess'))}`,
+  log(
+    `worker scaling, ${HOSTS} hosts, 1 → ${WORKERS} workers, running processes, ${ROUNDS} rounds, median (range): ` +
+      `${show('daemon CPU/host ×', pick((r) => r.daemon_growth))}, ${show('control ×', pick((r) => r.control_growth))}, ${show('excess ×', pick((r) => r.excess))}`,
   );
-  const result = { benchmark: 'worker-scaling', node: process.version, hosts: HOSTS, workers: WORKERS, rounds: ROUNDS, concurrency: CONCURRENCY, summary, per_round: rounds };
+  log(`  daemon by thread (median ms/host), 1 worker: ${formatGroups(summary.daemon_threads_cpu_ms_per_host.daemon_1)}; ${WORKERS} workers: ${formatGroups(summary.daemon_threads_cpu_ms_per_host.daemon_n)}; front ELU max ${summary.front_elu_max}`);
+  log(
+    `  cold pass (fresh processes): daemon ${summary.cold_cpu_ms_per_host.daemon_1} → ${summary.cold_cpu_ms_per_host.daemon_n} ms/host, ` +
+      `plain ${summary.cold_cpu_ms_per_host.plain_1} → ${summary.cold_cpu_ms_per_host.plain_n}; ` +
+      `one-off start-up CPU per added worker ${summary.one_off_cpu_ms_per_added_worker} ms (per added plain process ${summary.one_off_cpu_ms_per_added_process} ms)`,
+  );
+  const out = { benchmark: 'worker-scaling', node: process.version, hosts: HOSTS, workers: WORKERS, rounds: ROUNDS, measured_passes: MEASURED_PASSES, concurrency: CONCURRENCY, summary, per_round: rounds };
   mkdirSync(dirname(resultFile('worker-scaling')), { recursive: true });
-  writeFileSync(resultFile('worker-scaling'), JSON.stringify({ measured_at: new Date().toISOString(), ...result }, null, 2) + '\n');
-  console.log(JSON.stringify(result.summary, null, 2));
+  writeFileSync(resultFile('worker-scaling'), JSON.stringify({ measured_at: new Date().toISOString(), ...out }, null, 2) + '\n');
+  console.log(JSON.stringify(summary, null, 2));
 }
 
 await main();

@@ -1,22 +1,23 @@
-// The ceiling for bench/fleet-query.ts: a plain ssh2 script that does what a
-// tendhost dry run does on each host — connect, authenticate, run the same
-// commands in the same order (workers/pkg/commands.ts), close — with at most
+// The ceiling for a fleet query: the same commands the daemon sends for a
+// dry run, straight over ssh2 from one process, with one connection per host,
 // `--concurrency` hosts in flight, and nothing else: no actors, no threads,
 // no parsing beyond counting the pending packages, no events.
 //
-//   node dist/bench/baselines/plain-ssh2-query.js --toml FLEET.toml --concurrency 128 [--shard 0/2] [--passes 2]
+//   node dist/bench/baselines/plain-ssh2-query.js --toml FLEET.toml --concurrency 128 [--shard 0/2] [--serve]
 //
 // --shard i/n takes every n-th host starting at i, so n processes together
 // cover the fleet (the parallel control for a daemon with n workers).
-// --passes 2 queries the fleet a second time in the same process, sending
-// what a daemon that already knows each host sends (no OS/tool probes): the
-// control for the daemon's warm pass.
 //
-// Prints one JSON line: hosts, ok, failed, execs, pending (sum), wall_ms,
-// cpu_ms (this process, user + system) and second_half_cpu_ms (from the
-// moment half the hosts were done), for the first pass; with --passes 2 the
-// same figures for the second pass under `warm`.
+// Prints one JSON line for the query: hosts, ok, failed, execs, pending (sum),
+// wall_ms, cpu_ms (this process, user + system) and second_half_cpu_ms (from
+// the moment half the hosts were done).
+//
+// --serve keeps the process (its JIT, its heap) for repeated queries, like a
+// running daemon: each stdin line `cold` or `known` runs one query and prints
+// its JSON line; `known` sends what a daemon that already knows each host
+// sends (no OS/tool probes). It exits when stdin ends.
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import ssh2 from 'ssh2';
 import type { Client as SshClient } from 'ssh2';
@@ -149,21 +150,25 @@ async function queryAll(hosts: FleetHost[], keyOf: (path: string) => Buffer, con
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { toml: { type: 'string' }, concurrency: { type: 'string' }, shard: { type: 'string' }, passes: { type: 'string' } } });
+  const { values } = parseArgs({ options: { toml: { type: 'string' }, concurrency: { type: 'string' }, shard: { type: 'string' }, serve: { type: 'boolean' } } });
   if (!values.toml) throw new Error('--toml FILE is required');
   const concurrency = Number(values.concurrency ?? 128);
-  const passes = Number(values.passes ?? 1);
-  if (passes !== 1 && passes !== 2) throw new Error(`--passes ${values.passes}: expected 1 or 2`);
   const [shard, shards] = (values.shard ?? '0/1').split('/').map(Number);
   if (!(shards >= 1 && shard >= 0 && shard < shards)) throw new Error(`--shard ${values.shard}: expected i/n with 0 <= i < n`);
   const fleet = (parse(readFileSync(values.toml, 'utf8')) as unknown as { host: FleetHost[] }).host;
   const hosts = fleet.filter((_, i) => i % shards === shard);
   const keys = new Map<string, Buffer>();
   const keyOf = (p: string) => keys.get(p) ?? keys.set(p, readFileSync(p)).get(p)!;
+  const query = async (known: boolean) => process.stdout.write(JSON.stringify(await queryAll(hosts, keyOf, concurrency, known)) + '\n');
 
-  const first = await queryAll(hosts, keyOf, concurrency, false);
-  const warm = passes === 2 ? await queryAll(hosts, keyOf, concurrency, true) : undefined;
-  process.stdout.write(JSON.stringify({ ...first, warm }) + '\n');
+  if (!values.serve) {
+    await query(false);
+    return;
+  }
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line !== 'cold' && line !== 'known') throw new Error(`--serve: expected "cold" or "known", got ${JSON.stringify(line)}`);
+    await query(line === 'known');
+  }
 }
 
 await main();

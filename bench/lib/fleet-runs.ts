@@ -2,6 +2,7 @@
 // the plain ssh2 script as one or N processes, and a daemon on the same
 // simulated fleet, each charged from /proc for exactly its own CPU.
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { processCpuMicros, processMemoryKiB, threadsCpu } from './proc-cpu.js';
@@ -22,11 +23,6 @@ export interface BaselinePass {
   wall_ms: number;
   cpu_ms: number;
   second_half_cpu_ms: number;
-}
-
-export interface BaselineResult extends BaselinePass {
-  /** With passes = 2: the second query, sending what a daemon that knows each host sends. */
-  warm?: BaselinePass;
 }
 
 /** One measured dry-run query of the fleet. */
@@ -78,25 +74,55 @@ function perHostDelta(a: Record<ThreadGroup, number>, b: Record<ThreadGroup, num
   return out;
 }
 
+/** The plain script kept running between queries (its --serve mode), as one or N processes. */
+export interface PlainFleet {
+  /** One query of the whole fleet; `known` sends what a daemon that knows each host sends. */
+  query(known: boolean): Promise<BaselinePass>;
+  stop(): void;
+}
+
 /**
  * The plain script as `processes` processes, each on every n-th host with an
  * n-th of the concurrency: with n > 1 it is the parallel control for a daemon
  * with n workers (separate processes share no locks and no heap, so whatever
  * CPU/host they add over one process is this machine's, not the daemon's).
  */
-export async function runBaseline(toml: string, processes: number, concurrency: number, passes: 1 | 2 = 1): Promise<BaselineResult> {
-  const one = (shard: number) =>
-    new Promise<BaselineResult>((resolve, reject) => {
-      // At the nice level of the daemon's worker threads, which do this work in the daemon.
-      const args = [join(BENCH_DIR, 'baselines/plain-ssh2-query.js'), '--toml', toml, '--concurrency', String(Math.ceil(concurrency / processes)), '--shard', `${shard}/${processes}`, '--passes', String(passes)];
-      const p = spawn('nice', ['-n', String(SIMULATOR_NICE), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      p.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-      p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`baseline exited ${code}: ${out}`))));
+export function startPlainFleet(toml: string, processes: number, concurrency: number): PlainFleet {
+  const procs = Array.from({ length: processes }, (_, shard) => {
+    const args = [join(BENCH_DIR, 'baselines/plain-ssh2-query.js'), '--serve', '--toml', toml, '--concurrency', String(Math.ceil(concurrency / processes)), '--shard', `${shard}/${processes}`];
+    // At the nice level of the daemon's worker threads, which do this work in the daemon.
+    const p = spawn('nice', ['-n', String(SIMULATOR_NICE), process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
+    return { p, lines };
+  });
+  const one = async ({ p, lines }: (typeof procs)[number], known: boolean): Promise<BaselinePass> => {
+    p.stdin!.write(known ? 'known\n' : 'cold\n');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`plain ssh2 query did not finish within ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
     });
-  const parts = await Promise.all(Array.from({ length: processes }, (_, i) => one(i)));
-  const first = sumPasses(parts);
-  return passes === 2 ? { ...first, warm: sumPasses(parts.map((r) => r.warm!)) } : first;
+    try {
+      const next = await Promise.race([lines.next(), timeout]);
+      if (next.done) throw new Error(`plain ssh2 process exited (${p.exitCode})`);
+      return JSON.parse(next.value) as BaselinePass;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    query: async (known) => sumPasses(await Promise.all(procs.map((proc) => one(proc, known)))),
+    stop: () => procs.forEach(({ p }) => p.kill()),
+  };
+}
+
+/** One query of the fleet by a fresh plain script (start-up and JIT included, as in a one-shot tool). */
+export async function runBaseline(toml: string, processes: number, concurrency: number): Promise<BaselinePass> {
+  const plain = startPlainFleet(toml, processes, concurrency);
+  try {
+    return await plain.query(false);
+  } finally {
+    plain.stop();
+  }
 }
 
 /** The processes' passes as one: counts and CPU added, wall time the slowest's. */
