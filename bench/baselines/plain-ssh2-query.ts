@@ -81,7 +81,8 @@ function countPending(command: string, stdout: string): number {
   return 0;
 }
 
-interface PassResult {
+/** The JSON line printed for one query of this process's hosts. */
+export interface PassResult {
   hosts: number;
   ok: number;
   failed: number;

@@ -8,22 +8,14 @@ import { join } from 'node:path';
 import { processCpuMicros, processMemoryKiB, threadsCpu } from './proc-cpu.js';
 import { startDaemon, type Daemon } from '../../test/helpers/daemon.js';
 import { BENCH_DIR } from './bench-env.js';
+import type { PassResult } from '../baselines/plain-ssh2-query.js';
 import { SIMULATOR_NICE, type SimulatorProc } from './simulator-proc.js';
 
 /** Hard bound on one daemon run (the target is 60 s for 10,000 hosts). */
 const RUN_TIMEOUT_MS = 180_000;
 
 /** One query of the fleet by the plain script (summed over its processes). */
-export interface BaselinePass {
-  hosts: number;
-  ok: number;
-  failed: number;
-  execs: number;
-  pending: number;
-  wall_ms: number;
-  cpu_ms: number;
-  second_half_cpu_ms: number;
-}
+export type BaselinePass = Omit<PassResult, 'errors'>;
 
 /** One measured dry-run query of the fleet. */
 export interface Pass {
