@@ -4,7 +4,13 @@
 // commands to the same simulator with the same concurrency.
 //
 //   npx tsc && node dist/bench/fleet-query.js
-//   FLEET_QUERY_SIZES=1000 FLEET_QUERY_WORKERS=1,2 FLEET_QUERY_CONCURRENCY=128 node dist/bench/fleet-query.js
+//   FLEET_QUERY_SIZES=1000,10000 FLEET_QUERY_WORKERS=1,2 FLEET_QUERY_CONCURRENCY=128 FLEET_QUERY_REPEAT=3 (the defaults) node dist/bench/fleet-query.js
+//
+// Everything runs FLEET_QUERY_REPEAT times per fleet size, each time with a
+// fresh plain script and fresh daemons, and the summary gives each worker
+// count's median and range: fresh daemons on this machine differ by up to
+// 15-20 % in CPU/host for their whole life (so, with the CPU-bound simulator
+// on the same cores, in hosts/s too), and one run is one draw.
 //
 // Per run: wall time (POST → job finished), hosts/s, the daemon's CPU per
 // host (all threads, from /proc), its peak RSS (VmHWM), and the front thread's
@@ -26,13 +32,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, type Pass } from './lib/fleet-runs.js';
+import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, type BaselinePass, type Pass } from './lib/fleet-runs.js';
 import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
 
 const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const SIZES = list(process.env.FLEET_QUERY_SIZES, '1000,10000');
 const WORKERS = list(process.env.FLEET_QUERY_WORKERS, '1,2');
 const CONCURRENCY = Number(process.env.FLEET_QUERY_CONCURRENCY ?? 128);
+/** Fresh daemons (and plain runs) per fleet size; the summary gives median and range. */
+const REPEAT = Math.max(1, Math.round(Number(process.env.FLEET_QUERY_REPEAT ?? 3)));
 
 /** A fresh daemon: its first query of the fleet (the one-shot figure), then the same query again. */
 interface DaemonRun extends Pass {
@@ -68,99 +76,159 @@ interface ParallelControl {
   ok: number;
 }
 
+/** One repetition on one fleet size. */
+interface SizeReport {
+  hosts: number;
+  concurrency: number;
+  simulator_pending: number;
+  baseline: BaselinePass & { hosts_per_s: number; cpu_ms_per_host: number; second_half_cpu_ms_per_host: number; sim_execs: number };
+  daemon: Array<DaemonRun & { control?: ParallelControl; throughput_ratio: number; cpu_ratio: number; same_commands: boolean; correct: boolean }>;
+}
+
+/** One measurement of a fleet size: the plain script, then per worker count its control (N > 1) and a fresh daemon. */
+async function measureOnce(sim: SimulatorProc, hosts: number): Promise<SizeReport> {
+  const simPending = (await sim.json('/summary')).pending;
+  await sim.json('/reset-counters', {});
+  const base = await runBaseline(sim.toml, 1, CONCURRENCY);
+  const { execs: baseExecs, connections: baseConnections } = await sim.json('/summary');
+  const baseHostsPerS = (hosts / base.wall_ms) * 1000;
+  const baseCpuPerHost = base.cpu_ms / hosts;
+  const baseSecondHalf = base.second_half_cpu_ms / (hosts / 2);
+  console.log(
+    `fleet ${hosts}: plain ssh2 (concurrency ${CONCURRENCY}): ${base.wall_ms} ms, ${Math.round(baseHostsPerS)} hosts/s, ` +
+      `${round2(baseCpuPerHost)} ms CPU/host (second half ${round2(baseSecondHalf)}), ok ${base.ok}/${hosts}, execs ${baseExecs}, connections ${baseConnections}`,
+  );
+  const runs: Array<DaemonRun & { control?: ParallelControl }> = [];
+  for (const workers of WORKERS) {
+    let control: ParallelControl | undefined;
+    if (workers > 1) {
+      await sim.json('/reset-counters', {});
+      const c = await runBaseline(sim.toml, workers, CONCURRENCY);
+      control = {
+        processes: workers,
+        wall_ms: c.wall_ms,
+        hosts_per_s: Math.round((hosts / c.wall_ms) * 1000),
+        cpu_ms_per_host: round2(c.cpu_ms / hosts),
+        cpu_growth: round2(c.cpu_ms / hosts / baseCpuPerHost),
+        second_half_cpu_ms_per_host: round2(c.second_half_cpu_ms / (hosts / 2)),
+        second_half_cpu_growth: round2(c.second_half_cpu_ms / (hosts / 2) / baseSecondHalf),
+        ok: c.ok,
+      };
+      console.log(
+        `fleet ${hosts}: plain ssh2 as ${workers} processes (the control for ${workers} workers): ${c.wall_ms} ms, ${control.hosts_per_s} hosts/s, ` +
+          `${control.cpu_ms_per_host} ms CPU/host (${control.cpu_growth}x one process; second half ${control.second_half_cpu_ms_per_host}, ${control.second_half_cpu_growth}x), ok ${c.ok}/${hosts}`,
+      );
+    }
+    await sim.json('/reset-counters', {});
+    const run = await runDaemon(sim, hosts, workers);
+    runs.push({ ...run, control });
+    console.log(
+      `fleet ${hosts}: daemon, ${workers} worker(s): ${run.wall_ms} ms, ${run.hosts_per_s} hosts/s, ${run.cpu_ms_per_host} ms CPU/host (front thread ${run.front_cpu_ms_per_host}; second half ${run.second_half_cpu_ms_per_host}), ` +
+        `peak RSS ${run.peak_rss_mib} MiB, front ELU mean ${run.front_elu_mean} max ${run.front_elu_max}, worker ELU max ${run.worker_elu_max}, ` +
+        `completed ${run.completed}/${hosts}, execs ${run.execs}, connections ${run.connections}, pending ${run.pending}/${simPending}` +
+        (run.failed > 0 ? `; first failures: ${run.failures.join('; ')}` : ''),
+    );
+    console.log(`  CPU/host by thread: ${formatGroups(run.thread_cpu_ms_per_host)}; second half: ${formatGroups(run.second_half_thread_cpu_ms_per_host)}`);
+    console.log(
+      `fleet ${hosts}: the same daemon again (warm; probes remembered, so fewer commands): ${run.warm.wall_ms} ms, ${run.warm.hosts_per_s} hosts/s, ${run.warm.cpu_ms_per_host} ms CPU/host (front thread ${run.warm.front_cpu_ms_per_host}), ` +
+        `peak RSS ${run.warm.peak_rss_mib} MiB, front ELU max ${run.warm.front_elu_max}, completed ${run.warm.completed}/${hosts}, execs ${run.warm.execs}, connections ${run.warm.connections}`,
+    );
+    const oneWorker = runs.find((r) => r.workers === 1);
+    console.log(
+      `  ratios: throughput ${round2(run.hosts_per_s / baseHostsPerS)} of plain ssh2 (target >= 0.8), ` +
+        `CPU/host ${round2(run.cpu_ms_per_host / baseCpuPerHost)}x plain ssh2 (target <= 5 ms/host)` +
+        (control && oneWorker
+          ? `; CPU/host ${round2(run.cpu_ms_per_host / oneWorker.cpu_ms_per_host)}x the 1-worker run ` +
+            `(second half ${round2((run.second_half_cpu_ms_per_host ?? NaN) / (oneWorker.second_half_cpu_ms_per_host ?? NaN))}x, warm ${round2(run.warm.cpu_ms_per_host / oneWorker.warm.cpu_ms_per_host)}x), ` +
+            `where the plain control grew ${control.cpu_growth}x (second half ${control.second_half_cpu_growth}x)`
+          : ''),
+    );
+  }
+  return {
+    hosts,
+    concurrency: CONCURRENCY,
+    simulator_pending: simPending,
+    baseline: {
+      ...base,
+      hosts_per_s: Math.round(baseHostsPerS),
+      cpu_ms_per_host: round2(baseCpuPerHost),
+      second_half_cpu_ms_per_host: round2(baseSecondHalf),
+      sim_execs: baseExecs,
+    },
+    daemon: runs.map((r) => ({
+      ...r,
+      throughput_ratio: round2(r.hosts_per_s / baseHostsPerS),
+      cpu_ratio: round2(r.cpu_ms_per_host / baseCpuPerHost),
+      same_commands: r.execs === baseExecs,
+      correct: r.completed === hosts && r.pending === simPending && r.warm.completed === hosts && r.warm.pending === simPending,
+    })),
+  };
+}
+
 async function main(): Promise<void> {
-  const report: unknown[] = [];
+  const report: Array<{ hosts: number; summary: Record<string, unknown>; repetitions: SizeReport[] }> = [];
   for (const hosts of SIZES) {
     const dir = mkdtempSync(join(tmpdir(), 'tendhost-fleet-query-'));
     const sim = await startSimulatorProc({ hosts, dir });
+    const repetitions: SizeReport[] = [];
     try {
-      const simPending = (await sim.json('/summary')).pending;
-      await sim.json('/reset-counters', {});
-      const base = await runBaseline(sim.toml, 1, CONCURRENCY);
-      const { execs: baseExecs, connections: baseConnections } = await sim.json('/summary');
-      const baseHostsPerS = (hosts / base.wall_ms) * 1000;
-      const baseCpuPerHost = base.cpu_ms / hosts;
-      const baseSecondHalf = base.second_half_cpu_ms / (hosts / 2);
-      console.log(
-        `fleet ${hosts}: plain ssh2 (concurrency ${CONCURRENCY}): ${base.wall_ms} ms, ${Math.round(baseHostsPerS)} hosts/s, ` +
-          `${round2(baseCpuPerHost)} ms CPU/host (second half ${round2(baseSecondHalf)}), ok ${base.ok}/${hosts}, execs ${baseExecs}, connections ${baseConnections}`,
-      );
-      const runs: Array<DaemonRun & { control?: ParallelControl }> = [];
-      for (const workers of WORKERS) {
-        let control: ParallelControl | undefined;
-        if (workers > 1) {
-          await sim.json('/reset-counters', {});
-          const c = await runBaseline(sim.toml, workers, CONCURRENCY);
-          control = {
-            processes: workers,
-            wall_ms: c.wall_ms,
-            hosts_per_s: Math.round((hosts / c.wall_ms) * 1000),
-            cpu_ms_per_host: round2(c.cpu_ms / hosts),
-            cpu_growth: round2(c.cpu_ms / hosts / baseCpuPerHost),
-            second_half_cpu_ms_per_host: round2(c.second_half_cpu_ms / (hosts / 2)),
-            second_half_cpu_growth: round2(c.second_half_cpu_ms / (hosts / 2) / baseSecondHalf),
-            ok: c.ok,
-          };
-          console.log(
-            `fleet ${hosts}: plain ssh2 as ${workers} processes (the control for ${workers} workers): ${c.wall_ms} ms, ${control.hosts_per_s} hosts/s, ` +
-              `${control.cpu_ms_per_host} ms CPU/host (${control.cpu_growth}x one process; second half ${control.second_half_cpu_ms_per_host}, ${control.second_half_cpu_growth}x), ok ${c.ok}/${hosts}`,
-          );
-        }
-        await sim.json('/reset-counters', {});
-        const run = await runDaemon(sim, hosts, workers);
-        runs.push({ ...run, control });
-        console.log(
-          `fleet ${hosts}: daemon, ${workers} worker(s): ${run.wall_ms} ms, ${run.hosts_per_s} hosts/s, ${run.cpu_ms_per_host} ms CPU/host (front thread ${run.front_cpu_ms_per_host}; second half ${run.second_half_cpu_ms_per_host}), ` +
-            `peak RSS ${run.peak_rss_mib} MiB, front ELU mean ${run.front_elu_mean} max ${run.front_elu_max}, worker ELU max ${run.worker_elu_max}, ` +
-            `completed ${run.completed}/${hosts}, execs ${run.execs}, connections ${run.connections}, pending ${run.pending}/${simPending}` +
-            (run.failed > 0 ? `; first failures: ${run.failures.join('; ')}` : ''),
-        );
-        console.log(`  CPU/host by thread: ${formatGroups(run.thread_cpu_ms_per_host)}; second half: ${formatGroups(run.second_half_thread_cpu_ms_per_host)}`);
-        console.log(
-          `fleet ${hosts}: the same daemon again (warm; probes remembered, so fewer commands): ${run.warm.wall_ms} ms, ${run.warm.hosts_per_s} hosts/s, ${run.warm.cpu_ms_per_host} ms CPU/host (front thread ${run.warm.front_cpu_ms_per_host}), ` +
-            `peak RSS ${run.warm.peak_rss_mib} MiB, front ELU max ${run.warm.front_elu_max}, completed ${run.warm.completed}/${hosts}, execs ${run.warm.execs}, connections ${run.warm.connections}`,
-        );
-        const oneWorker = runs.find((r) => r.workers === 1);
-        console.log(
-          `  ratios: throughput ${round2(run.hosts_per_s / baseHostsPerS)} of plain ssh2 (target >= 0.8), ` +
-            `CPU/host ${round2(run.cpu_ms_per_host / baseCpuPerHost)}x plain ssh2 (target <= 5 ms/host)` +
-            (control && oneWorker
-              ? `; CPU/host ${round2(run.cpu_ms_per_host / oneWorker.cpu_ms_per_host)}x the 1-worker run ` +
-                `(second half ${round2((run.second_half_cpu_ms_per_host ?? NaN) / (oneWorker.second_half_cpu_ms_per_host ?? NaN))}x, warm ${round2(run.warm.cpu_ms_per_host / oneWorker.warm.cpu_ms_per_host)}x), ` +
-                `where the plain control grew ${control.cpu_growth}x (second half ${control.second_half_cpu_growth}x)`
-              : ''),
-        );
+      for (let i = 0; i < REPEAT; i++) {
+        if (REPEAT > 1) console.log(`fleet ${hosts}: repetition ${i + 1}/${REPEAT}`);
+        repetitions.push(await measureOnce(sim, hosts));
       }
-      report.push({
-        hosts,
-        concurrency: CONCURRENCY,
-        simulator_pending: simPending,
-        baseline: {
-          ...base,
-          hosts_per_s: Math.round(baseHostsPerS),
-          cpu_ms_per_host: round2(baseCpuPerHost),
-          second_half_cpu_ms_per_host: round2(baseSecondHalf),
-          sim_execs: baseExecs,
-        },
-        daemon: runs.map((r) => ({
-          ...r,
-          throughput_ratio: round2(r.hosts_per_s / baseHostsPerS),
-          cpu_ratio: round2(r.cpu_ms_per_host / baseCpuPerHost),
-          same_commands: r.execs === baseExecs,
-          correct: r.completed === hosts && r.pending === simPending && r.warm.completed === hosts && r.warm.pending === simPending,
-        })),
-      });
     } finally {
       await sim.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+    report.push({ hosts, summary: summarise(hosts, repetitions), repetitions });
   }
-  console.log(JSON.stringify({ benchmark: 'fleet-query', node: process.version, runs: report }, null, 2));
-  const bad = (report as Array<{ daemon: Array<{ correct: boolean; same_commands: boolean }> }>).some((r) => r.daemon.some((d) => !d.correct || !d.same_commands));
+  console.log(JSON.stringify({ benchmark: 'fleet-query', node: process.version, repeat: REPEAT, runs: report }, null, 2));
+  const bad = report.some((r) => r.repetitions.some((rep) => rep.daemon.some((d) => !d.correct || !d.same_commands)));
   if (bad) {
     console.error('fleet-query: a run was incorrect (not every host completed, pending counts differ, or different commands were sent)');
     process.exit(1);
   }
+}
+
+/**
+ * Per worker count, the median and range over repetitions of the figures the
+ * targets are about. Each repetition starts a fresh daemon, and fresh daemons
+ * differ: one may run its whole life 15-20 % above another in CPU/host.
+ */
+function summarise(hosts: number, reps: SizeReport[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const workers of WORKERS) {
+    const runs = reps.map((r) => r.daemon.find((d) => d.workers === workers)!);
+    const figures = {
+      throughput_ratio: spread(runs.map((r) => r.throughput_ratio)),
+      cpu_ms_per_host: spread(runs.map((r) => r.cpu_ms_per_host)),
+      wall_ms: spread(runs.map((r) => r.wall_ms)),
+      peak_rss_mib: spread(runs.map((r) => Math.max(r.peak_rss_mib, r.warm.peak_rss_mib))),
+      front_elu_max: spread(runs.map((r) => Math.max(r.front_elu_max, r.warm.front_elu_max))),
+    };
+    out[`workers_${workers}`] = figures;
+    if (reps.length > 1) {
+      const show = (label: string, s: Spread) => `${label} ${s.median} (${s.min}–${s.max})`;
+      console.log(
+        `fleet ${hosts}, ${workers} worker(s), median (range) of ${reps.length} fresh daemons: ${show('throughput ×plain', figures.throughput_ratio)}, ` +
+          `${show('CPU/host ms', figures.cpu_ms_per_host)}, ${show('wall ms', figures.wall_ms)}, ${show('peak RSS MiB', figures.peak_rss_mib)}, ${show('front ELU max', figures.front_elu_max)}`,
+      );
+    }
+  }
+  return out;
+}
+
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function spread(xs: number[]): Spread {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { median: round2(median), min: round2(s[0]!), max: round2(s[s.length - 1]!) };
 }
 
 await main();
