@@ -32,7 +32,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, type BaselinePass, type Pass } from './lib/fleet-runs.js';
+import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, showSpread, spread, type BaselinePass, type Pass, type Spread } from './lib/fleet-runs.js';
 import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
 
 const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -208,7 +208,7 @@ function summarise(hosts: number, reps: SizeReport[]): Record<string, unknown> {
     };
     out[`workers_${workers}`] = figures;
     if (reps.length > 1) {
-      const show = (label: string, s: Spread) => `${label} ${s.median} (${s.min}–${s.max})`;
+      const show = (label: string, s: Spread) => showSpread(`${label} `, s);
       console.log(
         `fleet ${hosts}, ${workers} worker(s), median (range) of ${reps.length} fresh daemons: ${show('throughput ×plain', figures.throughput_ratio)}, ` +
           `${show('CPU/host ms', figures.cpu_ms_per_host)}, ${show('wall ms', figures.wall_ms)}, ${show('peak RSS MiB', figures.peak_rss_mib)}, ${show('front ELU max', figures.front_elu_max)}`,
@@ -216,19 +216,6 @@ function summarise(hosts: number, reps: SizeReport[]): Record<string, unknown> {
     }
   }
   return out;
-}
-
-interface Spread {
-  median: number;
-  min: number;
-  max: number;
-}
-
-function spread(xs: number[]): Spread {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { median: round2(median), min: round2(s[0]!), max: round2(s[s.length - 1]!) };
 }
 
 await main();

@@ -43,7 +43,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Daemon } from '../test/helpers/daemon.js';
 import { envNumber, resultFile } from './lib/bench-env.js';
-import { formatGroups, measurePass, round2, startPlainFleet, waitForNoSessions, withDaemon, type PlainFleet, type ThreadGroup } from './lib/fleet-runs.js';
+import { formatGroups, measurePass, median, round2, showSpread, spread, startPlainFleet, waitForNoSessions, withDaemon, type PlainFleet, type ThreadGroup } from './lib/fleet-runs.js';
 import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
 
 const HOSTS = Math.round(envNumber('WORKER_SCALING_HOSTS', 10000));
@@ -147,19 +147,8 @@ function log(line: string): void {
   console.log(line);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function spread(xs: number[]): { median: number; min: number; max: number } {
-  return { median: round2(median(xs)), min: round2(Math.min(...xs)), max: round2(Math.max(...xs)) };
-}
-
 function show(label: string, xs: number[]): string {
-  const s = spread(xs);
-  return `${label}${s.median} (${s.min}–${s.max})`;
+  return showSpread(label, spread(xs));
 }
 
 /** Median CPU/host of each thread group over the rounds. */

@@ -271,3 +271,25 @@ export function formatGroups(g: Record<ThreadGroup, number> | null): string {
 export function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Median and range of repeated figures (fresh daemons, rounds), rounded for the report. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function spread(xs: number[]): Spread {
+  return { median: round2(median(xs)), min: round2(Math.min(...xs)), max: round2(Math.max(...xs)) };
+}
+
+/** "label median (min–max)". */
+export function showSpread(label: string, s: Spread): string {
+  return `${label}${s.median} (${s.min}–${s.max})`;
+}
