@@ -201,6 +201,8 @@ function summarise(hosts: number, reps: SizeReport[]): Record<string, unknown> {
     const runs = reps.map((r) => r.daemon.find((d) => d.workers === workers)!);
     const figures = {
       throughput_ratio: spread(runs.map((r) => r.throughput_ratio)),
+      // N > 1 workers: against the plain script split over as many processes, in the same repetition.
+      throughput_vs_control: runs.every((r) => r.control) ? spread(runs.map((r) => r.hosts_per_s / r.control!.hosts_per_s)) : null,
       cpu_ms_per_host: spread(runs.map((r) => r.cpu_ms_per_host)),
       wall_ms: spread(runs.map((r) => r.wall_ms)),
       peak_rss_mib: spread(runs.map((r) => Math.max(r.peak_rss_mib, r.warm.peak_rss_mib))),
@@ -211,6 +213,7 @@ function summarise(hosts: number, reps: SizeReport[]): Record<string, unknown> {
       const show = (label: string, s: Spread) => showSpread(`${label} `, s);
       console.log(
         `fleet ${hosts}, ${workers} worker(s), median (range) of ${reps.length} fresh daemons: ${show('throughput ×plain', figures.throughput_ratio)}, ` +
+          (figures.throughput_vs_control ? `${show(`×plain as ${workers} processes`, figures.throughput_vs_control)}, ` : '') +
           `${show('CPU/host ms', figures.cpu_ms_per_host)}, ${show('wall ms', figures.wall_ms)}, ${show('peak RSS MiB', figures.peak_rss_mib)}, ${show('front ELU max', figures.front_elu_max)}`,
       );
     }

@@ -143,10 +143,6 @@ async function withFreshSubjects<T>(sim: SimulatorProc, use: (r: Running) => Pro
   }
 }
 
-function log(line: string): void {
-  console.log(line);
-}
-
 function show(label: string, xs: number[]): string {
   return showSpread(label, spread(xs));
 }
@@ -166,12 +162,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < ROUNDS; i++) {
       const r = await withFreshSubjects(sim, round);
       rounds.push(r);
-      log(
+      console.log(
         `round ${i + 1}/${ROUNDS}: cold ${SUBJECTS.map((s) => `${s} ${round2(r.cold[s].cpu_ms_per_host)}`).join(', ')} ms/host; running: ` +
           `plain ${round2(r.running.plain_1.cpu_ms_per_host)} → ${round2(r.running.plain_n.cpu_ms_per_host)} ms/host (×${r.control_growth}), ` +
           `daemon ${round2(r.running.daemon_1.cpu_ms_per_host)} → ${round2(r.running.daemon_n.cpu_ms_per_host)} ms/host (×${r.daemon_growth}), excess ×${r.excess}`,
       );
-      log(`  daemon by thread, 1 worker: ${formatGroups(r.running.daemon_1.threads!)}; ${WORKERS} workers: ${formatGroups(r.running.daemon_n.threads!)}`);
+      console.log(`  daemon by thread, 1 worker: ${formatGroups(r.running.daemon_1.threads!)}; ${WORKERS} workers: ${formatGroups(r.running.daemon_n.threads!)}`);
     }
   } finally {
     await sim.stop();
@@ -193,12 +189,12 @@ async function main(): Promise<void> {
     daemon_threads_cpu_ms_per_host: { daemon_1: medianGroups(rounds, 'daemon_1'), daemon_n: medianGroups(rounds, 'daemon_n') },
     front_elu_max: round2(Math.max(...rounds.flatMap((r) => [r.running.daemon_1.front_elu_max!, r.running.daemon_n.front_elu_max!]))),
   };
-  log(
+  console.log(
     `worker scaling, ${HOSTS} hosts, 1 → ${WORKERS} workers, running processes, ${ROUNDS} rounds, median (range): ` +
       `${show('daemon CPU/host ×', pick((r) => r.daemon_growth))}, ${show('control ×', pick((r) => r.control_growth))}, ${show('excess ×', pick((r) => r.excess))}`,
   );
-  log(`  daemon by thread (median ms/host), 1 worker: ${formatGroups(summary.daemon_threads_cpu_ms_per_host.daemon_1)}; ${WORKERS} workers: ${formatGroups(summary.daemon_threads_cpu_ms_per_host.daemon_n)}; front ELU max ${summary.front_elu_max}`);
-  log(
+  console.log(`  daemon by thread (median ms/host), 1 worker: ${formatGroups(summary.daemon_threads_cpu_ms_per_host.daemon_1)}; ${WORKERS} workers: ${formatGroups(summary.daemon_threads_cpu_ms_per_host.daemon_n)}; front ELU max ${summary.front_elu_max}`);
+  console.log(
     `  cold pass (fresh processes): daemon ${summary.cold_cpu_ms_per_host.daemon_1} → ${summary.cold_cpu_ms_per_host.daemon_n} ms/host, ` +
       `plain ${summary.cold_cpu_ms_per_host.plain_1} → ${summary.cold_cpu_ms_per_host.plain_n}; ` +
       `one-off start-up CPU per added worker ${summary.one_off_cpu_ms_per_added_worker} ms (per added plain process ${summary.one_off_cpu_ms_per_added_process} ms)`,

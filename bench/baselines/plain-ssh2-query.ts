@@ -1,7 +1,9 @@
-// The ceiling for a fleet query: the same commands the daemon sends for a
-// dry run, straight over ssh2 from one process, with one connection per host,
-// `--concurrency` hosts in flight, and nothing else: no actors, no threads,
-// no parsing beyond counting the pending packages, no events.
+// The ceiling for bench/fleet-query.ts and bench/worker-scaling.ts: a plain
+// ssh2 script that does what a tendhost dry run does on each host — connect,
+// authenticate, run the same commands in the same order
+// (workers/pkg/commands.ts), close — with at most `--concurrency` hosts in
+// flight, and nothing else: no actors, no threads, no parsing beyond counting
+// the pending packages, no events.
 //
 //   node dist/bench/baselines/plain-ssh2-query.js --toml FLEET.toml --concurrency 128 [--shard 0/2] [--serve]
 //
