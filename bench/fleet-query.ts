@@ -9,7 +9,7 @@
 // Everything runs FLEET_QUERY_REPEAT times per fleet size, each time with a
 // fresh plain script and fresh daemons, and the summary gives each worker
 // count's median and range: fresh daemons on this machine differ by up to
-// 15-20 % in CPU/host for their whole life (so, with the CPU-bound simulator
+// 10-20 % in CPU/host for their whole life (so, with the CPU-bound simulator
 // on the same cores, in hosts/s too), and one run is one draw.
 //
 // Per run: wall time (POST → job finished), hosts/s, the daemon's CPU per
@@ -32,7 +32,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, showSpread, spread, type BaselinePass, type Pass, type Spread } from './lib/fleet-runs.js';
+import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, showSpread, spread, type BaselinePass, type Pass } from './lib/fleet-runs.js';
 import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
 
 const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -193,7 +193,7 @@ async function main(): Promise<void> {
 /**
  * Per worker count, the median and range over repetitions of the figures the
  * targets are about. Each repetition starts a fresh daemon, and fresh daemons
- * differ: one may run its whole life 15-20 % above another in CPU/host.
+ * differ: one may run its whole life 10-20 % above another in CPU/host.
  */
 function summarise(hosts: number, reps: SizeReport[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -210,11 +210,10 @@ function summarise(hosts: number, reps: SizeReport[]): Record<string, unknown> {
     };
     out[`workers_${workers}`] = figures;
     if (reps.length > 1) {
-      const show = (label: string, s: Spread) => showSpread(`${label} `, s);
       console.log(
-        `fleet ${hosts}, ${workers} worker(s), median (range) of ${reps.length} fresh daemons: ${show('throughput ×plain', figures.throughput_ratio)}, ` +
-          (figures.throughput_vs_control ? `${show(`×plain as ${workers} processes`, figures.throughput_vs_control)}, ` : '') +
-          `${show('CPU/host ms', figures.cpu_ms_per_host)}, ${show('wall ms', figures.wall_ms)}, ${show('peak RSS MiB', figures.peak_rss_mib)}, ${show('front ELU max', figures.front_elu_max)}`,
+        `fleet ${hosts}, ${workers} worker(s), median (range) of ${reps.length} fresh daemons: ${showSpread('throughput ×plain ', figures.throughput_ratio)}, ` +
+          (figures.throughput_vs_control ? `${showSpread(`×plain as ${workers} processes `, figures.throughput_vs_control)}, ` : '') +
+          `${showSpread('CPU/host ms ', figures.cpu_ms_per_host)}, ${showSpread('wall ms ', figures.wall_ms)}, ${showSpread('peak RSS MiB ', figures.peak_rss_mib)}, ${showSpread('front ELU max ', figures.front_elu_max)}`,
       );
     }
   }

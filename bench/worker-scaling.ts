@@ -23,7 +23,7 @@
 //      noisy) lands on both sides alike.
 // Fresh processes every round because a process keeps its own level: how its
 // JIT happened to compile the hot code stays with it, and two daemons of the
-// same configuration differ by up to ±10 % in CPU/host for as long as they
+// same configuration differ by 10-20 % in CPU/host for as long as they
 // run. Rounds average that out. Per round (mean of its two measured passes):
 //   daemon growth  = CPU/host(N workers)   / CPU/host(1 worker)
 //   control growth = CPU/host(N processes) / CPU/host(1 process)
@@ -143,9 +143,6 @@ async function withFreshSubjects<T>(sim: SimulatorProc, use: (r: Running) => Pro
   }
 }
 
-function show(label: string, xs: number[]): string {
-  return showSpread(label, spread(xs));
-}
 
 /** Median CPU/host of each thread group over the rounds. */
 function medianGroups(rounds: Round[], s: 'daemon_1' | 'daemon_n'): Record<ThreadGroup, number> {
@@ -191,7 +188,7 @@ async function main(): Promise<void> {
   };
   console.log(
     `worker scaling, ${HOSTS} hosts, 1 → ${WORKERS} workers, running processes, ${ROUNDS} rounds, median (range): ` +
-      `${show('daemon CPU/host ×', pick((r) => r.daemon_growth))}, ${show('control ×', pick((r) => r.control_growth))}, ${show('excess ×', pick((r) => r.excess))}`,
+      `${showSpread('daemon CPU/host ×', summary.daemon_growth)}, ${showSpread('control ×', summary.control_growth)}, ${showSpread('excess ×', summary.excess)}`,
   );
   console.log(`  daemon by thread (median ms/host), 1 worker: ${formatGroups(summary.daemon_threads_cpu_ms_per_host.daemon_1)}; ${WORKERS} workers: ${formatGroups(summary.daemon_threads_cpu_ms_per_host.daemon_n)}; front ELU max ${summary.front_elu_max}`);
   console.log(
