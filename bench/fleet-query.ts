@@ -10,7 +10,11 @@
 // fresh plain script and fresh daemons, and the summary gives each worker
 // count's median and range: fresh daemons on this machine differ by up to
 // 10-20 % in CPU/host for their whole life (so, with the CPU-bound simulator
-// on the same cores, in hosts/s too), and one run is one draw.
+// on the same cores, in hosts/s too), and one run is one draw. Each daemon is
+// compared with the mean of the one-process plain runs right before and right
+// after it, and the bench prints how far those two differ (the machine's drift
+// across the daemon's run): this machine is shared, and a single plain run
+// minutes earlier read a slowdown of the machine as the daemon's.
 //
 // Per run: wall time (POST → job finished), hosts/s, the daemon's CPU per
 // host (all threads, from /proc), its peak RSS (VmHWM), and the front thread's
@@ -76,52 +80,91 @@ interface ParallelControl {
   ok: number;
 }
 
+/** One run of the plain script as one process: the ceiling a daemon is compared with. */
+type PlainRun = BaselinePass & { hosts_per_s: number; cpu_ms_per_host: number; second_half_cpu_ms_per_host: number; sim_execs: number };
+
+/** A daemon's plain ceiling: the one-process runs right before and right after it, and how far they differ (the machine's drift meanwhile). */
+interface Bracket {
+  hosts_per_s: number;
+  cpu_ms_per_host: number;
+  /** hosts/s after over before: this shared machine's speed change across the daemon's run. */
+  drift: number;
+}
+
 /** One repetition on one fleet size. */
 interface SizeReport {
   hosts: number;
   concurrency: number;
   simulator_pending: number;
-  baseline: BaselinePass & { hosts_per_s: number; cpu_ms_per_host: number; second_half_cpu_ms_per_host: number; sim_execs: number };
-  daemon: Array<DaemonRun & { control?: ParallelControl; throughput_ratio: number; cpu_ratio: number; same_commands: boolean; correct: boolean }>;
+  /** The one-process plain runs, in order: one before the first daemon, then one after each daemon. */
+  baselines: PlainRun[];
+  daemon: Array<DaemonRun & { control?: ParallelControl; plain: Bracket; throughput_ratio: number; cpu_ratio: number; same_commands: boolean; correct: boolean }>;
 }
 
-/** One measurement of a fleet size: the plain script, then per worker count its control (N > 1) and a fresh daemon. */
-async function measureOnce(sim: SimulatorProc, hosts: number): Promise<SizeReport> {
-  const simPending = (await sim.json('/summary')).pending;
+async function runPlain(sim: SimulatorProc, hosts: number): Promise<PlainRun> {
   await sim.json('/reset-counters', {});
   const base = await runBaseline(sim.toml, 1, CONCURRENCY);
-  const { execs: baseExecs, connections: baseConnections } = await sim.json('/summary');
-  const baseHostsPerS = (hosts / base.wall_ms) * 1000;
-  const baseCpuPerHost = base.cpu_ms / hosts;
-  const baseSecondHalf = base.second_half_cpu_ms / (hosts / 2);
+  const { execs, connections } = await sim.json('/summary');
+  const run = {
+    ...base,
+    hosts_per_s: Math.round((hosts / base.wall_ms) * 1000),
+    cpu_ms_per_host: round2(base.cpu_ms / hosts),
+    second_half_cpu_ms_per_host: round2(base.second_half_cpu_ms / (hosts / 2)),
+    sim_execs: execs,
+  };
   console.log(
-    `fleet ${hosts}: plain ssh2 (concurrency ${CONCURRENCY}): ${base.wall_ms} ms, ${Math.round(baseHostsPerS)} hosts/s, ` +
-      `${round2(baseCpuPerHost)} ms CPU/host (second half ${round2(baseSecondHalf)}), ok ${base.ok}/${hosts}, execs ${baseExecs}, connections ${baseConnections}`,
+    `fleet ${hosts}: plain ssh2 (concurrency ${CONCURRENCY}): ${base.wall_ms} ms, ${run.hosts_per_s} hosts/s, ` +
+      `${run.cpu_ms_per_host} ms CPU/host (second half ${run.second_half_cpu_ms_per_host}), ok ${base.ok}/${hosts}, execs ${execs}, connections ${connections}`,
   );
-  const runs: Array<DaemonRun & { control?: ParallelControl }> = [];
+  return run;
+}
+
+function bracket(before: PlainRun, after: PlainRun): Bracket {
+  return {
+    hosts_per_s: Math.round((before.hosts_per_s + after.hosts_per_s) / 2),
+    cpu_ms_per_host: round2((before.cpu_ms_per_host + after.cpu_ms_per_host) / 2),
+    drift: round2(after.hosts_per_s / before.hosts_per_s),
+  };
+}
+
+/**
+ * One measurement of a fleet size. Per worker count: its control (N > 1),
+ * then a fresh daemon between two one-process plain runs, so each daemon is
+ * compared with the ceiling measured right around it (with 1 and 2 workers:
+ * plain, daemon 1, control 2, plain, daemon 2, plain). This machine is shared,
+ * and its speed can change within the minutes a repetition takes; a single
+ * plain run at the start read such a slowdown as the daemon's.
+ */
+async function measureOnce(sim: SimulatorProc, hosts: number): Promise<SizeReport> {
+  const simPending = (await sim.json('/summary')).pending;
+  const baselines = [await runPlain(sim, hosts)];
+  const runs: Array<DaemonRun & { control?: ParallelControl; plain: Bracket }> = [];
   for (const workers of WORKERS) {
     let control: ParallelControl | undefined;
     if (workers > 1) {
       await sim.json('/reset-counters', {});
       const c = await runBaseline(sim.toml, workers, CONCURRENCY);
+      const ref = baselines.at(-1)!;
       control = {
         processes: workers,
         wall_ms: c.wall_ms,
         hosts_per_s: Math.round((hosts / c.wall_ms) * 1000),
         cpu_ms_per_host: round2(c.cpu_ms / hosts),
-        cpu_growth: round2(c.cpu_ms / hosts / baseCpuPerHost),
+        cpu_growth: round2(c.cpu_ms / hosts / ref.cpu_ms_per_host),
         second_half_cpu_ms_per_host: round2(c.second_half_cpu_ms / (hosts / 2)),
-        second_half_cpu_growth: round2(c.second_half_cpu_ms / (hosts / 2) / baseSecondHalf),
+        second_half_cpu_growth: round2(c.second_half_cpu_ms / (hosts / 2) / ref.second_half_cpu_ms_per_host),
         ok: c.ok,
       };
       console.log(
         `fleet ${hosts}: plain ssh2 as ${workers} processes (the control for ${workers} workers): ${c.wall_ms} ms, ${control.hosts_per_s} hosts/s, ` +
           `${control.cpu_ms_per_host} ms CPU/host (${control.cpu_growth}x one process; second half ${control.second_half_cpu_ms_per_host}, ${control.second_half_cpu_growth}x), ok ${c.ok}/${hosts}`,
       );
+      // The daemon's "before" plain run comes after the control, right next to the daemon.
+      baselines.push(await runPlain(sim, hosts));
     }
+    const before = baselines.at(-1)!;
     await sim.json('/reset-counters', {});
     const run = await runDaemon(sim, hosts, workers);
-    runs.push({ ...run, control });
     console.log(
       `fleet ${hosts}: daemon, ${workers} worker(s): ${run.wall_ms} ms, ${run.hosts_per_s} hosts/s, ${run.cpu_ms_per_host} ms CPU/host (front thread ${run.front_cpu_ms_per_host}; second half ${run.second_half_cpu_ms_per_host}), ` +
         `peak RSS ${run.peak_rss_mib} MiB, front ELU mean ${run.front_elu_mean} max ${run.front_elu_max}, worker ELU max ${run.worker_elu_max}, ` +
@@ -133,10 +176,14 @@ async function measureOnce(sim: SimulatorProc, hosts: number): Promise<SizeRepor
       `fleet ${hosts}: the same daemon again (warm; probes remembered, so fewer commands): ${run.warm.wall_ms} ms, ${run.warm.hosts_per_s} hosts/s, ${run.warm.cpu_ms_per_host} ms CPU/host (front thread ${run.warm.front_cpu_ms_per_host}), ` +
         `peak RSS ${run.warm.peak_rss_mib} MiB, front ELU max ${run.warm.front_elu_max}, completed ${run.warm.completed}/${hosts}, execs ${run.warm.execs}, connections ${run.warm.connections}`,
     );
+    baselines.push(await runPlain(sim, hosts));
+    const plain = bracket(before, baselines.at(-1)!);
+    runs.push({ ...run, control, plain });
     const oneWorker = runs.find((r) => r.workers === 1);
     console.log(
-      `  ratios: throughput ${round2(run.hosts_per_s / baseHostsPerS)} of plain ssh2 (target >= 0.8), ` +
-        `CPU/host ${round2(run.cpu_ms_per_host / baseCpuPerHost)}x plain ssh2 (target <= 5 ms/host)` +
+      `  ratios: throughput ${round2(run.hosts_per_s / plain.hosts_per_s)} of plain ssh2 (target >= 0.8; plain ${before.hosts_per_s} hosts/s before the daemon, ` +
+        `${baselines.at(-1)!.hosts_per_s} after: drift ${plain.drift}x), ` +
+        `CPU/host ${round2(run.cpu_ms_per_host / plain.cpu_ms_per_host)}x plain ssh2 (target <= 5 ms/host)` +
         (control && oneWorker
           ? `; CPU/host ${round2(run.cpu_ms_per_host / oneWorker.cpu_ms_per_host)}x the 1-worker run ` +
             `(second half ${round2((run.second_half_cpu_ms_per_host ?? NaN) / (oneWorker.second_half_cpu_ms_per_host ?? NaN))}x, warm ${round2(run.warm.cpu_ms_per_host / oneWorker.warm.cpu_ms_per_host)}x), ` +
@@ -148,18 +195,12 @@ async function measureOnce(sim: SimulatorProc, hosts: number): Promise<SizeRepor
     hosts,
     concurrency: CONCURRENCY,
     simulator_pending: simPending,
-    baseline: {
-      ...base,
-      hosts_per_s: Math.round(baseHostsPerS),
-      cpu_ms_per_host: round2(baseCpuPerHost),
-      second_half_cpu_ms_per_host: round2(baseSecondHalf),
-      sim_execs: baseExecs,
-    },
+    baselines,
     daemon: runs.map((r) => ({
       ...r,
-      throughput_ratio: round2(r.hosts_per_s / baseHostsPerS),
-      cpu_ratio: round2(r.cpu_ms_per_host / baseCpuPerHost),
-      same_commands: r.execs === baseExecs,
+      throughput_ratio: round2(r.hosts_per_s / r.plain.hosts_per_s),
+      cpu_ratio: round2(r.cpu_ms_per_host / r.plain.cpu_ms_per_host),
+      same_commands: r.execs === baselines[0]!.sim_execs,
       correct: r.completed === hosts && r.pending === simPending && r.warm.completed === hosts && r.warm.pending === simPending,
     })),
   };
@@ -201,6 +242,8 @@ function summarise(hosts: number, reps: SizeReport[]): Record<string, unknown> {
     const runs = reps.map((r) => r.daemon.find((d) => d.workers === workers)!);
     const figures = {
       throughput_ratio: spread(runs.map((r) => r.throughput_ratio)),
+      // How much the plain ceiling moved across each daemon's run (after over before).
+      plain_drift: spread(runs.map((r) => r.plain.drift)),
       // N > 1 workers: against the plain script split over as many processes, in the same repetition.
       throughput_vs_control: runs.every((r) => r.control) ? spread(runs.map((r) => r.hosts_per_s / r.control!.hosts_per_s)) : null,
       cpu_ms_per_host: spread(runs.map((r) => r.cpu_ms_per_host)),
@@ -211,7 +254,7 @@ function summarise(hosts: number, reps: SizeReport[]): Record<string, unknown> {
     out[`workers_${workers}`] = figures;
     if (reps.length > 1) {
       console.log(
-        `fleet ${hosts}, ${workers} worker(s), median (range) of ${reps.length} fresh daemons: ${showSpread('throughput ×plain ', figures.throughput_ratio)}, ` +
+        `fleet ${hosts}, ${workers} worker(s), median (range) of ${reps.length} fresh daemons: ${showSpread('throughput ×plain ', figures.throughput_ratio)} (plain drift ${showSpread('', figures.plain_drift)}), ` +
           (figures.throughput_vs_control ? `${showSpread(`×plain as ${workers} processes `, figures.throughput_vs_control)}, ` : '') +
           `${showSpread('CPU/host ms ', figures.cpu_ms_per_host)}, ${showSpread('wall ms ', figures.wall_ms)}, ${showSpread('peak RSS MiB ', figures.peak_rss_mib)}, ${showSpread('front ELU max ', figures.front_elu_max)}`,
       );
