@@ -40,6 +40,8 @@ export interface RunningDaemon {
   reload(): Promise<ReloadResult>;
   /** Test-only switch (TENDHOST_TEST_SWITCHES=crash-worker): make one shard's worker die. */
   crashShard(shard: number): Promise<void>;
+  /** Test-only switch (TENDHOST_TEST_SWITCHES=freeze-worker): block one shard's worker for good. */
+  freezeShard(shard: number): Promise<void>;
 }
 
 export async function startDaemon(config: Config, log: Logger): Promise<RunningDaemon> {
@@ -107,6 +109,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     onShardLost: (shard, reason) => {
       log.error({ shard, reason }, 'shard worker died; rebuilding its actors on a new worker');
       void reattach(shard, reason);
+    },
+    watchdogMs: config.daemon.worker_watchdog_ms,
+    onShardSilent: (shard, silentMs) => {
+      log.error({ shard, silent_ms: silentMs }, 'shard worker stopped answering; terminating it');
     },
   });
 
@@ -252,6 +258,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     reload: () => reloader.reload(),
     crashShard: async (shard) => {
       await pool.run({ kind: 'crash', shard });
+    },
+    freezeShard: async (shard) => {
+      await pool.run({ kind: 'freeze', shard });
     },
     stop() {
       stopping ??= (async () => {

@@ -69,10 +69,14 @@ async function main(): Promise<void> {
     log.info('SIGHUP: reloading configuration');
     void daemon.reload();
   });
-  // Test-only: lets tests kill a worker thread on purpose, like a real crash would.
-  if ((process.env.TENDHOST_TEST_SWITCHES ?? '').split(',').includes('crash-worker')) {
+  // Test-only: lets tests kill or hang a worker thread on purpose, like a real bug would.
+  const switches = (process.env.TENDHOST_TEST_SWITCHES ?? '').split(',');
+  if (switches.includes('crash-worker')) {
     log.warn('test switch crash-worker is on: SIGUSR2 kills the worker of shard 0');
     process.on('SIGUSR2', () => void daemon.crashShard(0).catch(() => {}));
+  } else if (switches.includes('freeze-worker')) {
+    log.warn('test switch freeze-worker is on: SIGUSR2 hangs the worker of shard 0');
+    process.on('SIGUSR2', () => void daemon.freezeShard(0).catch(() => {}));
   }
 }
 

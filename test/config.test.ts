@@ -62,6 +62,7 @@ maintenance_window = { start = "22:00", end = "04:00", days = ["Sat", "Sun"] }
   t.same([b.user, b.port, b.policy.auto_reboot], ['root', 22, false]);
   t.same(b.policy.maintenance_window, { start: '22:00', end: '04:00', days: ['Sat', 'Sun'] });
   t.ok(cfg.daemon.workers >= 1, 'workers default to the CPU count');
+  t.equal(cfg.daemon.worker_watchdog_ms, 30_000, 'a silent worker is replaced after 30 s by default');
 });
 
 t.test('bad configs name the file and the key', async (t) => {
@@ -69,6 +70,9 @@ t.test('bad configs name the file and the key', async (t) => {
   t.ok(syntax?.line, 'syntax errors carry a line number');
   fails(t, '[daemon]\nworkers = "two"', /daemon\.workers must be an integer 1\.\.256/);
   fails(t, '[daemon]\nworker_nice = 25', /daemon\.worker_nice must be an integer 0\.\.19/);
+  const watchdog = fails(t, '[daemon]\nworker_watchdog_s = 2', /daemon\.worker_watchdog_s must be 0 \(off\) or at least 5, got 2/);
+  t.equal(watchdog?.line, 2, 'watchdog key line');
+  fails(t, '[daemon]\nworker_watchdog_s = -1', /daemon\.worker_watchdog_s/);
   fails(t, '[[host]]\nname = "a"\naddr = "x"\nport = 70000', /host\[0\]\.port must be an integer 1\.\.65535/);
   const unknown = fails(t, '[daemon]\nbnid = "127.0.0.1:1"', /daemon\.bnid is not a known key \(did you mean "bind"\?\)/);
   t.equal(unknown?.line, 2, 'unknown key line');

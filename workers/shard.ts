@@ -211,6 +211,10 @@ async function handleTask(task: WorkerTask): Promise<WorkerReply> {
         throw new Error(`crash requested for shard ${task.shard}`);
       });
       return { kind: 'done' };
+    case 'freeze':
+      // Test-only switch, like crash: hang like a real bug would (no reply, no more reports), until terminated.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+      return { kind: 'done' };
     default:
       return unreachable(task, 'worker task');
   }

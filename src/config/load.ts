@@ -107,6 +107,11 @@ function crossCheck(cfg: ConfigFile, file: string, text: string): void {
       }
     }
   }
+  const watchdog = cfg.daemon?.worker_watchdog_s;
+  if (watchdog !== undefined && watchdog > 0 && watchdog < MIN_WORKER_WATCHDOG_S) {
+    // Workers report every 2 s; a shorter watchdog would replace healthy ones.
+    throw new ConfigError(file, 'daemon.worker_watchdog_s', `must be 0 (off) or at least ${MIN_WORKER_WATCHDOG_S}, got ${watchdog}`, findKeyLine(text, 'daemon.worker_watchdog_s'));
+  }
   const auth = cfg.daemon?.auth;
   if (auth?.enabled && (auth.tokens ?? []).length === 0) {
     throw new ConfigError(file, 'daemon.auth.tokens', 'auth is enabled but no tokens are configured');
@@ -122,6 +127,8 @@ export function parseBind(bind: string, file: string, key = 'daemon.bind'): { ho
   }
   return { host: (m[1] ?? m[2]) as string, port };
 }
+
+const MIN_WORKER_WATCHDOG_S = 5;
 
 const LOG_LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -152,6 +159,7 @@ function applyDefaults(cfg: ConfigFile, file: string, env: NodeJS.ProcessEnv): C
       workers: d.workers ?? availableParallelism(),
       state_dir: stateDir,
       shutdown_grace_ms: (d.shutdown_grace_s ?? 30) * 1000,
+      worker_watchdog_ms: (d.worker_watchdog_s ?? 30) * 1000,
       tls: {
         enabled: d.tls?.enabled ?? false,
         cert_path: d.tls?.cert_path ? rel(d.tls.cert_path) : null,

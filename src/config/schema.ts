@@ -25,6 +25,7 @@ export const DaemonSection = Type.Object(
     worker_nice: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
     state_dir: Type.Optional(Type.String({ minLength: 1 })),
     shutdown_grace_s: Type.Optional(Seconds),
+    worker_watchdog_s: Type.Optional(Seconds),
     tls: Type.Optional(
       Type.Object(
         {

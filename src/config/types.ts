@@ -40,6 +40,8 @@ export interface Config {
     workers: number;
     state_dir: string;
     shutdown_grace_ms: number;
+    /** A shard worker silent this long is replaced (0 = never). */
+    worker_watchdog_ms: number;
     tls: { enabled: boolean; cert_path: string | null; key_path: string | null };
     auth: { enabled: boolean; tokens: Array<{ name: string; token_hash: string }> };
     http: { body_limit_bytes: number; shutdown_timeout_ms: number };

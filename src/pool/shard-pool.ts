@@ -1,7 +1,9 @@
 // The piscina pool of shard workers. Each worker owns exactly one shard; a
 // custom load balancer routes every task to the worker that owns the task's
 // shard, so a host always lives on the same thread. Each worker streams its
-// events back on a MessagePort of its own, handed over at attach time.
+// events back on a MessagePort of its own, handed over at attach time. A
+// worker that stops posting (its metrics come every 2 s) is terminated by the
+// watchdog, and then handled like one that died.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -38,6 +40,10 @@ export interface ShardPoolOptions {
   onBatch: (shard: number, batch: PortBatch) => void;
   /** A worker died; its shard has been detached and must be re-attached. */
   onShardLost: (shard: number, reason: string) => void;
+  /** Terminate a shard's worker that has posted nothing for this long (0 = never). */
+  watchdogMs: number;
+  /** A worker is about to be terminated for its silence. */
+  onShardSilent: (shard: number, silentMs: number) => void;
 }
 
 export class ShardPool {
@@ -48,6 +54,10 @@ export class ShardPool {
   readonly #owner = new Map<number, number>();
   readonly #ports = new Map<number, MessagePort>();
   readonly #attached = new Set<number>();
+  /** shard → when the front last heard from its worker (any batch, or the attach reply). */
+  readonly #lastHeard = new Map<number, number>();
+  readonly #watchdog: NodeJS.Timeout | null = null;
+  #lastCheck = Date.now();
   #closing = false;
 
   constructor(opts: ShardPoolOptions) {
@@ -71,6 +81,28 @@ export class ShardPool {
       // A worker error is reported per shard through workerDestroy; the pool's
       // own 'error' must have a listener or it would crash the process.
     });
+    if (opts.watchdogMs > 0) {
+      const every = Math.min(1000, opts.watchdogMs / 4);
+      this.#watchdog = setInterval(() => this.#checkSilent(every), every);
+      this.#watchdog.unref();
+    }
+  }
+
+  #checkSilent(every: number): void {
+    const now = Date.now();
+    // A front thread that was blocked did not hear anyone: that time is not the workers' silence.
+    const late = now - this.#lastCheck - every;
+    this.#lastCheck = now;
+    if (late > every) for (const [shard, t] of this.#lastHeard) this.#lastHeard.set(shard, t + late);
+    for (const shard of this.#attached) {
+      const silent = now - (this.#lastHeard.get(shard) ?? now);
+      if (silent <= this.#opts.watchdogMs) continue;
+      // Detached now so it is terminated once; the exit then goes the way of any dead worker.
+      this.#attached.delete(shard);
+      this.#opts.onShardSilent(shard, silent);
+      const worker = this.#pool.threads.find((t) => t.threadId === this.#owner.get(shard));
+      void worker?.terminate();
+    }
   }
 
   shardOf(name: string): number {
@@ -112,9 +144,13 @@ export class ShardPool {
   /** Start (or restart) one shard with its hosts. */
   async attach(shard: number, hosts: ShardHost[]): Promise<WorkerReply> {
     const { port1, port2 } = new MessageChannel();
-    port1.on('message', (batch: PortBatch) => this.#opts.onBatch(shard, batch));
+    port1.on('message', (batch: PortBatch) => {
+      this.#lastHeard.set(shard, Date.now());
+      this.#opts.onBatch(shard, batch);
+    });
     this.#ports.set(shard, port1);
     const reply = await this.run({ kind: 'attach', shard, port: port2, settings: this.#opts.settings, hosts }, [port2]);
+    this.#lastHeard.set(shard, Date.now());
     this.#attached.add(shard);
     return reply;
   }
@@ -139,6 +175,8 @@ export class ShardPool {
   /** Let running operations finish (bounded), then stop every worker. */
   async close(graceMs: number): Promise<void> {
     if (this.#closing) return;
+    // A draining worker may be slow to post; it is stopped on purpose below anyway.
+    if (this.#watchdog) clearInterval(this.#watchdog);
     const shards = [...this.#owner.keys()];
     await Promise.allSettled(shards.map((shard) => this.run({ kind: 'drain', shard, grace_ms: graceMs })));
     this.#closing = true;
@@ -148,6 +186,7 @@ export class ShardPool {
 
   async destroy(): Promise<void> {
     this.#closing = true;
+    if (this.#watchdog) clearInterval(this.#watchdog);
     await this.#pool.destroy();
     for (const p of this.#ports.values()) p.close();
   }

@@ -42,7 +42,8 @@ export type WorkerTask =
    */
   | { kind: 'command'; shard: number; host: string; command: HostCommand; trace: Trace; read_your_writes: boolean }
   | { kind: 'drain'; shard: number; grace_ms: number }
-  | { kind: 'crash'; shard: number };
+  | { kind: 'crash'; shard: number }
+  | { kind: 'freeze'; shard: number };
 
 export type CommandReply =
   | { ok: true; state: HostState; data?: unknown }
