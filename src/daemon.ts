@@ -106,8 +106,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     workers: config.daemon.workers,
     settings: config.workers,
     onBatch: (shard, batch) => broadcaster.onBatch(shard, batch),
-    onShardLost: (shard, reason) => {
+    onShardLost: (shard, reason, cause) => {
       log.error({ shard, reason }, 'shard worker died; rebuilding its actors on a new worker');
+      ctx.metrics.workerReplaced(cause);
       void reattach(shard, reason);
     },
     watchdogMs: config.daemon.worker_watchdog_ms,

@@ -16,6 +16,7 @@ export class Metrics implements BroadcastObserver {
   readonly #ops: Histogram<'op' | 'outcome'>;
   readonly #lag: Gauge<'shard'>;
   readonly #wsDropped: Counter;
+  readonly #workersReplaced: Counter<'cause'>;
   readonly #httpCounts = new Map<string, { route: string; method: string; counts: Map<number, number> }>();
 
   constructor(ctx: () => DaemonContext, wsClients: () => number) {
@@ -101,6 +102,12 @@ export class Metrics implements BroadcastObserver {
     eldGauge('tendhost_event_loop_delay_p99_ms', 'p99', () => window.p99);
     eldGauge('tendhost_event_loop_delay_max_ms', 'Largest', () => window.max);
     this.#wsDropped = new Counter({ name: 'tendhost_websocket_dropped_total', help: 'WebSocket clients dropped for backpressure', registers: [r] });
+    this.#workersReplaced = new Counter({
+      name: 'tendhost_worker_replacements_total',
+      help: 'Shard workers replaced: died (uncaught error, exit) or silent (terminated by the watchdog)',
+      labelNames: ['cause'],
+      registers: [r],
+    });
     // Requests are counted in a plain Map on the hot path and handed to
     // prom-client only when scraped (a labelled inc() costs about a microsecond).
     const counts = this.#httpCounts;
@@ -149,6 +156,10 @@ export class Metrics implements BroadcastObserver {
 
   wsDropped(): void {
     this.#wsDropped.inc();
+  }
+
+  workerReplaced(cause: 'died' | 'silent'): void {
+    this.#workersReplaced.inc({ cause });
   }
 
   opDuration(op: string, seconds: number, ok: boolean): void {

@@ -45,6 +45,7 @@ t.test('a hung worker is replaced by the watchdog', async (t) => {
   const back = await d.waitForLog((l) => l.msg === 'shard re-attached', 20_000);
   t.equal(back.shard, 0, 'shard 0 re-attached on a new worker');
   t.equal((await d.get('/readyz')).status, 200, 'ready again');
+  t.match((await d.get('/metrics')).text, /^tendhost_worker_replacements_total\{cause="silent"\} 1$/m, 'the replacement is counted in /metrics');
 
   const job = await waitForJob(d, id, (j) => j.state !== 'running', 30_000);
   for (const n of SLOW0) {

@@ -38,6 +38,7 @@ t.test('worker death mid-rollout', async (t) => {
   const back = await d.waitForLog((l) => l.msg === 'shard re-attached');
   t.equal(back.shard, 0, 'shard 0 re-attached on a new worker');
   t.equal((await d.get('/readyz')).status, 200, 'ready again');
+  t.match((await d.get('/metrics')).text, /^tendhost_worker_replacements_total\{cause="died"\} 1$/m, 'the replacement is counted in /metrics');
 
   for (const n of SLOW0) {
     const s = (await d.get(`/hosts/${n}`)).body;

@@ -38,8 +38,8 @@ export interface ShardPoolOptions {
   settings: DaemonSettingsForWorkers;
   /** Every batch a shard posts, in order. */
   onBatch: (shard: number, batch: PortBatch) => void;
-  /** A worker died; its shard has been detached and must be re-attached. */
-  onShardLost: (shard: number, reason: string) => void;
+  /** A worker died (or was terminated by the watchdog); its shard has been detached and must be re-attached. */
+  onShardLost: (shard: number, reason: string, cause: 'died' | 'silent') => void;
   /** Terminate a shard's worker that has posted nothing for this long (0 = never). */
   watchdogMs: number;
   /** A worker is about to be terminated for its silence. */
@@ -56,6 +56,8 @@ export class ShardPool {
   readonly #attached = new Set<number>();
   /** shard → when the front last heard from its worker (any batch, or the attach reply). */
   readonly #lastHeard = new Map<number, number>();
+  /** Shards whose worker the watchdog terminated, until its exit is handled. */
+  readonly #silenced = new Set<number>();
   readonly #watchdog: NodeJS.Timeout | null = null;
   #lastCheck = Date.now();
   #closing = false;
@@ -99,6 +101,7 @@ export class ShardPool {
       if (silent <= this.#opts.watchdogMs) continue;
       // Detached now so it is terminated once; the exit then goes the way of any dead worker.
       this.#attached.delete(shard);
+      this.#silenced.add(shard);
       this.#opts.onShardSilent(shard, silent);
       const worker = this.#pool.threads.find((t) => t.threadId === this.#owner.get(shard));
       void worker?.terminate();
@@ -132,7 +135,10 @@ export class ShardPool {
       this.#ports.get(shard)?.close();
       this.#ports.delete(shard);
       this.#attached.delete(shard);
-      if (!this.#closing) this.#opts.onShardLost(shard, `worker ${workerId} of shard ${shard} exited`);
+      const silenced = this.#silenced.delete(shard);
+      if (this.#closing) continue;
+      if (silenced) this.#opts.onShardLost(shard, `worker ${workerId} of shard ${shard} stopped answering and was terminated`, 'silent');
+      else this.#opts.onShardLost(shard, `worker ${workerId} of shard ${shard} exited`, 'died');
     }
   }
 
