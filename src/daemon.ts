@@ -109,7 +109,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     onShardLost: (shard, reason, cause) => {
       log.error({ shard, reason }, 'shard worker died; rebuilding its actors on a new worker');
       ctx.metrics.workerReplaced(cause);
-      void reattach(shard, reason);
+      void reattach(shard, reason, cause === 'silent' ? 'worker stopped answering' : 'worker died');
     },
     watchdogMs: config.daemon.worker_watchdog_ms,
     onShardSilent: (shard, silentMs) => {
@@ -130,7 +130,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     return out;
   };
 
-  const reattach = async (shard: number, reason: string) => {
+  /** `what` says what happened to the worker, in the hosts' errors: "worker died" / "worker stopped answering". */
+  const reattach = async (shard: number, reason: string, what: string) => {
     try {
       // Fail the shard's in-flight jobs: those operations died with the worker.
       for (const s of model.all()) {
@@ -141,17 +142,17 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
             host: s.name,
             success: false,
             state: 'failed',
-            error: `interrupted: worker died during ${s.state}`,
+            error: `interrupted: ${what} during ${s.state}`,
             code: 'WORKER_FAILED',
           });
         }
         // Clients see the interrupted host go to failed, in order with its other events.
         if (pool.shardOf(s.name) === shard && wasInterrupted(s)) {
           broadcaster.emit({ type: 'HostStateChanged', host: s.name, from: s.state, to: 'failed', ...(s.job_id ? { job_id: s.job_id } : {}) });
-          audit?.record({ action: 'host.interrupted', host: s.name, user: null, source_ip: null, result: `interrupted: worker died during ${s.state}`, job_id: s.job_id });
+          audit?.record({ action: 'host.interrupted', host: s.name, user: null, source_ip: null, result: `interrupted: ${what} during ${s.state}`, job_id: s.job_id });
         }
       }
-      await pool.attach(shard, shardHosts(shard, { cause: 'worker died', code: 'WORKER_FAILED', at: new Date().toISOString() }));
+      await pool.attach(shard, shardHosts(shard, { cause: what, code: 'WORKER_FAILED', at: new Date().toISOString() }));
       log.info({ shard, reason }, 'shard re-attached');
     } catch (err) {
       log.error({ shard, err: (err as Error).message }, 'could not re-attach shard');

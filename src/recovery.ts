@@ -5,7 +5,7 @@ import type { ErrorCode } from './errors.js';
 import { BUSY_STATES, type HostStatus } from './schemas/host.js';
 
 export interface Interruption {
-  /** "daemon stopped" / "worker died" */
+  /** "daemon stopped" / "worker died" / "worker stopped answering" */
   cause: string;
   code: ErrorCode;
   at: string;

@@ -52,8 +52,11 @@ t.test('a hung worker is replaced by the watchdog', async (t) => {
     const h = job.hosts.find((x: any) => x.host === n);
     t.equal(h.state, 'failed', `${n} (shard 0) failed in the job`);
     t.equal(h.code, 'WORKER_FAILED');
-    t.equal(h.error, 'interrupted: worker died during querying', `${n} says why`);
-    t.equal((await d.get(`/hosts/${n}`)).body.state, 'failed');
+    t.equal(h.error, 'interrupted: worker stopped answering during querying', `${n} says why`);
+    const s = (await d.get(`/hosts/${n}`)).body;
+    t.equal(s.state, 'failed');
+    t.equal(s.error, 'interrupted: worker stopped answering during querying', 'the host says why too');
+    t.equal(s.failed.code, 'WORKER_FAILED');
   }
   for (const n of SLOW1) {
     t.equal(job.hosts.find((x: any) => x.host === n).state, 'completed', `${n} (shard 1) finished its dry run`);
