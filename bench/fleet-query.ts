@@ -101,17 +101,20 @@ interface SizeReport {
   daemon: Array<DaemonRun & { control?: ParallelControl; plain: Bracket; throughput_ratio: number; cpu_ratio: number; same_commands: boolean; correct: boolean }>;
 }
 
+/** A plain pass's figures per host (one process or N, summed). */
+function perHost(p: BaselinePass, hosts: number): { hosts_per_s: number; cpu_ms_per_host: number; second_half_cpu_ms_per_host: number } {
+  return {
+    hosts_per_s: Math.round((hosts / p.wall_ms) * 1000),
+    cpu_ms_per_host: round2(p.cpu_ms / hosts),
+    second_half_cpu_ms_per_host: round2(p.second_half_cpu_ms / (hosts / 2)),
+  };
+}
+
 async function runPlain(sim: SimulatorProc, hosts: number): Promise<PlainRun> {
   await sim.json('/reset-counters', {});
   const base = await runBaseline(sim.toml, 1, CONCURRENCY);
   const { execs, connections } = await sim.json('/summary');
-  const run = {
-    ...base,
-    hosts_per_s: Math.round((hosts / base.wall_ms) * 1000),
-    cpu_ms_per_host: round2(base.cpu_ms / hosts),
-    second_half_cpu_ms_per_host: round2(base.second_half_cpu_ms / (hosts / 2)),
-    sim_execs: execs,
-  };
+  const run = { ...base, ...perHost(base, hosts), sim_execs: execs };
   console.log(
     `fleet ${hosts}: plain ssh2 (concurrency ${CONCURRENCY}): ${base.wall_ms} ms, ${run.hosts_per_s} hosts/s, ` +
       `${run.cpu_ms_per_host} ms CPU/host (second half ${run.second_half_cpu_ms_per_host}), ok ${base.ok}/${hosts}, execs ${execs}, connections ${connections}`,
@@ -148,10 +151,8 @@ async function measureOnce(sim: SimulatorProc, hosts: number): Promise<SizeRepor
       control = {
         processes: workers,
         wall_ms: c.wall_ms,
-        hosts_per_s: Math.round((hosts / c.wall_ms) * 1000),
-        cpu_ms_per_host: round2(c.cpu_ms / hosts),
+        ...perHost(c, hosts),
         cpu_growth: round2(c.cpu_ms / hosts / ref.cpu_ms_per_host),
-        second_half_cpu_ms_per_host: round2(c.second_half_cpu_ms / (hosts / 2)),
         second_half_cpu_growth: round2(c.second_half_cpu_ms / (hosts / 2) / ref.second_half_cpu_ms_per_host),
         ok: c.ok,
       };
