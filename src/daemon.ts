@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import { groupsByHost } from './config/load.js';
 import { ReadModel } from './state/read-model.js';
+import { announceJobs, jobFinished } from './events/job-announcer.js';
 import { JobStore } from './jobs/job-store.js';
 import { Broadcaster } from './events/broadcaster.js';
 import { ShardPool, type ShardHost } from './pool/shard-pool.js';
@@ -87,10 +88,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
       audit?.record({ action: 'host.interrupted', host: name, user: null, source_ip: null, result: `interrupted during ${prev.state}`, job_id: prev.job_id });
     }
   }
-  for (const job of jobs.restore(state.jobs, 'interrupted: daemon stopped')) {
+  const interruptedJobs = jobs.restore(state.jobs, 'interrupted: daemon stopped');
+  for (const job of interruptedJobs) {
     audit?.record({ action: 'job.interrupted', host: null, user: job.user, source_ip: null, result: 'interrupted', job_id: job.id, request_id: job.request_id });
   }
   broadcaster.restore(state.events, state.lastSeq);
+  // A client resuming with ?since= learns that those jobs ended, and which hosts came back changed.
+  for (const job of interruptedJobs) broadcaster.emit(jobFinished(job));
+  announceJobs(jobs, broadcaster);
+  broadcaster.startingFrom((name) => state.statuses.get(name));
   const store = await StateStore.start(storeFile, log, { eventRetention: Math.max(config.daemon.ws.replay_buffer, 1000), jobRetention: 10_000, nice: config.workers.nice }, (n) => model.json(n));
   broadcaster.setPersist({ status: (s) => store.status(s), removed: (n) => store.removeStatus(n), event: (seq, json) => store.event(seq, json) });
   jobs.setOnChange((j, host) => store.job(j, host));
@@ -171,6 +177,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   // Statuses arrive on the shards' ports right after attach; wait for all.
   const t0 = Date.now();
   while (model.size < hostConfigs.size && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 5));
+  broadcaster.live();
 
   ctx = {
     config,

@@ -7,6 +7,8 @@ import { ERROR_CODES, type ErrorCode } from './errors.js';
 import type { Route } from './http/route.js';
 import { ErrorBody } from './schemas/requests.js';
 import { HostEvent } from './schemas/events.js';
+import { JobEvent } from './schemas/job-events.js';
+import { ServerMessage } from './schemas/stream.js';
 import { FleetEvent } from './schemas/fleet-events.js';
 
 /** Routes served outside the route table (the WebSocket upgrade). */
@@ -80,6 +82,8 @@ export function buildOpenApi(routes: Route[], version: string, authEnabled: bool
     .addSchema('Error', schema(ErrorBody))
     .addSchema('HostEvent', schema(HostEvent))
     .addSchema('FleetEvent', schema(FleetEvent))
+    .addSchema('JobEvent', schema(JobEvent))
+    .addSchema('StreamMessage', schema(ServerMessage))
     .addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A token whose sha256 is in [daemon.auth] tokens' });
 
   const errorCodes = Object.entries(ERROR_CODES).map(([code, v]) => ({ code, status: v.status, message: v.message }));
@@ -119,7 +123,7 @@ export function buildOpenApi(routes: Route[], version: string, authEnabled: bool
       tags: ['events'],
       description:
         'Upgrade to a WebSocket. First message: `Snapshot` {seq, hosts[]} (or, with `since`, the missed events, or `Resync` + `Snapshot` ' +
-        'when the replay buffer no longer reaches back). Then every event (`HostEvent`, `FleetEvent` schemas) with a monotonic `seq`. ' +
+        'when the replay buffer no longer reaches back). Then every event (`HostEvent`, `FleetEvent`, `JobEvent` schemas; all messages: `StreamMessage`) with a monotonic `seq`. `HostUpdated` carries a host’s whole status after any change, so a client that applies it holds what `GET /hosts` serves. ' +
         'Send `{"type":"filter", hosts?, tags?, groups?, types?}` to change the filter. A client too slow to keep up is closed with code 4008.',
       security: authEnabled ? [{ bearer: [] }] : [],
       parameters: [

@@ -128,8 +128,7 @@ export class ConfigReloader {
     const reply = await ctx.pool.run({ kind: 'remove_host', shard: ctx.pool.shardOf(name), name, force: false });
     if (reply.kind === 'command' && !reply.reply.ok && reply.reply.error.code === 'HOST_BUSY') return false;
     ctx.hostConfigs.delete(name);
-    ctx.model.remove(name);
-    ctx.store.removeStatus(name);
+    ctx.broadcaster.removeHost(name);
     return true;
   }
 

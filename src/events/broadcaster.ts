@@ -1,10 +1,15 @@
 // The one broadcaster: every batch a shard posts lands here, in order. Status
 // messages update the read model before the events of the same batch are
 // stamped (seq, ts), kept in the replay buffer and handed to the fan-out, so a
-// client that reacts to an event already reads the new state.
+// client that reacts to an event already reads the new state. It is the only
+// writer of the read model, and every change of it goes out as an event
+// (HostUpdated / HostRemoved): a client that applies them holds GET /hosts.
 import type { Logger } from 'pino';
 import { unreachable, type PortBatch, type PortMessage } from '../protocol/messages.js';
 import type { HostEvent, UnstampedEvent } from '../schemas/events.js';
+import type { HostStatus } from '../schemas/host.js';
+import type { UnstampedStreamEvent } from '../schemas/stream.js';
+import { sameStatus } from '../state/same-status.js';
 import type { ReadModel } from '../state/read-model.js';
 import { ReplayBuffer, type StampedEvent } from './replay-buffer.js';
 
@@ -47,6 +52,12 @@ export class Broadcaster {
   #persist: PersistSink | null = null;
   #observer: BroadcastObserver | null = null;
   readonly #listeners = new Set<(e: StampedEvent) => void>();
+  /**
+   * While the daemon starts, the status each host had before the restart (from
+   * the store): a host coming back unchanged is not news to a client that
+   * resumes with ?since=, one that changed (interrupted work) is. null = live.
+   */
+  #baseline: ((name: string) => HostStatus | undefined) | null = null;
   readonly #model: ReadModel;
   readonly #jobs: JobSink;
   readonly #log: Logger;
@@ -83,6 +94,31 @@ export class Broadcaster {
     this.#seq = Math.max(this.#seq, lastSeq);
   }
 
+  /** Until `live()`, statuses equal to `before(name)` are applied without an event. */
+  startingFrom(before: (name: string) => HostStatus | undefined): void {
+    this.#baseline = before;
+  }
+
+  live(): void {
+    this.#baseline = null;
+  }
+
+  /** A host's new status (from a shard, or a registration the API answers at once). */
+  applyStatus(status: HostStatus): void {
+    const prev = this.#model.apply(status);
+    this.#persist?.status(status);
+    const known = prev ?? this.#baseline?.(status.name);
+    if (known && sameStatus(known, status)) return;
+    this.emit({ type: 'HostUpdated', host: status.name, status });
+  }
+
+  /** The host is gone; announced once, whoever tells first (the API, a reload, or its shard). */
+  removeHost(name: string): void {
+    if (!this.#model.remove(name)) return;
+    this.#persist?.removed(name);
+    this.emit({ type: 'HostRemoved', host: name });
+  }
+
   /** In-process subscribers (rollouts, audit); called after the fan-out. */
   subscribe(fn: (e: StampedEvent) => void): () => void {
     this.#listeners.add(fn);
@@ -106,15 +142,13 @@ export class Broadcaster {
     for (const msg of batch) {
       switch (msg.kind) {
         case 'status':
-          this.#model.apply(msg.status);
-          this.#persist?.status(msg.status);
+          this.applyStatus(msg.status);
           break;
         case 'event':
           stamped.push(this.#stamp(msg.event));
           break;
         case 'removed':
-          this.#model.remove(msg.name);
-          this.#persist?.removed(msg.name);
+          this.removeHost(msg.name);
           break;
         case 'job_result':
           this.#jobs.hostResult(msg);
@@ -139,14 +173,14 @@ export class Broadcaster {
   }
 
   /** Events born in the front process (fleet rollouts) go through the same path. */
-  emit(event: UnstampedEvent | Omit<HostEvent, 'seq' | 'ts'>): StampedEvent {
-    const s = this.#stamp(event as UnstampedEvent);
+  emit(event: UnstampedStreamEvent): StampedEvent {
+    const s = this.#stamp(event);
     if (this.#current) this.#current.push(s);
     else this.#publish([s]);
     return s;
   }
 
-  #stamp(event: UnstampedEvent): StampedEvent {
+  #stamp(event: UnstampedEvent | UnstampedStreamEvent): StampedEvent {
     const seq = ++this.#seq;
     const full = { ...event, seq, ts: new Date().toISOString() } as HostEvent;
     const s: StampedEvent = {

@@ -61,7 +61,7 @@ export class FleetUpdates {
         }),
     });
     rollout.claim();
-    jobs.touch(job);
+    jobs.accept(job);
     jobs.delegate(job.id, { hostResult: (m) => rollout.hostResult(m), cancel: () => rollout.cancel() });
     this.#running.set(job.id, rollout);
     rollout

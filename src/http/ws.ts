@@ -11,23 +11,15 @@ import type { HttpRequest, HttpResponse, WsClient, WsHandlers } from './uws.js';
 import { TokenAuth, extractToken } from './auth.js';
 import { requestIdOf } from './app.js';
 import { TendhostError } from '../errors.js';
+import { EVENT_TYPES } from '../schemas/stream.js';
 
 const ALL_TOPIC = 'events';
 export const CLOSE_BACKPRESSURE = 4008;
 /** How often every client's send buffer is checked against the limit. */
 const SWEEP_MS = 100;
 
-/** Every event type a client may filter on. */
-export const EVENT_TYPES: ReadonlySet<string> = new Set([
-  'HostStateChanged',
-  'UpdateProgress',
-  'UpdateCompleted',
-  'HostConnected',
-  'HostDisconnected',
-  'FleetUpdateStarted',
-  'FleetUpdateProgress',
-  'FleetUpdateCompleted',
-]);
+/** Every event type a client may filter on (read off the stream-event union). */
+const FILTERABLE_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 const FILTER_KEYS = new Set(['hosts', 'host', 'tags', 'tag', 'groups', 'group', 'types']);
 
 export interface EventFilter {
@@ -68,8 +60,8 @@ export function parseFilter(src: Record<string, unknown>): EventFilter | null {
 /** Why a filter cannot be used, or null when it can. */
 export function filterProblem(f: EventFilter | null): string | null {
   if (!f?.types) return null;
-  const bad = [...f.types].filter((t) => !EVENT_TYPES.has(t));
-  return bad.length ? `unknown event type(s) ${bad.join(', ')} (known: ${[...EVENT_TYPES].join(', ')})` : null;
+  const bad = [...f.types].filter((t) => !FILTERABLE_TYPES.has(t));
+  return bad.length ? `unknown event type(s) ${bad.join(', ')} (known: ${EVENT_TYPES.join(', ')})` : null;
 }
 
 export interface EventStreamOptions {

@@ -29,6 +29,7 @@ export class JobStore {
   readonly #order: string[] = [];
   readonly #max: number;
   readonly #onFinish = new Set<(job: Job) => void>();
+  readonly #onStart = new Set<(job: Job) => void>();
   readonly #cancelRequested = new Set<string>();
   /** Jobs whose host results are decided by their owner (fleet rollouts). */
   readonly #delegated = new Map<string, JobOwner>();
@@ -75,6 +76,12 @@ export class JobStore {
     return interrupted;
   }
 
+  /** The job's action was accepted: it is persisted and announced (JobStarted). */
+  accept(job: Job): void {
+    this.#onChange?.(job);
+    for (const fn of this.#onStart) fn(job);
+  }
+
   /** Something about the job changed outside this class (a rollout's host result, or all of it). */
   touch(job: Job, host?: string): void {
     this.#onChange?.(job, host);
@@ -115,7 +122,7 @@ export class JobStore {
     this.#jobs.set(job.id, job);
     this.#order.push(job.id);
     this.#evict();
-    // Not persisted yet: the caller touch()es it once the action was accepted
+    // Not persisted yet: the caller accept()s it once the action was accepted
     // (a refused action's job is discarded and must leave no trace).
     return job;
   }
@@ -158,6 +165,10 @@ export class JobStore {
 
   onFinish(fn: (job: Job) => void): void {
     this.#onFinish.add(fn);
+  }
+
+  onStart(fn: (job: Job) => void): void {
+    this.#onStart.add(fn);
   }
 
   /** A host reported the end of its part of a job. */

@@ -1,7 +1,7 @@
 // Events as WebSocket clients receive them. Workers emit the body (no seq/ts);
 // the broadcaster stamps `seq` (monotonic per daemon) and `ts`.
 import { Type, type Static, type TSchema } from 'typebox';
-import { HostState } from './host.js';
+import { HostState, HostStatus } from './host.js';
 import { UpdateResult } from './packages.js';
 
 const Stamp = {
@@ -37,7 +37,18 @@ export const HostDisconnected = event('HostDisconnected', {
   reason: Type.String(),
 });
 
+/**
+ * The host's whole status after any change (and for a newly registered host):
+ * a client that applies these holds what `GET /hosts` serves. Comes before the
+ * HostStateChanged of the same change.
+ */
+export const HostUpdated = event('HostUpdated', { host: Type.String(), status: HostStatus });
+/** The host is gone from the daemon (removed through the API or a reload). */
+export const HostRemoved = event('HostRemoved', { host: Type.String() });
+
 export const HostEvent = Type.Union([
+  HostUpdated,
+  HostRemoved,
   HostStateChanged,
   UpdateProgress,
   UpdateCompleted,

@@ -6,9 +6,9 @@ import { GroupHostsQuery, GroupNameParams } from '../../schemas/requests.js';
 import { RawJson, ok, type Route } from '../route.js';
 import { HostList } from './hosts.js';
 
-const GroupSummary = Type.Object({ name: Type.String(), hosts: Type.Integer() });
-const GroupList = Type.Object({ data: Type.Array(GroupSummary) }, { title: 'GroupList' });
-const TagList = Type.Object({ data: Type.Array(Type.Object({ tag: Type.String(), hosts: Type.Integer() })) }, { title: 'TagList' });
+export const GroupSummary = Type.Object({ name: Type.String(), hosts: Type.Integer() });
+export const GroupList = Type.Object({ data: Type.Array(GroupSummary) }, { title: 'GroupList' });
+export const TagList = Type.Object({ data: Type.Array(Type.Object({ tag: Type.String(), hosts: Type.Integer() })) }, { title: 'TagList' });
 
 export function groupRoutes(ctx: DaemonContext): Route[] {
   return [

@@ -89,7 +89,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
         try {
           const reply = await ctx.pool.run({ kind: 'add_host', shard: ctx.pool.shardOf(host.name), host, groups: [] });
           // Visible to the very next GET, not only once the shard's port delivers it.
-          if (reply.kind === 'added' && !ctx.model.has(host.name)) ctx.model.apply(reply.status);
+          if (reply.kind === 'added' && !ctx.model.has(host.name)) ctx.broadcaster.applyStatus(reply.status);
         } catch (err) {
           ctx.hostConfigs.delete(host.name);
           throw err;
@@ -121,7 +121,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
         if (reply.kind === 'command' && !reply.reply.ok) {
           throw new TendhostError(reply.reply.error.code, reply.reply.error.message);
         }
-        ctx.model.remove(name);
+        ctx.broadcaster.removeHost(name);
         ctx.hostConfigs.delete(name);
         ctx.registered.delete(name);
         ctx.store.unregister(name);

@@ -1,0 +1,397 @@
+// The live event stream with a correct local model: Snapshot, then events in
+// seq order; on a drop it reconnects with jittered backoff and `?since=<seq>`
+// (no gap, no duplicate), on Resync it rebuilds from the new Snapshot, and a
+// silent connection is detected by heartbeats. Runs on the browser's
+// WebSocket or on `ws` (src/client/node.ts) through `openSocket`.
+import { TendhostApiError } from './errors.js';
+import { Backoff } from './backoff.js';
+import { FleetModel, isStreamEvent } from './fleet-model.js';
+import type { Job, ServerMessage, StreamEvent, StreamFilter } from './types.js';
+
+/** The part of a WebSocket this client uses (the browser's and `ws` both fit). */
+export interface SocketLike {
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+  /** Set by transports that can see it: the HTTP status that refused the upgrade. */
+  httpStatus?: number;
+}
+
+/** All waitForJob needs of the REST client. */
+export interface JobReader {
+  getJob(id: string): Promise<Job>;
+}
+
+export type OpenSocket = (url: string, token: string | undefined) => SocketLike;
+
+export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'resyncing' | 'closed';
+
+export interface FleetStreamOptions {
+  /** The daemon's base URL (http[s]://…); the stream is at /ws/events. */
+  url: string;
+  token?: string;
+  filter?: StreamFilter;
+  openSocket?: OpenSocket;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A ping is sent this often; no message for twice as long = a dead connection. Default 15 s. */
+  heartbeatMs?: number;
+  /** Events an `events()` iterator may hold unread before it fails. Default 10,000. */
+  maxQueued?: number;
+}
+
+interface Listeners {
+  snapshot: Set<() => void>;
+  events: Set<(batch: StreamEvent[]) => void>;
+  state: Set<(state: StreamState) => void>;
+  error: Set<(err: TendhostApiError) => void>;
+}
+
+/** The browser's WebSocket; a token travels as the `bearer.<token>` subprotocol (browsers cannot set headers). */
+export const browserSocket: OpenSocket = (url, token) => {
+  const Ctor = (globalThis as { WebSocket?: new (url: string, protocols?: string[]) => SocketLike }).WebSocket;
+  if (!Ctor) throw new Error('no global WebSocket here: pass openSocket (in Node, use nodeClient from tendhost/client/node)');
+  return new Ctor(url, token ? [`bearer.${token}`] : undefined);
+};
+
+export class FleetStream {
+  readonly model = new FleetModel();
+  #state: StreamState = 'closed';
+  #filter: StreamFilter | null;
+  #socket: SocketLike | null = null;
+  #opened = false;
+  #stopped = true;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #heartbeat: ReturnType<typeof setInterval> | null = null;
+  #lastHeard = 0;
+  #batch: StreamEvent[] = [];
+  #flushQueued = false;
+  readonly #backoff: Backoff;
+  readonly #opts: FleetStreamOptions;
+  readonly #open: OpenSocket;
+  readonly #on: Listeners = { snapshot: new Set(), events: new Set(), state: new Set(), error: new Set() };
+
+  constructor(opts: FleetStreamOptions) {
+    this.#opts = opts;
+    this.#filter = hasFilter(opts.filter) ? { ...opts.filter } : null;
+    this.#open = opts.openSocket ?? browserSocket;
+    this.#backoff = new Backoff({ minMs: opts.minBackoffMs, maxMs: opts.maxBackoffMs });
+  }
+
+  get state(): StreamState {
+    return this.#state;
+  }
+
+  /** True once the model holds a snapshot (hosts are meaningful). */
+  get ready(): boolean {
+    return this.#opened || this.model.version > 0;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#connect('connecting');
+  }
+
+  close(): void {
+    this.#stopped = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#stopHeartbeat();
+    const s = this.#socket;
+    this.#socket = null;
+    if (s) {
+      detach(s);
+      s.close(1000, 'client closed');
+    }
+    this.#flush();
+    this.#setState('closed');
+  }
+
+  on(what: 'snapshot', fn: () => void): () => void;
+  on(what: 'events', fn: (batch: StreamEvent[]) => void): () => void;
+  on(what: 'state', fn: (state: StreamState) => void): () => void;
+  on(what: 'error', fn: (err: TendhostApiError) => void): () => void;
+  on(what: keyof Listeners, fn: (arg: never) => void): () => void {
+    const set = this.#on[what] as Set<typeof fn>;
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /** Change the filter on the open connection; a Snapshot of the new subset follows. */
+  setFilter(filter: StreamFilter): void {
+    this.#filter = hasFilter(filter) ? { ...filter } : null;
+    if (this.#socket && this.#opened) this.#socket.send(JSON.stringify({ type: 'filter', ...emptyFilter(), ...this.#filter }));
+  }
+
+  /** Every event from now on, in order. Unread events are bounded: past `maxQueued` the iterator throws EVENTS_OVERFLOW. */
+  events(opts: { signal?: AbortSignal } = {}): AsyncIterableIterator<StreamEvent> {
+    const max = this.#opts.maxQueued ?? 10_000;
+    const queue: StreamEvent[] = [];
+    let failure: Error | null = null;
+    let done = false;
+    let wake: (() => void) | null = null;
+    const off = this.on('events', (batch) => {
+      if (done) return;
+      if (queue.length + batch.length > max) {
+        failure = new TendhostApiError(0, 'EVENTS_OVERFLOW', `more than ${max} events unread: the consumer is too slow`);
+        finish();
+      } else queue.push(...batch);
+      wake?.();
+    });
+    const offState = this.on('state', (s) => {
+      if (s === 'closed') finish();
+    });
+    const onAbort = () => finish();
+    opts.signal?.addEventListener('abort', onAbort);
+    function finish() {
+      done = true;
+      off();
+      offState();
+      opts.signal?.removeEventListener('abort', onAbort);
+      wake?.();
+    }
+    const iterator: AsyncIterableIterator<StreamEvent> = {
+      async next() {
+        while (queue.length === 0 && !done) await new Promise<void>((r) => (wake = r));
+        wake = null;
+        if (queue.length > 0) return { value: queue.shift() as StreamEvent, done: false };
+        if (failure) throw failure;
+        return { value: undefined, done: true };
+      },
+      async return() {
+        finish();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  /**
+   * The job's final record, without polling: the job is read once now and
+   * again after every (re)connection (a JobFinished may have been missed while
+   * away), and otherwise the stream's JobFinished says when to read it.
+   */
+  waitForJob(client: JobReader, id: string, opts: { signal?: AbortSignal } = {}): Promise<Job> {
+    return new Promise<Job>((resolve, reject) => {
+      let settled = false;
+      const offs: Array<() => void> = [];
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        for (const off of offs) off();
+        opts.signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const check = () => {
+        client.getJob(id).then(
+          (job) => {
+            if (job.finished_at !== null) settle(() => resolve(job));
+          },
+          (err: unknown) => {
+            // A lost connection is the stream's to recover from; anything else is final.
+            if (!(err instanceof TendhostApiError) || err.status !== 0) settle(() => reject(err));
+          },
+        );
+      };
+      const onAbort = () => settle(() => reject(new TendhostApiError(0, 'ABORTED', 'stopped waiting for the job')));
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort);
+      offs.push(
+        this.on('events', (batch) => {
+          if (batch.some((e) => e.type === 'JobFinished' && e.job_id === id)) check();
+        }),
+        this.on('state', (s) => {
+          if (s === 'live') check();
+          if (s === 'closed') settle(() => reject(new TendhostApiError(0, 'ABORTED', 'the stream was closed')));
+        }),
+      );
+      if (this.#stopped) this.start();
+      if (this.#state === 'live') check();
+    });
+  }
+
+  #connect(state: StreamState): void {
+    if (this.#stopped) return;
+    this.#setState(state);
+    this.#opened = false;
+    const url = this.#streamUrl();
+    let socket: SocketLike;
+    try {
+      socket = this.#open(url, this.#opts.token);
+    } catch (err) {
+      this.#emitError(new TendhostApiError(0, 'UNREACHABLE', `cannot open ${url}: ${(err as Error).message}`));
+      return this.#scheduleRetry();
+    }
+    this.#socket = socket;
+    socket.onopen = () => {
+      this.#opened = true;
+      this.#lastHeard = Date.now();
+      this.#startHeartbeat();
+      // Resuming: the missed events (or a Resync) come first, then our Pong says we are caught up.
+      if (this.model.version > 0) socket.send('{"type":"ping"}');
+    };
+    socket.onmessage = (ev) => this.#onMessage(ev.data);
+    socket.onerror = () => {}; // onclose follows and decides
+    socket.onclose = (ev) => this.#onClose(socket, ev.code, ev.reason);
+  }
+
+  #streamUrl(): string {
+    const base = this.#opts.url.replace(/\/+$/, '').replace(/^http/, 'ws');
+    const q = new URLSearchParams();
+    if (this.model.version > 0) q.set('since', String(this.model.seq));
+    const f = this.#filter;
+    if (f) for (const k of ['hosts', 'tags', 'groups', 'types'] as const) if (f[k]?.length) q.set(k, (f[k] as string[]).join(','));
+    const qs = q.toString();
+    return `${base}/ws/events${qs ? `?${qs}` : ''}`;
+  }
+
+  #onMessage(data: unknown): void {
+    this.#lastHeard = Date.now();
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(typeof data === 'string' ? data : String(data)) as ServerMessage;
+    } catch {
+      return this.#emitError(new TendhostApiError(0, 'BAD_RESPONSE', 'the stream sent a message that is not JSON'));
+    }
+    switch (msg.type) {
+      case 'Snapshot':
+        this.#flush();
+        this.model.applySnapshot(msg);
+        this.#caughtUp();
+        for (const fn of this.#on.snapshot) fn();
+        return;
+      case 'Resync':
+        this.#setState('resyncing');
+        return;
+      case 'Pong':
+        if (this.#state === 'reconnecting' || this.#state === 'connecting') this.#caughtUp();
+        return;
+      case 'FilterChanged':
+        return;
+      case 'Error':
+        return this.#emitError(new TendhostApiError(0, msg.code, msg.message));
+    }
+    if (!isStreamEvent(msg)) return;
+    const result = this.#filter ? this.model.applyFiltered(msg) : this.model.apply(msg);
+    if (result === 'applied') {
+      this.#batch.push(msg);
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(() => this.#flush());
+      }
+    } else if (result === 'gap') {
+      // Events were missed (should not happen on one connection): resume from what we have.
+      this.#reconnectNow();
+    }
+  }
+
+  #caughtUp(): void {
+    this.#backoff.reset();
+    this.#setState('live');
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    for (const fn of this.#on.events) fn(batch);
+  }
+
+  #onClose(socket: SocketLike, code: number, reason: string): void {
+    if (socket !== this.#socket) return;
+    this.#socket = null;
+    this.#stopHeartbeat();
+    this.#flush();
+    if (this.#stopped) return;
+    if (!this.#opened && (socket.httpStatus === 401 || socket.httpStatus === 403)) {
+      // A wrong token does not get better by retrying.
+      this.#emitError(new TendhostApiError(socket.httpStatus, 'UNAUTHORIZED', 'the daemon refused the token for the event stream'));
+      this.#stopped = true;
+      return this.#setState('closed');
+    }
+    if (!this.#opened && socket.httpStatus === 400) {
+      this.#emitError(new TendhostApiError(400, 'VALIDATION_FAILED', `the daemon refused the stream request${reason ? `: ${reason}` : ''}`));
+      this.#stopped = true;
+      return this.#setState('closed');
+    }
+    if (this.#opened && code !== 1000) this.#emitError(new TendhostApiError(0, 'UNREACHABLE', `stream closed (${code}${reason ? ` ${reason}` : ''}); reconnecting`));
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#stopped) return;
+    this.#setState('reconnecting');
+    const delay = this.#backoff.next();
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#connect('reconnecting');
+    }, delay);
+  }
+
+  #reconnectNow(): void {
+    const s = this.#socket;
+    this.#socket = null;
+    this.#stopHeartbeat();
+    if (s) {
+      detach(s);
+      s.close(4000, 'resuming after a gap');
+    }
+    this.#connect('reconnecting');
+  }
+
+  #startHeartbeat(): void {
+    const every = this.#opts.heartbeatMs ?? 15_000;
+    this.#stopHeartbeat();
+    this.#heartbeat = setInterval(() => {
+      const s = this.#socket;
+      if (!s) return;
+      if (Date.now() - this.#lastHeard > 2 * every) {
+        // No answer to two pings: the connection is dead even if TCP has not noticed.
+        this.#emitError(new TendhostApiError(0, 'UNREACHABLE', `no message from the daemon for ${2 * every} ms; reconnecting`));
+        this.#socket = null;
+        this.#stopHeartbeat();
+        detach(s);
+        s.close(4001, 'heartbeat timeout');
+        return this.#scheduleRetry();
+      }
+      s.send('{"type":"ping"}');
+    }, every);
+    (this.#heartbeat as { unref?: () => void }).unref?.();
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+  }
+
+  #setState(s: StreamState): void {
+    if (s === this.#state) return;
+    this.#state = s;
+    for (const fn of this.#on.state) fn(s);
+  }
+
+  #emitError(err: TendhostApiError): void {
+    for (const fn of this.#on.error) fn(err);
+  }
+}
+
+function detach(s: SocketLike): void {
+  s.onopen = s.onmessage = s.onclose = null;
+  s.onerror = () => {};
+}
+
+function hasFilter(f: StreamFilter | undefined): f is StreamFilter {
+  return !!f && !!(f.hosts?.length || f.tags?.length || f.groups?.length || f.types?.length);
+}
+
+function emptyFilter(): Record<keyof StreamFilter, null> {
+  return { hosts: null, tags: null, groups: null, types: null };
+}
