@@ -409,6 +409,8 @@ t.test('one update followed end to end by its request id', async (t) => {
   const reqLine = d.logs.find((l) => l.msg === 'request' && l.req_id === rid);
   t.ok(reqLine, 'the request log line');
   t.equal(reqLine?.status, 202);
+  // The worker's log lines travel apart from the events: wait for the last one.
+  await d.waitForLog((l) => l.msg === 'operation finished' && l.job_id === jobId, 10_000).catch(() => null);
   const workerLines = d.logs.filter((l) => l.request_id === rid && l.host === 'localhost');
   t.ok(workerLines.some((l) => l.msg === 'operation started' && l.job_id === jobId), "the worker's log line for the operation start");
   t.ok(workerLines.some((l) => l.msg === 'operation finished' && l.job_id === jobId), 'and its end');
