@@ -92,6 +92,23 @@ t.test('bad configs name the file and the key', async (t) => {
   fails(t, '', /TENDHOST_BIND must be "host:port"/, { TENDHOST_BIND: 'x' });
 });
 
+t.test('a host addr must be a host name, an IPv4 or an IPv6 address', async (t) => {
+  for (const bad of ['127.0.0.1;id', 'a b', '999.1.1.1', '10.1', '-lead.example', 'x'.repeat(64) + '.example', '$(reboot)', '::1::2']) {
+    fails(t, `[[host]]\nname = "a"\naddr = ${JSON.stringify(bad)}`, /host\[0\]\.addr must be a host name \(RFC 1123\), an IPv4 or an IPv6 address/);
+  }
+  for (const good of ['localhost', 'web-1.example.com', 'db1.', '10.0.0.7', '::1', 'fe80::1', '2001:db8::8a2e:370:7334']) {
+    const cfg = parseConfig(`[[host]]\nname = "a"\naddr = ${JSON.stringify(good)}`, FILE, {});
+    t.equal(cfg.hosts[0].addr, good, `${good} is accepted`);
+  }
+});
+
+t.test('verify_command is a host policy of the file (and only of the file)', async (t) => {
+  const cfg = parseConfig('[[host]]\nname = "a"\naddr = "x.example"\n[host.policy]\nverify_command = "systemctl is-active nginx"', FILE, {});
+  t.equal(cfg.hosts[0].policy.verify_command, 'systemctl is-active nginx');
+  t.equal(parseConfig('[[host]]\nname = "a"\naddr = "x.example"', FILE, {}).hosts[0].policy.verify_command, null, 'none by default');
+  fails(t, '[[host]]\nname = "a"\naddr = "x.example"\n[host.policy]\nverify_command = ""', /host\[0\]\.policy\.verify_command must be a non-empty string/);
+});
+
 t.test('lookup order: TENDHOST_CONFIG, then ./tendhost.toml', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-cfg-'));
   writeFileSync(join(dir, 'tendhost.toml'), '');

@@ -205,8 +205,16 @@ export function createHostOperations(
         throw new TendhostError('VERIFY_FAILED', `host ${host.name} came back without a new boot id (still ${now})`);
       }
       const health = await exec.run(CMD.health, { timeoutMs: 30_000 });
-      if (health.exitCode !== 0) {
-        throw new TendhostError('VERIFY_FAILED', `health command failed after reboot: ${health.stderr.trim() || `exit ${health.exitCode}`}`);
+      if (health.exitCode !== 0 || !/^\d+(\.\d+)?\s/.test(health.stdout)) {
+        throw new TendhostError('VERIFY_FAILED', `cannot read /proc/uptime after reboot: ${health.stderr.trim() || `exit ${health.exitCode}`}`);
+      }
+      const check = host.policy.verify_command ?? null;
+      if (check) {
+        const r = await exec.run(check, { timeoutMs: settings.operations.command_timeout_ms, maxOutputBytes: 64 * 1024 });
+        if (r.exitCode !== 0 || r.timedOut) {
+          const out = tail(`${r.stdout}\n${r.stderr}`);
+          throw new TendhostError('VERIFY_FAILED', `verify_command ${r.timedOut ? 'timed out' : `exited ${r.exitCode}`} after reboot${out ? `: ${out}` : ''}`);
+        }
       }
       for (const driver of drivers) {
         const rr = await driver.rebootRequired(exec, ctx());
@@ -270,4 +278,9 @@ export function createHostOperations(
     }
     return result;
   }
+}
+
+/** The last lines of a command's output, for an error message. */
+function tail(text: string, lines = 5): string {
+  return text.trim().split('\n').filter(Boolean).slice(-lines).join(' | ').slice(0, 1000);
 }

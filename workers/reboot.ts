@@ -22,6 +22,14 @@ export interface RebootOptions {
   now?: () => number;
 }
 
+const ANSWERED_BUT_REFUSED: ReadonlySet<string> = new Set([
+  'SSH_HOST_KEY_MISMATCH',
+  'SSH_HOST_KEY_UNKNOWN',
+  'SSH_AUTH_FAILED',
+  'SSH_KEY_INVALID',
+  'SSH_NO_KEY',
+]);
+
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function rebootAndWait(exec: Executor, opts: RebootOptions): Promise<void> {
@@ -53,7 +61,11 @@ export async function rebootAndWait(exec: Executor, opts: RebootOptions): Promis
       if (r.exitCode === 0 && (sawDown || rebooted)) return;
       // Still answering from before the reboot took effect: drop and look again.
       exec.disconnect('waiting for reboot');
-    } catch {
+    } catch (err) {
+      // A host that answers with another key or refuses our key is up: that is
+      // its failure (quarantine, auth), not "did not come back".
+      const e = asTendhostError(err);
+      if (ANSWERED_BUT_REFUSED.has(e.code)) throw e;
       sawDown = true;
     }
     delay = Math.min(delay * 2, opts.pollMs * 8);

@@ -72,6 +72,7 @@ export function expectation(s: Schema | undefined): string {
     case 'string':
       if (s.pattern === '^([01][0-9]|2[0-3]):[0-5][0-9]$') return 'a time "HH:MM" (00:00..23:59)';
       if (s.pattern) return `a string matching ${s.pattern}`;
+      if (s.format === 'host-address') return 'a host name (RFC 1123), an IPv4 or an IPv6 address';
       return s.minLength ? 'a non-empty string' : 'a string';
     case 'array':
       return `an array of ${expectation(s.items).replace(/^an? /, '')}s`;

@@ -233,6 +233,7 @@ export function resolveHost(
     policy: {
       auto_reboot: h.policy?.auto_reboot ?? true,
       maintenance_window: h.policy?.maintenance_window ?? null,
+      verify_command: h.policy?.verify_command ?? null,
     },
     docker: {
       compose_version: h.docker?.compose_version ?? null,

@@ -1,5 +1,6 @@
 // The TypeBox schema of tendhost.toml: every key, its type, range and default.
 // Unknown keys are errors (additionalProperties: false everywhere).
+import { HostAddress } from '../schemas/host-address.js';
 import { Type, type Static } from 'typebox';
 import { DockerSettings, HOST_NAME_PATTERN, HostPolicy } from '../schemas/host.js';
 
@@ -114,16 +115,30 @@ export const DefaultsSection = Type.Object(
   strict,
 );
 
+/**
+ * A host's policy in the file: the API's, plus `verify_command`, which runs a
+ * command on the host and so is the admin's to set, never an API client's.
+ */
+export const HostPolicyConfig = Type.Object(
+  {
+    ...HostPolicy.properties,
+    verify_command: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 4096, description: 'Run on the host after a reboot, once the new boot id is seen; non-zero exit fails verification' }),
+    ),
+  },
+  strict,
+);
+
 export const HostEntry = Type.Object(
   {
     name: Type.String({ pattern: HOST_NAME_PATTERN }),
-    addr: Type.String({ minLength: 1 }),
+    addr: HostAddress,
     port: Type.Optional(Port),
     user: Type.Optional(Type.String({ minLength: 1 })),
     ssh_key: Type.Optional(Type.String({ minLength: 1 })),
     compose_paths: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-    policy: Type.Optional(HostPolicy),
+    policy: Type.Optional(HostPolicyConfig),
     docker: Type.Optional(DockerSettings),
   },
   strict,

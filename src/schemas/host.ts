@@ -101,6 +101,8 @@ export const ResolvedHost = Type.Object({
   policy: Type.Object({
     auto_reboot: Type.Boolean(),
     maintenance_window: Type.Union([MaintenanceWindow, Type.Null()]),
+    /** Config file only (see HostPolicyConfig); a host restored from an older store may lack it. */
+    verify_command: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   }),
   docker: Type.Object({
     compose_version: Type.Union([Type.Literal('v1'), Type.Literal('v2'), Type.Null()]),

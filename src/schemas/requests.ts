@@ -1,6 +1,7 @@
 // Request shapes: path params, queries and bodies of the REST API.
 import { Type, type Static } from 'typebox';
 import { HostName, HostState, HostPolicy, DockerSettings } from './host.js';
+import { HostAddress } from './host-address.js';
 import { JobState } from './job.js';
 
 const strict = { additionalProperties: false } as const;
@@ -46,7 +47,7 @@ export const InventoryQuery = Type.Object({ refresh: Type.Optional(Type.Boolean(
 export const RegisterHostRequest = Type.Object(
   {
     name: HostName,
-    addr: Type.String({ minLength: 1, maxLength: 253 }),
+    addr: HostAddress,
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     user: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' })),
     ssh_key: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),

@@ -32,8 +32,12 @@ export interface Sshd {
   authorize(user: string, pubKeyLine: string): void;
   /** Stop the listener and remove its files. */
   stop(): Promise<void>;
-  /** Stop and start again on the same port, optionally with a fresh host key. */
-  restart(opts?: { newHostKey?: boolean }): Promise<void>;
+  /**
+   * Stop and start again on the same port, optionally with a fresh host key.
+   * `dropSessions` also ends the open sessions (as a reboot would), `downMs`
+   * keeps the port closed (connections refused) that long.
+   */
+  restart(opts?: { newHostKey?: boolean; dropSessions?: boolean; downMs?: number; whileDown?: () => void }): Promise<void>;
 }
 
 export function canRunSshd(): string | null {
@@ -101,7 +105,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a test sshd. Its host key is ed25519; `extraHostKeys` adds more types (their public lines in `extraHostKeyLines`). */
-export async function startSshd(opts: { users?: string[]; extraHostKeys?: HostKeyType[] } = {}): Promise<Sshd> {
+export async function startSshd(opts: { users?: string[]; extraHostKeys?: HostKeyType[]; extraConfig?: string[] } = {}): Promise<Sshd> {
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-sshd-'));
   // Non-root users must reach their authorized_keys and the empty HOME.
@@ -139,6 +143,7 @@ export async function startSshd(opts: { users?: string[]; extraHostKeys?: HostKe
       // Root's .bashrc costs ~0.25 s per exec here; an empty HOME skips it.
       `SetEnv HOME=${home}`,
       'LogLevel VERBOSE',
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
   );
@@ -188,7 +193,12 @@ export async function startSshd(opts: { users?: string[]; extraHostKeys?: HostKe
       fs.rmSync(dir, { recursive: true, force: true });
     },
     async restart(o = {}) {
+      // Collected before the stop: once the listener is gone they belong to init.
+      const sessions = o.dropSessions ? childrenOf(child?.pid ?? -1) : [];
       await stop();
+      for (const pid of sessions) killQuietly(pid);
+      if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
+      o.whileDown?.();
       if (o.newHostKey) keygen(hostKeyPath, { comment: 'tendhost-test-host-2' });
       await start();
     },
@@ -213,5 +223,31 @@ async function waitForBanner(port: number, timeoutMs: number): Promise<void> {
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`sshd did not answer on port ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Pids whose parent is `ppid` (the per-connection sshd processes of a listener). */
+function childrenOf(ppid: number): number[] {
+  if (ppid <= 0) return [];
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 (after the parenthesised name, which may contain spaces) is the parent pid.
+      const ppidField = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppidField === ppid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }

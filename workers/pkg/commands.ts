@@ -27,7 +27,8 @@ export const CMD = {
   userId: 'id -u',
   sudoCheck: 'sudo -n true',
   bootId: 'cat /proc/sys/kernel/random/boot_id',
-  health: 'uptime',
+  /** Every Linux host has /proc (minimal images have no procps, so no `uptime`). */
+  health: 'cat /proc/uptime',
   unameR: 'uname -r',
 
   // apt

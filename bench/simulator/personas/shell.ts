@@ -1,5 +1,5 @@
 // The login shell of a simulated host: takes `sudo -n` / `sh -c` wrappers off,
-// answers the commands every OS has (identity, boot id, uptime, reboot), hands
+// answers the commands every OS has (identity, boot id, /proc/uptime, reboot), hands
 // the rest to the persona, and says "not found" like dash for anything else.
 import { CMD } from '../../../workers/pkg/commands.js';
 import type { SimHost } from '../host.js';
@@ -75,19 +75,10 @@ function isPackageCommand(cmd: string): boolean {
   return /(^|[\s;&|])(apt-get|dnf|yum|docker|docker-compose|needs-restarting|rpm)\s/.test(cmd);
 }
 
-/** procps-ng `uptime`: " 10:21:03 up 3 days,  2:14,  1 user,  load average: 0.08, 0.03, 0.01". */
-export function uptimeLine(bootedAt: number, now: number): string {
-  const d = new Date(now);
-  const p = (n: number) => String(n).padStart(2, '0');
-  let out = ` ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} up `;
-  const mins = Math.floor((now - bootedAt) / 60000);
-  const days = Math.floor(mins / 1440);
-  const hours = Math.floor((mins % 1440) / 60);
-  const m = mins % 60;
-  if (days) out += `${days} day${days !== 1 ? 's' : ''}, `;
-  out += hours ? `${String(hours).padStart(2, ' ')}:${p(m)}, ` : `${m} min, `;
-  out += ' 1 user,  load average: 0.08, 0.03, 0.01\n';
-  return out;
+/** /proc/uptime: seconds up and idle seconds, two decimals ("350735.47 234388.90"). */
+export function procUptime(bootedAt: number, now: number): string {
+  const up = Math.max(0, (now - bootedAt) / 1000);
+  return `${up.toFixed(2)} ${(up * 1.7).toFixed(2)}\n`;
 }
 
 const REBOOT_DENIED =
@@ -118,7 +109,7 @@ function common(p: Persona, ctx: ExecCtx): Outcome | undefined {
     case CMD.bootId:
       return exit(0, host.bootId + '\n');
     case CMD.health:
-      return exit(0, uptimeLine(host.bootedAt, ctx.env.now()));
+      return exit(0, procUptime(host.bootedAt, ctx.env.now()));
     case CMD.unameR:
       return exit(0, host.kernel + '\n');
     case CMD.reboot:
