@@ -110,6 +110,7 @@ t.test('POST /hosts refuses bad bodies with 400 naming the field, and leaves not
     ['missing name', { addr: 'a' }, 'name'],
     ['nested unknown field', { name: 'ok-1', addr: 'a', policy: { auto_reboot: true, colour: 1 } }, 'policy.colour'],
     ['huge number', { name: 'ok-1', addr: 'a', port: 1e308 }, 'port'],
+    ['several unknown fields', { name: 'ok-1', addr: 'a', colour: 'red', size: 3 }, 'colour'],
     ['addr with a shell command', { name: 'ok-1', addr: '127.0.0.1;id' }, 'addr'],
     ['addr with a space', { name: 'ok-1', addr: 'web 1' }, 'addr'],
     ['addr a malformed IPv4', { name: 'ok-1', addr: '300.1.1.1' }, 'addr'],

@@ -110,13 +110,27 @@ export function didYouMean(word: string, candidates: string[]): string | null {
   return best !== null && bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
 }
 
+/**
+ * With several unknown keys in one table TypeBox may report each as a
+ * `boolean` error ("schema is false", the additionalProperties: false schema)
+ * at the key's own path, without an additionalProperties error: read the
+ * unknown key off that path.
+ */
+export function unknownAsFalseSchema(errors: SchemaError[]): SchemaError | undefined {
+  const e = errors.find((x) => x.keyword === 'boolean' && x.instancePath !== '');
+  if (!e) return undefined;
+  const cut = e.instancePath.lastIndexOf('/');
+  const name = e.instancePath.slice(cut + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+  return { keyword: 'additionalProperties', instancePath: e.instancePath.slice(0, cut), params: { additionalProperties: [name] }, message: e.message };
+}
+
 /** Pick the most useful schema error and phrase it as {key, message}. */
 export function describeSchemaError(
   root: Schema,
   _value: unknown,
   errors: SchemaError[],
 ): { key: string | null; message: string } {
-  const unknown = errors.find((e) => e.keyword === 'additionalProperties');
+  const unknown = errors.find((e) => e.keyword === 'additionalProperties') ?? unknownAsFalseSchema(errors);
   if (unknown) {
     const name = String((unknown.params.additionalProperties as string[])[0]);
     const parent = schemaAt(root, unknown.instancePath);

@@ -4,7 +4,7 @@
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TendhostError } from '../errors.js';
-import { expectation, keyPath, didYouMean } from '../config/errors.js';
+import { expectation, keyPath, didYouMean, unknownAsFalseSchema } from '../config/errors.js';
 
 type Checker = ReturnType<typeof Compile>;
 const compiled = new WeakMap<TSchema, Checker>();
@@ -27,7 +27,7 @@ export function check(schema: TSchema, value: unknown, where: 'body' | 'query' |
     instancePath: string;
     params: Record<string, unknown>;
   }>;
-  const unknown = errors.find((e) => e.keyword === 'additionalProperties');
+  const unknown = errors.find((e) => e.keyword === 'additionalProperties') ?? unknownAsFalseSchema(errors as never);
   if (unknown) {
     const name = String((unknown.params.additionalProperties as string[])[0]);
     const base = keyPath(unknown.instancePath);
