@@ -159,7 +159,7 @@ t.test(`${MUTANTS} mutated files: each loads or fails with one line naming the f
       if (!msg.startsWith(FILE)) problems.push(`mutant ${i}: message does not start with the file: ${msg}`);
       if (/\bat .*\.(js|ts):\d+/.test(msg)) problems.push(`mutant ${i}: a stack frame in the message: ${msg}`);
       if (err.key) withKey++;
-      else if (!err.line) { problems.push(`mutant ${i}: names neither a key nor a line: ${msg}`);}
+      else if (!err.line) problems.push(`mutant ${i}: names neither a key nor a line: ${msg}`);
       if (failing.length < SPAWNED && i % 7 === 0) failing.push(text);
     }
   }
