@@ -44,7 +44,7 @@ export const ERROR_CODES = {
   COMMAND_TIMEOUT: { status: 504, message: 'command timed out' },
   OUTPUT_TRUNCATED: { status: 502, message: 'command output was truncated' },
   SUDO_PASSWORD_REQUIRED: { status: 502, message: 'sudo needs a password' },
-  PKG_LOCKED: { status: 409, message: 'package manager is locked by another process' },
+  PACKAGE_MANAGER_LOCKED: { status: 409, message: 'package manager is locked by another process' },
   PKG_REPO_UNREACHABLE: { status: 502, message: 'package repository unreachable' },
   PKG_PERMISSION_DENIED: { status: 502, message: 'permission denied' },
   PKG_DISK_FULL: { status: 507, message: 'disk full' },

@@ -109,6 +109,13 @@ t.test('verify_command is a host policy of the file (and only of the file)', asy
   fails(t, '[[host]]\nname = "a"\naddr = "x.example"\n[host.policy]\nverify_command = ""', /host\[0\]\.policy\.verify_command must be a non-empty string/);
 });
 
+t.test('lock_timeout_s: 300 s by default, a whole number of seconds', async (t) => {
+  t.equal(parseConfig('', FILE, {}).workers.operations.lock_timeout_ms, 300_000);
+  t.equal(parseConfig('[daemon.operations]\nlock_timeout_s = 0', FILE, {}).workers.operations.lock_timeout_ms, 0);
+  fails(t, '[daemon.operations]\nlock_timeout_s = -1', /daemon\.operations\.lock_timeout_s must be an integer 0\.\.86400/);
+  fails(t, '[daemon.operations]\nlock_timeout_s = "5m"', /daemon\.operations\.lock_timeout_s must be an integer/);
+});
+
 t.test('lookup order: TENDHOST_CONFIG, then ./tendhost.toml', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-cfg-'));
   writeFileSync(join(dir, 'tendhost.toml'), '');

@@ -121,10 +121,10 @@ t.test('comes back with the same boot id: failed with VERIFY_FAILED', async (t) 
   t.equal(v.counters.reboots, 1);
 });
 
-t.test('dpkg lock held: failed with PKG_LOCKED naming the holder', async (t) => {
+t.test('dpkg lock held: failed with PACKAGE_MANAGER_LOCKED naming the holder', async (t) => {
   const host = await waitForState(f.d, LOCK, 'failed', 30_000);
   t.same(f.events.states(LOCK), ['idle->querying', 'querying->failed'], 'apt-get update fails on the lists lock');
-  t.equal(host.failed.code, 'PKG_LOCKED');
+  t.equal(host.failed.code, 'PACKAGE_MANAGER_LOCKED');
   t.match(host.failed.error, /is held by process 4242 \(apt-get\)/, 'names the process and its pid');
   t.match(host.failed.error, /\/var\/lib\/apt\/lists\/lock/);
   t.match(host.failed.error, /apt-get/);

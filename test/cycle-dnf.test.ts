@@ -1,7 +1,7 @@
 // The whole update cycle of Fedora (dnf) hosts of the fleet simulator through
 // the daemon's HTTP API and WebSocket, and its dnf-specific failures: another
 // dnf holding the lock (dnf waits for it: the command times out and the host
-// fails with PKG_LOCKED naming the pid), and a failed transaction test.
+// fails with PACKAGE_MANAGER_LOCKED naming the pid), and a failed transaction test.
 import t from 'tap';
 import { FULL_CYCLE, startCycleFleet, UP_TO_WAITING, waitForState, type CycleFleet } from './helpers/fleet-cycle.js';
 
@@ -87,15 +87,15 @@ t.test('dnf: the full cycle ends idle with a new boot id and kernel, after exact
   t.equal(v.reboot_required, false);
 });
 
-t.test('another dnf holds the lock: failed with PKG_LOCKED naming its pid', async (t) => {
+t.test('another dnf holds the lock: failed with PACKAGE_MANAGER_LOCKED naming its pid', async (t) => {
   const host = await waitForState(f.d, LOCK, 'failed', 30_000);
   t.same(f.events.states(LOCK), ['idle->querying', 'querying->pending_updates', 'pending_updates->updating', 'updating->failed']);
-  t.equal(host.failed.code, 'PKG_LOCKED');
+  t.equal(host.failed.code, 'PACKAGE_MANAGER_LOCKED');
   t.equal(host.failed.error, 'package manager is locked by process 4242', 'names the pid dnf waited for');
   const done = f.events.of(LOCK, 'UpdateCompleted');
   t.equal(done.length, 1);
   t.equal(done[0].result.success, false);
-  t.equal(done[0].result.error_code, 'PKG_LOCKED');
+  t.equal(done[0].result.error_code, 'PACKAGE_MANAGER_LOCKED');
   const v = await f.view(LOCK);
   t.equal(v.pending, 4, 'nothing was upgraded');
   t.equal(v.counters.reboots, 0);

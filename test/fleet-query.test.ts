@@ -172,16 +172,16 @@ t.test('1,000 simulated hosts: one dry-run fleet update, per-host results, fault
     t.match(lost[0].reason, /host key changed/);
   });
 
-  await t.test('a held package lock: PKG_LOCKED (a real update: a dry run takes no lock)', async (t) => {
+  await t.test('a held package lock: PACKAGE_MANAGER_LOCKED (a real update: a dry run takes no lock)', async (t) => {
     const lockHosts = sim.hosts.filter((h) => h.persona === 'debian' && !faulty(h)).slice(0, 5);
     await sim.setFault(lockHosts.map((h) => h.name), 'lock', true);
     const jobs = await Promise.all(lockHosts.map((h) => d.request('POST', `/hosts/${h.name}/update`, { dry_run: false })));
     t.same(jobs.map((j) => j.status), lockHosts.map(() => 202));
     for (const [i, h] of lockHosts.entries()) {
       const j = await waitJob(d, jobs[i].body.job_id, 30_000);
-      t.equal(j.hosts[0].code, 'PKG_LOCKED', h.name);
+      t.equal(j.hosts[0].code, 'PACKAGE_MANAGER_LOCKED', h.name);
       const s = (await d.get(`/hosts/${h.name}`)).body;
-      t.equal(s.failed?.code, 'PKG_LOCKED');
+      t.equal(s.failed?.code, 'PACKAGE_MANAGER_LOCKED');
       t.match(s.error, /lock/);
       t.equal(sim.host(h.name)!.counters.commands[CMD.aptUpgrade] ?? 0, 0, 'no upgrade was attempted');
     }

@@ -89,12 +89,12 @@ t.test('reboot → verify → idle', async (t) => {
 
 t.test('failures keep their context; retry counts; acknowledge stays failed', async (t) => {
   for (const from of ['querying', 'updating', 'rebooting', 'verifying'] as const) {
-    const o = transition(snap(from, { retries: 2 }), { type: 'OP_FAILED', code: 'PKG_LOCKED', error: 'locked', at });
+    const o = transition(snap(from, { retries: 2 }), { type: 'OP_FAILED', code: 'PACKAGE_MANAGER_LOCKED', error: 'locked', at });
     if (!o.ok) return t.fail('refused');
     t.equal(o.next.state, 'failed');
-    t.same(o.next.failed, { previous_state: from, error: 'locked', code: 'PKG_LOCKED', failed_at: at, retry_count: 2, acknowledged: false });
+    t.same(o.next.failed, { previous_state: from, error: 'locked', code: 'PACKAGE_MANAGER_LOCKED', failed_at: at, retry_count: 2, acknowledged: false });
   }
-  const failed = transition(snap('updating'), { type: 'OP_FAILED', code: 'PKG_LOCKED', error: 'locked', at });
+  const failed = transition(snap('updating'), { type: 'OP_FAILED', code: 'PACKAGE_MANAGER_LOCKED', error: 'locked', at });
   if (!failed.ok) return t.fail('refused');
   const acked = transition(failed.next, { type: 'ACKNOWLEDGE' });
   if (!acked.ok) return t.fail('refused');

@@ -212,7 +212,7 @@ t.test('driver refresh: E: with exit 100 and W: with exit 0 are both PKG_REPO_UN
   const { exec } = replay({
     [CMD.aptRefresh]: result({ exit: 100, stderr: 'E: Could not get lock /var/lib/apt/lists/lock. It is held by process 99 (apt-get)\n' }),
   });
-  const locked = await rejectsWith(t, apt.refresh(exec, CTX), 'PKG_LOCKED');
+  const locked = await rejectsWith(t, apt.refresh(exec, CTX), 'PACKAGE_MANAGER_LOCKED');
   t.equal(locked.details?.lock, '/var/lib/apt/lists/lock');
 });
 
@@ -229,7 +229,7 @@ t.test('driver listPending and dry run: the simulation, without root', async (t)
   t.equal(dry.removed, 0);
   t.equal(dry.packages.length, 137);
   t.strictSame(progress, [], 'a dry run reports no progress');
-  t.notOk(calls.some((c) => c.command === CMD.aptUpgrade), 'a dry run never runs the upgrade');
+  t.notOk(calls.some((c) => c.command === CMD.aptUpgradeWaiting(300)), 'a dry run never runs the upgrade');
 
   const cut = replay({ [CMD.aptSimulate]: { ...result(fixture('apt/get-s-upgrade')), truncated: true } });
   await rejectsWith(t, apt.listPending(cut.exec, CTX), 'OUTPUT_TRUNCATED');
@@ -245,7 +245,7 @@ t.test('driver listPending and dry run: the simulation, without root', async (t)
 t.test('driver upgrade: root, progress while it runs, outcome from the summary', async (t) => {
   const apt = new AptDriver();
   for (const name of ['05b-apt-get-upgrade-y-Dpkg-Use-Pty-0', '05-apt-get-upgrade-y']) {
-    const { exec, calls } = replay({ [CMD.aptUpgrade]: result(fixture(`apt-chroot/${name}`)) });
+    const { exec, calls } = replay({ [CMD.aptUpgradeWaiting(300)]: result(fixture(`apt-chroot/${name}`)) });
     const progress: [string, string][] = [];
     const out = await apt.upgrade(exec, { ...CTX, dryRun: false, onProgress: (p, s) => progress.push([p, s]) });
     t.strictSame(progress, [
@@ -261,8 +261,8 @@ t.test('driver upgrade: root, progress while it runs, outcome from the summary',
     t.equal(calls[0].opts.root, true);
   }
   for (const name of ['04b-apt-get-upgrade-y-while-apt-get-holds-lock', '04b2-apt-get-upgrade-y-LANG_C-while-apt-get-holds-lock']) {
-    const { exec } = replay({ [CMD.aptUpgrade]: result(fixture(`apt-chroot/${name}`)) });
-    const err = await rejectsWith(t, apt.upgrade(exec, { ...CTX, dryRun: false, onProgress: () => {} }), 'PKG_LOCKED');
+    const { exec } = replay({ [CMD.aptUpgradeWaiting(300)]: result(fixture(`apt-chroot/${name}`)) });
+    const err = await rejectsWith(t, apt.upgrade(exec, { ...CTX, dryRun: false, onProgress: () => {} }), 'PACKAGE_MANAGER_LOCKED');
     t.strictSame(err.details?.pid, 3804);
     t.equal(err.message, 'package manager is locked: /var/lib/dpkg/lock-frontend is held by process 3804 (apt-get)');
   }

@@ -28,28 +28,28 @@ function failed(stderr: string, extra: Partial<ExecResult> = {}): ExecResult {
 t.test('locks: apt-get frontend lock, dpkg lock, dpkg itself (captured)', async (t) => {
   for (const name of ['04b-apt-get-upgrade-y-while-apt-get-holds-lock', '04b2-apt-get-upgrade-y-LANG_C-while-apt-get-holds-lock']) {
     const e = classifyFailure(fixture(`apt-chroot/${name}`), { command: CMD.aptUpgrade });
-    t.equal(e.code, 'PKG_LOCKED', name);
+    t.equal(e.code, 'PACKAGE_MANAGER_LOCKED', name);
     t.equal(e.message, 'package manager is locked: /var/lib/dpkg/lock-frontend is held by process 3804 (apt-get)');
     t.strictSame(e.details, { command: CMD.aptUpgrade, exitCode: 100, signal: null, lock: '/var/lib/dpkg/lock-frontend', pid: 3804, process: 'apt-get' });
   }
   const inner = classifyFailure(fixture('apt-chroot/04d-apt-get-upgrade-y-while-dpkg-lock-held-fcntl'));
-  t.equal(inner.code, 'PKG_LOCKED');
+  t.equal(inner.code, 'PACKAGE_MANAGER_LOCKED');
   t.equal(inner.message, 'package manager is locked: /var/lib/dpkg/lock is held by process 7963 (python3)');
   const dpkg = classifyFailure(fixture('apt-chroot/04d2-dpkg-i-while-dpkg-lock-held-fcntl'));
-  t.equal(dpkg.code, 'PKG_LOCKED');
+  t.equal(dpkg.code, 'PACKAGE_MANAGER_LOCKED');
   t.equal(dpkg.details?.pid, 7963);
   t.equal(dpkg.details?.lock, '/var/lib/dpkg/lock');
   // `apt` (not apt-get) waited for the lock and then succeeded: it printed the lock line on stdout.
   const waited = fixture('apt-chroot/04b3-apt-upgrade-y-WAITS-for-lock-then-upgrades-nodevpts');
-  t.equal(classifyFailure({ ...waited, timedOut: true, exitCode: null }).code, 'PKG_LOCKED', 'a timed-out wait is a lock');
+  t.equal(classifyFailure({ ...waited, timedOut: true, exitCode: null }).code, 'PACKAGE_MANAGER_LOCKED', 'a timed-out wait is a lock');
 });
 
 t.test('locks: dnf and yum', async (t) => {
   const dnf = classifyFailure(failed('', { stdout: 'Waiting for process with pid 4242 to finish.\n', timedOut: true, exitCode: null }));
-  t.equal(dnf.code, 'PKG_LOCKED');
+  t.equal(dnf.code, 'PACKAGE_MANAGER_LOCKED');
   t.equal(dnf.message, 'package manager is locked by process 4242');
   const yum = classifyFailure(failed('Existing lock /var/run/yum.pid: another copy is running as pid 1234.\n', { exitCode: 1 }));
-  t.equal(yum.code, 'PKG_LOCKED');
+  t.equal(yum.code, 'PACKAGE_MANAGER_LOCKED');
   t.strictSame([yum.details?.lock, yum.details?.pid], ['/var/run/yum.pid', 1234]);
   const waiting = classifyFailure(
     failed('', {
@@ -57,7 +57,7 @@ t.test('locks: dnf and yum', async (t) => {
       timedOut: true,
     }),
   );
-  t.equal(waiting.code, 'PKG_LOCKED');
+  t.equal(waiting.code, 'PACKAGE_MANAGER_LOCKED');
   t.equal(waiting.details?.pid, 5150);
 });
 

@@ -243,7 +243,7 @@ t.test('driver upgrade: dry run (exit 1 "Operation aborted." is success), real r
 
   // dnf waits for another dnf forever; the timeout shows what it was waiting for.
   const locked = replay({ [CMD.rpmUpgrade('dnf')]: result({ exit: null as unknown as number, timedOut: true, stdout: 'Waiting for process with pid 4242 to finish.\n' }) });
-  const err = await rejectsWith(t, dnf.upgrade(locked.exec, { ...CTX, dryRun: false, onProgress: () => {} }), 'PKG_LOCKED');
+  const err = await rejectsWith(t, dnf.upgrade(locked.exec, { ...CTX, dryRun: false, onProgress: () => {} }), 'PACKAGE_MANAGER_LOCKED');
   t.equal(err.details?.pid, 4242);
 });
 

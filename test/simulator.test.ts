@@ -279,7 +279,20 @@ t.test('a mixed fleet of 20 hosts with faults', async (t) => {
         'E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n',
       code: 100,
     });
+    // With apt's DPkg::Lock::Timeout the host waits that long for the holder, then fails the same way…
+    const t0 = Date.now();
+    const waited = await once(deb3, CMD.aptUpgradeWaiting(1));
+    t.equal(waited.code, 100, 'still locked after the wait');
+    t.ok(Date.now() - t0 >= 900, `waited ${Date.now() - t0} ms for the lock`);
+    t.equal(sim.host(deb3.name)!.counters.commands[CMD.aptUpgrade], 2, 'counted as the upgrade it is');
+    // …and goes on when the holder lets go during the wait.
+    const pendingBefore = sim.host(deb3.name)!.pending.length;
+    const freed = once(deb3, CMD.aptUpgradeWaiting(30));
+    await new Promise((r) => setTimeout(r, 500));
     await post('/fault', { host: deb3.name, fault: 'lock', on: false });
+    t.equal((await freed).code, 0, 'upgraded once the lock was released');
+    t.equal(sim.host(deb3.name)!.pending.length, 0, `all ${pendingBefore} pending packages upgraded`);
+    sim.setPending(deb3.name, pendingBefore);
     await post('/fault', { host: deb3.name, fault: 'upgrade-fail', on: true });
     const failed = await once(deb3, CMD.aptUpgrade);
     t.equal(failed.code, 100);
@@ -302,7 +315,7 @@ t.test('a mixed fleet of 20 hosts with faults', async (t) => {
     const view = (await fetch(`${sim.controlUrl}/hosts/${deb3.name}`).then((r) => r.json())) as {
       counters: { commands: Record<string, number> };
     };
-    t.equal(view.counters.commands[CMD.aptUpgrade], 2, 'the control endpoint counts what the host received');
+    t.equal(view.counters.commands[CMD.aptUpgrade], 4, 'the control endpoint counts what the host received');
     const all = (await fetch(`${sim.controlUrl}/hosts`).then((r) => r.json())) as { hosts: unknown[] };
     t.equal(all.hosts.length, 20);
   });

@@ -140,6 +140,7 @@ export function createHostOperations(
   const ctx = (): DriverContext => ({
     timeoutMs: settings.operations.command_timeout_ms,
     maxOutputBytes: settings.operations.max_output_bytes,
+    lockTimeoutMs: settings.operations.lock_timeout_ms,
     host,
   });
 

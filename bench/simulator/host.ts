@@ -119,10 +119,11 @@ export function newBootId(): string {
 }
 
 const RECENT_MAX = 32;
-export function recordCommand(host: SimHost, command: string): void {
+/** Counted as `command` (the CMD it is), kept in `recent` as it came (`raw`). */
+export function recordCommand(host: SimHost, command: string, raw = command): void {
   host.counters.execs++;
   host.counters.commands[command] = (host.counters.commands[command] ?? 0) + 1;
-  host.recent.push(command);
+  host.recent.push(raw);
   if (host.recent.length > RECENT_MAX) host.recent.shift();
 }
 

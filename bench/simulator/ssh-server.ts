@@ -10,7 +10,7 @@ import { loginName } from './fleet.js';
 import { recordCommand, type SimHost } from './host.js';
 import type { ClientKey } from './keys.js';
 import { PERSONA_TABLE } from './personas/index.js';
-import { runCommand } from './personas/shell.js';
+import { runCommand, splitLockTimeout } from './personas/shell.js';
 import type { SimEnv } from './personas/types.js';
 
 const { Server, utils } = ssh2;
@@ -80,7 +80,8 @@ function onConnection(deps: SshDeps, hostOf: WeakMap<Socket, SimHost>, client: C
 }
 
 async function exec(deps: SshDeps, host: SimHost, stream: ServerChannel, command: string): Promise<void> {
-  recordCommand(host, command);
+  // Counted as the command it is (apt's lock-wait option aside), so counters match CMD.
+  recordCommand(host, splitLockTimeout(command).command, command);
   let closed = false;
   stream.once('close', () => (closed = true));
   try {

@@ -198,6 +198,7 @@ function applyDefaults(cfg: ConfigFile, file: string, env: NodeJS.ProcessEnv): C
       },
       operations: {
         command_timeout_ms: (ops.command_timeout_s ?? 1800) * 1000,
+        lock_timeout_ms: (ops.lock_timeout_s ?? 300) * 1000,
         max_output_bytes: ops.max_output_bytes ?? 8 * 1024 * 1024,
         reboot_deadline_ms: (ops.reboot_deadline_s ?? 600) * 1000,
         reboot_poll_ms: (ops.reboot_poll_s ?? 5) * 1000,

@@ -64,6 +64,7 @@ export const DaemonSection = Type.Object(
       Type.Object(
         {
           command_timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          lock_timeout_s: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400, description: 'How long an upgrade waits for a package-manager lock another process holds' })),
           max_output_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
           reboot_deadline_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
           reboot_poll_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),

@@ -23,6 +23,8 @@ export interface DaemonSettingsForWorkers {
   };
   operations: {
     command_timeout_ms: number;
+    /** An upgrade waits this long for a lock another process holds, then fails PACKAGE_MANAGER_LOCKED. */
+    lock_timeout_ms: number;
     max_output_bytes: number;
     reboot_deadline_ms: number;
     reboot_poll_ms: number;

@@ -34,6 +34,8 @@ export interface ConfigOptions {
   hostToml?: (h: SimHost, key: string) => string;
   /** Extra lines inside [daemon] (after the ones written here). */
   daemon?: string;
+  /** Extra lines inside [daemon.operations]. */
+  operations?: string;
   /** TOML after the hosts (groups, …). */
   toml?: string;
   workers?: number;
@@ -59,6 +61,7 @@ known_hosts = "${join(dir, 'known_hosts')}"
 [daemon.operations]
 reboot_poll_s = 0.2
 reboot_deadline_s = 5
+${o.operations ?? ''}
 
 [audit]
 enabled = true

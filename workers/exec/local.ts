@@ -72,6 +72,8 @@ function runChild(command: string, opts: ExecOptions): Promise<ExecResult> {
       timedOut = true;
       killGroup();
     }, opts.timeoutMs);
+    if (opts.signal?.aborted) killGroup();
+    else opts.signal?.addEventListener('abort', killGroup, { once: true });
 
     child.on('error', (e) => {
       clearTimeout(timer);

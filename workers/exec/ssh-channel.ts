@@ -103,6 +103,8 @@ export function execOnClient(client: SshClient, command: string, opts: ExecOptio
       timedOut = true;
       stop();
     }, opts.timeoutMs);
+    if (opts.signal?.aborted) stop();
+    else opts.signal?.addEventListener('abort', stop, { once: true });
 
     client.exec(command, (e, ch) => {
       if (e) {

@@ -13,6 +13,8 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /** Called with each stdout chunk as it arrives (progress parsing). */
   onStdout?: (chunk: string) => void;
+  /** Kill the command now (the caller decided it waited long enough; the result comes as usual). */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {

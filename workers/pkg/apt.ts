@@ -36,7 +36,7 @@ export class AptDriver implements PackageDriver {
       const sim = await this.#simulate(exec, ctx);
       return { upgraded: sim.upgraded, new: sim.new, removed: sim.removed, packages: sim.packages };
     }
-    const r = await runChecked(exec, CMD.aptUpgrade, ctx, {
+    const r = await runChecked(exec, CMD.aptUpgradeWaiting((ctx.lockTimeoutMs ?? 300_000) / 1000), ctx, {
       root: true,
       onLine: (line) => {
         const p = parseAptProgressLine(line);

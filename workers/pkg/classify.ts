@@ -76,7 +76,7 @@ export function classifyFailure(r: Output, opts: ClassifyOptions = {}): Tendhost
 
   // A lock first: dnf and `apt` wait for it, so a lock often looks like a timeout.
   const lock = findLock(text);
-  if (lock) return new TendhostError('PKG_LOCKED', lock.message, { ...base, ...lock.details });
+  if (lock) return new TendhostError('PACKAGE_MANAGER_LOCKED', lock.message, { ...base, ...lock.details });
 
   if (r.timedOut) return new TendhostError('COMMAND_TIMEOUT', `${name(opts)} timed out`, base);
 

@@ -38,6 +38,8 @@ export const CMD = {
   aptUpgrade:
     `${C_LOCALE} DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Use-Pty=0 ` +
     `-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade`,
+  /** The upgrade with apt's own bounded wait for the dpkg lock (apt >= 1.9.11; older apt ignores it and fails at once). */
+  aptUpgradeWaiting: (lockTimeoutS: number) => CMD.aptUpgrade.replace(' apt-get ', ` apt-get -o DPkg::Lock::Timeout=${Math.round(lockTimeoutS)} `),
   /** Prints `reboot-required` then the packages that asked, or nothing. */
   aptRebootRequired:
     'if [ -f /var/run/reboot-required ]; then echo reboot-required; cat /var/run/reboot-required.pkgs 2>/dev/null; fi; true',

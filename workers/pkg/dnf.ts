@@ -12,6 +12,7 @@ import { CMD } from './commands.js';
 import { cleanedUpVersions, parseCheckUpdate, parseDnfProgressLine, parseDnfTransaction, parseKernelCheck, parseNeedsRestarting } from './dnf-parse.js';
 import type { DriverContext, PackageDriver, RebootCheck, UpgradeContext, UpgradeOutcome } from './driver.js';
 import { runChecked } from './run.js';
+import { LockWait } from './lock-wait.js';
 
 export interface DnfDriverOptions {
   /**
@@ -68,13 +69,23 @@ export class DnfDriver implements PackageDriver {
   }
 
   async #upgrade(exec: Executor, ctx: UpgradeContext): Promise<UpgradeOutcome> {
-    const r = await runChecked(exec, CMD.rpmUpgrade(this.name), ctx, {
-      root: true,
-      onLine: (line) => {
-        const p = parseDnfProgressLine(line);
-        if (p) ctx.onProgress(p.pkg, p.progress);
-      },
-    });
+    const lockWait = new LockWait(ctx.lockTimeoutMs ?? 300_000);
+    let r;
+    try {
+      r = await runChecked(exec, CMD.rpmUpgrade(this.name), ctx, {
+        root: true,
+        signal: lockWait.signal,
+        onLine: (line) => {
+          lockWait.line(line);
+          const p = parseDnfProgressLine(line);
+          if (p) ctx.onProgress(p.pkg, p.progress);
+        },
+      });
+    } catch (err) {
+      throw lockWait.explain(err);
+    } finally {
+      lockWait.done();
+    }
     const tx = parseDnfTransaction(r.stdout);
     // The table has no installed versions; the Cleanup steps name them.
     const replaced = cleanedUpVersions(r.stdout);

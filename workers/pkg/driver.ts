@@ -13,6 +13,8 @@ export interface DriverContext {
   timeoutMs: number;
   /** Cap on a command's kept output; parse-critical output past it is an error. */
   maxOutputBytes: number;
+  /** How long an upgrade waits for a package-manager lock held by another process (default 300 s). */
+  lockTimeoutMs?: number;
   /** The host being worked on; only used to name it in error details. */
   host?: ResolvedHost;
 }

@@ -14,6 +14,8 @@ export interface RunSpec {
   parseCritical?: boolean;
   /** Each stdout line as it arrives (CR, LF and CRLF all end a line). */
   onLine?: (line: string) => void;
+  /** Kill the command early (its result is classified like any other). */
+  signal?: AbortSignal;
 }
 
 export async function runChecked(exec: Executor, command: string, ctx: DriverContext, spec: RunSpec = {}): Promise<ExecResult> {
@@ -23,6 +25,7 @@ export async function runChecked(exec: Executor, command: string, ctx: DriverCon
     timeoutMs: ctx.timeoutMs,
     maxOutputBytes: ctx.maxOutputBytes,
     root: spec.root ?? false,
+    signal: spec.signal,
     onStdout: split
       ? (chunk) => {
           streamed = true;

@@ -32,7 +32,26 @@ export function applyUpgrade(host: SimHost, upgraded: readonly { name: string }[
   }
 }
 
-export function handleApt(ctx: ExecCtx): Outcome | undefined {
+/** With the `lock` fault, apt waits up to its DPkg::Lock::Timeout for the holder (none given: fails at once). */
+async function lockFreed(ctx: ExecCtx): Promise<boolean> {
+  const deadline = ctx.env.now() + ctx.lockTimeoutS * 1000;
+  while (ctx.host.faults.has('lock')) {
+    if (ctx.closed() || ctx.env.stopped() || ctx.env.now() >= deadline) return false;
+    await ctx.env.sleep(Math.min(250, deadline - ctx.env.now()));
+  }
+  return true;
+}
+
+async function upgrade(ctx: ExecCtx): Promise<Outcome> {
+  const { host } = ctx;
+  if (!(await lockFreed(ctx))) return ctx.closed() ? { kind: 'hang' } : exit(100, '', APT_ERR.frontendLock);
+  const failAt = host.faults.has('upgrade-fail') && host.pending.length > 0 ? host.pending[host.pending.length - 1] : null;
+  const r = aptUpgrade(host.pending, failAt);
+  applyUpgrade(host, r.upgraded, DEBIAN_NEXT_KERNEL);
+  return exit(r.code, r.stdout, r.stderr);
+}
+
+export function handleApt(ctx: ExecCtx): Outcome | Promise<Outcome> | undefined {
   const { host, command, root } = ctx;
   switch (command) {
     case CMD.aptRefresh: {
@@ -45,14 +64,9 @@ export function handleApt(ctx: ExecCtx): Outcome | undefined {
     case CMD.aptSimulate:
       // Debug::NoLocking: works for any user and ignores the lock.
       return exit(0, aptSimulate(host.pending));
-    case CMD.aptUpgrade: {
+    case CMD.aptUpgrade:
       if (!root) return exit(100, '', APT_ERR.notRootUpgrade);
-      if (host.faults.has('lock')) return exit(100, '', APT_ERR.frontendLock);
-      const failAt = host.faults.has('upgrade-fail') && host.pending.length > 0 ? host.pending[host.pending.length - 1] : null;
-      const r = aptUpgrade(host.pending, failAt);
-      applyUpgrade(host, r.upgraded, DEBIAN_NEXT_KERNEL);
-      return exit(r.code, r.stdout, r.stderr);
-    }
+      return upgrade(ctx);
     case CMD.aptRebootRequired:
       if (!host.rebootRequired) return exit(0);
       return exit(0, 'reboot-required\n' + host.rebootPkgs.map((p) => p + '\n').join(''));

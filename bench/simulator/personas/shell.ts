@@ -124,6 +124,17 @@ export interface ShellIO {
   closed(): boolean;
 }
 
+const LOCK_TIMEOUT = / -o DPkg::Lock::Timeout=(\d+)/;
+
+/**
+ * apt's lock-wait option, taken off the command line: personas match the
+ * commands of CMD without it, and the wait itself is modelled (ExecCtx).
+ */
+export function splitLockTimeout(command: string): { command: string; lockTimeoutS: number } {
+  const m = LOCK_TIMEOUT.exec(command);
+  return m ? { command: command.replace(LOCK_TIMEOUT, ''), lockTimeoutS: Number(m[1]) } : { command, lockTimeoutS: 0 };
+}
+
 /** Runs one exec request on a host, as its login shell would. */
 export async function runCommand(
   persona: Persona,
@@ -147,7 +158,9 @@ export async function runCommand(
 
   if (host.faults.has('timeout') && isPackageCommand(command)) return { kind: 'hang' };
 
-  const ctx: ExecCtx = { host, command, root, env, write: io.write, closed: io.closed };
+  const { command: bare, lockTimeoutS } = splitLockTimeout(command);
+  command = bare;
+  const ctx: ExecCtx = { host, command, root, lockTimeoutS, env, write: io.write, closed: io.closed };
   const answer =
     common(persona, ctx) ??
     handleInventory(persona, host, command, env.now(), host.osquery === true) ??

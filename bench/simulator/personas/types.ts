@@ -17,6 +17,8 @@ export interface ExecCtx {
   command: string;
   /** Runs as root (login as root, or through sudo). */
   root: boolean;
+  /** apt's `-o DPkg::Lock::Timeout=N` (taken off `command`): how long a held lock is waited for. */
+  lockTimeoutS: number;
   env: SimEnv;
   /** Streams stdout before the final result (for commands that wait). */
   write(out: string): void;
