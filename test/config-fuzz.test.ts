@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
 import { runToExit } from './helpers/daemon.js';
+import { seededRng } from '../bench/simulator/faults.js';
 
 const FILE = '/etc/tendhost/fuzz.toml';
 const MUTANTS = 4000;
@@ -80,18 +81,6 @@ pull_before_update = false
 enabled = false
 `;
 
-/** A seeded PRNG, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const NASTY = ['"', "'", '[', ']', '{', '}', '=', '\n', '#', '\\', '\0', '\u202e', 'é', '"""', '[[', '.', ',', ' ', '-', '1e999', 'inf', 'nan', '0x', ''];
 const VALUES = ['0', '-1', '65536', '1e308', '3.5', 'true', '"x"', '""', '[]', '{}', '[1, "a"]', '1979-05-27T07:32:00Z', '"127.0.0.1;id"', 'nan', '"a b"', `"${'x'.repeat(5000)}"`];
 
@@ -137,7 +126,8 @@ function mutate(text: string, rand: () => number): string {
 }
 
 t.test(`${MUTANTS} mutated files: each loads or fails with one line naming the file`, async (t) => {
-  const rand = rng(20261206);
+  // Seeded, so a failure can be replayed.
+  const rand = seededRng(20261206);
   let loaded = 0;
   let refused = 0;
   let withKey = 0;
