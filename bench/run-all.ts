@@ -13,6 +13,7 @@ const BENCHMARKS: readonly string[] = [
   'ws-fanout',
   'store-write',
   'api-auth',
+  'job-reads',
 ];
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench

@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     const events = m1.seq - m0.seq;
     const rows = m1.rows - m0.rows;
     const job = (await d.get(`/jobs/${r.body.job_id}`)).body;
-    const completed = job.hosts.filter((h: { state: string }) => h.state === 'completed').length;
+    const completed: number = job.summary.completed;
     const code = await d.stop();
     d = null;
 

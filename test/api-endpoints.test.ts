@@ -187,7 +187,7 @@ t.test('a failed host: retry/acknowledge are 409 HOST_NOT_FAILED until it fails,
     return j.body.state !== 'running' ? j.body : null;
   });
   t.equal(job.state, 'failed');
-  t.equal(job.hosts[0].code, 'SSH_CONNECTION_REFUSED');
+  t.equal((await d.get(`/jobs/${up.body.job_id}/hosts`)).body.data[0].code, 'SSH_CONNECTION_REFUSED');
 
   const again = await d.request('POST', '/hosts/dead/update', {});
   t.equal(again.status, 409, 'a failed host refuses an update');
@@ -260,7 +260,11 @@ t.test('GET /jobs (paginated, by host and state), /jobs/:id, cancel', async (t) 
   const forDead = await d.get('/jobs?host=dead');
   t.equal(forDead.status, 200);
   t.ok(forDead.body.data.length >= 3, 'update, acknowledge, retry');
-  t.ok(forDead.body.data.every((j: { hosts: Array<{ host: string }> }) => j.hosts.some((h) => h.host === 'dead')));
+  for (const j of forDead.body.data) {
+    const hosts = await d.get(`/jobs/${j.id}/hosts`);
+    t.same(hosts.body.data.map((h: { host: string }) => h.host), ['dead'], `job ${j.kind} is about host dead`);
+    t.equal(j.summary.total, 1);
+  }
   const failed = await d.get('/jobs?host=dead&state=failed');
   t.equal(failed.body.data.length, 1);
   t.equal(failed.body.data[0].kind, 'update');
@@ -275,9 +279,19 @@ t.test('GET /jobs (paginated, by host and state), /jobs/:id, cancel', async (t) 
   t.equal(job.status, 200);
   t.equal(job.body.id, failed.body.data[0].id);
   t.type(job.body.finished_at, 'string');
+  t.equal(job.body.hosts, undefined, 'a job reads as its counts; its hosts are paged');
+  t.match(job.body.summary, { total: 1, failed: 1, completed: 0 });
   const missing = await d.get('/jobs/no-such-job');
   t.equal(missing.status, 404);
   t.equal(missing.body.code, 'JOB_NOT_FOUND');
+  const missingHosts = await d.get('/jobs/no-such-job/hosts');
+  t.equal(missingHosts.status, 404);
+  t.equal(missingHosts.body.code, 'JOB_NOT_FOUND');
+  const badState = await d.get(`/jobs/${job.body.id}/hosts?state=exploded`);
+  t.equal(badState.status, 400);
+  t.equal(badState.body.code, 'VALIDATION_FAILED');
+  t.equal((await d.get(`/jobs/${job.body.id}/hosts?per_page=201`)).status, 400, 'pages hold at most 200 hosts');
+  t.same((await d.get(`/jobs/${job.body.id}/hosts?state=failed`)).body.data.map((h: { host: string }) => h.host), ['dead']);
   const finished = await d.request('POST', `/jobs/${job.body.id}/cancel`);
   t.equal(finished.status, 409);
   t.equal(finished.body.code, 'JOB_FINISHED');

@@ -74,6 +74,6 @@ t.test('a dry run on localhost: 202 at once, then the exact state sequence over 
   });
   t.equal(job.body.kind, 'update');
   t.equal(job.body.dry_run, true);
-  t.equal(job.body.hosts[0].state, 'completed');
+  t.equal((await d.get(`/jobs/${r.body.job_id}/hosts`)).body.data[0].state, 'completed');
   ws.close();
 });

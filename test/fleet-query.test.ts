@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { startSimulator, type SimHost, type Simulator } from '../bench/simulator/index.js';
 import { KnownHostsFile, fingerprint } from '../workers/exec/known-hosts.js';
 import { CMD } from '../workers/pkg/commands.js';
-import { startDaemon, until, type Daemon } from './helpers/daemon.js';
+import { startDaemon, until, type Daemon, jobWithHosts } from './helpers/daemon.js';
 import { randomBase } from './helpers/sim-daemon.js';
 
 const PACKAGE_MANAGER: Record<string, string> = { debian: 'apt', fedora: 'dnf', compose: 'apt' };
@@ -46,8 +46,8 @@ async function allHosts(d: Daemon, count: number): Promise<Map<string, any>> {
 async function waitJob(d: Daemon, id: string, timeoutMs: number): Promise<any> {
   return until(async () => {
     const j = await d.get(`/jobs/${id}`);
-    return j.body.state !== 'running' && j.body.state !== 'pending' ? j.body : null;
-  }, timeoutMs, 250);
+    return j.body.state !== 'running' && j.body.state !== 'pending';
+  }, timeoutMs, 250).then(() => jobWithHosts(d, id));
 }
 
 const faulty = (h: SimHost) => h.faults.size > 0;

@@ -4,7 +4,7 @@
 // filter, two overlapping rollouts, and cancel.
 import t from 'tap';
 import { startCycleFleet, type CycleFleet } from './helpers/fleet-cycle.js';
-import { until } from './helpers/daemon.js';
+import { jobWithHosts, until } from './helpers/daemon.js';
 
 const HOSTS = 200;
 let f: CycleFleet;
@@ -28,7 +28,7 @@ export function upgradeCommands(commands: Record<string, number>): string[] {
 }
 
 async function job(id: string): Promise<any> {
-  return (await f.d.get(`/jobs/${id}`)).body;
+  return await jobWithHosts(f.d, id);
 }
 async function finished(id: string, timeoutMs = 90_000): Promise<any> {
   return until(async () => {
@@ -111,6 +111,12 @@ t.test('200 hosts in batches of 20: never more than 20 in flight, full reboot cy
   t.equal(j.state, 'succeeded');
   const by = (s: string) => j.hosts.filter((h: any) => h.state === s).length;
   t.equal(by('completed') + by('failed') + by('unreachable') + by('skipped'), HOSTS, 'and in GET /jobs/:id');
+  const summary = (await f.d.get(`/jobs/${id}`)).body.summary;
+  t.same(summary, { total: HOSTS, pending: 0, running: 0, completed: by('completed'), failed: by('failed'), unreachable: by('unreachable'), skipped: by('skipped') }, "the job's summary counts its hosts");
+  const page2 = await f.d.get(`/jobs/${id}/hosts?state=completed&page=2&per_page=7`);
+  t.same(page2.body.data.map((h: any) => h.host), j.hosts.filter((h: any) => h.state === 'completed').slice(7, 14).map((h: any) => h.host), 'a filtered page holds the right hosts, in job order');
+  t.same(page2.body.pagination, { page: 2, per_page: 7, total_items: by('completed'), total_pages: Math.ceil(by('completed') / 7) });
+  t.same((await f.d.get(`/jobs/${id}/hosts?state=failed`)).body.data, [], 'no failed host: an empty page');
 
   // The real flow per host: debian/fedora hosts needed a reboot and got one, then verify.
   const apt = f.sim.hosts.find((h) => h.persona === 'debian')!;
@@ -173,7 +179,7 @@ t.test('cancel: no new hosts start, running ones finish, the job ends cancelled'
   await until(() => f.events.all.slice(start).some((e) => e.type === 'FleetUpdateProgress' && e.job_id === id && e.batch === 2 && e.in_progress > 0), 60_000, 10);
   const c = await f.d.request('POST', `/jobs/${id}/cancel`, {});
   t.equal(c.status, 200);
-  const runningAtCancel = c.body.hosts.filter((h: any) => h.state === 'running').map((h: any) => h.host);
+  const runningAtCancel = (await f.d.get(`/jobs/${id}/hosts?state=running&per_page=200`)).body.data.map((h: any) => h.host);
   const j = await finished(id);
   t.equal(j.state, 'cancelled');
   for (const n of runningAtCancel) t.equal(j.hosts.find((h: any) => h.host === n).state, 'completed', `${n} was running and finished`);

@@ -4,7 +4,7 @@
 // skipped with the reason and never touched (checked on the simulator).
 import t from 'tap';
 import { startCycleFleet, type CycleFleet } from './helpers/fleet-cycle.js';
-import { until } from './helpers/daemon.js';
+import { jobWithHosts, until } from './helpers/daemon.js';
 
 let f: CycleFleet;
 const name = (i: number) => `sim-${String(i).padStart(5, '0')}`;
@@ -31,7 +31,7 @@ async function run(body: object): Promise<{ id: string; job: any; done: any }> {
   if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text}`);
   const id = r.body.job_id;
   const job = await until(async () => {
-    const j = (await f.d.get(`/jobs/${id}`)).body;
+    const j = await jobWithHosts(f.d, id);
     return j.state !== 'running' ? j : null;
   }, 60_000, 100);
   const done = await until(() => f.events.all.find((e) => e.type === 'FleetUpdateCompleted' && e.job_id === id));

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { startCycleFleet, type CycleFleet } from './helpers/fleet-cycle.js';
 import { hostToml } from '../bench/simulator/toml.js';
-import { until } from './helpers/daemon.js';
+import { jobWithHosts, until } from './helpers/daemon.js';
 
 let f: CycleFleet;
 const name = (i: number) => `sim-${String(i).padStart(5, '0')}`;
@@ -28,7 +28,7 @@ t.teardown(() => f?.stop());
 
 async function finished(id: string, timeoutMs = 60_000): Promise<any> {
   return until(async () => {
-    const j = (await f.d.get(`/jobs/${id}`)).body;
+    const j = await jobWithHosts(f.d, id);
     return j.state !== 'running' ? j : null;
   }, timeoutMs, 100);
 }
@@ -56,7 +56,7 @@ t.test('with wait_for_window, hosts are deferred until their window opens, then 
   const id = r.body.job_id;
   // Before 10:00 on the daemon's clock: the window hosts wait, the others run.
   const early = await until(async () => {
-    const j = (await f.d.get(`/jobs/${id}`)).body;
+    const j = await jobWithHosts(f.d, id);
     return [1, 2, 3, 4].every((i) => host(j, i).state === 'completed') ? j : null;
   }, 30_000, 50);
   for (const i of [5, 6, 7, 8]) t.match(host(early, i), { state: 'pending', reason: 'waiting for maintenance window 10:00-10:30' });
@@ -74,7 +74,7 @@ t.test('a far-away window can be waited for, and the wait cancelled', async (t) 
   const r = await f.d.request('POST', '/fleet/update', { dry_run: true, wait_for_window: true, filter: { groups: [], exclude_hosts: [1, 2, 3, 4, 5, 6, 7, 8].map(name) } });
   const id = r.body.job_id;
   const waiting = await until(async () => {
-    const j = (await f.d.get(`/jobs/${id}`)).body;
+    const j = await jobWithHosts(f.d, id);
     return j.hosts.every((h: any) => h.reason?.startsWith('waiting for maintenance window 03:00-04:00')) ? j : null;
   });
   t.equal(waiting.state, 'running', 'the rollout waits (for ~17 hours of the daemon clock)');

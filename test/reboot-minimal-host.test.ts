@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { startDaemon, until, type Daemon } from './helpers/daemon.js';
+import { jobWithHosts, startDaemon, until, type Daemon } from './helpers/daemon.js';
 import { canRunSshd, keygen, publicKeyLine, startSshd, type Sshd } from './helpers/sshd.js';
 import { PACKAGE, canBuildMinimalRoot, makeMinimalRoot, type MinimalRoot } from './helpers/minimal-host.js';
 
@@ -80,8 +80,8 @@ async function update(d: Daemon): Promise<{ job: any; host: any }> {
   if (r.status !== 202) throw new Error(`update: ${r.status} ${r.text}`);
   const job = await until(async () => {
     const j = await d.get(`/jobs/${r.body.job_id}`);
-    return j.body.finished_at ? j.body : null;
-  }, 120_000, 200);
+    return j.body.finished_at;
+  }, 120_000, 200).then(() => jobWithHosts(d, r.body.job_id));
   return { job, host: (await d.get('/hosts/mini')).body };
 }
 

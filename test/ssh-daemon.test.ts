@@ -10,7 +10,7 @@ import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
 import { fingerprint } from '../workers/exec/known-hosts.js';
-import { startDaemon, until, type Daemon } from './helpers/daemon.js';
+import { jobWithHosts, startDaemon, until, type Daemon } from './helpers/daemon.js';
 import { NOSUDO_USER, SUDO_USER, canRunSshd, ensureTestUsers, keygen, publicKeyLine, startSshd, type Sshd } from './helpers/sshd.js';
 
 const skip = canRunSshd();
@@ -73,8 +73,8 @@ async function suite(): Promise<void> {
     if (r.status !== 202) throw new Error(`update ${host}: ${r.status} ${r.text}`);
     const job = await until(async () => {
       const j = await d.get(`/jobs/${r.body.job_id}`);
-      return j.body.state !== 'running' && j.body.state !== 'pending' ? j.body : null;
-    }, 60_000, 100);
+      return j.body.state !== 'running' && j.body.state !== 'pending';
+    }, 60_000, 100).then(() => jobWithHosts(d, r.body.job_id));
     const status = (await d.get(`/hosts/${host}`)).body;
     return { job, status };
   };

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { processCpuMicros, processMemoryKiB, threadsCpu } from './proc-cpu.js';
-import { startDaemon, type Daemon } from '../../test/helpers/daemon.js';
+import { jobWithHosts, startDaemon, type Daemon } from '../../test/helpers/daemon.js';
 import { BENCH_DIR } from './bench-env.js';
 import type { PassResult } from '../baselines/plain-ssh2-query.js';
 import { SIMULATOR_NICE, type SimulatorProc } from './simulator-proc.js';
@@ -175,8 +175,9 @@ export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number):
   // saw it: the 200 ms poll would add ~100 ms, 4 % of a 1,000-host pass.
   if (typeof job.finished_at !== 'string') throw new Error(`job ${r.body.job_id} is not running but has no finished_at: ${JSON.stringify(job).slice(0, 300)}`);
   const wallMs = Date.parse(job.finished_at) - postedAt;
-  const completed = job.hosts.filter((h: JobHost) => h.state === 'completed').length;
-  const failures = (job.hosts as JobHost[]).filter((h) => h.state !== 'completed').slice(0, 5).map((h) => `${h.host}: ${h.state} ${h.code ?? ''} ${h.error ?? ''}`.trim());
+  const completed: number = job.summary.completed;
+  const failed = completed === hosts ? [] : ((await jobWithHosts(d, r.body.job_id)).hosts as JobHost[]).filter((h) => h.state !== 'completed');
+  const failures = failed.slice(0, 5).map((h) => `${h.host}: ${h.state} ${h.code ?? ''} ${h.error ?? ''}`.trim());
   let pending = 0;
   for (let page = 1; page <= Math.ceil(hosts / 200); page++) {
     const b = (await d.get(`/hosts?per_page=200&page=${page}`)).body;
@@ -216,7 +217,7 @@ interface JobHost {
 
 /** What a run that did not finish was waiting on: the job's host states, the SSH gauges, the simulator's counters. */
 async function stuckReport(d: Daemon, sim: SimulatorProc, jobId: string, queriesDone: number): Promise<string> {
-  const job = (await d.get(`/jobs/${jobId}`)).body as { state: string; hosts: JobHost[] };
+  const job = (await jobWithHosts(d, jobId)) as { state: string; hosts: JobHost[] };
   const byState = new Map<string, string[]>();
   for (const h of job.hosts) byState.set(h.state, [...(byState.get(h.state) ?? []), h.host]);
   const states = [...byState].map(([state, names]) => `${state} ${names.length} (${names.slice(0, 5).join(', ')})`).join('; ');

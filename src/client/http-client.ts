@@ -13,6 +13,9 @@ import type {
   Inventory,
   Job,
   JobAccepted,
+  JobHostList,
+  JobHostResult,
+  JobHostsQuery,
   JobList,
   JobListQuery,
   RegisterHostRequest,
@@ -97,6 +100,20 @@ export class TendhostClient {
 
   getJob(id: string): Promise<Job> {
     return this.#call('GET', `/jobs/${enc(id)}`);
+  }
+
+  /** One page of the job's per-host results, optionally of one result state. */
+  jobHosts(id: string, q: JobHostsQuery = {}): Promise<JobHostList> {
+    return this.#call('GET', `/jobs/${enc(id)}/hosts`, { query: q });
+  }
+
+  /** Every per-host result of the job (of one state, if given), page by page. */
+  async *allJobHosts(id: string, q: { state?: JobHostsQuery['state'] } = {}): AsyncGenerator<JobHostResult> {
+    for (let page = 1; ; page++) {
+      const r = await this.jobHosts(id, { ...q, page, per_page: 200 });
+      yield* r.data;
+      if (page >= r.pagination.total_pages) return;
+    }
   }
 
   cancelJob(id: string): Promise<Job> {

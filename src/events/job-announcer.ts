@@ -1,7 +1,8 @@
 // Puts every job's start and end on the event stream, so clients (the CLI's
 // --follow, the dashboard, waitForJob) learn that a job ended without polling.
 import type { JobStore } from '../jobs/job-store.js';
-import type { Job } from '../schemas/job.js';
+import { summarize } from '../jobs/job-view.js';
+import type { JobRecord } from '../schemas/job.js';
 import type { UnstampedStreamEvent } from '../schemas/stream.js';
 
 export interface EventSink {
@@ -13,7 +14,7 @@ export function announceJobs(jobs: JobStore, sink: EventSink): void {
   jobs.onFinish((job) => sink.emit(jobFinished(job)));
 }
 
-export function jobStarted(job: Job): UnstampedStreamEvent {
+export function jobStarted(job: JobRecord): UnstampedStreamEvent {
   return {
     type: 'JobStarted',
     job_id: job.id,
@@ -24,9 +25,8 @@ export function jobStarted(job: Job): UnstampedStreamEvent {
   };
 }
 
-export function jobFinished(job: Job): UnstampedStreamEvent {
-  const count = { completed: 0, failed: 0, unreachable: 0, skipped: 0 };
-  for (const h of job.hosts) if (h.state in count) count[h.state as keyof typeof count]++;
+export function jobFinished(job: JobRecord): UnstampedStreamEvent {
+  const { total, completed, failed, unreachable, skipped } = summarize(job);
   return {
     type: 'JobFinished',
     job_id: job.id,
@@ -34,8 +34,11 @@ export function jobFinished(job: Job): UnstampedStreamEvent {
     kind: job.kind,
     state: job.state,
     dry_run: job.dry_run,
-    total: job.hosts.length,
-    ...count,
+    total,
+    completed,
+    failed,
+    unreachable,
+    skipped,
     error: job.error,
   };
 }

@@ -2,7 +2,7 @@
 // selected host up front), and runs the rollout in the background. Several
 // rollouts may run at once; a host claimed by one is skipped by another.
 import type { DaemonContext } from '../context.js';
-import type { Job } from '../schemas/job.js';
+import type { JobRecord } from '../schemas/job.js';
 import { Rollout, type RolloutSpec } from './rollout.js';
 import { now as clockNow } from '../clock.js';
 
@@ -36,7 +36,7 @@ export class FleetUpdates {
     return out;
   }
 
-  start(spec: RolloutSpec, filter: FleetFilter, trace: { request_id: string | null; user: string | null }): Job {
+  start(spec: RolloutSpec, filter: FleetFilter, trace: { request_id: string | null; user: string | null }): JobRecord {
     const { jobs, pool, model, broadcaster, hostConfigs } = this.#ctx;
     const hosts = this.select(filter);
     const job = jobs.create({ kind: 'fleet_update', hosts, dry_run: spec.dry_run, request_id: trace.request_id, user: trace.user, pending: true });

@@ -7,7 +7,7 @@ import type { Broadcaster } from '../events/broadcaster.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ShardPool } from '../pool/shard-pool.js';
 import type { ReadModel } from '../state/read-model.js';
-import type { Job, JobHostResult } from '../schemas/job.js';
+import type { JobRecord, JobHostResult } from '../schemas/job.js';
 import type { ResolvedHost } from '../schemas/host.js';
 import type { PortMessage } from '../protocol/messages.js';
 import { BUSY_STATES } from '../schemas/host.js';
@@ -43,7 +43,7 @@ export interface RolloutDeps {
 type Final = 'completed' | 'failed' | 'unreachable' | 'skipped';
 
 export class Rollout {
-  readonly job: Job;
+  readonly job: JobRecord;
   readonly #spec: RolloutSpec;
   readonly #deps: RolloutDeps;
   readonly #counts: Record<Final, number> = { completed: 0, failed: 0, unreachable: 0, skipped: 0 };
@@ -56,7 +56,7 @@ export class Rollout {
   #batch = 0;
   #inProgress = 0;
 
-  constructor(job: Job, spec: RolloutSpec, deps: RolloutDeps) {
+  constructor(job: JobRecord, spec: RolloutSpec, deps: RolloutDeps) {
     this.job = job;
     this.#spec = spec;
     this.#deps = deps;

@@ -7,7 +7,7 @@ import type { JobStore } from '../jobs/job-store.js';
 import type { ShardPool } from '../pool/shard-pool.js';
 import type { ReadModel } from '../state/read-model.js';
 import { BUSY_STATES } from '../schemas/host.js';
-import type { Job, JobKind } from '../schemas/job.js';
+import type { JobRecord, JobKind } from '../schemas/job.js';
 
 export interface ActionRequest {
   host: string;
@@ -27,7 +27,7 @@ export class HostActions {
     private readonly model: ReadModel,
   ) {}
 
-  async start(req: ActionRequest): Promise<Job> {
+  async start(req: ActionRequest): Promise<JobRecord> {
     const status = this.model.get(req.host);
     if (!status) throw new TendhostError('HOST_NOT_FOUND', `host ${req.host} not found`);
     // A host the read model already shows busy is refused here, without a round

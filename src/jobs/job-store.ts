@@ -2,7 +2,7 @@
 // finished when every host of the job has reported its result.
 import { randomUUID } from 'node:crypto';
 import type { PortMessage } from '../protocol/messages.js';
-import type { Job, JobHostResult, JobKind, JobState } from '../schemas/job.js';
+import type { JobRecord, JobHostResult, JobKind, JobState } from '../schemas/job.js';
 
 type HostResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
 
@@ -25,16 +25,16 @@ export interface NewJob {
 const FINAL: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
 
 export class JobStore {
-  readonly #jobs = new Map<string, Job>();
+  readonly #jobs = new Map<string, JobRecord>();
   readonly #order: string[] = [];
   readonly #max: number;
-  readonly #onFinish = new Set<(job: Job) => void>();
-  readonly #onStart = new Set<(job: Job) => void>();
+  readonly #onFinish = new Set<(job: JobRecord) => void>();
+  readonly #onStart = new Set<(job: JobRecord) => void>();
   readonly #cancelRequested = new Set<string>();
   /** Jobs whose host results are decided by their owner (fleet rollouts). */
   readonly #delegated = new Map<string, JobOwner>();
 
-  #onChange: ((job: Job, host?: string) => void) | null = null;
+  #onChange: ((job: JobRecord, host?: string) => void) | null = null;
   /** Per job, its host results by name (jobs of a rollout can hold 10,000 hosts). */
   readonly #hostIndex = new Map<string, Map<string, JobHostResult>>();
 
@@ -43,7 +43,7 @@ export class JobStore {
   }
 
   /** Called after every change of a job (the state store listens). */
-  setOnChange(fn: (job: Job, host?: string) => void): void {
+  setOnChange(fn: (job: JobRecord, host?: string) => void): void {
     this.#onChange = fn;
   }
 
@@ -52,8 +52,8 @@ export class JobStore {
    * stopped is never silently forgotten: it becomes `interrupted`, and so do
    * its unfinished hosts. Returns the jobs that were interrupted.
    */
-  restore(jobs: Job[], reason: string): Job[] {
-    const interrupted: Job[] = [];
+  restore(jobs: JobRecord[], reason: string): JobRecord[] {
+    const interrupted: JobRecord[] = [];
     for (const job of jobs) {
       if (!FINAL.has(job.state)) {
         job.state = 'interrupted';
@@ -77,17 +77,17 @@ export class JobStore {
   }
 
   /** The job's action was accepted: it is persisted and announced (JobStarted). */
-  accept(job: Job): void {
+  accept(job: JobRecord): void {
     this.#onChange?.(job);
     for (const fn of this.#onStart) fn(job);
   }
 
   /** Something about the job changed outside this class (a rollout's host result, or all of it). */
-  touch(job: Job, host?: string): void {
+  touch(job: JobRecord, host?: string): void {
     this.#onChange?.(job, host);
   }
 
-  #hostOf(job: Job, host: string): JobHostResult | undefined {
+  #hostOf(job: JobRecord, host: string): JobHostResult | undefined {
     let index = this.#hostIndex.get(job.id);
     if (!index) {
       index = new Map(job.hosts.map((h) => [h.host, h]));
@@ -96,9 +96,9 @@ export class JobStore {
     return index.get(host);
   }
 
-  create(spec: NewJob, now = new Date()): Job {
+  create(spec: NewJob, now = new Date()): JobRecord {
     const ts = now.toISOString();
-    const job: Job = {
+    const job: JobRecord = {
       id: randomUUID(),
       kind: spec.kind,
       state: 'running',
@@ -140,13 +140,13 @@ export class JobStore {
     this.#delegated.set(id, owner);
   }
 
-  get(id: string): Job | undefined {
+  get(id: string): JobRecord | undefined {
     return this.#jobs.get(id);
   }
 
   /** Newest first. */
-  list(filter: { host?: string; state?: JobState } = {}): Job[] {
-    const out: Job[] = [];
+  list(filter: { host?: string; state?: JobState } = {}): JobRecord[] {
+    const out: JobRecord[] = [];
     for (let i = this.#order.length - 1; i >= 0; i--) {
       const job = this.#jobs.get(this.#order[i]);
       if (!job) continue;
@@ -163,11 +163,11 @@ export class JobStore {
     return c;
   }
 
-  onFinish(fn: (job: Job) => void): void {
+  onFinish(fn: (job: JobRecord) => void): void {
     this.#onFinish.add(fn);
   }
 
-  onStart(fn: (job: Job) => void): void {
+  onStart(fn: (job: JobRecord) => void): void {
     this.#onStart.add(fn);
   }
 
@@ -219,7 +219,7 @@ export class JobStore {
     job.error = 'cancel requested';
   }
 
-  isFinal(job: Job): boolean {
+  isFinal(job: JobRecord): boolean {
     return FINAL.has(job.state);
   }
 

@@ -23,24 +23,40 @@ export const JobHostResult = Type.Object(
     reason: Type.Union([Type.String(), Type.Null()]),
     finished_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'JobHostResult' },
 );
 export type JobHostResult = Static<typeof JobHostResult>;
 
-export const Job = Type.Object(
-  {
-    id: Type.String(),
-    kind: JobKind,
-    state: JobState,
-    dry_run: Type.Boolean(),
-    hosts: Type.Array(JobHostResult),
-    created_at: Type.String({ format: 'date-time' }),
-    started_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    finished_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    request_id: Type.Union([Type.String(), Type.Null()]),
-    user: Type.Union([Type.String(), Type.Null()]),
-    error: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: false },
+const JobFields = {
+  id: Type.String(),
+  kind: JobKind,
+  state: JobState,
+  dry_run: Type.Boolean(),
+  created_at: Type.String({ format: 'date-time' }),
+  started_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  finished_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  request_id: Type.Union([Type.String(), Type.Null()]),
+  user: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+};
+
+const Count = Type.Integer({ minimum: 0 });
+
+/** How many of a job's hosts are in each result state. */
+export const JobSummary = Type.Object(
+  { total: Count, pending: Count, running: Count, completed: Count, failed: Count, unreachable: Count, skipped: Count },
+  { additionalProperties: false, title: 'JobSummary' },
 );
+export type JobSummary = Static<typeof JobSummary>;
+
+/**
+ * A job as the API answers it: its counts, not its per-host results (a
+ * 10,000-host rollout would be ~2 MB per read); those are paged by
+ * GET /jobs/{id}/hosts.
+ */
+export const Job = Type.Object({ ...JobFields, summary: JobSummary }, { additionalProperties: false, title: 'Job' });
 export type Job = Static<typeof Job>;
+
+/** A job as the daemon keeps and stores it: with every host's result. */
+export const JobRecord = Type.Object({ ...JobFields, hosts: Type.Array(JobHostResult) }, { additionalProperties: false });
+export type JobRecord = Static<typeof JobRecord>;

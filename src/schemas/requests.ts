@@ -2,7 +2,7 @@
 import { Type, type Static } from 'typebox';
 import { HostName, HostState, HostPolicy, DockerSettings } from './host.js';
 import { HostAddress } from './host-address.js';
-import { JobState } from './job.js';
+import { HOST_RESULT_STATES, JobState } from './job.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -31,6 +31,11 @@ export const GroupHostsQuery = Type.Object(Paging, strict);
 
 export const JobListQuery = Type.Object(
   { ...Paging, host: Type.Optional(HostName), state: Type.Optional(JobState) },
+  strict,
+);
+
+export const JobHostsQuery = Type.Object(
+  { ...Paging, state: Type.Optional(Type.Enum(HOST_RESULT_STATES, { description: "Only hosts whose result is in this state" })) },
   strict,
 );
 

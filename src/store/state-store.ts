@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { HostStatus, ResolvedHost } from '../schemas/host.js';
-import type { Job } from '../schemas/job.js';
+import type { JobRecord } from '../schemas/job.js';
 import { migrate } from './schema.js';
 import { StoreError } from './store-error.js';
 import type { FromWriter, ToWriter, WriteBatch } from './store-messages.js';
@@ -19,7 +19,7 @@ const WRITER_FILE = fileURLToPath(new URL('./store-writer.js', import.meta.url))
 export interface LoadedState {
   registered: ResolvedHost[];
   statuses: Map<string, HostStatus>;
-  jobs: Job[];
+  jobs: JobRecord[];
   events: Array<{ seq: number; json: string }>;
   lastSeq: number;
   /** Schema version the file had before migrations (0 = new file). */
@@ -63,7 +63,7 @@ export function loadState(stateDir: string): { file: string; state: LoadedState 
     for (const r of db.prepare('SELECT name, status FROM host_status').all() as Array<{ name: string; status: string }>) {
       statuses.set(r.name, JSON.parse(r.status) as HostStatus);
     }
-    const jobs = (db.prepare('SELECT id, job FROM jobs ORDER BY created_at').all() as Array<{ id: string; job: string }>).map((r) => JSON.parse(r.job) as Job);
+    const jobs = (db.prepare('SELECT id, job FROM jobs ORDER BY created_at').all() as Array<{ id: string; job: string }>).map((r) => JSON.parse(r.job) as JobRecord);
     const byId = new Map(jobs.map((j) => [j.id, j]));
     for (const r of db.prepare('SELECT job_id, result FROM job_hosts ORDER BY rowid').all() as Array<{ job_id: string; result: string }>) {
       byId.get(r.job_id)?.hosts.push(JSON.parse(r.result));
@@ -90,7 +90,7 @@ export class StateStore {
   readonly #log: Logger;
   readonly #opts: StoreOptions;
   #statuses = new Map<string, HostStatus | null>();
-  #jobs = new Map<string, Job>();
+  #jobs = new Map<string, JobRecord>();
   /** Per job, the hosts whose result changed (null: all of them). */
   #jobHosts = new Map<string, Set<string> | null>();
   #events: Array<[number, string]> = [];
@@ -145,7 +145,7 @@ export class StateStore {
   }
 
   /** A job changed; `host` names the one host result that changed, if that is all. */
-  job(j: Job, host?: string): void {
+  job(j: JobRecord, host?: string): void {
     this.#jobs.set(j.id, j);
     const dirty = this.#jobHosts.get(j.id);
     if (host === undefined) this.#jobHosts.set(j.id, null);

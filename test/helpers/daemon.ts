@@ -211,3 +211,19 @@ export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, ste
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * A job with every per-host result gathered from its pages
+ * (GET /jobs/{id}/hosts): for tests that look at hosts one by one.
+ */
+export async function jobWithHosts(d: Pick<Daemon, 'get'>, id: string): Promise<any> {
+  const job = await d.get(`/jobs/${id}`);
+  if (job.status !== 200) throw new Error(`GET /jobs/${id}: ${job.status} ${job.text}`);
+  const hosts: any[] = [];
+  for (let page = 1; ; page++) {
+    const r = await d.get(`/jobs/${id}/hosts?page=${page}&per_page=200`);
+    hosts.push(...r.body.data);
+    if (page >= r.body.pagination.total_pages) break;
+  }
+  return { ...job.body, hosts };
+}

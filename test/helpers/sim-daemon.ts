@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startSimulator, type Simulator, type SimulatorOptions, type SimHost } from '../../bench/simulator/index.js';
 import { hostToml } from '../../bench/simulator/toml.js';
-import { daemonTable, spawnDaemon, until, type Daemon, type StartOptions } from './daemon.js';
+import { daemonTable, jobWithHosts, spawnDaemon, until, type Daemon, type StartOptions } from './daemon.js';
 
 /** A base address in 127.64.0.0–127.191.255.0 so parallel test files do not collide. */
 export function randomBase(): string {
@@ -101,20 +101,21 @@ export function auditLines(file: string): any[] {
     .map((l) => JSON.parse(l));
 }
 
-/** A job once `pred` holds for it. */
-export function waitForJob(d: Daemon, id: string, pred: (job: any) => boolean, timeoutMs = 30_000): Promise<any> {
-  return until(
+/** A job (with its per-host results) once `pred` holds for the job's summary. */
+export async function waitForJob(d: Daemon, id: string, pred: (job: any) => boolean, timeoutMs = 30_000): Promise<any> {
+  await until(
     async () => {
       const r = await d.get(`/jobs/${id}`);
-      return r.status === 200 && pred(r.body) ? r.body : null;
+      return r.status === 200 && pred(r.body);
     },
     timeoutMs,
     50,
   );
+  return jobWithHosts(d, id);
 }
 
 export function countHosts(job: any, state: string): number {
-  return job.hosts.filter((h: any) => h.state === state).length;
+  return job.summary[state];
 }
 
 export interface WsRecorder {

@@ -1,14 +1,26 @@
-// /jobs: what every action became.
-import { Type } from 'typebox';
+// /jobs: what every action became. A job reads as its counts; its per-host
+// results are paged (a rollout can hold 10,000 hosts).
+import { Type, type Static } from 'typebox';
 import { TendhostError } from '../../errors.js';
 import type { DaemonContext } from '../../context.js';
-import { Job } from '../../schemas/job.js';
-import { EmptyBody, JobIdParams, JobListQuery, Pagination } from '../../schemas/requests.js';
+import { Job, JobHostResult, type JobRecord } from '../../schemas/job.js';
+import { EmptyBody, JobHostsQuery, JobIdParams, JobListQuery, Pagination } from '../../schemas/requests.js';
+import { jobHostsPage, jobView } from '../../jobs/job-view.js';
 import { ok, type Route } from '../route.js';
 
 export const JobList = Type.Object({ data: Type.Array(Job), pagination: Pagination }, { title: 'JobList' });
+export const JobHostList = Type.Object({ data: Type.Array(JobHostResult), pagination: Pagination }, { title: 'JobHostList' });
+
+function pagination(page: number, perPage: number, total: number): Static<typeof Pagination> {
+  return { page, per_page: perPage, total_items: total, total_pages: Math.max(1, Math.ceil(total / perPage)) };
+}
 
 export function jobRoutes(ctx: DaemonContext): Route[] {
+  const jobOf = (id: string): JobRecord => {
+    const job = ctx.jobs.get(id);
+    if (!job) throw new TendhostError('JOB_NOT_FOUND', `job ${id} not found`);
+    return job;
+  };
   return [
     {
       method: 'GET',
@@ -19,28 +31,40 @@ export function jobRoutes(ctx: DaemonContext): Route[] {
       responses: { 200: { description: 'A page of jobs', schema: JobList } },
       errors: ['VALIDATION_FAILED'],
       handler(r) {
-        const q = r.query as { page?: number; per_page?: number; host?: string; state?: never };
+        const q = r.query as Static<typeof JobListQuery>;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
         const all = ctx.jobs.list({ host: q.host, state: q.state });
-        return ok({
-          data: all.slice((page - 1) * perPage, page * perPage),
-          pagination: { page, per_page: perPage, total_items: all.length, total_pages: Math.max(1, Math.ceil(all.length / perPage)) },
-        });
+        return ok({ data: all.slice((page - 1) * perPage, page * perPage).map(jobView), pagination: pagination(page, perPage, all.length) });
       },
     },
     {
       method: 'GET',
       path: '/jobs/:id',
-      summary: 'One job with per-host results',
+      summary: 'One job with its per-state host counts',
       tag: 'jobs',
       params: JobIdParams,
       responses: { 200: { description: 'The job', schema: Job } },
       errors: ['JOB_NOT_FOUND'],
       handler(r) {
-        const job = ctx.jobs.get(r.params.id);
-        if (!job) throw new TendhostError('JOB_NOT_FOUND', `job ${r.params.id} not found`);
-        return ok(job);
+        return ok(jobView(jobOf(r.params.id)));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/jobs/:id/hosts',
+      summary: "A page of the job's per-host results, in the job's host order, optionally of one result state",
+      tag: 'jobs',
+      params: JobIdParams,
+      query: JobHostsQuery,
+      responses: { 200: { description: 'A page of host results', schema: JobHostList } },
+      errors: ['JOB_NOT_FOUND', 'VALIDATION_FAILED'],
+      handler(r) {
+        const q = r.query as Static<typeof JobHostsQuery>;
+        const page = q.page ?? 1;
+        const perPage = q.per_page ?? 50;
+        const { data, total_items } = jobHostsPage(jobOf(r.params.id), { state: q.state, page, per_page: perPage });
+        return ok({ data, pagination: pagination(page, perPage, total_items) });
       },
     },
     {
@@ -53,11 +77,10 @@ export function jobRoutes(ctx: DaemonContext): Route[] {
       responses: { 200: { description: 'The job after cancelling', schema: Job } },
       errors: ['JOB_NOT_FOUND', 'JOB_FINISHED'],
       handler(r) {
-        const job = ctx.jobs.get(r.params.id);
-        if (!job) throw new TendhostError('JOB_NOT_FOUND', `job ${r.params.id} not found`);
+        const job = jobOf(r.params.id);
         if (ctx.jobs.isFinal(job)) throw new TendhostError('JOB_FINISHED', `job ${job.id} already ${job.state}`);
         ctx.jobs.cancel(job.id);
-        return ok(ctx.jobs.get(job.id));
+        return ok(jobView(job));
       },
     },
   ];

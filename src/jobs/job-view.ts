@@ -1,0 +1,40 @@
+// What the API answers about a job: its counts (cheap at any size) and its
+// per-host results one filtered page at a time.
+import type { Job, JobHostResult, JobRecord, JobSummary } from '../schemas/job.js';
+
+export function summarize(job: JobRecord): JobSummary {
+  const summary: JobSummary = { total: job.hosts.length, pending: 0, running: 0, completed: 0, failed: 0, unreachable: 0, skipped: 0 };
+  for (const h of job.hosts) summary[h.state]++;
+  return summary;
+}
+
+export function jobView(job: JobRecord): Job {
+  const { hosts: _hosts, ...fields } = job;
+  return { ...fields, summary: summarize(job) };
+}
+
+export interface JobHostsQuery {
+  state?: JobHostResult['state'];
+  page: number;
+  per_page: number;
+}
+
+export interface JobHostsPage {
+  data: JobHostResult[];
+  total_items: number;
+}
+
+/** One page of the job's host results in the job's host order, optionally of one state. */
+export function jobHostsPage(job: JobRecord, q: JobHostsQuery): JobHostsPage {
+  const from = (q.page - 1) * q.per_page;
+  const to = from + q.per_page;
+  if (!q.state) return { data: job.hosts.slice(from, to), total_items: job.hosts.length };
+  const data: JobHostResult[] = [];
+  let matched = 0;
+  for (const h of job.hosts) {
+    if (h.state !== q.state) continue;
+    if (matched >= from && matched < to) data.push(h);
+    matched++;
+  }
+  return { data, total_items: matched };
+}
