@@ -26,7 +26,7 @@ bench: build
 
 # Prints the [[daemon.auth.tokens]] line for a new token: make hash-token TOKEN=... NAME=...
 hash-token: build
-	node dist/src/cli.js hash-token $(if $(NAME),--name $(NAME)) $(TOKEN)
+	node dist/src/cli/main.js hash-token $(if $(NAME),--name $(NAME)) $(TOKEN)
 
 clean:
 	rm -rf dist .tap
@@ -51,7 +51,7 @@ install: build
 	install -m 0644 package.json package-lock.json README.md $(LIBDIR)/
 	install -D -m 0644 patches/ssh2.mjs $(LIBDIR)/patches/ssh2.mjs
 	cd $(LIBDIR) && $(NPM) ci --omit=dev --no-audit --no-fund --loglevel=error
-	printf '#!/bin/sh\n# tendhost launcher (make install)\nexec %s %s/lib/tendhost/dist/src/cli.js "$$@"\n' '$(NODE)' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/bin/tendhost
+	printf '#!/bin/sh\n# tendhost launcher (make install)\nexec %s %s/lib/tendhost/dist/src/cli/main.js "$$@"\n' '$(NODE)' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/bin/tendhost
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/tendhost
 	sed 's|/usr/local|$(PREFIX)|g' deploy/tendhost.service > $(DESTDIR)$(UNITDIR)/tendhost.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tendhost.service
