@@ -58,11 +58,11 @@ export async function runActions(env: CliEnv, client: NodeTendhostClient, starts
         feed = fn;
       });
       feed = null;
+      if (code === INTERRUPTED) return CLI_EXIT.FAILED;
       worst = Math.max(worst, code);
-      if (code === INTERRUPTED) break;
     }
     offEvents();
-    return worst === INTERRUPTED ? CLI_EXIT.FAILED : worst;
+    return worst;
   } finally {
     stream.close();
   }
