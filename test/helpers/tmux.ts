@@ -1,5 +1,5 @@
 // A real terminal for tests: a detached tmux session of a fixed size running
-// one command; the screen is read with capture-pane. Each session has its own
+// one command; the screen is read with capture-pane (-J: wrapped lines joined). Each session has its own
 // name (and its own tmux server socket) and is killed by that name.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -27,7 +27,7 @@ export async function openTerminal(command: string, o: { width?: number; height?
   const name = `tendhost-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const tmux = (...args: string[]) => run('tmux', ['-L', name, ...args], { env: { ...process.env, ...o.env } });
   await tmux('new-session', '-d', '-s', name, '-x', String(o.width ?? 120), '-y', String(o.height ?? 40), command);
-  const screen = async () => (await tmux('capture-pane', '-p', '-t', name)).stdout;
+  const screen = async () => (await tmux('capture-pane', '-p', '-J', '-t', name)).stdout;
   return {
     name,
     screen,
