@@ -12,6 +12,7 @@ deps: node_modules/.installed
 
 build: deps
 	npx tsc -p tsconfig.json
+	chmod +x dist/src/cli/main.js  # `npx tendhost` runs it directly
 
 # Installs, builds, and starts the daemon with the shipped tendhost.toml.
 run: build
@@ -33,7 +34,7 @@ clean:
 
 # Installs the built daemon as a service: make install [PREFIX=/usr/local] [DESTDIR=/tmp/pkg]
 #   $(PREFIX)/lib/tendhost   dist/ + package.json + production node_modules (npm ci --omit=dev)
-#   $(PREFIX)/bin/tendhost   launcher (runs the daemon; `tendhost hash-token …`)
+#   $(PREFIX)/bin/tendhost   launcher: the command line (`tendhost daemon` runs the daemon)
 #   $(UNITDIR)/tendhost.service, and /etc/tendhost/tendhost.toml only if none exists.
 # Then: useradd --system --home-dir /var/lib/tendhost --shell /usr/sbin/nologin tendhost
 #       systemctl daemon-reload && systemctl enable --now tendhost
