@@ -115,7 +115,7 @@ t.test('reads: health, hosts with filters and paging, host, inventory (--json pa
 t.test('exit codes: 4 not found, 3 unreachable, daemon errors in one line with code and request id', async (t) => {
   const nf = await cli(['host', 'nope', '--url', url]);
   t.equal(nf.code, 4);
-  t.match(nf.stderr, /^tendhost host: HOST_NOT_FOUND: .*\(request \S+\)\n$/, 'one line: code, message, request id');
+  t.match(nf.stderr, /^tendhost host: HOST_NOT_FOUND: .*\(request \S+\)\nusage: tendhost host NAME /, 'one line: code, message, request id; then the usage');
   t.equal((await cli(['job', 'no-such-job', '--url', url])).code, 4);
   t.equal((await cli(['inventory', 'nope', '--url', url])).code, 4);
 

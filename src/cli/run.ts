@@ -74,8 +74,8 @@ export async function runCli(argv: string[], env: CliEnv): Promise<number> {
       const rid = err.requestId ? ` (request ${err.requestId})` : '';
       env.stderr.write(`tendhost ${command.name}: ${err.code}: ${err.message}${rid}\n`);
       const code = exitCodeOf(err);
-      // The daemon refused a value the command line let through: show how the command is used.
-      if (code === CLI_EXIT.USAGE) env.stderr.write(`${usageLine(command)}\n`);
+      // A value the daemon refused, or a name it does not know: show how the command is used.
+      if (code === CLI_EXIT.USAGE || code === CLI_EXIT.NOT_FOUND) env.stderr.write(`${usageLine(command)}\n`);
       return code;
     }
     throw err;
