@@ -12,7 +12,7 @@ import { LOCALHOST_TOML, ROOT, startDaemon, until, type Daemon } from './helpers
 
 const TOKEN = 'tk_9f8e7d6c5b4a';
 const OTHER = 'tk_second_token';
-const CLI = join(ROOT, 'dist/src/cli.js');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
 
 t.test('tendhost hash-token prints the tokens entry (argument or stdin)', async (t) => {
   const line = execFileSync(process.execPath, [CLI, 'hash-token', '--name', 'ci-bot', TOKEN], { encoding: 'utf8' });
