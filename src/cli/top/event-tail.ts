@@ -71,7 +71,7 @@ function describe(e: StreamEvent): string | null {
     case 'JobStarted':
       return `job ${clean(e.job_id)} ${e.kind}${e.dry_run ? ' (dry run)' : ''} started on ${e.hosts.length === 1 ? clean(e.hosts[0]) : `${e.hosts.length} hosts`}`;
     case 'JobFinished':
-      return `job ${clean(e.job_id)} ${e.kind} ${e.state}: ${e.completed} completed, ${e.failed} failed, ${e.unreachable} unreachable, ${e.skipped} skipped${e.error ? ` — ${clean(e.error)}` : ''}`;
+      return `job ${clean(e.job_id)} ${e.kind}${e.dry_run ? ' (dry run)' : ''} ${e.state}: ${e.completed} completed, ${e.failed} failed, ${e.unreachable} unreachable, ${e.skipped} skipped${e.error ? ` — ${clean(e.error)}` : ''}`;
     case 'FleetUpdateStarted':
       return `fleet update ${clean(e.job_id)} started on ${e.total} hosts`;
     case 'FleetUpdateProgress':
