@@ -98,8 +98,9 @@ function titleLine(f: FrameInput, W: number, paint: Paint): string {
   const filter = f.view.filter ? `  filter "${clean(f.view.filter)}": ${f.index.rows.length} shown` : '';
   const left = `tendhost top  ${clean(f.url)}  ${f.index.total} hosts${filter}  `;
   const clock = ` ${f.now.toISOString().slice(11, 19)}`;
-  const room = Math.max(0, W - word.length - clock.length);
-  return paint(fit(left, room), 'bold') + paint(word, style) + fit(clock, W - room - word.length);
+  if (W < word.length + clock.length + 10) return paint(fit(`${word} ${left}`, W), style);
+  const room = W - word.length - clock.length;
+  return paint(fit(left, room), 'bold') + paint(word, style) + clock;
 }
 
 function countsLine(f: FrameInput, W: number, paint: Paint): string {
@@ -124,7 +125,7 @@ function columns(W: number): [number, number, number, number, number, number] {
 
 function tableHeader(W: number): string {
   const [n, s, p, m, t, e] = columns(W);
-  return [fit('HOST', n), fit('STATE', s), fit('PENDING', p), fit('PM', m), fit('TAGS/GROUPS', t), fit('ERROR', e)].join(' ');
+  return fit([fit('HOST', n), fit('STATE', s), fit('PENDING', p), fit('PM', m), fit('TAGS/GROUPS', t), fit('ERROR', e)].join(' '), W);
 }
 
 function tableLines(f: FrameInput, W: number, paint: Paint): string[] {
@@ -147,11 +148,10 @@ function tableLines(f: FrameInput, W: number, paint: Paint): string[] {
         fit(clean([...h.tags, ...h.groups.map((g) => `@${g}`)].join(',')), t),
         fit(clean(err), e),
       ];
-      if (h.name === f.view.selected) out.push(paint(cells.join(' '), 'reverse'));
-      else {
-        cells[1] = paint(cells[1], STATE_STYLE[h.state]);
-        out.push(cells.join(' '));
-      }
+      const text = fit(cells.join(' '), W);
+      if (h.name === f.view.selected) out.push(paint(text, 'reverse'));
+      else if (n + 1 + s <= W) out.push(text.slice(0, n + 1) + paint(text.slice(n + 1, n + 1 + s), STATE_STYLE[h.state]) + text.slice(n + 1 + s));
+      else out.push(text);
     }
   }
   return pad(out, f.layout.table, W);
