@@ -40,7 +40,9 @@ export class TopView {
     return this.#model;
   }
 
+  /** Every batch the model applied, in order (the index updates only the hosts they name). */
   onEvents(batch: readonly StreamEvent[]): void {
+    this.index.note(batch);
     this.tail.push(batch);
   }
 
