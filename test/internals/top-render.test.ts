@@ -168,6 +168,12 @@ t.test('the stream’s state, the jobs pane and the event tail are on screen', a
   top.setKnownJobs([{ id: 'old-job', kind: 'fleet_update', state: 'running', dry_run: true, created_at: ts, started_at: ts, finished_at: null, request_id: null, user: null, error: null, summary: { total: 10, pending: 4, running: 2, completed: 3, failed: 1, unreachable: 0, skipped: 0 } }]);
   s = plain(top.frame({ width: 120, height: 40, stream: 'live', ready: true, now, color: false }));
   t.match(s, /old-job {2}fleet_update \(dry run\) {2}running {2}4\/10/);
+  // Its progress then comes on the stream; the size still comes from the record (the start was before we connected).
+  const progress = { type: 'FleetUpdateProgress', seq: 6, ts, job_id: 'old-job', batch: 2, completed: 6, failed: 1, unreachable: 1, skipped: 0, in_progress: 2 } as const;
+  m.apply(progress);
+  top.onEvents([progress]);
+  s = plain(top.frame({ width: 120, height: 40, stream: 'live', ready: true, now, color: false }));
+  t.match(s, /old-job {2}fleet_update {2}running {2}8\/10 .*6 ok {2}1 failed {2}1 unreachable {2}0 skipped {2}batch 2/);
 });
 
 t.test('redraws are batched: at most one frame per 100 ms however many requests', async (t) => {

@@ -30,7 +30,7 @@ export function jobRows(model: FleetModel, known: ReadonlyMap<string, Job>, max:
   if (max <= 0) return [];
   const running: JobRow[] = [];
   const finished: JobRow[] = [];
-  for (const j of model.jobs.values()) (j.state === null ? running : finished).push(fromStream(model, j));
+  for (const j of model.jobs.values()) (j.state === null ? running : finished).push(fromStream(model, j, known.get(j.id)));
   for (const j of known.values()) {
     if (model.jobs.has(j.id) || j.finished_at !== null) continue;
     running.push(fromRecord(j));
@@ -40,7 +40,9 @@ export function jobRows(model: FleetModel, known: ReadonlyMap<string, Job>, max:
   return [...running, ...finished].slice(0, max);
 }
 
-function fromStream(model: FleetModel, j: JobProgress): JobRow {
+function fromStream(model: FleetModel, j: JobProgress, record: Job | undefined): JobRow {
+  // A rollout already running when we connected: its progress events come without the start that told its size.
+  const total = j.total === 0 && record ? record.summary.total : j.total;
   let done = j.completed + j.failed + j.unreachable + j.skipped;
   if (j.state === null && j.kind !== 'fleet_update') {
     let busy = 0;
@@ -50,10 +52,10 @@ function fromStream(model: FleetModel, j: JobProgress): JobRow {
   return {
     id: j.id,
     kind: j.kind,
-    dry_run: j.dry_run,
+    dry_run: j.dry_run || !!record?.dry_run,
     state: j.state,
-    total: j.total,
-    done: j.state === null ? done : j.total,
+    total,
+    done: j.state === null ? done : total,
     completed: j.completed,
     failed: j.failed,
     unreachable: j.unreachable,
