@@ -5,7 +5,8 @@
 import t from 'tap';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, until } from './helpers/daemon.js';
+import { hashToken } from '../src/http/auth.js';
+import { ROOT, startDaemon, until } from './helpers/daemon.js';
 import { startSimSetup } from './helpers/sim-daemon.js';
 import { openTerminal, tmuxAvailable } from './helpers/tmux.js';
 
@@ -81,6 +82,13 @@ if (!tmuxAvailable()) {
     term.keys('a', 'y');
     await term.waitFor((s) => /\backnowledged\b/.test(s.replace(/not acknowledged/g, '')), 'the failure acknowledged');
 
+    // A smaller terminal: the frame is drawn again to its size.
+    term.resize(100, 30);
+    screen = await term.waitFor((s) => s.split('\n').length <= 31 && /─ sim-00003 ─/.test(s) && s.includes('HOST'), 'the frame redrawn at 100x30');
+    t.ok(screen.split('\n').every((l) => Array.from(l).length <= 100), 'no line wider than the terminal');
+    t.match(screen.split('\n')[0], /tendhost top .*live/, 'the title still says live');
+    term.resize(160, 48);
+
     // The daemon goes away: top says so, and picks up again when it is back.
     await d.stop('SIGKILL');
     screen = await term.waitFor((s) => s.includes('reconnecting…'), 'reconnecting… on screen');
@@ -95,6 +103,22 @@ if (!tmuxAvailable()) {
 
     term.keys('q');
     await term.waitFor((s) => s.includes('top exited with 0'), 'q exits 0');
+  });
+
+  t.test('a token the daemon refuses: one line on stderr, exit 3; the right one shows the fleet', async (t) => {
+    const d = await startDaemon({ workers: 1, toml: `[daemon.auth]\nenabled = true\ntokens = [{ name = "ops", token_hash = "${hashToken('right-token')}" }]\n` });
+    t.teardown(() => d.stop());
+    const wrong = openTerminal(`${process.execPath} ${BIN} --url ${d.url} --token wrong-token; echo "top exited with $?"; sleep 30`, { width: 120, height: 30 });
+    t.teardown(() => wrong.close());
+    const screen = await wrong.waitFor((s) => s.includes('top exited with'), 'the exit');
+    t.match(screen, /tendhost top: UNAUTHORIZED: /);
+    t.match(screen, /top exited with 3/);
+    t.notMatch(screen, /wrong-token/, 'the token is never echoed');
+    const right = openTerminal(`${process.execPath} ${BIN} --url ${d.url}; echo "top exited with $?"; sleep 30`, { width: 120, height: 30, env: { TENDHOST_TOKEN: 'right-token' } });
+    t.teardown(() => right.close());
+    await right.waitFor((s) => /tendhost top .* 0 hosts .*live/.test(s) && s.includes('no hosts'), 'live with the token from TENDHOST_TOKEN');
+    right.keys('q');
+    await right.waitFor((s) => s.includes('top exited with 0'), 'q exits 0');
   });
 
   t.test('bad arguments print one line and the usage, exit 2', async (t) => {

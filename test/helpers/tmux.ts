@@ -17,6 +17,7 @@ export interface Terminal {
   /** The screen once `pred` holds (or the test fails with the last screen). */
   waitFor(pred: (screen: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
   alive(): boolean;
+  resize(width: number, height: number): void;
   close(): void;
 }
 
@@ -43,6 +44,7 @@ export function openTerminal(command: string, opts: { width?: number; height?: n
         throw new Error(`the terminal never showed ${what}; last screen:\n${last}`);
       }
     },
+    resize: (width, height) => void tmux('resize-window', '-t', name, '-x', String(width), '-y', String(height)),
     alive: () => spawnSync('tmux', [...base, 'has-session', '-t', name], { stdio: 'ignore' }).status === 0,
     close() {
       if (closed) return;
