@@ -94,6 +94,7 @@ if (!tmuxAvailable()) {
     screen = await term.waitFor((s) => s.includes('reconnecting…'), 'reconnecting… on screen');
     d = await setup.start(bind);
     screen = await term.waitFor((s) => /\blive\b/.test(s.split('\n')[0]), 'live again after the restart', 30_000);
+    await term.waitFor((s) => /reconnected after \d+\.\d s/.test(s), 'the reconnect noted in the event tail');
     term.keys('Escape');
     await term.waitFor((s) => tableOf(s).includes('sim-00001'), 'every host again');
     // A change made after the restart (through the API, not top) reaches the screen.

@@ -173,7 +173,7 @@ t.test('the stream’s state, the jobs pane and the event tail are on screen', a
   m.apply(progress);
   top.onEvents([progress]);
   s = plain(top.frame({ width: 120, height: 40, stream: 'live', ready: true, now, color: false }));
-  t.match(s, /old-job {2}fleet_update {2}running {2}8\/10 .*6 ok {2}1 failed {2}1 unreachable {2}0 skipped {2}batch 2/);
+  t.match(s, /old-job {2}fleet_update \(dry run\) {2}running {2}8\/10 .*6 ok {2}1 failed {2}1 unreachable {2}0 skipped {2}batch 2/);
 });
 
 t.test('redraws are batched: at most one frame per 100 ms however many requests', async (t) => {

@@ -52,6 +52,8 @@ export async function runTop(argv: string[], env: TopEnv): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let fatal: TendhostApiError | null = null;
+    let lostAt: number | null = null;
+    let wasLive = false;
     const offs: Array<() => void> = [];
     const finish = (code: number) => {
       for (const off of offs) off();
@@ -71,8 +73,16 @@ export async function runTop(argv: string[], env: TopEnv): Promise<number> {
       }),
       stream.on('snapshot', () => redraw.request()),
       stream.on('state', (s) => {
-        if (s === 'live') refreshJobs();
-        if (s === 'reconnecting') top.tail.note('connection to the daemon lost: reconnecting…');
+        if (s === 'live') {
+          if (lostAt !== null) top.tail.note(`reconnected after ${((Date.now() - lostAt) / 1000).toFixed(1)} s`);
+          lostAt = null;
+          refreshJobs();
+        }
+        if (s === 'reconnecting' && wasLive) {
+          lostAt = Date.now();
+          top.tail.note('connection to the daemon lost: reconnecting…');
+        }
+        wasLive = s === 'live';
         if (s === 'closed' && fatal) return finish(EXIT.UNREACHABLE);
         redraw.request();
       }),

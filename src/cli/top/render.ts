@@ -134,27 +134,42 @@ function tableLines(f: FrameInput, W: number, paint: Paint): string[] {
   if (!f.ready) out.push(fit(`  ${f.stream === 'closed' ? 'not connected to' : 'connecting to'} ${clean(f.url)}…`, W));
   else if (rows.length === 0) out.push(fit(f.view.filter || f.view.filterDraft ? '  no host matches the filter' : '  no hosts', W));
   else {
-    const [n, s, p, m, t, e] = columns(W);
+    const [n, s] = columns(W);
     const end = Math.min(rows.length, f.view.scroll + f.layout.table);
     for (let i = f.view.scroll; i < end; i++) {
       const h = f.hosts.get(rows[i]);
       if (!h) continue;
-      const err = h.failed ? `${h.failed.code}: ${h.failed.error}` : (h.error ?? '');
-      const cells = [
-        fit(clean(h.name), n),
-        fit(h.state, s),
-        fit(h.pending_updates === null ? '-' : String(h.pending_updates), p),
-        fit(h.package_manager ?? '-', m),
-        fit(clean([...h.tags, ...h.groups.map((g) => `@${g}`)].join(',')), t),
-        fit(clean(err), e),
-      ];
-      const text = fit(cells.join(' '), W);
+      const text = rowText(h, W);
       if (h.name === f.view.selected) out.push(paint(text, 'reverse'));
       else if (n + 1 + s <= W) out.push(text.slice(0, n + 1) + paint(text.slice(n + 1, n + 1 + s), STATE_STYLE[h.state]) + text.slice(n + 1 + s));
       else out.push(text);
     }
   }
   return pad(out, f.layout.table, W);
+}
+
+/**
+ * A host's row, kept per status object: the model replaces a host's status on
+ * every change, so an unchanged host's row is formatted once, not every frame.
+ */
+const rowCache = new WeakMap<HostStatus, { width: number; text: string }>();
+
+function rowText(h: HostStatus, W: number): string {
+  const hit = rowCache.get(h);
+  if (hit && hit.width === W) return hit.text;
+  const [n, s, p, m, t, e] = columns(W);
+  const err = h.failed ? `${h.failed.code}: ${h.failed.error}` : (h.error ?? '');
+  const cells = [
+    fit(clean(h.name), n),
+    fit(h.state, s),
+    fit(h.pending_updates === null ? '-' : String(h.pending_updates), p),
+    fit(h.package_manager ?? '-', m),
+    fit(clean([...h.tags, ...h.groups.map((g) => `@${g}`)].join(',')), t),
+    fit(clean(err), e),
+  ];
+  const text = fit(cells.join(' '), W);
+  rowCache.set(h, { width: W, text });
+  return text;
 }
 
 function detailLines(h: HostStatus | undefined, f: FrameInput): string[] {

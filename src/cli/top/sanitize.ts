@@ -3,15 +3,25 @@
 // dropped, so a host cannot move the cursor, recolour or retitle the screen.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+// eslint-disable-next-line no-control-regex
+const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Text where one UTF-16 unit is one column (printable ASCII): the common case, sliced directly. */
+const PLAIN = /^[\u0020-\u007e]*$/;
 
 export function clean(text: unknown): string {
   if (text === null || text === undefined) return '';
-  return String(text).replace(CONTROL, (c) => (c === '\n' || c === '\t' ? ' ' : ''));
+  const s = String(text);
+  // Most host text is clean: test before building a new string (frames run ~10 times a second).
+  return HAS_CONTROL.test(s) ? s.replace(CONTROL, (c) => (c === '\n' || c === '\t' ? ' ' : '')) : s;
 }
 
 /** Exactly `width` columns: cut (with an ellipsis) or padded with spaces. Counts code points. */
 export function fit(text: string, width: number): string {
   if (width <= 0) return '';
+  if (PLAIN.test(text)) {
+    if (text.length > width) return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
+    return text.length === width ? text : text + ' '.repeat(width - text.length);
+  }
   const chars = Array.from(text);
   if (chars.length > width) return width === 1 ? '…' : `${chars.slice(0, width - 1).join('')}…`;
   return text + ' '.repeat(width - chars.length);
