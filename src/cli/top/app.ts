@@ -129,12 +129,15 @@ export async function runTop(argv: string[], env: TopEnv): Promise<number> {
     env.stdin.on('data', onData);
     env.stdin.on('end', onEnd);
     env.stdout.on('resize', onResize);
+    // Leave the terminal as we found it however we are stopped (SIGINT: stdin not in raw mode).
+    process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.on('SIGHUP', onSignal);
     offs.push(
       () => env.stdin.off('data', onData),
       () => env.stdin.off('end', onEnd),
       () => env.stdout.off('resize', onResize),
+      () => process.off('SIGINT', onSignal),
       () => process.off('SIGTERM', onSignal),
       () => process.off('SIGHUP', onSignal),
     );

@@ -220,6 +220,5 @@ function pad(lines: string[], n: number, W = 0): string[] {
 
 /** Used by tests and the bench: a frame without styles, for reading. */
 export function plain(lines: readonly string[]): string {
-  // eslint-disable-next-line no-control-regex
   return lines.map((l) => l.replace(/\x1b\[[0-9;]*m/g, '')).join('\n');
 }

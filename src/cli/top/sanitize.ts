@@ -1,9 +1,7 @@
 // Host data (names, errors, package names, event text) reaches the terminal
 // only through here: control characters (C0, DEL, C1 — ESC among them) are
 // dropped, so a host cannot move the cursor, recolour or retitle the screen.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-// eslint-disable-next-line no-control-regex
 const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** Text where one UTF-16 unit is one column (printable ASCII): the common case, sliced directly. */
 const PLAIN = /^[\u0020-\u007e]*$/;
