@@ -8,7 +8,7 @@ import type { HostStatus } from '../../src/client/types.js';
 import { decodeKeys } from '../../src/cli/top/keys.js';
 import { RedrawScheduler, type Timers } from '../../src/cli/top/redraw.js';
 import { plain } from '../../src/cli/top/render.js';
-import { clean, fit } from '../../src/cli/top/sanitize.js';
+import { clean, columnsOf, fit } from '../../src/cli/top/sanitize.js';
 import { Screen } from '../../src/cli/top/screen.js';
 import { TopView } from '../../src/cli/top/top-view.js';
 
@@ -17,7 +17,7 @@ function host(name: string, over: Partial<HostStatus> = {}): HostStatus {
 }
 const ts = '2026-12-06T10:00:00.000Z';
 const now = new Date(ts);
-const visible = (l: string) => Array.from(l.replace(/\x1b\[[0-9;]*m/g, '')).length;
+const visible = (l: string) => Array.from(l.replace(/\x1b\[[0-9;]*m/g, '')).reduce((n, c) => n + columnsOf(c), 0);
 
 function fleet(n: number, over: (i: number) => Partial<HostStatus> = () => ({})): FleetModel {
   const m = new FleetModel();
@@ -26,7 +26,7 @@ function fleet(n: number, over: (i: number) => Partial<HostStatus> = () => ({}))
 }
 
 t.test('a frame is exactly the terminal’s size, at any size', async (t) => {
-  const top = new TopView(fleet(50), 'http://127.0.0.1:8080');
+  const top = new TopView(fleet(50, (i) => (i === 0 ? { error: 'パッケージの更新に失敗しました 🚫 überall', tags: ['日本'] } : {})), 'http://127.0.0.1:8080');
   for (const [width, height] of [[160, 48], [80, 24], [40, 12], [200, 60], [20, 6]]) {
     const lines = top.frame({ width, height, stream: 'live', ready: true, now });
     t.equal(lines.length, height, `${width}x${height}: ${height} lines`);
@@ -76,6 +76,9 @@ t.test('control characters in host data never reach the terminal', async (t) => 
   t.equal(clean('a\tb\nc\x00d'), 'a b cd');
   t.equal(fit('abcdef', 4), 'abc…');
   t.equal(fit('ab', 4), 'ab  ');
+  t.equal(fit('日本語', 4), '日… ', 'wide characters take two columns');
+  t.equal(fit('日本', 4), '日本');
+  t.equal(fit('e\u0301t\u00e9', 4), 'e\u0301t\u00e9 ', 'a combining mark takes none');
 });
 
 t.test('with 10,000 hosts only the visible rows are formatted, and a filter narrows them', async (t) => {
