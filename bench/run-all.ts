@@ -15,6 +15,7 @@ const BENCHMARKS: readonly string[] = [
   'api-auth',
   'job-reads',
   'client-stream',
+  'scale',
 ];
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
