@@ -38,6 +38,14 @@ if (!tmuxAvailable()) {
     await term.waitFor((s) => /─ sim-00008 ─/.test(s), 'the last host selected after G');
     term.keys('g');
     await term.waitFor((s) => /─ sim-00001 ─/.test(s), 'the first host selected after g');
+    term.keys('Down', 'Down');
+    await term.waitFor((s) => /─ sim-00003 ─/.test(s), 'two rows down with the arrow key');
+    term.keys('Up');
+    await term.waitFor((s) => /─ sim-00002 ─/.test(s), 'one row up');
+    term.keys('PageDown');
+    await term.waitFor((s) => /─ sim-00008 ─/.test(s), 'PageDown reaches the last host of a short table');
+    term.keys('PageUp');
+    await term.waitFor((s) => /─ sim-00001 ─/.test(s), 'PageUp the first');
 
     // `/` filter: typed, applied with Enter, shown in the title, the table narrows.
     term.keys('/');

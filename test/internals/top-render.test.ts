@@ -110,6 +110,17 @@ t.test('with 10,000 hosts only the visible rows are formatted, and a filter narr
   t.match(none, /\/zzz▏/, 'the draft is on the footer');
 });
 
+t.test('keys faster than frames: an action after a filter in the same chunk is for the host the filter shows', async (t) => {
+  const top = new TopView(fleet(20), 'http://d');
+  top.frame({ width: 120, height: 40, stream: 'live', ready: true, now });
+  t.equal(top.view.selected, 'web-1');
+  let effect = null;
+  for (const k of decodeKeys('/web-17\ru')) effect = top.key(k, 40) ?? effect;
+  t.same(top.view.confirm, { action: 'update', host: 'web-17' }, 'the question names the filtered host, not the one selected before');
+  for (const k of decodeKeys('y')) effect = top.key(k, 40) ?? effect;
+  t.same(effect, { kind: 'act', action: 'update', host: 'web-17' });
+});
+
 t.test('kept up per event, the index equals one rebuilt from the model', async (t) => {
   const m = fleet(500, (i) => ({ tags: [i % 7 === 0 ? 'db' : 'web'] }));
   const states = ['idle', 'querying', 'updating', 'failed'] as const;

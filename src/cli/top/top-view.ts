@@ -53,8 +53,11 @@ export class TopView {
 
   /** Apply a key; `height` is the terminal's, the table's page size follows from it. */
   key(k: Key, height: number): Effect {
+    // Keys typed faster than frames (one chunk: "/web⏎u") must act on what the
+    // screen would show by then: a filter just applied moves the selection first.
     this.#refresh();
-    const { view, effect } = onKey(this.view, k, this.index.rows, layout(height).table);
+    const table = layout(height).table;
+    const { view, effect } = onKey(settle(this.view, this.index.rows, table), k, this.index.rows, table);
     this.view = view;
     return effect;
   }
