@@ -55,7 +55,10 @@ export async function runTop(argv: string[], env: TopEnv): Promise<number> {
     let lostAt: number | null = null;
     let wasLive = false;
     const offs: Array<() => void> = [];
+    let finished = false;
     const finish = (code: number) => {
+      if (finished) return; // q, then the end of stdin, or a signal: once
+      finished = true;
       for (const off of offs) off();
       redraw.close();
       stream.close();
@@ -146,6 +149,8 @@ export async function runTop(argv: string[], env: TopEnv): Promise<number> {
     offs.push(() => clearInterval(tick));
 
     if (env.stdin.isTTY) env.stdin.setRawMode(true);
+    // Decoded as a stream: a character split across two reads stays one character.
+    env.stdin.setEncoding('utf8');
     env.stdin.resume();
     screen.enter();
     redraw.now();
