@@ -14,6 +14,7 @@ const BENCHMARKS: readonly string[] = [
   'store-write',
   'api-auth',
   'job-reads',
+  'client-stream',
   'scale',
 ];
 
