@@ -14,6 +14,7 @@ const BENCHMARKS: readonly string[] = [
   'store-write',
   'api-auth',
   'job-reads',
+  'dashboard',
 ];
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
