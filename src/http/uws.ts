@@ -171,8 +171,10 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
     if (r.requestId) res.writeHeader('x-request-id', r.requestId);
     if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
-    // 204 and 304 carry no body (uWS would otherwise add content-length: 0 and a body).
-    if (r.status === 204 || r.status === 304) res.endWithoutBody(undefined, closeConnection);
+    // 204 and 304 carry no body. endWithoutBody must get no arguments here: an
+    // explicit `undefined` length makes this uWS build return without answering
+    // ("Returning from a request handler without responding"), which aborts the process.
+    if (r.status === 204 || r.status === 304) res.endWithoutBody();
     else res.end(r.body, closeConnection);
   };
   // Outside uWS's own callback every write must be corked.
