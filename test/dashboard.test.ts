@@ -190,8 +190,9 @@ t.test('the live page: counts, live changes, filters in the URL, sort, a dry run
     t.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), loads, 'without a reload');
     await until(async () => (await page.locator('[data-testid="packages"] li').count()) > 0, 5_000);
     t.pass('the dry run’s package list is shown');
-    const audit = auditLines(setup.auditFile).find((l) => l.action === 'host.update' && l.host === name);
-    t.ok(audit, 'the action is audited like any API call');
+    // The audit line is written after the answer: wait for it.
+    const audit = await until(() => auditLines(setup.auditFile).find((l) => l.action === 'host.update' && l.host === name) ?? null, 10_000).catch(() => null);
+    t.ok(audit, `the action is audited like any API call (${JSON.stringify(auditLines(setup.auditFile).map((l) => l.action))})`);
   });
 
   t.same((page as Page & { problems?: string[] }).problems, [], 'no script errors on the page');
