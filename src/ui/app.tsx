@@ -40,7 +40,7 @@ export function App({ store }: { store: Store }) {
         <div class="layout">
           <main>
             <Summary d={d} history={store.history} />
-            <Filters hosts={model.hosts} />
+            <Filters hosts={model.hosts} tick={tick} />
             <HostTable rows={d.rows} />
           </main>
           <div class="side">

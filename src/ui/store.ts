@@ -26,6 +26,8 @@ export class Store {
   readonly recent: StreamEvent[] = [];
   /** Each host's last update result (package list of a dry run). */
   readonly lastResult = new Map<string, UpdateResult>();
+  /** Hosts whose changed key was accepted from this page (dropped once the host is no longer failed). */
+  readonly keyAccepted = new Set<string>();
   #framePending = false;
   #lastTs: string | null = null;
   #frameEvents = 0;

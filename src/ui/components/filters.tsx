@@ -5,7 +5,8 @@ import type { HostStatus } from '../../client/types.js';
 import { STATES, STATE_LABEL, isHostState } from '../states.js';
 import { setView, view } from '../url-state.js';
 
-export function Filters({ hosts }: { hosts: ReadonlyMap<string, HostStatus> }) {
+export function Filters({ hosts, tick }: { hosts: ReadonlyMap<string, HostStatus>; tick: number }) {
+  void tick; // a new frame of the same Map: the tag and group lists may have changed
   const v = view.value;
   const [tag, setTag] = useState('');
   const groups = new Set<string>();

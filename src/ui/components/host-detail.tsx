@@ -17,6 +17,8 @@ export function HostDetail({ store, host }: { store: Store; host: HostStatus | u
 }
 
 function Detail({ store, h }: { store: Store; h: HostStatus }) {
+  // @preact/signals skips a component with hook state whose props did not change: subscribe to the frame tick.
+  store.tick.value;
   const [inv, setInv] = useState<Inventory | null>(null);
   const [invError, setInvError] = useState<string | null>(null);
   const [jobs, setJobs] = useState<JobList | null>(null);
@@ -34,7 +36,9 @@ function Detail({ store, h }: { store: Store; h: HostStatus }) {
   const f = h.failed;
   const result = store.lastResult.get(name);
   const events = store.recent.filter((e) => 'host' in e && e.host === name).slice(-15).reverse();
-  const keyChanged = f?.code === 'SSH_HOST_KEY_MISMATCH';
+  // The status does not say whether the new key was accepted already: the store remembers it until the host leaves failed.
+  if (!f) store.keyAccepted.delete(name);
+  const keyChanged = f?.code === 'SSH_HOST_KEY_MISMATCH' && !store.keyAccepted.has(name);
   return (
     <aside class="detail" aria-labelledby="detail-title" data-testid="detail">
       <header>
@@ -84,9 +88,13 @@ function Detail({ store, h }: { store: Store; h: HostStatus }) {
         <button type="button" disabled={busy || !!f} onClick={() => act(`Update ${name}?`, 'Update', `Install every pending update on ${name}${h.pending_updates ? ` (${h.pending_updates})` : ''}; it may reboot if its policy allows.`, () => store.call((c) => c.update(name)))}>Update</button>
         <button type="button" disabled={busy || !!f} onClick={() => act(`Dry run on ${name}?`, 'Dry run', `List what an update of ${name} would install, changing nothing.`, () => store.call((c) => c.update(name, { dry_run: true })))}>Dry run</button>
         <button type="button" disabled={busy} onClick={() => act(`Reboot ${name}?`, 'Reboot', `Reboot ${name} now and verify it comes back.`, () => store.call((c) => c.reboot(name)))}>Reboot</button>
-        {f && <button type="button" onClick={() => act(`Retry ${name}?`, 'Retry', `Run the failed operation on ${name} again.`, () => store.call((c) => c.retry(name)))}>Retry</button>}
+        {f && <button type="button" onClick={() => act(`Retry ${name}?`, 'Retry', keyChanged || store.keyAccepted.has(name) ? `Connect to ${name} again (with the accepted key) and run the failed operation again.` : `Run the failed operation on ${name} again.`, () => store.call((c) => c.retry(name)))}>Retry</button>}
         {f && !f.acknowledged && <button type="button" onClick={() => act(`Acknowledge the failure of ${name}?`, 'Acknowledge', `Mark the failure of ${name} as seen; it stays failed until retried.`, () => store.call((c) => c.acknowledge(name)))}>Acknowledge</button>}
-        {keyChanged && <button type="button" class="warn" onClick={() => act(`Accept the new host key of ${name}?`, 'Accept host key', `${name} presented a different SSH host key. Accept it only if you know why it changed (reinstall, new machine).`, () => store.call((c) => c.acceptHostKey(name)))}>Accept new host key</button>}
+        {keyChanged && <button type="button" class="warn" onClick={() => act(`Accept the new host key of ${name}?`, 'Accept host key', `${name} presented a different SSH host key. Accept it only if you know why it changed (reinstall, new machine).`, async () => {
+          await store.call((c) => c.acceptHostKey(name));
+          store.keyAccepted.add(name);
+          store.tick.value++;
+        })}>Accept new host key</button>}
       </div>
       {result && (
         <section aria-label="Last update result">

@@ -13,6 +13,7 @@ const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const threshold = (s: string): number | string | undefined => (s.trim() === '' ? undefined : s.trim().endsWith('%') ? s.trim() : Number(s));
 
 export function RolloutForm({ store, hosts }: { store: Store; hosts: ReadonlyMap<string, HostStatus> }) {
+  store.tick.value; // the preview follows the fleet (same Map, new contents)
   const [f, setF] = useState({ tags: '', groups: '', exclude: '', batch: '10', delay: '0', canary: '0', maxFailures: '', maxUnreachable: '', dryRun: false, waitWindow: false });
   const set = (k: keyof typeof f) => (e: Event) => {
     const t = e.currentTarget as HTMLInputElement;
