@@ -27,7 +27,7 @@ const HOSTS = Math.round(envNumber('DASHBOARD_HOSTS', 10_000));
 const RATES = (process.env.DASHBOARD_RATES ?? '200,1000').split(',').map(Number).filter((n) => n > 0);
 const SECONDS = envNumber('DASHBOARD_SECONDS', 10);
 /** Hosts the paced dry runs cycle through (their SSH sessions stay open). */
-const WORKING_SET = 400;
+const WORKING_SET = 200; // one page of GET /hosts (per_page ≤ 200)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const q = (xs: number[], p: number) => {
@@ -41,10 +41,14 @@ const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 const PROBE = `
   window.__bench = { longtasks: [], lags: [], events: 0 };
   new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__bench.longtasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
+  window.__bench.loaf = [];
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__bench.loaf.push({ d: e.duration, script: e.scripts.reduce((n, s) => n + s.duration, 0), layout: e.renderStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0, fn: e.scripts.map((s) => s.invoker + ':' + Math.round(s.duration)).join(' ') }); }).observe({ type: 'long-animation-frame', buffered: false });
   new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name === 'tendhost:frame') { window.__bench.lags.push(e.detail.lagMs); window.__bench.events += e.detail.events; } }).observe({ type: 'mark' });
 `;
 
 interface Probe {
+  /** Long animation frames (> 50 ms): total, script and style/layout time, and which scripts ran. */
+  loaf: Array<{ d: number; script: number; layout: number; fn: string }>;
   longtasks: number[];
   lags: number[];
   events: number;
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
     const fleet = readFileSync(sim.toml, 'utf8');
     d = await startDaemon({
       workers: 2,
-      logLevel: 'warn',
+      logLevel: 'info',
       toml: `[daemon.ssh]\nhost_key_policy = "accept-new"\nknown_hosts = "${join(dir, 'known_hosts')}"\nidle_timeout_s = 600\n\n${fleet}`,
     });
     const daemon = d;
@@ -119,6 +123,7 @@ async function main(): Promise<void> {
       await page.evaluate(() => {
         const b = (window as unknown as { __bench: Probe }).__bench;
         b.longtasks.length = 0;
+        b.loaf.length = 0;
         b.lags.length = 0;
         b.events = 0;
       });
@@ -163,6 +168,8 @@ async function main(): Promise<void> {
         dom_nodes: await page.evaluate(() => document.getElementsByTagName('*').length),
       };
       console.log(JSON.stringify(out));
+      // Where the longest frames went (script vs. style and layout), to tell our work from a busy machine.
+      for (const f of [...b.loaf].sort((a, b) => b.d - a.d).slice(0, 3)) console.log(`  long frame ${Math.round(f.d)} ms: script ${Math.round(f.script)} ms, style+layout ${Math.round(f.layout)} ms ${f.fn.slice(0, 160)}`);
     }
     ws.close();
   } finally {
