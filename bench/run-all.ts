@@ -16,6 +16,7 @@ const BENCHMARKS: readonly string[] = [
   'job-reads',
   'client-stream',
   'scale',
+  'dashboard',
 ];
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
