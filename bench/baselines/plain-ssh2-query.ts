@@ -52,7 +52,7 @@ export function dryRunCommands(h: FleetHost, known = false): string[] {
   if (dirs.length === 0) return apt;
   // The query and then the dry run each check every stack against the registry (one HEAD per image).
   const refs = STACK_SERVICES.map((s) => `${s.image}:${s.tag}`);
-  const check = [CMD.dockerConfig];
+  const check: string[] = [CMD.dockerConfig];
   dirs.forEach((dir, i) => {
     check.push(CMD.composeFind(dir), CMD.composeConfig('v2', dir), CMD.imageDigests(refs));
     if (i === 0) check.push(...refs.map((r) => CMD.registryHead(manifestUrl(parseImageRef(r)))));
