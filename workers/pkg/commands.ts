@@ -76,7 +76,7 @@ export const CMD = {
     `docker image inspect --format '{{.Id}}\t{{json .RepoDigests}}' "$r" 2>/dev/null || echo; done`,
   /** Per container: id, compose service, image id, state, health (empty without a healthcheck). */
   containerStates: (ids: readonly string[]) =>
-    `docker inspect --format '{{.Id}}\t{{index .Config.Labels "com.docker.compose.service"}}\t{{.Image}}\t{{.State.Status}}\t{{if .State.Health}}{{.State.Health.Status}}{{end}}' ${ids.map(shellQuote).join(' ')}`,
+    `docker inspect --format '{{.Id}}\t{{index .Config.Labels "com.docker.compose.service"}}\t{{.Image}}\t{{.State.Status}}\t{{if index .State \"Health\"}}{{.State.Health.Status}}{{end}}' ${ids.map(shellQuote).join(' ')}`,
   containerLogs: (id: string, lines: number) => `docker logs --tail ${lines} ${shellQuote(id)} 2>&1`,
   /** The login user's docker config (registry credentials); prints nothing when there is none. */
   dockerConfig: 'cat "${DOCKER_CONFIG:-$HOME/.docker}/config.json" 2>/dev/null; true',
