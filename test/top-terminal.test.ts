@@ -75,6 +75,7 @@ if (!tmuxAvailable()) {
     });
     screen = await term.waitFor((s) => new RegExp(`sim-00002\\s+${final.state}\\s+${final.pending_updates}\\b`).test(tableOf(s)), `sim-00002 ${final.state} with ${final.pending_updates} pending in the table`);
     t.match(screen, /job \S+ update \(dry run\) succeeded/, 'the job finished in the event tail');
+    t.match(screen, /\S+ {2}update \(dry run\) {2}succeeded {2}1\/1 .*1 ok {2}0 failed {2}0 unreachable {2}0 skipped/, 'the job with its counts in the jobs pane');
 
     // Esc clears the filter; an update that fails shows its context.
     term.keys('Escape');

@@ -46,6 +46,8 @@ t.test('counts per state, the table in name order, the selected host’s details
   let s = plain(top.frame({ width: 160, height: 48, stream: 'live', ready: true, now, color: false }));
   t.match(s.split('\n')[0], /tendhost top\s+http:\/\/d:8080\s+12 hosts.*live 10:00:00/);
   t.match(s, /idle 10 {2}querying 0 {2}pending_updates 0 {2}updating 1 .*failed 1/);
+  const narrow = plain(top.frame({ width: 60, height: 30, stream: 'live', ready: true, now, color: false }));
+  t.match(narrow.split('\n')[1], /^idle 10 {2}updating 1 {2}failed 1 +$/, 'too narrow for every state: the non-empty ones and failed');
   const table = s.split('\n').filter((l) => l.startsWith('web-')).map((l) => l.split(' ')[0]);
   t.same(table.slice(0, 3), ['web-1', 'web-2', 'web-3'], 'names sort with numbers as numbers');
   t.equal(table[9], 'web-10');

@@ -104,13 +104,16 @@ function titleLine(f: FrameInput, W: number, paint: Paint): string {
 }
 
 function countsLine(f: FrameInput, W: number, paint: Paint): string {
+  const all = HOST_STATES.map((st) => `${st} ${f.index.counts[st]}  `);
+  // Too narrow for every state: the ones with hosts in them, and failed always.
+  const states = all.join('').length <= W ? HOST_STATES : HOST_STATES.filter((st) => f.index.counts[st] > 0 || st === 'failed');
   let used = 0;
   let text = '';
-  for (const s of HOST_STATES) {
-    const part = `${s} ${f.index.counts[s]}  `;
+  for (const st of states) {
+    const part = `${st} ${f.index.counts[st]}  `;
     if (used + part.length > W) break;
     used += part.length;
-    text += f.index.counts[s] > 0 ? paint(part, STATE_STYLE[s]) : part;
+    text += f.index.counts[st] > 0 ? paint(part, STATE_STYLE[st]) : part;
   }
   return text + ' '.repeat(W - used);
 }
