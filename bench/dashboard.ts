@@ -11,7 +11,8 @@
 // User Timing marks: time to the first full render (every host counted) after
 // navigation, main-thread long tasks (PerformanceObserver 'longtask': count,
 // p99, max), how far the page lags the stream (event `ts` → the task after
-// that frame's render, p50/p99), JS heap (CDP Performance.getMetrics) and DOM
+// that frame's render, p50/p99), the page's own work per frame (derive +
+// render, p50/p99: what the page costs, apart from a busy machine), JS heap (CDP Performance.getMetrics) and DOM
 // nodes. Goals printed beside each figure: first render < 1 s, long tasks
 // p99 < 50 ms, lag p99 < 250 ms, heap < 150 MB, ≤ 2,000 DOM nodes.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -39,11 +40,11 @@ const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 
 // Collects long tasks and the page's frame marks from the first moment of the document.
 const PROBE = `
-  window.__bench = { longtasks: [], lags: [], events: 0 };
+  window.__bench = { longtasks: [], lags: [], work: [], events: 0 };
   new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__bench.longtasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
   window.__bench.loaf = [];
   new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__bench.loaf.push({ d: e.duration, script: e.scripts.reduce((n, s) => n + s.duration, 0), layout: e.renderStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0, fn: e.scripts.map((s) => s.invoker + ':' + Math.round(s.duration)).join(' ') }); }).observe({ type: 'long-animation-frame', buffered: false });
-  new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name === 'tendhost:frame') { window.__bench.lags.push(e.detail.lagMs); window.__bench.events += e.detail.events; } }).observe({ type: 'mark' });
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name === 'tendhost:frame') { window.__bench.lags.push(e.detail.lagMs); window.__bench.work.push(e.detail.workMs); window.__bench.events += e.detail.events; } }).observe({ type: 'mark' });
 `;
 
 interface Probe {
@@ -51,6 +52,8 @@ interface Probe {
   loaf: Array<{ d: number; script: number; layout: number; fn: string }>;
   longtasks: number[];
   lags: number[];
+  /** The page's own work per frame (derive + render), ms. */
+  work: number[];
   events: number;
 }
 
@@ -125,6 +128,7 @@ async function main(): Promise<void> {
         b.longtasks.length = 0;
         b.loaf.length = 0;
         b.lags.length = 0;
+        b.work.length = 0;
         b.events = 0;
       });
       const from = rec.length;
@@ -153,6 +157,8 @@ async function main(): Promise<void> {
         events_per_s: Math.round((rec.length - from) / elapsed),
         page_events: b.events,
         frames: b.lags.length,
+        frame_work_p50_ms: Math.round(10 * q(b.work, 0.5)) / 10,
+        frame_work_p99_ms: Math.round(10 * q(b.work, 0.99)) / 10,
         longtasks: b.longtasks.length,
         longtask_p99_ms: Math.round(q(b.longtasks, 0.99)),
         longtask_max_ms: Math.round(Math.max(0, ...b.longtasks)),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Takes the README's dashboard screenshots (docs/dashboard.png, docs/dashboard-dark.png):
-// 200 simulated hosts, a few faulty, a rollout running. Needs `make build` and chromium.
+// 200 simulated hosts, a few unreachable, two rollouts running. Needs `make build` and chromium.
 //   node tools/screenshot-dashboard.mjs
 import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,12 +32,15 @@ browser = await launchChromium();
     if ((await d.get(`/jobs/${first.body.job_id}`)).body.finished_at) break;
     await wait(500);
   }
-  const job = await post('/fleet/update', { dry_run: true, batch_size: 20, delay_ms: 400, filter: { tags: ['debian'] } });
+  // A real rollout (upgrades and reboots) on the Fedora hosts and a dry run on the Debian ones, both running.
+  const job = await post('/fleet/update', { batch_size: 10, filter: { tags: ['fedora'] } });
+  await post('/fleet/update', { dry_run: true, batch_size: 20, delay_ms: 400, filter: { tags: ['debian'] } });
+  await wait(6000);
   mkdirSync(join(root, 'docs'), { recursive: true });
   for (const scheme of ['light', 'dark']) {
     const page = await browser.newPage({ viewport: { width: 1440, height: 860 }, colorScheme: scheme });
     console.log(`page (${scheme})`);
-    await page.goto(`${d.url}/?host=sim-00007&job=${job.body.job_id}`);
+    await page.goto(`${d.url}/?job=${job.body.job_id}`);
     await page.locator('[data-testid="job-view"]').waitFor();
     await wait(2500);
     await page.screenshot({ path: join(root, 'docs', scheme === 'light' ? 'dashboard.png' : 'dashboard-dark.png') });

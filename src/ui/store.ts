@@ -101,15 +101,20 @@ export class Store {
     this.#frameEvents = 0;
     this.#lastTs = null;
     this.history.advance();
+    const t0 = performance.now();
     batch(() => {
       this.tick.value++;
       if (ts) this.lagMs.value = Math.max(0, Date.now() - Date.parse(ts));
     });
-    // After this frame's render: how far the page is behind the stream
-    // (event ts to screen), as a User Timing mark a profiler can read.
+    // Preact renders in a microtask queued by the change above, so this one runs after it:
+    // t0 → here is this frame's own work (derive + render). Then, after the frame,
+    // how far the page is behind the stream (event ts to screen). Both as a User
+    // Timing mark a profiler (bench/dashboard.ts) can read.
+    let workMs = 0;
+    queueMicrotask(() => (workMs = performance.now() - t0));
     if (ts)
       setTimeout(() => {
-        performance.mark('tendhost:frame', { detail: { lagMs: Date.now() - Date.parse(ts), events } });
+        performance.mark('tendhost:frame', { detail: { lagMs: Date.now() - Date.parse(ts), events, workMs } });
         if (performance.getEntriesByName('tendhost:frame').length > 600) performance.clearMarks('tendhost:frame');
       }, 0);
   }
