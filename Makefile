@@ -22,9 +22,12 @@ run: build
 test: build
 	npx tap
 
+# BENCH_NODE=/path/to/node runs them on another Node (its node_modules must be
+# built for it, e.g. in .ci/run's Debian 13 root for Node 24).
+BENCH_NODE ?= node
 bench: build
 	@command -v wrk >/dev/null || (echo "bench: installing wrk (Debian package)"; apt-get install -y wrk)
-	node dist/bench/run-all.js
+	$(BENCH_NODE) dist/bench/run-all.js
 
 # Prints the [[daemon.auth.tokens]] line for a new token: make hash-token TOKEN=... NAME=...
 hash-token: build

@@ -17,6 +17,7 @@ const BENCHMARKS: readonly string[] = [
   'client-stream',
   'scale',
   'dashboard',
+  'ssh2-patch',
 ];
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -39,6 +40,14 @@ if (unknown.length > 0) {
   console.error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')} (known: ${BENCHMARKS.join(', ')})`);
   process.exit(2);
 }
+
+// Every number below belongs to this runtime: say which (BENCH_NODE picks it, see the Makefile).
+const { uwsBuild } = await import('./lib/uws-native.js');
+console.log(
+  JSON.stringify({
+    bench_runtime: { node: process.version, openssl: process.versions.openssl, abi: process.versions.modules, uws: uwsBuild },
+  }),
+);
 
 const failed: string[] = [];
 for (const name of BENCHMARKS) {

@@ -27,7 +27,7 @@
 // Each edit replaces one exact block. When ssh2 changes (a new version), the
 // block is not found and the install fails here, naming the file — update the
 // edits against the new source or drop them if upstream has the fix.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -255,6 +255,25 @@ export function ssh2Dir() {
   return dirname(require.resolve('ssh2/package.json'));
 }
 
+/**
+ * Where the unpatched ssh2 is kept (next to the patched one, so its own
+ * dependencies resolve the same way): TENDHOST_SSH2_PATCH=off, or `auto` on a
+ * runtime where the lock is gone, loads it (workers/exec/ssh2-module.ts).
+ */
+export const UNPATCHED_DIR = '.tendhost/ssh2-unpatched';
+
+/** Copies ssh2 as npm installed it, before any edit; a copy already there is kept. */
+export function keepUnpatched(root = ssh2Dir()) {
+  const dest = join(root, '..', UNPATCHED_DIR);
+  if (existsSync(join(dest, 'package.json'))) return dest;
+  if (readFileSync(join(root, EDITS[0].file), 'utf8').includes(MARKER)) {
+    throw new Error(`patches/ssh2.mjs: ${root} is patched already and no unpatched copy exists; reinstall ssh2 (npm ci)`);
+  }
+  rmSync(dest, { recursive: true, force: true });
+  cpSync(root, dest, { recursive: true });
+  return dest;
+}
+
 /** Applies every edit once; a file already patched is left as it is. */
 export function applySsh2Patch(root = ssh2Dir()) {
   const files = new Map();
@@ -283,6 +302,7 @@ function readVersion(root) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const unpatched = keepUnpatched();
   const patched = applySsh2Patch();
-  console.log(`ssh2 patched (${MARKER}): ${patched.length} files`);
+  console.log(`ssh2 patched (${MARKER}): ${patched.length} files; unpatched copy in ${unpatched}`);
 }

@@ -21,6 +21,8 @@ import type { DaemonContext } from './context.js';
 import { FleetUpdates } from './fleet/fleet-updates.js';
 import { Metrics } from './metrics.js';
 import { hostKeyPolicyWarning } from '../workers/exec/host-key-policy.js';
+import { chooseSsh2 } from '../workers/exec/ssh2-module.js';
+import { ConfigError } from './config/errors.js';
 import { startLoadLog } from './load-log.js';
 import { ConfigReloader, type ReloadResult } from './reload.js';
 import { loadState, StateStore } from './store/state-store.js';
@@ -60,6 +62,14 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     }
     log.error({ uws }, `${why}; serving on the slow pure-JS fallback ([daemon] allow_slow_http = true). /health reports uws.build="fallback"; do not benchmark this process.`);
   }
+  // Checked here so a bad value stops the start with one line, not in every worker.
+  let ssh2Choice;
+  try {
+    ssh2Choice = chooseSsh2(process.env.TENDHOST_SSH2_PATCH);
+  } catch (err) {
+    throw new ConfigError('environment', null, (err as Error).message);
+  }
+  log.info({ ssh2_patched: ssh2Choice.patched }, `ssh2: ${ssh2Choice.why}`);
   const keyWarning = hostKeyPolicyWarning(config.workers.ssh.host_key_policy);
   if (keyWarning) log.warn({ host_key_policy: config.workers.ssh.host_key_policy }, keyWarning);
 

@@ -1,7 +1,7 @@
 // Opens one ssh2 Client to a host and turns every way that can fail into a
 // typed TendhostError naming the host and its address. The connection
 // manager (ssh.ts) decides when to call this; this file only knows how.
-import ssh2 from 'ssh2';
+import { loadSsh2 } from './ssh2-module.js';
 import type { Client as SshClient, ConnectConfig } from 'ssh2';
 import { TendhostError } from '../../src/errors.js';
 import type { ResolvedHost } from '../../src/schemas/host.js';
@@ -36,7 +36,7 @@ export function describeHost(host: ResolvedHost): string {
 export function openConnection(o: OpenOptions): Promise<SshClient> {
   const { host } = o;
   return new Promise((resolve, reject) => {
-    const client = new ssh2.Client();
+    const client = new (loadSsh2().ssh2.Client)();
     let hostKeyError: TendhostError | null = null;
     let settled = false;
     // ssh2's readyTimeout covers TCP connect + key exchange + auth; this guard

@@ -14,7 +14,7 @@
 // tens of milliseconds per connection otherwise, and each key is decoded
 // into an OpenSSL KeyObject once (decoded-key.ts).
 import fs from 'node:fs';
-import ssh2 from 'ssh2';
+import { loadSsh2 } from './ssh2-module.js';
 import type { AgentAuthMethod, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
 import { TendhostError } from '../../src/errors.js';
 import { decodeOnce } from './decoded-key.js';
@@ -118,7 +118,7 @@ export class SshKeyStore {
   }
 
   #parse(data: Buffer, what: string): ParsedKey {
-    const parsed = ssh2.utils.parseKey(data, this.#passphrase);
+    const parsed = loadSsh2().ssh2.utils.parseKey(data, this.#passphrase);
     if (parsed instanceof Error) {
       // ssh2's messages: "Encrypted ... detected, but no passphrase given" and
       // "... integrity check failed -- bad passphrase?" / "Bad passphrase?".
