@@ -1,52 +1,58 @@
-// A real terminal for tests: a detached tmux session of a fixed size running
-// one command; the screen is read with capture-pane (-J: wrapped lines joined). Each session has its own
-// name (and its own tmux server socket) and is killed by that name.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+// A program in a real terminal: tmux on a socket of its own (so nothing else's
+// sessions are touched), keys typed with send-keys, the screen read with
+// capture-pane. When CI=true a missing tmux is a failure, not a skip.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { until } from './daemon.js';
 
-const run = promisify(execFile);
+export function tmuxAvailable(): boolean {
+  return spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
+}
 
 export interface Terminal {
   name: string;
-  screen(): Promise<string>;
-  /** Poll the screen until `pred` holds; the screen then. */
-  waitFor(pred: (screen: string) => boolean, timeoutMs?: number): Promise<string>;
-  keys(...keys: string[]): Promise<void>;
-  kill(): Promise<void>;
+  /** Keys as tmux names them (`j`, `Enter`, `Escape`, `PageDown`) or literal text with `literal`. */
+  keys(...keys: string[]): void;
+  type(text: string): void;
+  screen(): string;
+  /** The screen once `pred` holds (or the test fails with the last screen). */
+  waitFor(pred: (screen: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
+  alive(): boolean;
+  resize(width: number, height: number): void;
+  close(): void;
 }
 
-export async function tmuxAvailable(): Promise<boolean> {
-  return run('tmux', ['-V']).then(
-    () => true,
-    () => false,
-  );
-}
-
-export async function openTerminal(command: string, o: { width?: number; height?: number; env?: Record<string, string> } = {}): Promise<Terminal> {
-  const name = `tendhost-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const tmux = (...args: string[]) => run('tmux', ['-L', name, ...args], { env: { ...process.env, ...o.env } });
-  await tmux('new-session', '-d', '-s', name, '-x', String(o.width ?? 120), '-y', String(o.height ?? 40), command);
-  const screen = async () => (await tmux('capture-pane', '-p', '-J', '-t', name)).stdout;
-  return {
+/** `joinWrapped`: lines the terminal wrapped are read back as one (capture-pane -J), for output that is not sized to the screen. */
+export function openTerminal(command: string, opts: { width?: number; height?: number; env?: Record<string, string>; joinWrapped?: boolean } = {}): Terminal {
+  const name = `tendhost-top-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const base = ['-L', name, '-f', '/dev/null'];
+  const tmux = (...args: string[]) => execFileSync('tmux', [...base, ...args], { encoding: 'utf8' });
+  const envArgs = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  tmux('new-session', '-d', '-s', name, '-x', String(opts.width ?? 160), '-y', String(opts.height ?? 48), ...envArgs, command);
+  let closed = false;
+  const term: Terminal = {
     name,
-    screen,
-    async waitFor(pred, timeoutMs = 30_000) {
+    keys: (...keys) => void tmux('send-keys', '-t', name, ...keys),
+    type: (text) => void tmux('send-keys', '-t', name, '-l', text),
+    screen: () => tmux('capture-pane', '-p', ...(opts.joinWrapped ? ['-J'] : []), '-t', name),
+    async waitFor(pred, what, timeoutMs = 20_000) {
       let last = '';
       try {
-        return await until(async () => {
-          last = await screen().catch(() => last);
+        return await until(() => {
+          last = term.screen();
           return pred(last) ? last : null;
         }, timeoutMs, 100);
       } catch {
-        throw new Error(`the screen never showed what was expected; last screen:\n${last}`);
+        throw new Error(`the terminal never showed ${what}; last screen:\n${last}`);
       }
     },
-    async keys(...keys) {
-      await tmux('send-keys', '-t', name, ...keys);
-    },
-    async kill() {
-      await tmux('kill-server').catch(() => {});
+    resize: (width, height) => void tmux('resize-window', '-t', name, '-x', String(width), '-y', String(height)),
+    alive: () => spawnSync('tmux', [...base, 'has-session', '-t', name], { stdio: 'ignore' }).status === 0,
+    close() {
+      if (closed) return;
+      closed = true;
+      // Our own server (own socket): ending this one session ends it.
+      spawnSync('tmux', [...base, 'kill-session', '-t', name], { stdio: 'ignore' });
     },
   };
+  return term;
 }
