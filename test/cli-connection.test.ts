@@ -1,15 +1,15 @@
 // How the command line reaches the daemon: HTTPS and WSS with a private CA
 // (--ca / TENDHOST_CA), a bearer token (--token / TENDHOST_TOKEN, never
 // echoed), and exit 3 when the certificate is not trusted or the token is
-// refused.
+// refused; and `tendhost daemon`.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashToken } from '../src/http/auth.js';
-import { LOCALHOST_TOML, startDaemon, type Daemon } from './helpers/daemon.js';
-import { cli } from './helpers/cli.js';
+import { LOCALHOST_TOML, startDaemon, until, writeConfig, type Daemon } from './helpers/daemon.js';
+import { cli, startCli } from './helpers/cli.js';
 
 const TOKEN = 'cli-secret-token-0123456789';
 const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
@@ -71,4 +71,27 @@ ${LOCALHOST_TOML}`,
   t.match(JSON.parse(ev.stdout), { type: 'HostUpdated', host: 'extra' });
   const evRefused = await cli(['events', '--url', url, '--ca', cert, '--token', 'wrong-token']);
   t.equal(evRefused.code, 3);
+});
+
+t.test('tendhost daemon starts the daemon; SIGTERM stops it with exit 0', async (t) => {
+  const { file } = writeConfig({ workers: 1, toml: LOCALHOST_TOML });
+  const run = startCli(['daemon'], { TENDHOST_CONFIG: file });
+  t.teardown(() => {
+    if (run.proc.exitCode === null) run.proc.kill('SIGKILL');
+  });
+  const port = await until(() => {
+    for (const line of run.out().split('\n')) {
+      const l = line.startsWith('{') ? JSON.parse(line) : null;
+      if (l?.msg === 'listening') return l.port as number;
+    }
+    return null;
+  }, 60_000);
+  const h = await cli(['health', '--json', '--url', `http://127.0.0.1:${port}`]);
+  t.equal(h.code, 0, h.stderr);
+  t.equal(JSON.parse(h.stdout).hosts, 1);
+  run.proc.kill('SIGTERM');
+  t.equal((await run.done).code, 0);
+
+  const help = await cli(['daemon', 'extra']);
+  t.equal(help.code, 2, 'the daemon takes no arguments');
 });

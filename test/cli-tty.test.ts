@@ -64,4 +64,13 @@ if (!(await tmuxAvailable())) {
     await d.request('POST', `/jobs/${id}/cancel`, {});
     await until(async () => (await d.get(`/jobs/${id}`)).body.finished_at, 30_000);
   });
+
+  t.test('tendhost top runs through the main command, and q leaves it with exit 0', async (t) => {
+    const term = openTerminal(`${process.execPath} ${CLI_MAIN} top --url ${d.url}; echo "EXIT=$?"; sleep 120`, { width: 120, height: 30 });
+    terms.push(term);
+    await term.waitFor((s) => /sim-00008/.test(s), 'the hosts on screen');
+    term.keys('q');
+    const end = await term.waitFor((s) => /EXIT=\d/.test(s), 'the exit code');
+    t.match(end, /EXIT=0/);
+  });
 }

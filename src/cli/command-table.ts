@@ -6,6 +6,7 @@ import { update, reboot, retry, ack } from './commands/host-actions.js';
 import { fleetUpdate } from './commands/fleet.js';
 import { jobs, job, cancel } from './commands/jobs.js';
 import { events } from './commands/events.js';
+import { top } from './commands/top.js';
 import { hashTokenCommand, daemon } from './commands/local.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   job,
   cancel,
   events,
+  top,
   hashTokenCommand,
   daemon,
 ];

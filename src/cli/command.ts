@@ -9,5 +9,7 @@ export interface Command {
   usage: string;
   /** More lines for --help (flag meanings), optional. */
   help?: string;
+  /** The command prints its own --help (top: its keys too). */
+  selfHelp?: boolean;
   run(argv: string[], env: CliEnv): Promise<number>;
 }

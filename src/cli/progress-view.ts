@@ -22,6 +22,7 @@ export class ProgressView {
   #connection: StreamState = 'live';
   #batch = -1;
   #batchBase: Counts = { completed: 0, failed: 0, unreachable: 0, skipped: 0 };
+  #lastReport: Counts = { completed: 0, failed: 0, unreachable: 0, skipped: 0 };
   readonly #packages = new Map<string, string>();
   readonly #recent: string[] = [];
 
@@ -44,12 +45,13 @@ export class ProgressView {
         this.#remember(`${clock(e.ts)} ${e.host}: disconnected (${e.reason})`);
         break;
       case 'FleetUpdateProgress':
+        // Counts are cumulative: a batch's own are what changed since the previous batch's last report
+        // (its first report already counts the hosts it skipped while starting).
         if (e.batch !== this.#batch) {
-          // Counts are cumulative: the batch's own are what changed since it began.
-          const j = this.#job();
-          this.#batchBase = j ? pick(j) : this.#batchBase;
+          this.#batchBase = this.#lastReport;
           this.#batch = e.batch;
         }
+        this.#lastReport = pick(e);
         break;
       default:
         break;

@@ -24,7 +24,7 @@ export function overview(): string {
 }
 
 function usageLine(c: Command): string {
-  const talks = c.name !== 'hash-token' && c.name !== 'daemon';
+  const talks = c.name !== 'hash-token' && c.name !== 'daemon' && c.name !== 'top';
   return `usage: tendhost ${c.name}${c.usage ? ` ${c.usage}` : ''}${talks ? ` ${CONNECTION_USAGE}` : ''}`;
 }
 
@@ -59,7 +59,7 @@ export async function runCli(argv: string[], env: CliEnv): Promise<number> {
     return CLI_EXIT.USAGE;
   }
   const { command, rest } = found;
-  if (wantsHelp(rest)) {
+  if (!command.selfHelp && wantsHelp(rest)) {
     env.stdout.write(`${usageLine(command)}\n${command.summary}\n${command.help ? `${command.help}\n` : ''}`);
     return CLI_EXIT.OK;
   }
