@@ -51,12 +51,13 @@ function head(s: ComposeService): string {
   );
 }
 
-function pull(stack: ComposeStack, names: string[]): string {
+function pull(stacks: ComposeStack[], stack: ComposeStack, names: string[]): string {
   // Without a TTY, Compose 2.26 writes one line per event to stderr.
   let err = '';
   for (const n of names) err += ` ${n} Pulling \n`;
   for (const s of stack.services.filter((x) => names.includes(x.name))) {
-    s.local = s.remote;
+    // The host has one image store: the pulled tag is new for every stack that uses it.
+    for (const other of stacks.flatMap((st) => st.services)) if (refOf(other) === refOf(s)) other.local = s.remote;
     err += ` ${s.name} Pulled \n`;
   }
   return err;
@@ -126,7 +127,7 @@ function handleCompose(ctx: ExecCtx): Outcome | undefined {
   if (command === CMD.composeConfig('v2', dir)) return exit(0, config(stack));
   if (command === CMD.composePs('v2', dir)) return exit(0, stack.services.map((s) => containerId(stack, s) + '\n').join(''));
   const p = listed((d, n) => CMD.composePull('v2', d, n));
-  if (p) return exit(0, '', pull(stack, p));
+  if (p) return exit(0, '', pull(host.stacks, stack, p));
   const u = listed((d, n) => CMD.composeUp('v2', d, n));
   if (u) return exit(0, '', up(stack, u));
   // `docker-compose` (v1) is not installed next to the v2 plugin.
