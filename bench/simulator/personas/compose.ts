@@ -35,6 +35,12 @@ function config(stack: ComposeStack): string {
 function imageDigests(services: ComposeService[], refs: string[]): string {
   let out = '';
   for (const ref of refs) {
+    // An image id (what a container runs) or a tag.
+    const byId = services.find((x) => `sha256:${x.running}` === ref);
+    if (byId) {
+      out += `${ref}\t${ref}\t["${byId.image}@${ref}"]\n`;
+      continue;
+    }
     const s = services.find((x) => refOf(x) === ref);
     out += s ? `${ref}\tsha256:${s.local}\t["${s.image}@sha256:${s.local}"]\n` : `${ref}\t\n`;
   }
@@ -97,13 +103,9 @@ function handleCompose(ctx: ExecCtx): Outcome | undefined {
     return s ? exit(0, head(s)) : undefined;
   }
   if (command.startsWith('for r in ')) {
-    const refs = [...new Set(all.map(refOf))];
-    for (let n = 1; n <= refs.length; n++) {
-      for (let i = 0; i + n <= refs.length; i++) {
-        if (command === CMD.imageDigests(refs.slice(i, i + n))) return exit(0, imageDigests(all, refs.slice(i, i + n)));
-      }
-    }
-    return undefined;
+    // The words between `for r in` and `; do`: tags and image ids, never quoted (no shell metacharacters).
+    const refs = command.slice('for r in '.length, command.indexOf('; do')).split(' ').filter(Boolean);
+    return command === CMD.imageDigests(refs) ? exit(0, imageDigests(all, refs)) : undefined;
   }
   if (command.startsWith('docker inspect ')) {
     const ids = command.split(' ').filter((w) => /^[0-9a-f]{64}$/.test(w));
