@@ -176,6 +176,10 @@ export function composeEngineSuite(version: 'v1' | 'v2'): void {
       t.match(res.packages[0], { current_version: r.digests.web1, new_version: r.digests.web2 });
       const progress = r.events.of(h, 'UpdateProgress').map((e) => `${e.package.slice(e.package.lastIndexOf(':') + 1)} ${e.progress}`);
       t.ok(progress.includes('web pulling') || progress.includes('web pulled'), `${h}: pull progress streamed (${progress.join(', ')})`);
+      if (version === 'v2') {
+        // The simulator's compose persona prints these same lines (bench/simulator/personas/compose.ts).
+        t.same(progress, ['web pulling', 'web pulled', 'web recreate', 'web recreated', 'web starting', 'web started'], `${h}: Compose 2.26's progress as the simulator replays it`);
+      }
       t.notOk(progress.some((p) => p.startsWith('worker ')), `${h}: worker untouched`);
     }
     // Each web container now runs the new image; worker kept its container.

@@ -1,12 +1,12 @@
 // A Debian 12 host running Docker Engine with the Compose v2 plugin and one or
-// more stacks. It answers the commands of workers/pkg/compose.ts with the
-// shapes captured from the real tools (test/fixtures/compose/, recorded by
-// test/compose-engine-v2.test.ts against dockerd 20.10 + Compose 2.26 +
-// registry 2.8): `config` YAML, `docker image inspect` digests, the
-// registry's HEAD answer, `pull`/`up -d` progress on stderr, `ps -a -q` and
-// `docker inspect` states. A service's `running`/`local`/`remote` stand for
-// image digests (and ids): `pull` makes the registry's local, `up -d`
-// recreates the containers whose image changed.
+// more stacks. It answers the commands of workers/pkg/compose.ts in the shapes
+// the real tools print — dockerd 20.10, Compose 2.26 and registry 2.8, as run
+// by test/compose-engine-v2.test.ts (which checks that the real pull/up
+// progress reads as the same events this persona produces): `config` YAML,
+// `docker image inspect` digests, the registry's HEAD answer, `pull`/`up -d`
+// progress on stderr, `ps -a -q` and `docker inspect` states. A service's
+// `running`/`local`/`remote` stand for image digests (and ids): `pull` makes
+// the registry's local, `up -d` recreates the containers whose image changed.
 import { CMD } from '../../../workers/pkg/commands.js';
 import { manifestUrl, parseImageRef } from '../../../workers/pkg/image-ref.js';
 import type { ComposeService, ComposeStack } from '../host.js';
