@@ -6,7 +6,7 @@ import type { ReadModel } from './state/read-model.js';
 import type { ShardPool } from './pool/shard-pool.js';
 import type { JobStore } from './jobs/job-store.js';
 import type { Broadcaster } from './events/broadcaster.js';
-import type { UwsMode } from './http/uws.js';
+import type { UwsBuild } from './schemas/http-build.js';
 import type { ResolvedHost } from './schemas/host.js';
 import type { HostActions } from './hosts/host-actions.js';
 import type { RequestOrderedAudit } from './audit/request-order.js';
@@ -35,5 +35,6 @@ export interface DaemonContext {
   metrics: Metrics;
   version: string;
   startedAt: number;
-  uwsMode: UwsMode;
+  /** Which uWS build serves HTTP (reported on /health). */
+  uws: UwsBuild;
 }

@@ -29,6 +29,8 @@ import { restoredStatus, wasInterrupted, type Interruption } from './recovery.js
 export { StoreError } from './store/store-error.js';
 export class BindError extends Error {}
 export class WorkerPoolError extends Error {}
+/** No native uWS build loads and the fallback was not allowed. */
+export class NoNativeHttpError extends Error {}
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -46,12 +48,17 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(config: Config, log: Logger): Promise<RunningDaemon> {
-  const { mode } = loadUws();
-  if (mode !== 'native') {
-    log.error(
-      'uWebSockets.js native binary did not load: serving on the slow pure-JS fallback. ' +
-        '/health reports uws="fallback"; do not benchmark this process.',
-    );
+  const { build: uws, refused } = loadUws();
+  if (uws.build !== 'native') {
+    // Built for tens of thousands of hosts: the pure-JS server would not keep up, so it is opt-in.
+    const why = `no native uWebSockets.js build loads on Node ${process.version} (ABI ${uws.abi}, ${process.platform}-${process.arch}): ${refused.join('; ')}`;
+    if (!config.daemon.allow_slow_http) {
+      throw new NoNativeHttpError(
+        `${why}. Use Node 20, 22, 24 or 25 on glibc >= 2.38 (Debian 13, Ubuntu 24.04, RHEL 10), or Node 20 on older glibc; ` +
+          'or set [daemon] allow_slow_http = true to serve on the slow pure-JS fallback',
+      );
+    }
+    log.error({ uws }, `${why}; serving on the slow pure-JS fallback ([daemon] allow_slow_http = true). /health reports uws.build="fallback"; do not benchmark this process.`);
   }
   const keyWarning = hostKeyPolicyWarning(config.workers.ssh.host_key_policy);
   if (keyWarning) log.warn({ host_key_policy: config.workers.ssh.host_key_policy }, keyWarning);
@@ -96,7 +103,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   // A client resuming with ?since= learns that those jobs ended, and which hosts came back changed.
   for (const job of interruptedJobs) broadcaster.emit(jobFinished(job));
   announceJobs(jobs, broadcaster);
-  broadcaster.startingFrom((name) => state.statuses.get(name));
+  broadcaster.startingFrom((name) => state.statuses.get(name), { announceNew: broadcaster.lastSeq > 0 });
   const store = await StateStore.start(storeFile, log, { eventRetention: Math.max(config.daemon.ws.replay_buffer, 1000), jobRetention: 10_000, nice: config.workers.nice }, (n) => model.json(n));
   broadcaster.setPersist({ status: (s) => store.status(s), removed: (n) => store.removeStatus(n), event: (seq, json) => store.event(seq, json) });
   jobs.setOnChange((j, host) => store.job(j, host));
@@ -195,7 +202,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     audit,
     version: VERSION,
     startedAt: Date.now(),
-    uwsMode: mode,
+    uws,
     fleet: null as unknown as FleetUpdates,
     metrics: null as unknown as Metrics,
   };
@@ -252,7 +259,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
       tls: config.daemon.tls.enabled,
       workers: pool.size,
       hosts: model.size,
-      uws: mode,
+      uws: `${uws.build} (${uws.package} ${uws.version}, ABI ${uws.abi})`,
       config: config.file,
     },
     'listening',

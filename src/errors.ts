@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, message: 'too many requests' },
   INTERNAL: { status: 500, message: 'internal error' },
   WORKER_UNAVAILABLE: { status: 503, message: 'the worker that owns this host is unavailable' },
+  DASHBOARD_NOT_BUILT: { status: 503, message: 'the dashboard assets are not built (run make build)' },
 
   // configuration
   CONFIG_INVALID: { status: 500, message: 'configuration is invalid' },

@@ -6,4 +6,5 @@ export const EXIT = {
   BIND: 3,
   WORKERS: 4,
   STATE: 5,
+  NO_NATIVE_HTTP: 6,
 } as const;

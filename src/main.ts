@@ -3,7 +3,7 @@
 import { findConfigFile, loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { createLogger } from './logger.js';
-import { startDaemon, BindError, WorkerPoolError, StoreError, type RunningDaemon } from './daemon.js';
+import { startDaemon, BindError, NoNativeHttpError, WorkerPoolError, StoreError, type RunningDaemon } from './daemon.js';
 import { EXIT } from './exit-codes.js';
 
 async function main(): Promise<void> {
@@ -31,6 +31,10 @@ async function main(): Promise<void> {
     if (err instanceof WorkerPoolError) {
       log.fatal(err.message);
       process.exit(EXIT.WORKERS);
+    }
+    if (err instanceof NoNativeHttpError) {
+      log.fatal(err.message);
+      process.exit(EXIT.NO_NATIVE_HTTP);
     }
     if (err instanceof StoreError) {
       log.fatal(err.message);

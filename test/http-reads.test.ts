@@ -28,7 +28,7 @@ t.test('GET /health reports the daemon', async (t) => {
   const r = await d.get('/health');
   t.equal(r.status, 200);
   t.equal(r.body.status, 'healthy');
-  t.equal(r.body.uws, 'native', 'uWS native binary loaded');
+  t.equal(r.body.uws.build, 'native', 'uWS native binary loaded');
   t.equal(r.body.workers, 2);
   t.equal(r.body.hosts, 121);
   t.type(r.body.version, 'string');

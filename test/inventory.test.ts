@@ -14,7 +14,7 @@ import { isRealDisk, parseDf, parseDpkgQuery, parseIpAddr, parseMemTotal, parseR
 import { inventoryFromOsquery, maskToPrefix, OSQUERY_MARKER, osqueryCommand } from '../workers/inventory/osquery.js';
 import { detect } from '../workers/pkg/detect.js';
 
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('./fixtures/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), 'utf8');
 
 const CTX = { timeoutMs: 60_000, maxOutputBytes: 16 * 1024 * 1024 };

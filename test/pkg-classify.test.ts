@@ -1,12 +1,12 @@
 // Failed package commands → typed errors, from the real failures captured in
-// /work/shared/fixtures and the messages the tools are known to print.
+// test/fixtures and the messages the tools are known to print.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import type { ExecResult } from '../workers/exec/types.js';
 import { classifyFailure, lastMeaningfulLine } from '../workers/pkg/classify.js';
 import { CMD } from '../workers/pkg/commands.js';
 
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('./fixtures/', import.meta.url);
 
 function fixture(name: string): ExecResult {
   const read = (ext: string) => readFileSync(new URL(`${name}.${ext}`, FIXTURES), 'utf8');

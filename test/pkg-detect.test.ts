@@ -8,7 +8,7 @@ import { CMD } from '../workers/pkg/commands.js';
 import { decide, detect, osInfoOf, parseOsRelease } from '../workers/pkg/detect.js';
 import { driversFor } from '../workers/pkg/drivers.js';
 
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('./fixtures/', import.meta.url);
 const DEBIAN = readFileSync(new URL('apt/os-release.stdout', FIXTURES), 'utf8');
 const FEDORA =
   'NAME="Fedora Linux"\nVERSION="39 (Server Edition)"\nID=fedora\nVERSION_ID=39\nVERSION_CODENAME=""\nPRETTY_NAME="Fedora Linux 39 (Server Edition)"\n';

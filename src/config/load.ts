@@ -160,6 +160,7 @@ function applyDefaults(cfg: ConfigFile, file: string, env: NodeJS.ProcessEnv): C
       state_dir: stateDir,
       shutdown_grace_ms: (d.shutdown_grace_s ?? 30) * 1000,
       worker_watchdog_ms: (d.worker_watchdog_s ?? 30) * 1000,
+      allow_slow_http: d.allow_slow_http ?? false,
       tls: {
         enabled: d.tls?.enabled ?? false,
         cert_path: d.tls?.cert_path ? rel(d.tls.cert_path) : null,

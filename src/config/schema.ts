@@ -24,6 +24,7 @@ export const DaemonSection = Type.Object(
     ),
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     worker_nice: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
+    allow_slow_http: Type.Optional(Type.Boolean()),
     state_dir: Type.Optional(Type.String({ minLength: 1 })),
     shutdown_grace_s: Type.Optional(Seconds),
     worker_watchdog_s: Type.Optional(Seconds),

@@ -44,6 +44,8 @@ export interface Config {
     shutdown_grace_ms: number;
     /** A shard worker silent this long is replaced (0 = never). */
     worker_watchdog_ms: number;
+    /** `[daemon] allow_slow_http`: start even when only uWS's pure-JS fallback loads. */
+    allow_slow_http: boolean;
     tls: { enabled: boolean; cert_path: string | null; key_path: string | null };
     auth: { enabled: boolean; tokens: Array<{ name: string; token_hash: string }> };
     http: { body_limit_bytes: number; shutdown_timeout_ms: number };

@@ -1,27 +1,23 @@
-// The only file that touches uWebSockets.js. It loads the native build (and
-// says loudly when the package fell back to its pure-JS shim), turns uWS
+// The only file that touches uWebSockets.js request and response objects. It
+// loads the build uws-native.ts finds (native, or the pure-JS fallback), turns uWS
 // requests into plain `HttpRequest` values before any await, streams bodies
 // with a byte limit, corks every write, and wraps WebSockets in `WsClient`.
-import { createRequire } from 'node:module';
 import type * as UwsTypes from '@trufflesuite/uws-js-unofficial';
+import { loadUwsBuild, type LoadedUws } from './uws-native.js';
 
-const require = createRequire(import.meta.url);
-
-export type UwsMode = 'native' | 'fallback';
-
-export interface LoadedUws {
-  uws: typeof UwsTypes;
-  mode: UwsMode;
-}
+export type { LoadedUws };
 
 let loaded: LoadedUws | null = null;
 
-/** The package silently swaps in a `ws`-based shim when its binary fails to load; tell them apart. */
+/**
+ * The uWS module serving this process, loaded once: a native build when one
+ * loads here (see uws-native.ts), else the pure-JS fallback. The test switch
+ * TENDHOST_TEST_SWITCHES=no-native-uws pretends no binary loads.
+ */
 export function loadUws(): LoadedUws {
   if (loaded) return loaded;
-  const uws = require('@trufflesuite/uws-js-unofficial') as typeof UwsTypes;
-  const mode: UwsMode = String(uws.App).includes('[native code]') ? 'native' : 'fallback';
-  loaded = { uws, mode };
+  const skipNative = (process.env.TENDHOST_TEST_SWITCHES ?? '').split(',').includes('no-native-uws');
+  loaded = loadUwsBuild(skipNative);
   return loaded;
 }
 
@@ -127,12 +123,14 @@ const textDecoder = new TextDecoder();
 
 // The request headers the daemon reads, by kind of request; copying only
 // these keeps the hot path short (each is a call into uWS).
-const READ_HEADERS = ['authorization', 'x-request-id'] as const;
+// If-None-Match and Accept-Encoding: the dashboard's assets answer 304 or gzip.
+const READ_HEADERS = ['authorization', 'x-request-id', 'if-none-match', 'accept-encoding'] as const;
 const BODY_HEADERS = ['authorization', 'x-request-id', 'content-type', 'content-length', 'transfer-encoding'] as const;
 const UPGRADE_HEADERS = ['authorization', 'x-request-id', 'sec-websocket-protocol'] as const;
 
 function readRequest(req: UwsTypes.HttpRequest, res: UwsTypes.HttpResponse, ipForReads: boolean, upgrade = false): HttpRequest {
-  const method = req.getCaseSensitiveMethod().toUpperCase();
+  // The pure-JS fallback (allow_slow_http) has only getMethod.
+  const method = (req.getCaseSensitiveMethod ? req.getCaseSensitiveMethod() : req.getMethod()).toUpperCase();
   const names = upgrade ? UPGRADE_HEADERS : method === 'GET' || method === 'HEAD' ? READ_HEADERS : BODY_HEADERS;
   const headers: Record<string, string> = {};
   for (const h of names) {
@@ -170,7 +168,10 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
     if (r.requestId) res.writeHeader('x-request-id', r.requestId);
     if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
-    if (r.status === 204) res.endWithoutBody(undefined, closeConnection);
+    // 204 and 304 carry no body. endWithoutBody must get no arguments here: an
+    // explicit `undefined` length makes this uWS build return without answering
+    // ("Returning from a request handler without responding"), which aborts the process.
+    if (r.status === 204 || r.status === 304) res.endWithoutBody();
     else res.end(r.body, closeConnection);
   };
   // Outside uWS's own callback every write must be corked.

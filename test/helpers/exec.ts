@@ -6,7 +6,7 @@ import { TendhostError } from '../../src/errors.js';
 import { LocalExecutor } from '../../workers/exec/local.js';
 import type { ExecOptions, ExecResult, Executor } from '../../workers/exec/types.js';
 
-export const FIXTURES = new URL('../../../shared/fixtures/', import.meta.url);
+export const FIXTURES = new URL('../fixtures/', import.meta.url);
 
 export interface Capture {
   stdout: string;
@@ -14,7 +14,7 @@ export interface Capture {
   exit: number;
 }
 
-/** A captured command from ../shared/fixtures (NAME.stdout/.stderr/.exit). */
+/** A captured command from test/fixtures (NAME.stdout/.stderr/.exit). */
 export function fixture(name: string): Capture {
   const read = (ext: string) => readFileSync(new URL(`${name}.${ext}`, FIXTURES), 'utf8');
   return { stdout: read('stdout'), stderr: read('stderr'), exit: Number(read('exit').trim()) };

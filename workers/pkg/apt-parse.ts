@@ -1,5 +1,5 @@
 // Pure parsers for what apt-get and dpkg print (LANG=C). Formats checked
-// against the captures in /work/shared/fixtures/apt and apt-chroot.
+// against the captures in test/fixtures/apt and apt-chroot.
 import type { PendingPackage } from '../../src/schemas/packages.js';
 import type { RebootCheck } from './driver.js';
 import { splitLines } from './run.js';

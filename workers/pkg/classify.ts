@@ -1,7 +1,7 @@
 // Turns a package command that did not do its job into a typed error. The
 // tools say what went wrong only in prose, so this is a table of the phrases
 // the real apt, dpkg, dnf, yum, sudo and docker print (see the fixtures in
-// /work/shared/fixtures), checked most specific first: a lock beats a generic
+// test/fixtures), checked most specific first: a lock beats a generic
 // permission problem, a full disk beats the "Failed to fetch" it causes.
 import { TendhostError } from '../../src/errors.js';
 import type { ExecResult } from '../exec/types.js';

@@ -1,5 +1,5 @@
 // Pure parsers for what dnf (4 and 5) and yum print (LANG=C). Formats checked
-// against /work/shared/fixtures/dnf; wrapped rows and the obsoletes section
+// against test/fixtures/dnf; wrapped rows and the obsoletes section
 // follow dnf's and yum's output.py.
 import type { PendingPackage } from '../../src/schemas/packages.js';
 import type { RebootCheck } from './driver.js';

@@ -1,5 +1,5 @@
 // Text that apt-get prints, built line by line like the fixtures in
-// /work/shared/fixtures/apt and apt-chroot (LANG=C, no pty, Dpkg::Use-Pty=0).
+// test/fixtures/apt and apt-chroot (LANG=C, no pty, Dpkg::Use-Pty=0).
 import type { PendingPkg } from '../host.js';
 
 const HEADER =

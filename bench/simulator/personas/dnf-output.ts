@@ -1,5 +1,5 @@
 // Text that dnf 4 prints (LANG=C, no terminal: 80 columns), built like the
-// fixtures in /work/shared/fixtures/dnf.
+// fixtures in test/fixtures/dnf.
 import type { PendingPkg } from '../host.js';
 
 /** dnf's format_number: binary steps, one decimal below 10. */

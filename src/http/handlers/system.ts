@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import type { DaemonContext } from '../../context.js';
 import { ok, type Route } from '../route.js';
+import { UwsBuild } from '../../schemas/http-build.js';
 
 export const Health = Type.Object(
   {
@@ -10,7 +11,7 @@ export const Health = Type.Object(
     uptime_s: Type.Number(),
     workers: Type.Integer(),
     hosts: Type.Integer(),
-    uws: Type.Union([Type.Literal('native'), Type.Literal('fallback')]),
+    uws: UwsBuild,
   },
   { title: 'Health' },
 );
@@ -32,12 +33,12 @@ export function systemRoutes(ctx: DaemonContext): Route[] {
       handler() {
         return ok({
           // Serving on the pure-JS uWS fallback works but is far slower: say so.
-          status: ctx.uwsMode === 'native' ? 'healthy' : 'degraded',
+          status: ctx.uws.build === 'native' ? 'healthy' : 'degraded',
           version: ctx.version,
           uptime_s: Math.round((Date.now() - ctx.startedAt) / 100) / 10,
           workers: ctx.pool.size,
           hosts: ctx.model.size,
-          uws: ctx.uwsMode,
+          uws: ctx.uws,
         });
       },
     },
