@@ -10,6 +10,7 @@ import type { Client as SshClient } from 'ssh2';
 import { startSimulator, type Simulator, type SimHost } from '../bench/simulator/index.js';
 import { generateParseable } from '../bench/simulator/keys.js';
 import { CMD, shellQuote } from '../workers/pkg/commands.js';
+import { manifestUrl, parseImageRef } from '../workers/pkg/image-ref.js';
 
 const { Client, utils } = ssh2;
 
@@ -248,22 +249,30 @@ t.test('a mixed fleet of 20 hosts with faults', async (t) => {
     t.equal((await run(c, CMD.rpmNeedsRestarting('yum'))).code, 127, 'no standalone needs-restarting');
   });
 
-  t.test('compose: pull then up recreates the outdated service', async (t) => {
+  t.test('compose: the registry moved web only; pull then up recreates it', async (t) => {
     const c = await connect(cmp1);
     t.teardown(() => c.end());
     const d = '/srv/app1';
-    t.equal((await run(c, CMD.composeVersion('v2'))).stdout, '2.29.7\n');
+    t.equal((await run(c, CMD.composeVersion('v2'))).stdout, '2.26.1\n');
     t.equal((await run(c, CMD.composeVersion('v1'))).code, 127);
     t.same(await run(c, CMD.composeFind(d)), { stdout: 'compose.yaml\n', stderr: '', code: 0 });
     t.same(await run(c, CMD.composeFind('/srv/nope')), { stdout: '', stderr: "sh: 1: cd: can't cd to /srv/nope\n", code: 2 });
-    const before = JSON.parse((await run(c, CMD.composeImages('v2', d))).stdout) as Array<{ ContainerName: string; ID: string }>;
-    t.equal(before.length, 3);
-    t.equal((await run(c, CMD.composeConfigImages('v2', d))).stdout, 'nginx:1.27\npostgres:16\nredis:7\n');
-    t.match((await run(c, CMD.composePull('v2', d))).stderr, / web Pulled /);
-    t.match((await run(c, CMD.composeUp('v2', d))).stderr, / Container app1-web-1 {2}Recreated\n/);
-    const after = JSON.parse((await run(c, CMD.composeImages('v2', d))).stdout) as Array<{ ContainerName: string; ID: string }>;
-    t.not(after[0].ID, before[0].ID, 'web runs the new image');
-    t.equal(after[1].ID, before[1].ID, 'db unchanged');
+    t.match((await run(c, CMD.composeConfig('v2', d))).stdout, /^name: app1\nservices:\n  web:\n    image: nginx:1\.27\n/);
+    const refs = ['nginx:1.27', 'postgres:16', 'redis:7'];
+    const digests = async () =>
+      new Map((await run(c, CMD.imageDigests(refs))).stdout.trim().split('\n').map((l) => [l.split('\t')[0], JSON.parse(l.split('\t')[2])[0]]));
+    const head = async (ref: string) =>
+      /Docker-Content-Digest: (\S+)/.exec((await run(c, CMD.registryHead(manifestUrl(parseImageRef(ref))))).stdout)?.[1];
+    const before = await digests();
+    t.not(`nginx@${await head('nginx:1.27')}`, before.get('nginx:1.27'), 'web: the registry has a newer digest');
+    t.equal(`postgres@${await head('postgres:16')}`, before.get('postgres:16'), 'db: the same');
+    t.match((await run(c, CMD.composePull('v2', d, ['web']))).stderr, / web Pulled /);
+    t.match((await run(c, CMD.composeUp('v2', d, ['web']))).stderr, / Container app1-web-1 {2}Recreated\n/);
+    const after = await digests();
+    t.equal(after.get('nginx:1.27'), `nginx@${await head('nginx:1.27')}`, 'web is now local');
+    const ids = (await run(c, CMD.composePs('v2', d))).stdout.trim().split('\n');
+    t.equal(ids.length, 3);
+    t.match((await run(c, CMD.containerStates(ids))).stdout, /\tweb\tsha256:[0-9a-f]{64}\trunning\t\n/);
     t.equal((await run(c, CMD.aptSimulate)).stdout.match(/^Inst /gm)?.length, 5, 'its OS is Debian with apt');
   });
 

@@ -219,8 +219,8 @@ export class HostActor {
           const intent = this.#snap.intent;
           const q = await ops.query(this.#trace, { refresh: intent?.kind === 'update' && !intent.dry_run });
           this.#status = { ...this.#status, pending_updates: q.pending.length, package_manager: q.package_manager };
-          // Compose cannot see a newer image without pulling it: an update of a
-          // host with stacks goes on to its upgrade even when nothing is listed.
+          // A Compose registry that could not be asked leaves its services
+          // unlisted: an update goes on to its upgrade even when nothing is listed.
           const goOn = intent?.kind === 'update' && q.unlisted;
           return { type: 'QUERY_DONE', pending: goOn ? Math.max(1, q.pending.length) : q.pending.length };
         }

@@ -54,7 +54,9 @@ export function dryRunCommands(h: FleetHost, known = false): string[] {
   const refs = STACK_SERVICES.map((s) => `${s.image}:${s.tag}`);
   const check: string[] = [CMD.dockerConfig];
   dirs.forEach((dir, i) => {
-    check.push(CMD.composeFind(dir), CMD.composeConfig('v2', dir), CMD.imageDigests(refs));
+    // The daemon also inspects the running containers and their images; their ids are not known here,
+    // so this list sends the tag inspection only (two execs fewer per stack than the daemon).
+    check.push(CMD.composeFind(dir), CMD.composeConfig('v2', dir), CMD.composePs('v2', dir), CMD.imageDigests(refs));
     if (i === 0) check.push(...refs.map((r) => CMD.registryHead(manifestUrl(parseImageRef(r)))));
   });
   return [...apt, ...check, ...check];

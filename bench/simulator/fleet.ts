@@ -117,7 +117,8 @@ export function composeStacks(hostName: string, count: number): ComposeStack[] {
       file: k % 2 === 1 ? 'compose.yaml' : 'docker-compose.yml',
       project,
       services: STACK_SERVICES.map((s, i) => {
-        const old = imageId(`${hostName}/${project}/${s.name}/old`);
+        // One image store per host: every stack of a host runs the same old image of a service.
+        const old = imageId(`${hostName}/${s.name}/old`);
         // The first service of each stack has a newer image in the registry.
         const remote = i === 0 ? imageId(`${s.image}:${s.tag}/new`) : old;
         return { ...s, running: old, local: old, remote };

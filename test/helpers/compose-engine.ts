@@ -64,7 +64,8 @@ async function setup(t: Tap.Test, version: 'v1' | 'v2'): Promise<Rig> {
   // A credential for another registry: read and matched by name, never used for ours.
   fs.writeFileSync(path.join(dockerConfig, 'config.json'), JSON.stringify({ auths: { 'registry.example.org': { auth: Buffer.from('u:p').toString('base64') } } }));
 
-  const sshd = await startSshd({ env: { DOCKER_HOST: engine.host, DOCKER_CONFIG: dockerConfig, PATH: bin } });
+  // Two stack hosts on one sshd: 127.0.0.1 and 127.0.0.2.
+  const sshd = await startSshd({ env: { DOCKER_HOST: engine.host, DOCKER_CONFIG: dockerConfig, PATH: bin }, extraConfig: ['ListenAddress 127.0.0.2'] });
   t.teardown(() => sshd.stop());
   const key = keygen(path.join(engine.dir, 'id_ed25519'));
   sshd.authorize('root', publicKeyLine(key));
@@ -123,6 +124,8 @@ async function update(r: Rig, host: string, dryRun: boolean): Promise<any> {
 const names = (list: any[]) => list.map((p) => p.name.slice(p.name.lastIndexOf(':') + 1)).sort();
 
 export function composeEngineSuite(version: 'v1' | 'v2'): void {
+  // Two engines, registries and daemons one after the other on a shared machine: minutes, not seconds.
+  t.setTimeout(900_000);
   const missing = canRunSshd() ?? missingDockerParts(version);
   if (missing) {
     // In CI every part is installed (.ci/run): a missing one is a failure, not a skip.
@@ -162,7 +165,10 @@ export function composeEngineSuite(version: 'v1' | 'v2'): void {
     const roll = await r.d.request('POST', '/fleet/update', { batch_size: 1 });
     t.equal(roll.status, 202, roll.text);
     for (const h of ['stack-a', 'stack-b']) {
-      const done = await until(() => r.events.of(h, 'UpdateCompleted').find((e) => !e.result.dry_run), 180_000, 100);
+      const done = await until(() => r.events.of(h, 'UpdateCompleted').find((e) => !e.result.dry_run), 180_000, 100).catch(async (err) => {
+        const job = await r.d.get(`/jobs/${roll.body.job_id ?? roll.body.id}`);
+        throw new Error(`${h}: ${(err as Error).message}; job ${job.text}; events ${JSON.stringify(r.events.of(h).slice(-8))}`);
+      });
       const res = done.result;
       t.equal(res.success, true, `${h}: ${res.error}`);
       t.equal(res.upgraded, 1, `${h}: one service updated`);
@@ -170,6 +176,10 @@ export function composeEngineSuite(version: 'v1' | 'v2'): void {
       t.match(res.packages[0], { current_version: r.digests.web1, new_version: r.digests.web2 });
       const progress = r.events.of(h, 'UpdateProgress').map((e) => `${e.package.slice(e.package.lastIndexOf(':') + 1)} ${e.progress}`);
       t.ok(progress.includes('web pulling') || progress.includes('web pulled'), `${h}: pull progress streamed (${progress.join(', ')})`);
+      if (version === 'v2') {
+        // The simulator's compose persona prints these same lines (bench/simulator/personas/compose.ts).
+        t.same(progress, ['web pulling', 'web pulled', 'web recreate', 'web recreated', 'web starting', 'web started'], `${h}: Compose 2.26's progress as the simulator replays it`);
+      }
       t.notOk(progress.some((p) => p.startsWith('worker ')), `${h}: worker untouched`);
     }
     // Each web container now runs the new image; worker kept its container.

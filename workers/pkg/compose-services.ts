@@ -52,6 +52,11 @@ export function parseImageDigests(stdout: string): Map<string, LocalImage | null
   return out;
 }
 
+/** Container ids as `ps -q` prints them, one per line. */
+export function containerIds(stdout: string): string[] {
+  return stdout.split(/\s+/).filter((id) => /^[0-9a-f]{12,64}$/.test(id));
+}
+
 export interface ContainerState {
   id: string;
   service: string;

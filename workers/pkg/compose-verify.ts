@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TendhostError } from '../../src/errors.js';
 import type { Executor } from '../exec/types.js';
 import { CMD } from './commands.js';
-import { parseContainerStates, type ContainerState } from './compose-services.js';
+import { containerIds, parseContainerStates, type ContainerState } from './compose-services.js';
 import type { DriverContext } from './driver.js';
 import { runChecked } from './run.js';
 
@@ -51,7 +51,7 @@ export async function verifyServices(exec: Executor, ctx: DriverContext, spec: V
 /** The containers of the services being checked. */
 async function look(exec: Executor, ctx: DriverContext, spec: VerifySpec): Promise<ContainerState[]> {
   const ps = await runChecked(exec, spec.psCommand, ctx, { parseCritical: true });
-  const ids = ps.stdout.split(/\s+/).filter((id) => /^[0-9a-f]{12,64}$/.test(id));
+  const ids = containerIds(ps.stdout);
   if (ids.length === 0) return [];
   const r = await runChecked(exec, CMD.containerStates(ids), ctx, { parseCritical: true });
   return parseContainerStates(r.stdout).filter((s) => spec.expected.has(s.service));

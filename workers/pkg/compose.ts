@@ -1,6 +1,7 @@
 // Docker Compose stacks as "packages": each service's image digest is its
 // version. Pending updates are found without pulling, as Watchtower and Diun
-// do: per service, the local image's RepoDigests against the digest the
+// do: per service, the RepoDigests of the image its container runs (or of the
+// tag's local image, before any container exists) against the digest the
 // registry serves for its tag now (registry.ts). An update pulls and
 // recreates only the services whose tag moved, then checks each one runs the
 // new image (compose-verify.ts). Services built on the host (`build:`) or
@@ -12,7 +13,7 @@ import type { ExecResult, Executor } from '../exec/types.js';
 import { classifyFailure } from './classify.js';
 import { CMD } from './commands.js';
 import { parseComposePullLine, parseComposeUpLine, serviceKey, serviceOf } from './compose-parse.js';
-import { parseComposeConfig, parseImageDigests, type ComposeService, type LocalImage } from './compose-services.js';
+import { containerIds, parseComposeConfig, parseContainerStates, parseImageDigests, type ComposeService, type LocalImage } from './compose-services.js';
 import { verifyServices } from './compose-verify.js';
 import { detectComposeVersion } from './detect.js';
 import type { DriverContext, PackageDriver, RebootCheck, UpgradeContext, UpgradeOutcome } from './driver.js';
@@ -131,7 +132,10 @@ export class ComposeDriver implements PackageDriver {
         else pulled.push({ service: s, ref });
       }
     }
-    const local = await localImages(exec, ctx, pulled.map((p) => p.ref.ref));
+    // What runs now: a container's image, not the tag, is the current version
+    // (a tag pulled by hand while the container kept its old image is still pending).
+    const running = await runningImages(exec, ctx, CMD.composePs(v, dir));
+    const local = await localImages(exec, ctx, [...pulled.map((p) => p.ref.ref), ...running.values()]);
     const moved: Moved[] = [];
     for (const { service, ref } of pulled) {
       let ask = digests.get(ref.ref);
@@ -148,7 +152,8 @@ export class ComposeDriver implements PackageDriver {
         skipped.push({ name: serviceKey(dir, service.name), reason: err.message, code: err.code });
         continue;
       }
-      const img = local.get(ref.ref) ?? null;
+      const runs = running.get(service.name);
+      const img = local.get(runs ?? ref.ref) ?? null;
       const current = img ? digestFor(ref, img.repoDigests) : null;
       if (current !== next) moved.push({ service: service.name, ref, current, next });
     }
@@ -227,6 +232,17 @@ async function localImages(exec: Executor, ctx: DriverContext, refs: string[]): 
   if (unique.length === 0) return new Map();
   const r = await runChecked(exec, CMD.imageDigests(unique), ctx, { parseCritical: true });
   return parseImageDigests(r.stdout);
+}
+
+/** Service → the image id its (first) container runs; services without a container are absent. */
+async function runningImages(exec: Executor, ctx: DriverContext, psCommand: string): Promise<Map<string, string>> {
+  const ps = await runChecked(exec, psCommand, ctx, { parseCritical: true });
+  const ids = containerIds(ps.stdout);
+  const out = new Map<string, string>();
+  if (ids.length === 0) return out;
+  const r = await runChecked(exec, CMD.containerStates(ids), ctx, { parseCritical: true });
+  for (const c of parseContainerStates(r.stdout)) if (!out.has(c.service) && c.image) out.set(c.service, c.image);
+  return out;
 }
 
 /** Runs a compose command with its progress (stderr, and stdout for v1's odd lines) reported as it comes. */

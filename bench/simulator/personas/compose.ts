@@ -1,12 +1,12 @@
 // A Debian 12 host running Docker Engine with the Compose v2 plugin and one or
-// more stacks. It answers the commands of workers/pkg/compose.ts with the
-// shapes captured from the real tools (test/fixtures/compose/, recorded by
-// test/compose-engine-v2.test.ts against dockerd 20.10 + Compose 2.26 +
-// registry 2.8): `config` YAML, `docker image inspect` digests, the
-// registry's HEAD answer, `pull`/`up -d` progress on stderr, `ps -a -q` and
-// `docker inspect` states. A service's `running`/`local`/`remote` stand for
-// image digests (and ids): `pull` makes the registry's local, `up -d`
-// recreates the containers whose image changed.
+// more stacks. It answers the commands of workers/pkg/compose.ts in the shapes
+// the real tools print — dockerd 20.10, Compose 2.26 and registry 2.8, as run
+// by test/compose-engine-v2.test.ts (which checks that the real pull/up
+// progress reads as the same events this persona produces): `config` YAML,
+// `docker image inspect` digests, the registry's HEAD answer, `pull`/`up -d`
+// progress on stderr, `ps -a -q` and `docker inspect` states. A service's
+// `running`/`local`/`remote` stand for image digests (and ids): `pull` makes
+// the registry's local, `up -d` recreates the containers whose image changed.
 import { CMD } from '../../../workers/pkg/commands.js';
 import { manifestUrl, parseImageRef } from '../../../workers/pkg/image-ref.js';
 import type { ComposeService, ComposeStack } from '../host.js';
@@ -35,6 +35,12 @@ function config(stack: ComposeStack): string {
 function imageDigests(services: ComposeService[], refs: string[]): string {
   let out = '';
   for (const ref of refs) {
+    // An image id (what a container runs) or a tag.
+    const byId = services.find((x) => `sha256:${x.running}` === ref);
+    if (byId) {
+      out += `${ref}\t${ref}\t["${byId.image}@${ref}"]\n`;
+      continue;
+    }
     const s = services.find((x) => refOf(x) === ref);
     out += s ? `${ref}\tsha256:${s.local}\t["${s.image}@sha256:${s.local}"]\n` : `${ref}\t\n`;
   }
@@ -51,12 +57,13 @@ function head(s: ComposeService): string {
   );
 }
 
-function pull(stack: ComposeStack, names: string[]): string {
+function pull(stacks: ComposeStack[], stack: ComposeStack, names: string[]): string {
   // Without a TTY, Compose 2.26 writes one line per event to stderr.
   let err = '';
   for (const n of names) err += ` ${n} Pulling \n`;
   for (const s of stack.services.filter((x) => names.includes(x.name))) {
-    s.local = s.remote;
+    // The host has one image store: the pulled tag is new for every stack that uses it.
+    for (const other of stacks.flatMap((st) => st.services)) if (refOf(other) === refOf(s)) other.local = s.remote;
     err += ` ${s.name} Pulled \n`;
   }
   return err;
@@ -96,13 +103,9 @@ function handleCompose(ctx: ExecCtx): Outcome | undefined {
     return s ? exit(0, head(s)) : undefined;
   }
   if (command.startsWith('for r in ')) {
-    const refs = [...new Set(all.map(refOf))];
-    for (let n = 1; n <= refs.length; n++) {
-      for (let i = 0; i + n <= refs.length; i++) {
-        if (command === CMD.imageDigests(refs.slice(i, i + n))) return exit(0, imageDigests(all, refs.slice(i, i + n)));
-      }
-    }
-    return undefined;
+    // The words between `for r in` and `; do`: tags and image ids, never quoted (no shell metacharacters).
+    const refs = command.slice('for r in '.length, command.indexOf('; do')).split(' ').filter(Boolean);
+    return command === CMD.imageDigests(refs) ? exit(0, imageDigests(all, refs)) : undefined;
   }
   if (command.startsWith('docker inspect ')) {
     const ids = command.split(' ').filter((w) => /^[0-9a-f]{64}$/.test(w));
@@ -126,7 +129,7 @@ function handleCompose(ctx: ExecCtx): Outcome | undefined {
   if (command === CMD.composeConfig('v2', dir)) return exit(0, config(stack));
   if (command === CMD.composePs('v2', dir)) return exit(0, stack.services.map((s) => containerId(stack, s) + '\n').join(''));
   const p = listed((d, n) => CMD.composePull('v2', d, n));
-  if (p) return exit(0, '', pull(stack, p));
+  if (p) return exit(0, '', pull(host.stacks, stack, p));
   const u = listed((d, n) => CMD.composeUp('v2', d, n));
   if (u) return exit(0, '', up(stack, u));
   // `docker-compose` (v1) is not installed next to the v2 plugin.
