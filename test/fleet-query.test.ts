@@ -51,6 +51,8 @@ async function waitJob(d: Daemon, id: string, timeoutMs: number): Promise<any> {
 }
 
 const faulty = (h: SimHost) => h.faults.size > 0;
+/** What the daemon lists for a simulated host: its packages, plus each stack service whose tag moved in the registry. */
+const pendingOf = (h: SimHost) => h.pending.length + h.stacks.flatMap((st) => st.services).filter((sv) => sv.remote !== sv.running).length;
 const simName = (i: number) => `sim-${String(i).padStart(5, '0')}`;
 /** Hosts i with i % step === offset, of 1,000. */
 const every = (step: number, offset: number) => Array.from({ length: 1000 / step }, (_, k) => simName(k * step + offset)).join(',');
@@ -107,14 +109,14 @@ t.test('1,000 simulated hosts: one dry-run fleet update, per-host results, fault
       if (h.faults.has('refused') || h.faults.has('auth') || h.faults.has('timeout')) continue;
       const s = statuses.get(h.name);
       const res = results.get(h.name);
-      if (res.state !== 'completed' || s.state !== 'idle' || s.error !== null || s.pending_updates !== h.pending.length || s.package_manager !== PACKAGE_MANAGER[h.persona]) {
-        wrong.push(`${h.name} (${h.persona}, ${h.pending.length} pending): job ${res.state}/${res.code}, status ${s.state} ${s.pending_updates} ${s.package_manager} ${s.error}`);
+      if (res.state !== 'completed' || s.state !== 'idle' || s.error !== null || s.pending_updates !== pendingOf(h) || s.package_manager !== PACKAGE_MANAGER[h.persona]) {
+        wrong.push(`${h.name} (${h.persona}, ${pendingOf(h)} pending): job ${res.state}/${res.code}, status ${s.state} ${s.pending_updates} ${s.package_manager} ${s.error}`);
       }
       checked++;
     }
     t.same(wrong.slice(0, 10), [], `${checked} healthy hosts all right`);
     t.ok(checked > 900);
-    const zero = sim.hosts.filter((h) => !faulty(h) && h.pending.length === 0).length;
+    const zero = sim.hosts.filter((h) => !faulty(h) && pendingOf(h) === 0).length;
     t.ok(zero > 50, `${zero} hosts with nothing pending went straight back to idle`);
   });
 
@@ -225,7 +227,7 @@ t.test('dead hosts never hold up healthy ones: 50 slow/hanging and 50 healthy in
   const s = await allHosts(d, 100);
   const stuck = sim.hosts.filter((h) => h.faults.size > 0 && s.get(h.name).state !== 'querying');
   t.same(stuck.map((h) => h.name), [], 'the 50 dead hosts are still waiting meanwhile');
-  for (const h of healthy) t.equal(s.get(h.name).pending_updates, h.pending.length);
+  for (const h of healthy) t.equal(s.get(h.name).pending_updates, pendingOf(h));
   const job = (await d.get(`/jobs/${r.body.job_id}`)).body;
   t.equal(job.state, 'running', 'the batch waits for its dead hosts; the healthy ones did not');
 });
@@ -243,7 +245,7 @@ t.test('a session cap far below the fleet: hosts queue for slots, and each still
   const job = await waitJob(d, r.body.job_id, 60_000);
   t.equal(job.state, 'succeeded');
   const s = await allHosts(d, 60);
-  for (const h of sim.hosts) t.equal(s.get(h.name).pending_updates, h.pending.length, h.name);
+  for (const h of sim.hosts) t.equal(s.get(h.name).pending_updates, pendingOf(h), h.name);
   const connections = sim.hosts.map((h) => h.counters.connections);
   t.same([...new Set(connections)], [1], 'one connection per host: a host keeps its slot between the commands of its operation');
   t.ok(sim.hosts.every((h) => h.counters.execs >= 3), 'every host ran its whole dry run');

@@ -151,7 +151,7 @@ t.test('timeouts, truncation, and everything else', async (t) => {
   t.equal(abort.code, 'PKG_COMMAND_FAILED');
   t.equal(abort.message, 'apt-get failed: Abort.');
   t.equal(classifyFailure(failed('', { exitCode: null, signal: 'SIGTERM' })).message, 'command failed: killed by SIGTERM');
-  t.equal(classifyFailure(failed('', { exitCode: 3 }), { command: CMD.composeUp('v2', '/srv/x') }).message, 'docker compose failed: exit code 3');
+  t.equal(classifyFailure(failed('', { exitCode: 3 }), { command: CMD.composeUp('v2', '/srv/x', ['web']) }).message, 'docker compose failed: exit code 3');
 
   t.equal(lastMeaningfulLine('\nWARNING: apt does not have a stable CLI interface. Use with caution in scripts.\n\nE: boom\n\n'), 'boom');
   t.equal(lastMeaningfulLine('\n\n'), null);
