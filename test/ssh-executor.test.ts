@@ -11,6 +11,7 @@ import type { ResolvedHost } from '../src/schemas/host.js';
 import { SshConnectionManager, type SshSettings } from '../workers/exec/ssh.js';
 import { KnownHostsFile, fingerprint, hostPattern } from '../workers/exec/known-hosts.js';
 import type { ExecutorNotice } from '../workers/exec/types.js';
+import { LocalExecutor } from '../workers/exec/local.js';
 import {
   NOSUDO_USER,
   SUDO_USER,
@@ -98,6 +99,30 @@ async function suite(): Promise<void> {
     t.fail(`expected ${code}, the call succeeded`);
     throw new Error('unreachable');
   }
+
+  await t.test('stdin gets the input and is closed; stderr streams while the command runs', async (t) => {
+    const m = new SshConnectionManager(settings());
+    managers.push(m);
+    const ex = m.executorFor(host('stdin1'));
+    const errChunks: string[] = [];
+    let streamedBeforeEnd = false;
+    const r = await ex.run('cat; echo first >&2; sleep 0.5; echo second >&2', {
+      ...opts,
+      input: 'user = "me:secret"\n',
+      onStderr: (c) => {
+        errChunks.push(c);
+        if (c.includes('first') && !errChunks.join('').includes('second')) streamedBeforeEnd = true;
+      },
+    });
+    t.equal(r.stdout, 'user = "me:secret"\n', 'cat read the input and saw its end');
+    t.equal(errChunks.join(''), 'first\nsecond\n');
+    t.ok(streamedBeforeEnd, 'the first stderr line arrived before the command wrote the second');
+    t.equal(r.stderr, 'first\nsecond\n', 'and is kept in the result too');
+    const local = await new LocalExecutor().run('cat; echo e >&2', { ...opts, input: 'in\n', onStderr: (c) => errChunks.push(`local:${c}`) });
+    t.equal(local.stdout, 'in\n');
+    t.ok(errChunks.includes('local:e\n'), 'the local executor streams stderr too');
+    await ex.close();
+  });
 
   await t.test('key auth runs a command and records the new host key (accept-new)', async (t) => {
     const s = settings();
