@@ -12,6 +12,8 @@ deps: node_modules/.installed
 
 build: deps
 	npx tsc -p tsconfig.json
+	chmod +x dist/src/cli/main.js  # `npx tendhost` runs it directly
+	node tools/build-ui.mjs
 
 # Installs, builds, and starts the daemon with the shipped tendhost.toml.
 run: build
@@ -29,14 +31,14 @@ bench: build
 
 # Prints the [[daemon.auth.tokens]] line for a new token: make hash-token TOKEN=... NAME=...
 hash-token: build
-	node dist/src/cli.js hash-token $(if $(NAME),--name $(NAME)) $(TOKEN)
+	node dist/src/cli/main.js hash-token $(if $(NAME),--name $(NAME)) $(TOKEN)
 
 clean:
 	rm -rf dist .tap
 
 # Installs the built daemon as a service: make install [PREFIX=/usr/local] [DESTDIR=/tmp/pkg]
 #   $(PREFIX)/lib/tendhost   dist/ + package.json + production node_modules (npm ci --omit=dev)
-#   $(PREFIX)/bin/tendhost   launcher (runs the daemon; `tendhost hash-token …`)
+#   $(PREFIX)/bin/tendhost   launcher: the command line (`tendhost daemon` runs the daemon)
 #   $(UNITDIR)/tendhost.service, and /etc/tendhost/tendhost.toml only if none exists.
 # Then: useradd --system --home-dir /var/lib/tendhost --shell /usr/sbin/nologin tendhost
 #       systemctl daemon-reload && systemctl enable --now tendhost
@@ -50,11 +52,11 @@ install: build
 	@test -n "$(NODE)" || (echo "install: node not found (set NODE=/path/to/node)"; exit 1)
 	rm -rf $(LIBDIR)
 	install -d $(LIBDIR)/dist $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/tendhost
-	cp -r dist/src dist/workers $(LIBDIR)/dist/
+	cp -r dist/src dist/workers dist/ui $(LIBDIR)/dist/
 	install -m 0644 package.json package-lock.json README.md $(LIBDIR)/
 	install -D -m 0644 patches/ssh2.mjs $(LIBDIR)/patches/ssh2.mjs
 	cd $(LIBDIR) && $(NPM) ci --omit=dev --no-audit --no-fund --loglevel=error
-	printf '#!/bin/sh\n# tendhost launcher (make install)\nexec %s %s/lib/tendhost/dist/src/cli.js "$$@"\n' '$(NODE)' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/bin/tendhost
+	printf '#!/bin/sh\n# tendhost launcher (make install)\nexec %s %s/lib/tendhost/dist/src/cli/main.js "$$@"\n' '$(NODE)' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/bin/tendhost
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/tendhost
 	sed 's|/usr/local|$(PREFIX)|g' deploy/tendhost.service > $(DESTDIR)$(UNITDIR)/tendhost.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tendhost.service

@@ -14,6 +14,9 @@ const BENCHMARKS: readonly string[] = [
   'store-write',
   'api-auth',
   'job-reads',
+  'client-stream',
+  'scale',
+  'dashboard',
   'ssh2-patch',
 ];
 

@@ -9,7 +9,7 @@
 // jobs) while the rollout runs, the writer's batches, and the front process's
 // event-loop delay — read from the daemon's own /metrics
 // (tendhost_event_loop_delay_{p99,max}_ms: monitorEventLoopDelay sampled every
-// 1 ms, per 5 s window; the worst window is reported, an upper bound on the
+// 10 ms, the delay beyond that tick, per 5 s window; the worst window is reported, an upper bound on the
 // run's p99). Target: p99 under 5 ms. The same measure on this idle
 // benchmark process, in the same run, shows the machine's scheduling floor;
 // the simulator runs at the workers' nice level (bench/lib/simulator-proc.ts). After the run the daemon stops and the

@@ -113,7 +113,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   // A client resuming with ?since= learns that those jobs ended, and which hosts came back changed.
   for (const job of interruptedJobs) broadcaster.emit(jobFinished(job));
   announceJobs(jobs, broadcaster);
-  broadcaster.startingFrom((name) => state.statuses.get(name));
+  broadcaster.startingFrom((name) => state.statuses.get(name), { announceNew: broadcaster.lastSeq > 0 });
   const store = await StateStore.start(storeFile, log, { eventRetention: Math.max(config.daemon.ws.replay_buffer, 1000), jobRetention: 10_000, nice: config.workers.nice }, (n) => model.json(n));
   broadcaster.setPersist({ status: (s) => store.status(s), removed: (n) => store.removeStatus(n), event: (seq, json) => store.event(seq, json) });
   jobs.setOnChange((j, host) => store.job(j, host));

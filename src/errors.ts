@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, message: 'too many requests' },
   INTERNAL: { status: 500, message: 'internal error' },
   WORKER_UNAVAILABLE: { status: 503, message: 'the worker that owns this host is unavailable' },
+  DASHBOARD_NOT_BUILT: { status: 503, message: 'the dashboard assets are not built (run make build)' },
 
   // configuration
   CONFIG_INVALID: { status: 500, message: 'configuration is invalid' },
@@ -50,6 +51,10 @@ export const ERROR_CODES = {
   PKG_DISK_FULL: { status: 507, message: 'disk full' },
   PKG_UNKNOWN_MANAGER: { status: 422, message: 'no supported package manager found' },
   PKG_COMMAND_FAILED: { status: 502, message: 'package command failed' },
+  REGISTRY_UNREACHABLE: { status: 502, message: 'image registry unreachable' },
+  REGISTRY_REFUSED: { status: 502, message: 'image registry refused the request' },
+  REGISTRY_TAG_NOT_FOUND: { status: 502, message: 'image tag not found in its registry' },
+  COMPOSE_SERVICE_FAILED: { status: 502, message: 'a Compose service did not come up on its new image' },
   REBOOT_TIMEOUT: { status: 504, message: 'host did not come back after reboot' },
   VERIFY_FAILED: { status: 502, message: 'post-reboot verification failed' },
   INTERRUPTED: { status: 500, message: 'operation interrupted' },

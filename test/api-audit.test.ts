@@ -165,7 +165,9 @@ webhook = "http://127.0.0.1:1/audit"
     if (r.status !== 201) t.fail(`registration ${i}: ${r.status}`);
   }
   const ms = performance.now() - t0;
-  t.ok(ms < 5_000, `100 audited registrations in ${Math.round(ms)} ms`);
+  // A request that waited on the webhook's retries (seconds of backoff each)
+  // would take minutes; a loaded 2-core machine takes up to ~100 ms each.
+  t.ok(ms < 30_000, `100 audited registrations in ${Math.round(ms)} ms`);
   await until(() => readAudit(file).length >= 100, 5_000);
   t.equal(readAudit(file).length, 100, 'the file has every line');
   const warn = await d.waitForLog((l) => l.msg.startsWith('audit webhook unreachable'), 10_000);

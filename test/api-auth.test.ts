@@ -12,7 +12,7 @@ import { LOCALHOST_TOML, ROOT, startDaemon, until, type Daemon } from './helpers
 
 const TOKEN = 'tk_9f8e7d6c5b4a';
 const OTHER = 'tk_second_token';
-const CLI = join(ROOT, 'dist/src/cli.js');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
 
 t.test('tendhost hash-token prints the tokens entry (argument or stdin)', async (t) => {
   const line = execFileSync(process.execPath, [CLI, 'hash-token', '--name', 'ci-bot', TOKEN], { encoding: 'utf8' });
@@ -58,11 +58,13 @@ file = "${auditFile}"
 });
 t.teardown(() => d?.stop());
 
-// Liveness/readiness probes stay public like /health (orchestrators call them without credentials).
-const PUBLIC = new Set(['/health', '/livez', '/readyz']);
+// Liveness/readiness probes stay public like /health (orchestrators call them
+// without credentials); so do the dashboard's page and assets, which then ask
+// for the token (the data behind them is not public).
+const PUBLIC = new Set(['/health', '/livez', '/readyz', '/', '/ui/app.js', '/ui/app.css']);
 const bearer = (tok: string) => ({ authorization: `Bearer ${tok}` });
 
-t.test('/health is public; everything else needs the token', async (t) => {
+t.test('/health, the probes and the dashboard page are public; everything else needs the token', async (t) => {
   const health = await d.get('/health');
   t.equal(health.status, 200);
   const spec = await d.get('/openapi.json', bearer(TOKEN));

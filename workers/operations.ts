@@ -26,7 +26,7 @@ import type { Inventory } from '../src/schemas/inventory.js';
 import { rebootAndWait } from './reboot.js';
 
 export interface HostOperations {
-  /** `unlisted`: the host has stacks whose updates cannot be listed without pulling (Compose). */
+  /** `unlisted`: some updates could not be listed (a Compose registry failed): an update goes on to its upgrade anyway. */
   query(trace: Trace, opts: { refresh: boolean }): Promise<{ pending: PendingPackage[]; package_manager: PackageManagerName; unlisted: boolean }>;
   upgrade(dryRun: boolean, trace: Trace, onProgress: (pkg: string, progress: string) => void): Promise<UpdateResult>;
   reboot(trace: Trace): Promise<void>;
@@ -174,7 +174,7 @@ export function createHostOperations(
       } finally {
         recording = false;
       }
-      return { pending, package_manager: d.system, unlisted: drivers.some((x) => x.name === 'compose') };
+      return { pending, package_manager: d.system, unlisted: drivers.some((x) => x.incomplete === true) };
     },
 
     async upgrade(dryRun, trace, onProgress) {
@@ -267,6 +267,7 @@ export function createHostOperations(
       result.new += out.new;
       result.removed += out.removed;
       result.packages.push(...out.packages);
+      result.skipped.push(...(out.skipped ?? []));
     }
     if (!dryRun) {
       for (const driver of drivers) {

@@ -25,6 +25,8 @@ import ssh2 from 'ssh2';
 import type { Client as SshClient } from 'ssh2';
 import { parse } from 'smol-toml';
 import { CMD } from '../../workers/pkg/commands.js';
+import { manifestUrl, parseImageRef } from '../../workers/pkg/image-ref.js';
+import { STACK_SERVICES } from '../simulator/fleet.js';
 
 interface FleetHost {
   name: string;
@@ -46,10 +48,16 @@ export function dryRunCommands(h: FleetHost, known = false): string[] {
   const probe: string[] = known ? [] : [CMD.osRelease, CMD.detectTools];
   if (h.tags.includes('fedora')) return [...probe, CMD.rpmCheckUpdate('dnf'), CMD.rpmUpgradeDryRun('dnf')];
   const apt = [...probe, CMD.aptSimulate];
-  for (const dir of h.compose_paths ?? []) {
-    apt.push(CMD.composeFind(dir), CMD.composeImages('v2', dir), CMD.composeConfigImages('v2', dir));
-  }
-  return apt;
+  const dirs = h.compose_paths ?? [];
+  if (dirs.length === 0) return apt;
+  // The query and then the dry run each check every stack against the registry (one HEAD per image).
+  const refs = STACK_SERVICES.map((s) => `${s.image}:${s.tag}`);
+  const check: string[] = [CMD.dockerConfig];
+  dirs.forEach((dir, i) => {
+    check.push(CMD.composeFind(dir), CMD.composeConfig('v2', dir), CMD.imageDigests(refs));
+    if (i === 0) check.push(...refs.map((r) => CMD.registryHead(manifestUrl(parseImageRef(r)))));
+  });
+  return [...apt, ...check, ...check];
 }
 
 function connect(h: FleetHost, key: Buffer): Promise<SshClient> {

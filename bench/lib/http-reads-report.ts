@@ -7,6 +7,7 @@ export interface ServerResult {
   startup_ms: number;
   idle_cpu_pct: number;
   body_bytes: { single: number; page: number };
+  /** After start-up and BENCH_IDLE_SECONDS of settling plus as many of idle measurement. */
   memory_after_start: { rss_kib: number; peak_rss_kib: number };
   memory_after_runs: { rss_kib: number; peak_rss_kib: number };
   /** The median of these runs is the one in `routes`. */
@@ -64,7 +65,7 @@ export function printReport(report: Report): void {
   console.log(table(rows, new Set([2, 3, 4, 5, 6, 7, 8])));
 
   console.log('');
-  const memRows = [['server', 'startup ms', 'idle CPU %', 'RSS MiB (start)', 'RSS MiB (after)', 'peak RSS MiB']];
+  const memRows = [['server', 'startup ms', 'idle CPU %', 'RSS MiB (idle)', 'RSS MiB (after)', 'peak RSS MiB']];
   for (const s of Object.values(report.servers)) {
     if (!s) continue;
     memRows.push([s.name, String(s.startup_ms), s.idle_cpu_pct.toFixed(1), mib(s.memory_after_start.rss_kib), mib(s.memory_after_runs.rss_kib), mib(s.memory_after_runs.peak_rss_kib)]);

@@ -101,7 +101,8 @@ function imageId(seed: string): string {
   return out.slice(0, 64);
 }
 
-const STACK_SERVICES = [
+/** The services of every simulated stack (the same images on every host). */
+export const STACK_SERVICES = [
   { name: 'web', image: 'nginx', tag: '1.27', size: 191_849_000 },
   { name: 'db', image: 'postgres', tag: '16', size: 431_120_000 },
   { name: 'cache', image: 'redis', tag: '7', size: 117_300_000 },

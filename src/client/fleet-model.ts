@@ -49,6 +49,18 @@ export class FleetModel {
     return this.#seq;
   }
 
+  /** True when a connection should resume after `seq` (a snapshot was applied, or `resumeFrom` said where). */
+  get resuming(): boolean {
+    return this.version > 0;
+  }
+
+  /** Start from `seq` without a snapshot: only events after it are applied (hosts stay empty). */
+  resumeFrom(seq: number): void {
+    if (!Number.isInteger(seq) || seq < 0) throw new RangeError(`seq must be an integer >= 0, got ${seq}`);
+    this.#seq = seq;
+    this.version++;
+  }
+
   /** Replace every host with the snapshot's; jobs stay (they are not in a snapshot). */
   applySnapshot(msg: Pick<SnapshotMessage, 'seq' | 'hosts'>): void {
     this.#hosts.clear();

@@ -41,6 +41,12 @@ export interface FleetStreamOptions {
   heartbeatMs?: number;
   /** Events an `events()` iterator may hold unread before it fails. Default 10,000. */
   maxQueued?: number;
+  /**
+   * Start after this seq instead of from a snapshot: the first connection asks
+   * for the events after it (`?since=`), and the daemon answers Resync and a
+   * Snapshot when it no longer has them. Hosts stay empty until a snapshot.
+   */
+  since?: number;
 }
 
 interface Listeners {
@@ -79,6 +85,7 @@ export class FleetStream {
     this.#filter = hasFilter(opts.filter) ? { ...opts.filter } : null;
     this.#open = opts.openSocket ?? browserSocket;
     this.#backoff = new Backoff({ minMs: opts.minBackoffMs, maxMs: opts.maxBackoffMs });
+    if (opts.since !== undefined) this.model.resumeFrom(opts.since);
   }
 
   get state(): StreamState {
@@ -235,7 +242,7 @@ export class FleetStream {
       this.#lastHeard = Date.now();
       this.#startHeartbeat();
       // Resuming: the missed events (or a Resync) come first, then our Pong says we are caught up.
-      if (this.model.version > 0) socket.send('{"type":"ping"}');
+      if (this.model.resuming) socket.send('{"type":"ping"}');
     };
     socket.onmessage = (ev) => this.#onMessage(ev.data);
     socket.onerror = () => {}; // onclose follows and decides
@@ -245,7 +252,7 @@ export class FleetStream {
   #streamUrl(): string {
     const base = this.#opts.url.replace(/\/+$/, '').replace(/^http/, 'ws');
     const q = new URLSearchParams();
-    if (this.model.version > 0) q.set('since', String(this.model.seq));
+    if (this.model.resuming) q.set('since', String(this.model.seq));
     const f = this.#filter;
     if (f) for (const k of ['hosts', 'tags', 'groups', 'types'] as const) if (f[k]?.length) q.set(k, (f[k] as string[]).join(','));
     const qs = q.toString();

@@ -58,6 +58,7 @@ export class Broadcaster {
    * resumes with ?since=, one that changed (interrupted work) is. null = live.
    */
   #baseline: ((name: string) => HostStatus | undefined) | null = null;
+  #announceNew = true;
   readonly #model: ReadModel;
   readonly #jobs: JobSink;
   readonly #log: Logger;
@@ -94,13 +95,21 @@ export class Broadcaster {
     this.#seq = Math.max(this.#seq, lastSeq);
   }
 
-  /** Until `live()`, statuses equal to `before(name)` are applied without an event. */
-  startingFrom(before: (name: string) => HostStatus | undefined): void {
+  /**
+   * Until `live()`, statuses equal to `before(name)` are applied without an
+   * event; so are hosts `before` does not know when `announceNew` is false —
+   * a daemon that has never published an event has no client that could
+   * miss them (a snapshot shows them), and 100,000 HostUpdated events would
+   * only slow its start and crowd out the replay buffer.
+   */
+  startingFrom(before: (name: string) => HostStatus | undefined, opts: { announceNew: boolean }): void {
     this.#baseline = before;
+    this.#announceNew = opts.announceNew;
   }
 
   live(): void {
     this.#baseline = null;
+    this.#announceNew = true;
   }
 
   /** A host's new status (from a shard, or a registration the API answers at once). */
@@ -109,6 +118,7 @@ export class Broadcaster {
     this.#persist?.status(status);
     const known = prev ?? this.#baseline?.(status.name);
     if (known && sameStatus(known, status)) return;
+    if (!known && !this.#announceNew) return;
     this.emit({ type: 'HostUpdated', host: status.name, status });
   }
 

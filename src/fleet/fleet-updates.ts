@@ -5,12 +5,9 @@ import type { DaemonContext } from '../context.js';
 import type { JobRecord } from '../schemas/job.js';
 import { Rollout, type RolloutSpec } from './rollout.js';
 import { now as clockNow } from '../clock.js';
+import { rolloutSelector, type RolloutFilter } from './fleet-filter.js';
 
-export interface FleetFilter {
-  tags?: string[];
-  groups?: string[];
-  exclude_hosts?: string[];
-}
+export type FleetFilter = RolloutFilter;
 
 export class FleetUpdates {
   readonly #ctx: DaemonContext;
@@ -23,15 +20,11 @@ export class FleetUpdates {
 
   /** tags: host has all; groups: host is in any; minus exclude_hosts; none = all. */
   select(filter: FleetFilter): string[] {
-    const exclude = new Set(filter.exclude_hosts ?? []);
+    const selected = rolloutSelector(filter);
     const out: string[] = [];
     for (const name of this.#ctx.model.names()) {
-      if (exclude.has(name)) continue;
       const s = this.#ctx.model.get(name);
-      if (!s) continue;
-      if (filter.tags?.length && !filter.tags.every((t) => s.tags.includes(t))) continue;
-      if (filter.groups?.length && !filter.groups.some((g) => s.groups.includes(g))) continue;
-      out.push(name);
+      if (s && selected(s)) out.push(name);
     }
     return out;
   }

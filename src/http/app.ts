@@ -207,6 +207,7 @@ function toResponse(r: Reply, id: string): HttpResponse {
   let body: string | Buffer = '';
   if (r.body instanceof RawJson) body = r.body.text;
   else if (typeof r.body === 'string' && r.contentType) body = r.body;
+  else if (Buffer.isBuffer(r.body)) body = r.body; // prepared bytes (dashboard assets, gzip)
   else if (r.body !== undefined) body = JSON.stringify(r.body);
   return { status: r.status, body, headers, requestId: id };
 }

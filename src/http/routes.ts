@@ -8,10 +8,11 @@ import { groupRoutes } from './handlers/groups.js';
 import { systemRoutes } from './handlers/system.js';
 import { docsRoutes } from './handlers/docs.js';
 import { fleetRoutes } from './handlers/fleet.js';
+import { dashboardRoutes } from './handlers/dashboard.js';
 import { buildOpenApi } from '../openapi.js';
 
 export function buildRoutes(ctx: DaemonContext): Route[] {
-  const routes: Route[] = [...systemRoutes(ctx), ...hostRoutes(ctx), ...groupRoutes(ctx), ...fleetRoutes(ctx), ...jobRoutes(ctx)];
+  const routes: Route[] = [...systemRoutes(ctx), ...hostRoutes(ctx), ...groupRoutes(ctx), ...fleetRoutes(ctx), ...jobRoutes(ctx), ...dashboardRoutes()];
   // The document describes every route, including its own and the docs page.
   routes.push(...docsRoutes(() => buildOpenApi(routes, ctx.version, ctx.config.daemon.auth.enabled)));
   return routes;

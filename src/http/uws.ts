@@ -123,7 +123,8 @@ const textDecoder = new TextDecoder();
 
 // The request headers the daemon reads, by kind of request; copying only
 // these keeps the hot path short (each is a call into uWS).
-const READ_HEADERS = ['authorization', 'x-request-id'] as const;
+// If-None-Match and Accept-Encoding: the dashboard's assets answer 304 or gzip.
+const READ_HEADERS = ['authorization', 'x-request-id', 'if-none-match', 'accept-encoding'] as const;
 const BODY_HEADERS = ['authorization', 'x-request-id', 'content-type', 'content-length', 'transfer-encoding'] as const;
 const UPGRADE_HEADERS = ['authorization', 'x-request-id', 'sec-websocket-protocol'] as const;
 
@@ -167,7 +168,10 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
     if (r.requestId) res.writeHeader('x-request-id', r.requestId);
     if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
-    if (r.status === 204) res.endWithoutBody(undefined, closeConnection);
+    // 204 and 304 carry no body. endWithoutBody must get no arguments here: an
+    // explicit `undefined` length makes this uWS build return without answering
+    // ("Returning from a request handler without responding"), which aborts the process.
+    if (r.status === 204 || r.status === 304) res.endWithoutBody();
     else res.end(r.body, closeConnection);
   };
   // Outside uWS's own callback every write must be corked.

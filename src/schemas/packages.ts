@@ -16,6 +16,17 @@ export const PendingPackage = Type.Object(
 );
 export type PendingPackage = Static<typeof PendingPackage>;
 
+/** Something an update left alone, and why (a Compose service built locally, pinned by digest, or whose registry failed). */
+export const SkippedPackage = Type.Object(
+  {
+    name: Type.String(),
+    reason: Type.String(),
+    code: Type.Union([Type.String(), Type.Null()], { description: 'error code when a failure caused the skip (REGISTRY_*), else null' }),
+  },
+  { additionalProperties: false },
+);
+export type SkippedPackage = Static<typeof SkippedPackage>;
+
 export const UpdateResult = Type.Object(
   {
     success: Type.Boolean(),
@@ -26,6 +37,7 @@ export const UpdateResult = Type.Object(
     reboot_required: Type.Boolean(),
     reboot_packages: Type.Array(Type.String()),
     packages: Type.Array(PendingPackage),
+    skipped: Type.Array(SkippedPackage, { description: 'not updated, each with its reason' }),
     error: Type.Union([Type.String(), Type.Null()]),
     error_code: Type.Union([Type.String(), Type.Null()]),
   },
@@ -44,6 +56,7 @@ export function emptyUpdateResult(dryRun: boolean, failure?: { error: string; co
     reboot_required: false,
     reboot_packages: [],
     packages: [],
+    skipped: [],
     error: failure?.error ?? null,
     error_code: failure?.code ?? null,
   };

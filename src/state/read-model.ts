@@ -3,6 +3,7 @@
 // Each host's JSON is cached and rebuilt only when that host changes, so a
 // 50-host page is a string join, not 50 JSON.stringify calls.
 import type { HostState, HostStatus } from '../schemas/host.js';
+import { hasHostFilter, hostMatches } from '../fleet/fleet-filter.js';
 
 interface Entry {
   status: HostStatus;
@@ -91,7 +92,7 @@ export class ReadModel {
 
   query(q: HostQuery): Page {
     const names = this.names();
-    const filtered = !!(q.tags?.length || q.state || q.group || q.search || q.names);
+    const filtered = hasHostFilter(q);
     const start = (q.page - 1) * q.per_page;
     let selected: string[];
     let total: number;
@@ -122,7 +123,7 @@ export class ReadModel {
    * page 1 costs a lookup, not 50 string joins and a UTF-8 encode.
    */
   listBody(q: HostQuery): Buffer {
-    const filtered = !!(q.tags?.length || q.state || q.group || q.search || q.names);
+    const filtered = hasHostFilter(q);
     const key = `${q.page}:${q.per_page}`;
     if (!filtered) {
       const hit = this.#listCache.get(key);
@@ -140,13 +141,9 @@ export class ReadModel {
   }
 
   #matches(name: string, q: HostQuery): boolean {
+    // The name check first: it needs no status lookup.
     if (q.search && !name.startsWith(q.search)) return false;
-    if (q.names && !q.names.has(name)) return false;
-    const s = (this.#hosts.get(name) as Entry).status;
-    if (q.state && s.state !== q.state) return false;
-    if (q.group && !s.groups.includes(q.group)) return false;
-    if (q.tags) for (const t of q.tags) if (!s.tags.includes(t)) return false;
-    return true;
+    return hostMatches((this.#hosts.get(name) as Entry).status, q);
   }
 
   tagCounts(): Array<{ tag: string; hosts: number }> {

@@ -222,6 +222,7 @@ export async function jobWithHosts(d: Pick<Daemon, 'get'>, id: string): Promise<
   const hosts: any[] = [];
   for (let page = 1; ; page++) {
     const r = await d.get(`/jobs/${id}/hosts?page=${page}&per_page=200`);
+    if (r.status !== 200) throw new Error(`GET /jobs/${id}/hosts?page=${page}: ${r.status} ${r.text}`);
     hosts.push(...r.body.data);
     if (page >= r.body.pagination.total_pages) break;
   }

@@ -105,7 +105,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a test sshd. Its host key is ed25519; `extraHostKeys` adds more types (their public lines in `extraHostKeyLines`). */
-export async function startSshd(opts: { users?: string[]; extraHostKeys?: HostKeyType[]; extraConfig?: string[] } = {}): Promise<Sshd> {
+/** `env`: more variables for the sessions (sshd honours only its first SetEnv line, so they join HOME's). */
+export async function startSshd(
+  opts: { users?: string[]; extraHostKeys?: HostKeyType[]; extraConfig?: string[]; env?: Record<string, string> } = {},
+): Promise<Sshd> {
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-sshd-'));
   // Non-root users must reach their authorized_keys and the empty HOME.
@@ -141,7 +144,7 @@ export async function startSshd(opts: { users?: string[]; extraHostKeys?: HostKe
       'MaxSessions 50',
       'UseDNS no',
       // Root's .bashrc costs ~0.25 s per exec here; an empty HOME skips it.
-      `SetEnv HOME=${home}`,
+      `SetEnv HOME=${home}${Object.entries(opts.env ?? {}).map(([k, v]) => ` ${k}=${v}`).join('')}`,
       'LogLevel VERBOSE',
       ...(opts.extraConfig ?? []),
       '',

@@ -2,6 +2,7 @@
 // shipped `localhost` host. Same contract as the SSH executor: a timeout kills
 // the whole process group, output past the cap is cut and flagged.
 import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { DEFAULT_MAX_OUTPUT_BYTES, type ExecOptions, type ExecResult, type Executor } from './types.js';
 import { TendhostError } from '../../src/errors.js';
 
@@ -30,12 +31,28 @@ export class LocalExecutor implements Executor {
   }
 }
 
+/** Decodes a stream's chunks as UTF-8 for a callback (a character split across chunks stays whole). */
+function streamer(fn: ((chunk: string) => void) | undefined): { (chunk: Buffer): void; end(): void } | null {
+  if (!fn) return null;
+  const decoder = new StringDecoder('utf8');
+  const push = (chunk: Buffer) => {
+    const text = decoder.write(chunk);
+    if (text) fn(text);
+  };
+  return Object.assign(push, {
+    end: () => {
+      const tail = decoder.end();
+      if (tail) fn(tail);
+    },
+  });
+}
+
 function runChild(command: string, opts: ExecOptions): Promise<ExecResult> {
   const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', command], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true, // own process group, so a timeout kills the whole pipeline
       env: process.env,
     });
@@ -63,10 +80,17 @@ function runChild(command: string, opts: ExecOptions): Promise<ExecResult> {
       }
       kept += chunk.length;
       into.push(chunk);
-      if (into === out && opts.onStdout) opts.onStdout(chunk.toString('utf8'));
+      const on = into === out ? outText : errText;
+      if (on) on(chunk);
     };
-    child.stdout.on('data', take(out));
-    child.stderr.on('data', take(err));
+    const outText = streamer(opts.onStdout);
+    const errText = streamer(opts.onStderr);
+    child.stdout!.on('data', take(out));
+    child.stderr!.on('data', take(err));
+    if (opts.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => {}); // a command that exits without reading its stdin is not an error
+      child.stdin.end(opts.input);
+    }
 
     const timer = setTimeout(() => {
       timedOut = true;
@@ -81,6 +105,8 @@ function runChild(command: string, opts: ExecOptions): Promise<ExecResult> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      outText?.end();
+      errText?.end();
       resolve({
         exitCode: code,
         signal: signal ?? null,

@@ -37,6 +37,7 @@ export function execOnClient(client: SshClient, command: string, opts: ExecOptio
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const decoder = opts.onStdout ? new StringDecoder('utf8') : null;
+    const errDecoder = opts.onStderr ? new StringDecoder('utf8') : null;
     let kept = 0;
     let truncated = false;
     let timedOut = false;
@@ -53,6 +54,8 @@ export function execOnClient(client: SshClient, command: string, opts: ExecOptio
       clearTimeout(graceTimer);
       const tail = decoder?.end();
       if (tail) opts.onStdout!(tail);
+      const errTail = errDecoder?.end();
+      if (errTail) opts.onStderr!(errTail);
       resolve({
         exitCode,
         signal,
@@ -83,12 +86,16 @@ export function execOnClient(client: SshClient, command: string, opts: ExecOptio
       }
       channel.close();
     };
+    const emit = (into: Buffer[], chunk: Buffer) => {
+      if (into === out && decoder) opts.onStdout!(decoder.write(chunk));
+      else if (into === err && errDecoder) opts.onStderr!(errDecoder.write(chunk));
+    };
     const take = (into: Buffer[]) => (chunk: Buffer) => {
       if (truncated || settled) return; // keep draining so the close completes
       if (kept + chunk.length > max) {
         const part = chunk.subarray(0, max - kept);
         into.push(part);
-        if (into === out && decoder && part.length > 0) opts.onStdout!(decoder.write(part));
+        if (part.length > 0) emit(into, part);
         kept = max;
         truncated = true;
         stop();
@@ -96,7 +103,7 @@ export function execOnClient(client: SshClient, command: string, opts: ExecOptio
       }
       kept += chunk.length;
       into.push(chunk);
-      if (into === out && decoder) opts.onStdout!(decoder.write(chunk));
+      emit(into, chunk);
     };
 
     const timer = setTimeout(() => {
@@ -123,6 +130,8 @@ export function execOnClient(client: SshClient, command: string, opts: ExecOptio
         else if (sig) signal = sig.startsWith('SIG') ? sig : `SIG${sig}`;
       });
       ch.on('close', done);
+      // Without input, stdin stays open as before (some tools wait on a closed one differently).
+      if (opts.input !== undefined) ch.end(opts.input);
       if (settled) ch.close(); // the run was failed while the channel was opening
       else if (graceTimer) stop();
     });

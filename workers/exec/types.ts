@@ -13,6 +13,10 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /** Called with each stdout chunk as it arrives (progress parsing). */
   onStdout?: (chunk: string) => void;
+  /** Called with each stderr chunk as it arrives (Compose writes its progress there). */
+  onStderr?: (chunk: string) => void;
+  /** Written to the command's stdin, which is then closed: secrets go here, never into the command line. */
+  input?: string;
   /** Kill the command now (the caller decided it waited long enough; the result comes as usual). */
   signal?: AbortSignal;
 }

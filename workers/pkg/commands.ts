@@ -60,24 +60,44 @@ export const CMD = {
   composeFind: (dir: string) =>
     `cd ${shellQuote(dir)} && for f in compose.yaml compose.yml docker-compose.yaml docker-compose.yml; do ` +
     `if [ -f "$f" ]; then echo "$f"; exit 0; fi; done; exit 1`,
+  /** The resolved configuration (YAML in v1 and v2): services, their images, `build:` sections. */
+  composeConfig: (v: 'v1' | 'v2', dir: string) => `cd ${shellQuote(dir)} && ${composeBin(v)} config`,
+  /** Pulls only the named services (their tags moved); progress goes to stderr. */
+  composePull: (v: 'v1' | 'v2', dir: string, services: readonly string[]) =>
+    `cd ${shellQuote(dir)} && ${composeBin(v)} pull ${services.map(shellQuote).join(' ')}`,
+  /** Recreates the named services on their newly pulled images. */
+  composeUp: (v: 'v1' | 'v2', dir: string, services: readonly string[]) =>
+    `cd ${shellQuote(dir)} && ${composeBin(v)} up -d ${services.map(shellQuote).join(' ')}`,
+  /** Ids of the stack's containers, stopped ones too (v2's `ps` alone lists only running ones). */
+  composePs: (v: 'v1' | 'v2', dir: string) => `cd ${shellQuote(dir)} && ${composeBin(v)} ps -a -q`,
+  /** Per reference: `ref<TAB>image id<TAB>RepoDigests as JSON`, or `ref<TAB>` when the image is not local. */
+  imageDigests: (refs: readonly string[]) =>
+    `for r in ${refs.map(shellQuote).join(' ')}; do printf '%s\t' "$r"; ` +
+    `docker image inspect --format '{{.Id}}\t{{json .RepoDigests}}' "$r" 2>/dev/null || echo; done`,
+  /** Per container: id, compose service, image id, state, health (empty without a healthcheck). */
+  containerStates: (ids: readonly string[]) =>
+    `docker inspect --format '{{.Id}}\t{{index .Config.Labels "com.docker.compose.service"}}\t{{.Image}}\t{{.State.Status}}\t{{if index .State \"Health\"}}{{.State.Health.Status}}{{end}}' ${ids.map(shellQuote).join(' ')}`,
+  containerLogs: (id: string, lines: number) => `docker logs --tail ${lines} ${shellQuote(id)} 2>&1`,
+  /** The login user's docker config (registry credentials); prints nothing when there is none. */
+  dockerConfig: 'cat "${DOCKER_CONFIG:-$HOME/.docker}/config.json" 2>/dev/null; true',
   /**
-   * Image id per container before/after: v2 prints JSON (an array, or JSON
-   * lines in older v2); v1 has no --format and prints a table.
+   * HEAD on a manifest; the Accept list covers every manifest kind a tag can
+   * point at. stdin carries curl config lines (credentials), so always send input.
    */
-  composeImages: (v: 'v1' | 'v2', dir: string) =>
-    `cd ${shellQuote(dir)} && ${composeBin(v)} images${v === 'v2' ? ' --format json' : ''}`,
-  composePull: (v: 'v1' | 'v2', dir: string) => `cd ${shellQuote(dir)} && ${composeBin(v)} pull`,
-  composeUp: (v: 'v1' | 'v2', dir: string) => `cd ${shellQuote(dir)} && ${composeBin(v)} up -d`,
-  /**
-   * Which services would get a newer image (dry run): pull is the only honest
-   * way; list config images. v1 has no `config --images`: its YAML is read.
-   */
-  composeConfigImages: (v: 'v1' | 'v2', dir: string) =>
-    `cd ${shellQuote(dir)} && ${composeBin(v)} config${v === 'v2' ? ' --images' : ''}`,
+  registryHead: (url: string) =>
+    `curl -sS -I --max-time 20 -H ${shellQuote(`Accept: ${MANIFEST_TYPES.join(', ')}`)} -K - ${shellQuote(url)}`,
+  registryGet: (url: string) => `curl -sS --max-time 20 -K - ${shellQuote(url)}`,
 
   // reboot
   reboot: 'systemctl reboot || reboot',
 } as const;
+
+const MANIFEST_TYPES = [
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+];
 
 function composeBin(v: 'v1' | 'v2'): string {
   return v === 'v2' ? 'docker compose' : 'docker-compose';

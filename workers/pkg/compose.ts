@@ -1,36 +1,24 @@
-// Docker Compose stacks as "packages": each service's image id is its
-// version, and an update is pull + `up -d`. Per stack directory: find the
-// compose file, record the containers' images, pull (if configured), `up -d`,
-// record again. `images` reports the image of each *container*, so the
-// "after" snapshot is taken after `up -d` — right after a pull the containers
-// still run the old images.
-//
-// Pending updates and dry runs: Compose cannot tell whether a newer image
-// exists without pulling it (and a pull changes the host). So listPending
-// reports nothing, and a dry run lists the configured images
-// (CMD.composeConfigImages) with new_version = current_version ("nothing will
-// change that we can know of"); a configured image with no container yet has
-// current_version null and the image reference as new_version.
+// Docker Compose stacks as "packages": each service's image digest is its
+// version. Pending updates are found without pulling, as Watchtower and Diun
+// do: per service, the local image's RepoDigests against the digest the
+// registry serves for its tag now (registry.ts). An update pulls and
+// recreates only the services whose tag moved, then checks each one runs the
+// new image (compose-verify.ts). Services built on the host (`build:`) or
+// pinned to a digest are never updated; a service whose registry fails is
+// skipped with that error and does not fail the host.
 import { TendhostError } from '../../src/errors.js';
-import type { PendingPackage } from '../../src/schemas/packages.js';
+import type { PendingPackage, SkippedPackage } from '../../src/schemas/packages.js';
 import type { ExecResult, Executor } from '../exec/types.js';
 import { classifyFailure } from './classify.js';
 import { CMD } from './commands.js';
-import {
-  diffImages,
-  imagePackage,
-  parseComposeImages,
-  parseComposePullLine,
-  parseComposeUpLine,
-  parseConfigImages,
-  serviceKey,
-  serviceOf,
-  splitImageRef,
-  type ComposeImage,
-} from './compose-parse.js';
+import { parseComposePullLine, parseComposeUpLine, serviceKey, serviceOf } from './compose-parse.js';
+import { parseComposeConfig, parseImageDigests, type ComposeService, type LocalImage } from './compose-services.js';
+import { verifyServices } from './compose-verify.js';
 import { detectComposeVersion } from './detect.js';
 import type { DriverContext, PackageDriver, RebootCheck, UpgradeContext, UpgradeOutcome } from './driver.js';
-import { runChecked, splitLines } from './run.js';
+import { digestFor, parseImageRef, type ImageRef } from './image-ref.js';
+import { readCredentials, registryDigest, type Credentials } from './registry.js';
+import { lineSplitter, runChecked } from './run.js';
 
 export interface ComposeDriverOptions {
   /** Stack directories (host `compose_paths`). */
@@ -40,11 +28,27 @@ export interface ComposeDriverOptions {
   pullBeforeUpdate: boolean;
 }
 
+/** One service whose tag moved in its registry. */
+interface Moved {
+  service: string;
+  ref: ImageRef;
+  /** Local digest for the tag (null: no local image, or one without a registry digest). */
+  current: string | null;
+  next: string;
+}
+
+interface StackPlan {
+  dir: string;
+  moved: Moved[];
+  skipped: SkippedPackage[];
+}
+
 export class ComposeDriver implements PackageDriver {
   readonly name = 'compose' as const;
   readonly #paths: readonly string[];
   readonly #pull: boolean;
   #version: 'v1' | 'v2' | null;
+  #incomplete = false;
 
   constructor(opts: ComposeDriverOptions) {
     this.#paths = opts.paths;
@@ -52,24 +56,39 @@ export class ComposeDriver implements PackageDriver {
     this.#version = opts.version ?? null;
   }
 
-  async refresh(): Promise<void> {
-    // Nothing to refresh: registries are asked only by a pull.
+  get incomplete(): boolean {
+    return this.#incomplete;
   }
 
-  async listPending(): Promise<PendingPackage[]> {
-    return []; // see the file comment: unknowable without pulling
+  async refresh(): Promise<void> {
+    // Nothing to refresh: every check asks the registries afresh.
+  }
+
+  async listPending(exec: Executor, ctx: DriverContext): Promise<PendingPackage[]> {
+    const plans = await this.#planAll(exec, ctx);
+    return plans.flatMap((p) => p.moved.map((m) => movedPackage(p.dir, m)));
   }
 
   async upgrade(exec: Executor, ctx: UpgradeContext): Promise<UpgradeOutcome> {
-    const v = await this.#versionOf(exec, ctx);
-    const total: UpgradeOutcome = { upgraded: 0, new: 0, removed: 0, packages: [] };
-    for (const dir of this.#paths) {
-      await this.#find(exec, ctx, dir);
-      const out = ctx.dryRun ? await this.#plan(exec, ctx, dir, v) : await this.#update(exec, ctx, dir, v);
-      total.upgraded += out.upgraded;
-      total.new += out.new;
-      total.removed += out.removed;
-      total.packages.push(...out.packages);
+    const plans = await this.#planAll(exec, ctx);
+    const total: UpgradeOutcome = { upgraded: 0, new: 0, removed: 0, packages: [], skipped: [] };
+    for (const plan of plans) {
+      total.skipped!.push(...plan.skipped);
+      if (plan.moved.length === 0) continue;
+      if (ctx.dryRun || !this.#pull) {
+        // Without pull_before_update the operator pulls: nothing here would change.
+        if (!ctx.dryRun) {
+          for (const m of plan.moved) {
+            total.skipped!.push({ name: serviceKey(plan.dir, m.service), reason: 'pull_before_update is off', code: null });
+          }
+          continue;
+        }
+        total.packages.push(...plan.moved.map((m) => movedPackage(plan.dir, m)));
+        continue;
+      }
+      const done = await this.#update(exec, ctx, plan);
+      total.upgraded += done.length;
+      total.packages.push(...done);
     }
     return total;
   }
@@ -78,61 +97,103 @@ export class ComposeDriver implements PackageDriver {
     return { required: false, packages: [] };
   }
 
-  async #update(exec: Executor, ctx: UpgradeContext, dir: string, v: 'v1' | 'v2'): Promise<UpgradeOutcome> {
-    const before = await this.#images(exec, ctx, dir, v);
-    if (this.#pull) {
+  async #planAll(exec: Executor, ctx: DriverContext): Promise<StackPlan[]> {
+    const v = await this.#versionOf(exec, ctx);
+    const creds = await readCredentials(exec, ctx);
+    const digests = new Map<string, Promise<string>>(); // one registry question per reference
+    const plans: StackPlan[] = [];
+    for (const dir of this.#paths) {
+      await this.#find(exec, ctx, dir);
+      plans.push(await this.#plan(exec, ctx, dir, v, creds, digests));
+    }
+    this.#incomplete = plans.some((p) => p.skipped.some((s) => s.code !== null));
+    return plans;
+  }
+
+  async #plan(
+    exec: Executor,
+    ctx: DriverContext,
+    dir: string,
+    v: 'v1' | 'v2',
+    creds: Credentials,
+    digests: Map<string, Promise<string>>,
+  ): Promise<StackPlan> {
+    const services = await this.#services(exec, ctx, dir, v);
+    const skipped: SkippedPackage[] = [];
+    const pulled: { service: ComposeService; ref: ImageRef }[] = [];
+    for (const s of services) {
+      const name = serviceKey(dir, s.name);
+      if (s.build) skipped.push({ name, reason: 'built on the host (build:), not pulled from a registry', code: null });
+      else if (s.image === null) skipped.push({ name, reason: 'has no image', code: null });
+      else {
+        const ref = parseImageRef(s.image);
+        if (ref.digest) skipped.push({ name, reason: `pinned to ${ref.digest}`, code: null });
+        else pulled.push({ service: s, ref });
+      }
+    }
+    const local = await localImages(exec, ctx, pulled.map((p) => p.ref.ref));
+    const moved: Moved[] = [];
+    for (const { service, ref } of pulled) {
+      let ask = digests.get(ref.ref);
+      if (!ask) {
+        ask = registryDigest(exec, ctx, ref, creds);
+        ask.catch(() => {}); // awaited below; a stack that fails earlier leaves it unobserved
+        digests.set(ref.ref, ask);
+      }
+      let next: string;
+      try {
+        next = await ask;
+      } catch (err) {
+        if (!(err instanceof TendhostError) || !err.code.startsWith('REGISTRY_')) throw err;
+        skipped.push({ name: serviceKey(dir, service.name), reason: err.message, code: err.code });
+        continue;
+      }
+      const img = local.get(ref.ref) ?? null;
+      const current = img ? digestFor(ref, img.repoDigests) : null;
+      if (current !== next) moved.push({ service: service.name, ref, current, next });
+    }
+    return { dir, moved, skipped };
+  }
+
+  async #update(exec: Executor, ctx: UpgradeContext, plan: StackPlan): Promise<PendingPackage[]> {
+    const v = await this.#versionOf(exec, ctx);
+    const { dir } = plan;
+    const names = plan.moved.map((m) => m.service);
+    const progress = (parse: typeof parseComposePullLine, subjectIsContainer: boolean) => {
       const seen = new Set<string>();
-      const report = (line: string) => {
-        const p = parseComposePullLine(line);
+      return lineSplitter((line) => {
+        const p = parse(line);
         if (!p) return;
-        const key = `${p.subject}\0${p.progress}`;
-        if (seen.has(key)) return;
+        const service = subjectIsContainer ? serviceOf(p.subject, dir) : p.subject;
+        const key = `${service}\0${p.progress}`;
+        if (seen.has(key)) return; // v1 repeats a line when it ends with "done"
         seen.add(key);
-        ctx.onProgress(serviceKey(dir, p.subject), p.progress);
-      };
-      const r = await runChecked(exec, CMD.composePull(v, dir), ctx, { onLine: report });
-      // Compose writes its progress to stderr, which the executor does not
-      // stream: report those lines once the pull is done.
-      for (const line of splitLines(r.stderr)) report(line);
-    }
-    const upReport = (line: string) => {
-      const p = parseComposeUpLine(line);
-      if (p) ctx.onProgress(serviceKey(dir, serviceOf(p.subject, dir)), p.progress);
+        ctx.onProgress(serviceKey(dir, service), p.progress);
+      });
     };
-    const up = await runChecked(exec, CMD.composeUp(v, dir), ctx, { onLine: upReport });
-    for (const line of splitLines(up.stderr)) upReport(line);
-    const after = await this.#images(exec, ctx, dir, v);
-    return diffImages(dir, before, after);
-  }
-
-  async #plan(exec: Executor, ctx: DriverContext, dir: string, v: 'v1' | 'v2'): Promise<UpgradeOutcome> {
-    const running = await this.#images(exec, ctx, dir, v);
-    const r = await runChecked(exec, CMD.composeConfigImages(v, dir), ctx, { parseCritical: true });
-    const packages: PendingPackage[] = [];
-    for (const ref of parseConfigImages(r.stdout)) {
-      const want = splitImageRef(ref);
-      const matches = running.filter((i) => i.repository === want.repository && i.tag === want.tag);
-      if (matches.length === 0) {
-        packages.push({ name: serviceKey(dir, ref), current_version: null, new_version: ref, arch: null, repository: ref, kind: 'compose' });
-      }
-      for (const img of matches) {
-        const pkg = imagePackage(dir, img, img.id, img.id);
-        if (!packages.some((p) => p.name === pkg.name)) packages.push(pkg); // one per service, not per replica
-      }
+    await streamed(exec, CMD.composePull(v, dir, names), ctx, progress(parseComposePullLine, false));
+    await streamed(exec, CMD.composeUp(v, dir, names), ctx, progress(parseComposeUpLine, true));
+    const after = await localImages(exec, ctx, plan.moved.map((m) => m.ref.ref));
+    const expected = new Map<string, string>();
+    for (const m of plan.moved) {
+      const img = after.get(m.ref.ref);
+      if (!img) throw new TendhostError('PKG_COMMAND_FAILED', `${m.ref.ref} is not on the host after the pull`, { path: dir, service: m.service });
+      expected.set(m.service, img.id);
     }
-    return { upgraded: 0, new: 0, removed: 0, packages };
+    await verifyServices(exec, ctx, { dir, psCommand: CMD.composePs(v, dir), expected });
+    return plan.moved.map((m) => {
+      const img = after.get(m.ref.ref)!;
+      return movedPackage(dir, { ...m, next: digestFor(m.ref, img.repoDigests) ?? m.next });
+    });
   }
 
-  async #images(exec: Executor, ctx: DriverContext, dir: string, v: 'v1' | 'v2'): Promise<ComposeImage[]> {
-    const command = CMD.composeImages(v, dir);
+  async #services(exec: Executor, ctx: DriverContext, dir: string, v: 'v1' | 'v2'): Promise<ComposeService[]> {
+    const command = CMD.composeConfig(v, dir);
     const r = await runChecked(exec, command, ctx, { parseCritical: true });
     try {
-      return parseComposeImages(r.stdout);
+      return parseComposeConfig(r.stdout);
     } catch (err) {
-      throw new TendhostError('PKG_COMMAND_FAILED', `cannot parse the output of ${command}: ${(err as Error).message}`, {
-        command,
-        path: dir,
-      });
+      throw new TendhostError('PKG_COMMAND_FAILED', `cannot read the output of ${command}: ${(err as Error).message}`, { command, path: dir });
     }
   }
 
@@ -155,4 +216,27 @@ export class ComposeDriver implements PackageDriver {
     }
     return this.#version;
   }
+}
+
+function movedPackage(dir: string, m: Moved): PendingPackage {
+  return { name: serviceKey(dir, m.service), current_version: m.current, new_version: m.next, arch: null, repository: m.ref.ref, kind: 'compose' };
+}
+
+async function localImages(exec: Executor, ctx: DriverContext, refs: string[]): Promise<Map<string, LocalImage | null>> {
+  const unique = [...new Set(refs)];
+  if (unique.length === 0) return new Map();
+  const r = await runChecked(exec, CMD.imageDigests(unique), ctx, { parseCritical: true });
+  return parseImageDigests(r.stdout);
+}
+
+/** Runs a compose command with its progress (stderr, and stdout for v1's odd lines) reported as it comes. */
+async function streamed(exec: Executor, command: string, ctx: DriverContext, lines: ReturnType<typeof lineSplitter>): Promise<void> {
+  const r = await exec.run(command, {
+    timeoutMs: ctx.timeoutMs,
+    maxOutputBytes: ctx.maxOutputBytes,
+    onStderr: (c) => lines.push(c),
+    onStdout: (c) => lines.push(c),
+  });
+  lines.end();
+  if (r.exitCode !== 0 || r.timedOut) throw classifyFailure(r, { command });
 }

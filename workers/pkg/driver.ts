@@ -2,7 +2,7 @@
 // implements. Drivers are stateless apart from their construction settings:
 // each call runs its commands through the executor it is handed, so the same
 // driver works over SSH, locally, or against the simulator.
-import type { PendingPackage } from '../../src/schemas/packages.js';
+import type { PendingPackage, SkippedPackage } from '../../src/schemas/packages.js';
 import type { ResolvedHost } from '../../src/schemas/host.js';
 import type { Executor } from '../exec/types.js';
 
@@ -34,6 +34,8 @@ export interface UpgradeOutcome {
   removed: number;
   /** What changed (or, in a dry run, what would change). */
   packages: PendingPackage[];
+  /** Left alone, with the reason (Compose services that are built, pinned, or whose registry failed). */
+  skipped?: SkippedPackage[];
 }
 
 export interface RebootCheck {
@@ -47,6 +49,11 @@ export interface PackageDriver {
   /** Refresh the package lists (apt-get update); a no-op where listing refreshes by itself. */
   refresh(exec: Executor, ctx: DriverContext): Promise<void>;
   listPending(exec: Executor, ctx: DriverContext): Promise<PendingPackage[]>;
+  /**
+   * True when the last listPending could not check everything (a Compose
+   * registry failed): an update goes on to its upgrade even with nothing listed.
+   */
+  readonly incomplete?: boolean;
   upgrade(exec: Executor, ctx: UpgradeContext): Promise<UpgradeOutcome>;
   rebootRequired(exec: Executor, ctx: DriverContext): Promise<RebootCheck>;
 }

@@ -1,0 +1,191 @@
+// The dashboard at 10,000 hosts: one page in headless Chromium (Debian's
+// chromium through playwright-core) on a daemon whose 10,000 hosts are the
+// SSH simulator's, while dry-run updates started over REST make the stream
+// run at 200 and then 1,000 events/s (real HostStateChanged, HostUpdated,
+// UpdateCompleted, Job* events; no synthetic source in the daemon).
+//
+//   npx tsc && node tools/build-ui.mjs && node dist/bench/dashboard.js
+//   DASHBOARD_HOSTS=10000 DASHBOARD_RATES=200,1000 DASHBOARD_SECONDS=10 node dist/bench/dashboard.js
+//
+// Measured in the page through the DevTools protocol and the page's own
+// User Timing marks: time to the first full render (every host counted) after
+// navigation, main-thread long tasks (PerformanceObserver 'longtask': count,
+// p99, max), how far the page lags the stream (event `ts` → the task after
+// that frame's render, p50/p99), the page's own work per frame (derive +
+// render, p50/p99: what the page costs, apart from a busy machine), JS heap (CDP Performance.getMetrics) and DOM
+// nodes. Goals printed beside each figure: first render < 1 s, long tasks
+// p99 < 50 ms, lag p99 < 250 ms, heap < 150 MB, ≤ 2,000 DOM nodes.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
+import { launchChromium } from '../test/helpers/browser.js';
+import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
+import { envNumber } from './lib/bench-env.js';
+
+const HOSTS = Math.round(envNumber('DASHBOARD_HOSTS', 10_000));
+const RATES = (process.env.DASHBOARD_RATES ?? '200,1000').split(',').map(Number).filter((n) => n > 0);
+const SECONDS = envNumber('DASHBOARD_SECONDS', 10);
+/** Hosts the paced dry runs cycle through (their SSH sessions stay open). */
+const WORKING_SET = 200; // one page of GET /hosts (per_page ≤ 200)
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const q = (xs: number[], p: number) => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+
+// Collects long tasks and the page's frame marks from the first moment of the document.
+const PROBE = `
+  window.__bench = { longtasks: [], lags: [], work: [], events: 0 };
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__bench.longtasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
+  window.__bench.loaf = [];
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__bench.loaf.push({ d: e.duration, script: e.scripts.reduce((n, s) => n + s.duration, 0), layout: e.renderStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0, fn: e.scripts.map((s) => s.invoker + ':' + Math.round(s.duration)).join(' ') }); }).observe({ type: 'long-animation-frame', buffered: false });
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name === 'tendhost:frame') { window.__bench.lags.push(e.detail.lagMs); window.__bench.work.push(e.detail.workMs); window.__bench.events += e.detail.events; } }).observe({ type: 'mark' });
+`;
+
+interface Probe {
+  /** Long animation frames (> 50 ms): total, script and style/layout time, and which scripts ran. */
+  loaf: Array<{ d: number; script: number; layout: number; fn: string }>;
+  longtasks: number[];
+  lags: number[];
+  /** The page's own work per frame (derive + render), ms. */
+  work: number[];
+  events: number;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tendhost-dashboard-bench-'));
+  let sim: SimulatorProc | null = null;
+  let d: Daemon | null = null;
+  const browser = await launchChromium();
+  try {
+    sim = await startSimulatorProc({ hosts: HOSTS, dir, baseAddr: '127.88.0.1' });
+    const fleet = readFileSync(sim.toml, 'utf8');
+    d = await startDaemon({
+      workers: 2,
+      logLevel: 'info',
+      toml: `[daemon.ssh]\nhost_key_policy = "accept-new"\nknown_hosts = "${join(dir, 'known_hosts')}"\nidle_timeout_s = 600\n\n${fleet}`,
+    });
+    const daemon = d;
+    const names = (await daemon.get(`/hosts?per_page=${WORKING_SET}`)).body.data.map((h: { name: string }) => h.name) as string[];
+
+    // A recorder client counts the events the daemon sends (the rate actually reached).
+    const rec: number[] = [];
+    const jobsDone = new Set<string>();
+    const ws = new WebSocket(`ws://127.0.0.1:${daemon.port}/ws/events`, { perMessageDeflate: false, maxPayload: 512 * 1024 * 1024 });
+    ws.on('message', (m: Buffer) => {
+      const e = JSON.parse(m.toString());
+      if (e.type === 'Snapshot') return;
+      rec.push(performance.now());
+      if (e.type === 'JobFinished') jobsDone.add(e.job_id);
+    });
+    await new Promise((r) => ws.once('open', r));
+    const dryRun = async (name: string): Promise<string | null> => {
+      const r = await daemon.request('POST', `/hosts/${name}/update`, { dry_run: true });
+      return r.status === 202 ? r.body.job_id : null; // 409: still busy from the last round
+    };
+    const waitJobs = async (ids: Array<string | null>, ms = 120_000) => {
+      const end = Date.now() + ms;
+      while (!ids.every((id) => id === null || jobsDone.has(id))) {
+        if (Date.now() > end) throw new Error('dry runs did not finish');
+        await sleep(50);
+      }
+    };
+
+    // Warm-up: every host of the working set connected once; then the events one dry run makes.
+    await waitJobs(await Promise.all(names.map(dryRun)));
+    const before = rec.length;
+    const calib = await Promise.all(names.slice(0, 50).map(dryRun));
+    await waitJobs(calib);
+    await sleep(200);
+    const perDryRun = (rec.length - before) / calib.filter(Boolean).length;
+    console.log(`calibration: ${perDryRun.toFixed(1)} events per dry run`);
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.addInitScript(PROBE);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const heapMb = async () => {
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      return (metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0) / 2 ** 20;
+    };
+    await page.goto(`${daemon.url}/`);
+    await page.waitForFunction((n) => document.querySelector('[data-testid="count-total"]')?.textContent === String(n), HOSTS, { polling: 'raf', timeout: 60_000 });
+    const firstRenderMs = await page.evaluate(() => performance.now());
+    const nodes = await page.evaluate(() => document.getElementsByTagName('*').length);
+    const heap0 = await heapMb();
+    console.log(
+      JSON.stringify({ hosts: HOSTS, first_render_ms: Math.round(firstRenderMs), goal_first_render_ms: 1000, first_render: verdict(firstRenderMs < 1000), dom_nodes: nodes, goal_dom_nodes: 2000, heap_mb: Math.round(heap0), goal_heap_mb: 150 }),
+    );
+
+    for (const rate of RATES) {
+      await page.evaluate(() => {
+        const b = (window as unknown as { __bench: Probe }).__bench;
+        b.longtasks.length = 0;
+        b.loaf.length = 0;
+        b.lags.length = 0;
+        b.work.length = 0;
+        b.events = 0;
+      });
+      const from = rec.length;
+      const t0 = performance.now();
+      const interval = (1000 * perDryRun) / rate;
+      const ids: Array<string | null> = [];
+      let next = t0;
+      let i = 0;
+      // Scroll now and then, like an operator would, while the stream runs.
+      const scroller = setInterval(() => {
+        void page.locator('[data-testid="table-body"]').evaluate((el) => el.scrollBy(0, 2800)).catch(() => {});
+      }, 500);
+      while (performance.now() - t0 < SECONDS * 1000) {
+        ids.push(await dryRun(names[i++ % names.length]));
+        next += interval;
+        await sleep(Math.max(0, next - performance.now()));
+      }
+      clearInterval(scroller);
+      await waitJobs(ids);
+      await sleep(500);
+      const elapsed = (performance.now() - t0) / 1000;
+      const b = (await page.evaluate(() => (window as unknown as { __bench: Probe }).__bench)) as Probe;
+      const heap = await heapMb();
+      const out = {
+        target_events_per_s: rate,
+        events_per_s: Math.round((rec.length - from) / elapsed),
+        page_events: b.events,
+        frames: b.lags.length,
+        frame_work_p50_ms: Math.round(10 * q(b.work, 0.5)) / 10,
+        frame_work_p99_ms: Math.round(10 * q(b.work, 0.99)) / 10,
+        longtasks: b.longtasks.length,
+        longtask_p99_ms: Math.round(q(b.longtasks, 0.99)),
+        longtask_max_ms: Math.round(Math.max(0, ...b.longtasks)),
+        goal_longtask_p99_ms: 50,
+        longtask_verdict: verdict(q(b.longtasks, 0.99) < 50),
+        lag_p50_ms: Math.round(q(b.lags, 0.5)),
+        lag_p99_ms: Math.round(q(b.lags, 0.99)),
+        goal_lag_p99_ms: 250,
+        lag_verdict: verdict(q(b.lags, 0.99) < 250),
+        heap_mb: Math.round(heap),
+        goal_heap_mb: 150,
+        heap_verdict: verdict(heap < 150),
+        dom_nodes: await page.evaluate(() => document.getElementsByTagName('*').length),
+      };
+      console.log(JSON.stringify(out));
+      // Where the longest frames went (script vs. style and layout), to tell our work from a busy machine.
+      for (const f of [...b.loaf].sort((a, b) => b.d - a.d).slice(0, 3)) console.log(`  long frame ${Math.round(f.d)} ms: script ${Math.round(f.script)} ms, style+layout ${Math.round(f.layout)} ms ${f.fn.slice(0, 160)}`);
+    }
+    ws.close();
+  } finally {
+    await browser.cleanup();
+    await d?.stop();
+    await sim?.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
