@@ -5,12 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import ssh2 from 'ssh2';
+import { loadSsh2 } from '../workers/exec/ssh2-module.js';
 import type { Client as SshClient } from 'ssh2';
 import { startSimulator, type Simulator, type SimHost } from '../bench/simulator/index.js';
 import { generateParseable } from '../bench/simulator/keys.js';
 import { CMD, shellQuote } from '../workers/pkg/commands.js';
 import { manifestUrl, parseImageRef } from '../workers/pkg/image-ref.js';
+
+// The same ssh2 build the daemon uses on this runtime (TENDHOST_SSH2_PATCH).
+const { ssh2 } = loadSsh2();
 
 const { Client, utils } = ssh2;
 

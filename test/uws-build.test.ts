@@ -3,12 +3,12 @@
 // daemon refuses to start unless `[daemon] allow_slow_http = true`.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { runToExit, startDaemon, writeConfig } from './helpers/daemon.js';
+import { join } from 'node:path';
+import { ROOT, runToExit, startDaemon, writeConfig } from './helpers/daemon.js';
 import { EXIT } from '../src/exit-codes.js';
 
-const require = createRequire(import.meta.url);
-const versionOf = (pkg: string) => JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')).version as string;
+// Read from node_modules directly: @btc-vision's `exports` hides its package.json.
+const versionOf = (pkg: string) => JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version as string;
 
 /** glibc ≥ 2.38 loads @btc-vision's binaries (Node 20–25); older glibc only the trufflesuite one (Node 20). */
 function expectedPackage(): string | null {

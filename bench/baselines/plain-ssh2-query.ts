@@ -21,12 +21,16 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import ssh2 from 'ssh2';
+import { loadSsh2 } from '../../workers/exec/ssh2-module.js';
+
 import type { Client as SshClient } from 'ssh2';
 import { parse } from 'smol-toml';
 import { CMD } from '../../workers/pkg/commands.js';
 import { manifestUrl, parseImageRef } from '../../workers/pkg/image-ref.js';
 import { STACK_SERVICES } from '../simulator/fleet.js';
+
+// The same ssh2 build the daemon uses on this runtime (TENDHOST_SSH2_PATCH).
+const { ssh2 } = loadSsh2();
 
 interface FleetHost {
   name: string;

@@ -4,7 +4,11 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import ssh2 from 'ssh2';
+import { loadSsh2 } from '../../workers/exec/ssh2-module.js';
+
+// The same ssh2 build the daemon uses on this runtime (TENDHOST_SSH2_PATCH).
+const { ssh2 } = loadSsh2();
+
 
 const { utils } = ssh2;
 

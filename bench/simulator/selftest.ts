@@ -8,8 +8,12 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import ssh2 from 'ssh2';
+import { loadSsh2 } from '../../workers/exec/ssh2-module.js';
+
 import { CMD } from '../../workers/pkg/commands.js';
+
+// The same ssh2 build the daemon uses on this runtime (TENDHOST_SSH2_PATCH).
+const { ssh2 } = loadSsh2();
 
 const { Client } = ssh2;
 

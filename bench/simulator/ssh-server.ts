@@ -3,7 +3,8 @@
 // and one with the "changed" key. Public-key auth against one client key;
 // exec requests run through the host's shell and persona.
 import type { Socket } from 'node:net';
-import ssh2 from 'ssh2';
+import { loadSsh2 } from '../../workers/exec/ssh2-module.js';
+
 import type { AuthContext, Connection, ServerChannel } from 'ssh2';
 import { decodeOnce } from '../../workers/exec/decoded-key.js';
 import { loginName } from './fleet.js';
@@ -12,6 +13,9 @@ import type { ClientKey } from './keys.js';
 import { PERSONA_TABLE } from './personas/index.js';
 import { runCommand, splitLockTimeout } from './personas/shell.js';
 import type { SimEnv } from './personas/types.js';
+
+// The same ssh2 build the daemon uses on this runtime (TENDHOST_SSH2_PATCH).
+const { ssh2 } = loadSsh2();
 
 const { Server, utils } = ssh2;
 type Ssh2Server = InstanceType<typeof Server>;

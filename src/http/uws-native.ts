@@ -36,8 +36,19 @@ export interface LoadedUws {
   refused: string[];
 }
 
+/** The package's folder: up from its entry point (its `exports` may hide package.json). */
 function packageDir(name: string): string {
-  return dirname(require.resolve(`${name}/package.json`));
+  let dir = dirname(require.resolve(name));
+  for (;;) {
+    try {
+      if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === name) return dir;
+    } catch {
+      // no package.json at this level: keep going up
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`${name}: package.json not found above its entry point`);
+    dir = up;
+  }
 }
 
 function versionOf(dir: string): string {

@@ -17,7 +17,7 @@ export const health: Command = {
     const { values } = parse(argv, READ, { min: 0, max: 0, names: '' });
     const h = await connect(values, env).health();
     if (values.json) writeJson(env, h);
-    else writeLine(env, `${h.status}  version ${h.version}  up ${Math.round(h.uptime_s)} s  ${h.workers} workers  ${h.hosts} hosts  (uWS ${h.uws})`);
+    else writeLine(env, `${h.status}  version ${h.version}  up ${Math.round(h.uptime_s)} s  ${h.workers} workers  ${h.hosts} hosts  (uWS ${h.uws.build}: ${h.uws.package} ${h.uws.version}, ABI ${h.uws.abi})`);
     return h.status === 'healthy' ? CLI_EXIT.OK : CLI_EXIT.FAILED;
   },
 };
