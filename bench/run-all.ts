@@ -17,6 +17,7 @@ const BENCHMARKS: readonly string[] = [
   'client-stream',
   'scale',
   'dashboard',
+  'soak',
 ];
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
