@@ -30,14 +30,24 @@ export interface SoakClient {
 }
 
 const HEAD = 300;
+/** Messages that carry the daemon's current seq but are not events. */
+const NOT_EVENTS = new Set(['Pong', 'FilterChanged', 'Error', 'Resync']);
 
-/** type and top-level seq from a message's first bytes (messages start with them): no full parse of a 5 MB snapshot. */
+/**
+ * type and top-level seq of a message. A snapshot (megabytes at 10,000 hosts)
+ * is not parsed: its seq is read off its first or last bytes; events are
+ * small and parsed whole, since a host's status may come before the seq.
+ */
 function peek(data: WebSocket.RawData): { type: string; seq: number | null } {
   const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
   const head = buf.subarray(0, HEAD).toString('utf8');
-  const type = /"type":"(\w+)"/.exec(head)?.[1] ?? '';
-  const seq = /"seq":(\d+)/.exec(head);
-  return { type, seq: seq ? Number(seq[1]) : null };
+  const type = /^\{"type":"(\w+)"/.exec(head)?.[1] ?? '';
+  if (type === 'Snapshot') {
+    const m = /"seq":(\d+)/.exec(head) ?? /"seq":(\d+)[,}]*$/.exec(buf.subarray(-HEAD).toString('utf8'));
+    return { type, seq: m ? Number(m[1]) : null };
+  }
+  const msg = JSON.parse(buf.toString('utf8')) as { type?: unknown; seq?: unknown };
+  return { type: String(msg.type), seq: typeof msg.seq === 'number' ? msg.seq : null };
 }
 
 export function startClient(url: string, id: number, filter?: StreamFilter): SoakClient {
@@ -69,8 +79,10 @@ export function startClient(url: string, id: number, filter?: StreamFilter): Soa
           last = null;
           return;
         }
-        if (seq === null) return; // Pong, FilterChanged, Error
+        if (NOT_EVENTS.has(type)) return;
+        if (seq === null) return note(`a ${type} message without a seq`);
         if (type === 'Snapshot') {
+          if (seq === null) return note('a snapshot whose seq was not found');
           last = seq;
           return;
         }

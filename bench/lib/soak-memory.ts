@@ -19,12 +19,14 @@ export interface Trend {
   first_mib: number;
   last_mib: number;
   max_mib: number;
-  /** The last third grows at most PLATEAU_MIB_PER_MIN, or at most half as fast as the first. */
+  /** The last third grows at most PLATEAU_MIB_PER_MIN, or at most a tenth as fast as the first (warm-up). */
   plateaus: boolean;
 }
 
 /** Below this growth (MiB/min) in the last third a series counts as flat, whatever the first third did. */
-export const PLATEAU_MIB_PER_MIN = 1;
+export const PLATEAU_MIB_PER_MIN = 2;
+/** Or: the last third grows at most this share of the first third's rate (a warm-up that has ended). */
+export const PLATEAU_SHARE_OF_FIRST = 0.1;
 
 const MIB = 1024 * 1024;
 
@@ -72,7 +74,7 @@ export function trend(samples: MemorySample[], pick: (s: MemorySample) => number
     first_mib: pts[0]?.[1] ?? 0,
     last_mib: pts.at(-1)?.[1] ?? 0,
     max_mib: Math.max(0, ...pts.map(([, y]) => y)),
-    plateaus: last <= PLATEAU_MIB_PER_MIN || last <= first / 2,
+    plateaus: last <= PLATEAU_MIB_PER_MIN || last <= first * PLATEAU_SHARE_OF_FIRST,
   };
 }
 
