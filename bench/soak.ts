@@ -172,7 +172,11 @@ async function main(): Promise<void> {
   while (left() > 30_000) {
     rollout++;
     const real = rollout % 3 === 1;
-    if (real) await sim.json('/pending', { hosts: presentList(), count: 3 });
+    if (real) {
+      // In slices: the control endpoint takes bodies of a few KB.
+      const names = presentList();
+      for (let i = 0; i < names.length; i += 500) await sim.json('/pending', { hosts: names.slice(i, i + 500), count: 3 });
+    }
     const r = await d.request('POST', '/fleet/update', { dry_run: !real, batch_size: HOSTS, max_failures: '100%', max_unreachable: '100%' });
     if (r.status !== 202) {
       failures.push(`POST /fleet/update: ${r.status} ${r.text.slice(0, 200)}`);
