@@ -43,6 +43,9 @@ const CHECKERS = 3;
 /** Faults on a share of the fleet: the field's troubles, about 4 % of hosts in all. */
 const FAULTS = ['drop=0.5%', 'slow=0.5%', 'reboot-never=0.3%', 'lock=0.3%', 'disk-full=0.5%', 'changed-key=0.3%', 'timeout=0.2%', 'refused=0.3%', 'auth=0.2%'];
 
+/** Stops what the soak started, also when it fails half-way (the simulator would outlive it). */
+const cleanups: Array<() => Promise<unknown>> = [];
+
 function log(msg: string): void {
   console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 }
@@ -76,7 +79,11 @@ async function main(): Promise<void> {
       'reboot_poll_s = 1',
     ].join('\n'),
     toml: readFileSync(sim.toml, 'utf8'),
+  }).catch(async (err) => {
+    await sim.stop();
+    throw err;
   });
+  cleanups.push(() => d.stop(), () => sim.stop());
   const fleet = fleetFile(d.configFile, CHURN);
   d.proc.kill('SIGHUP'); // the start-up file had every host: now the held-back ones leave
   const t0 = performance.now();
@@ -263,4 +270,15 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.all(cleanups.map((stop) => stop().catch(() => {}))).then(() => process.exit(1));
+  });
+}
+try {
+  await main();
+} catch (err) {
+  console.error(`soak: ${(err as Error).stack ?? err}`);
+  for (const stop of cleanups) await stop().catch(() => {});
+  process.exit(1);
+}
