@@ -21,13 +21,38 @@ async function getJson(url: string): Promise<any> {
   return res.json();
 }
 
-/** Until the job is neither queued nor running (bounded by `maxMs`). */
-export async function waitForRollout(base: string, id: string, maxMs: number): Promise<{ id: string; state: string; summary: Record<string, number> }> {
-  const end = performance.now() + maxMs;
+/**
+ * Until the job is neither queued nor running. At `cancelAt` (the soak's end)
+ * a rollout still going is cancelled: its hosts not yet started are skipped,
+ * its running ones finish; then it gets `afterCancelMs` to end.
+ */
+export async function waitForRollout(
+  base: string,
+  id: string,
+  cancelAt: number,
+  afterCancelMs: number,
+): Promise<{ id: string; state: string; summary: Record<string, number>; cancelled: boolean }> {
+  let cancelled = false;
+  let misses = 0;
   for (;;) {
-    const job = await getJson(`${base}/jobs/${id}`);
-    if (job.state !== 'queued' && job.state !== 'running') return job;
-    if (performance.now() > end) throw new Error(`job ${id} still ${job.state} after ${Math.round(maxMs / 1000)} s: ${JSON.stringify(job.summary)}`);
+    let job: any;
+    try {
+      job = await getJson(`${base}/jobs/${id}`);
+    } catch (err) {
+      // A read that got no answer is counted by the steady reads; here only a run of them ends the soak.
+      if (++misses >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 2_000));
+      continue;
+    }
+    misses = 0;
+    if (job.state !== 'queued' && job.state !== 'running') return { ...job, cancelled };
+    const now = performance.now();
+    if (!cancelled && now >= cancelAt) {
+      const res = await fetch(`${base}/jobs/${id}/cancel`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+      if (res.status !== 200) throw new Error(`POST /jobs/${id}/cancel: ${res.status} ${(await res.text()).slice(0, 200)}`);
+      cancelled = true;
+    }
+    if (cancelled && now > cancelAt + afterCancelMs) throw new Error(`job ${id} still ${job.state} ${Math.round(afterCancelMs / 1000)} s after it was cancelled: ${JSON.stringify(job.summary)}`);
     await new Promise((r) => setTimeout(r, 2_000));
   }
 }
