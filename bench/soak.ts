@@ -258,7 +258,8 @@ async function main(): Promise<void> {
 
   const ok = (b: boolean) => (b ? 'ok' : 'MISSED');
   const memLine = (label: string, t: typeof rss) =>
-    `${label}: ${t.first_mib} → ${t.last_mib} MiB (max ${t.max_mib}); slope first third ${t.first_third_mib_per_min} MiB/min, last third ${t.last_third_mib_per_min} MiB/min ` +
+    `${label}: ${t.first_mib} → ${t.last_mib} MiB (max ${t.max_mib}); per-minute floors ${t.floors_mib.join(' ')} MiB; ` +
+    `their slope over the first third ${t.first_third_mib_per_min} MiB/min, the last third ${t.last_third_mib_per_min} MiB/min ` +
     `[goal: levels off — last third ≤ ${PLATEAU_MIB_PER_MIN} MiB/min or ≤ ${PLATEAU_SHARE_OF_FIRST}× the first] ${ok(t.plateaus)}`;
   console.log(`\nsoak: ${MINUTES} min, ${HOSTS} hosts, ${WORKERS} workers, ${samples.length} memory samples`);
   console.log(memLine('RSS', rss));

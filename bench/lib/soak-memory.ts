@@ -1,6 +1,7 @@
 // Memory over a soak: the daemon's RSS (from /proc, every thread) and its V8
 // heaps (front thread and each worker, from /metrics) sampled every ~10 s, and
-// whether they level off: the slope of the run's last third against its first.
+// whether they level off: the slope of each minute's floor over the run's last
+// third against its first.
 import { processMemoryKiB } from './proc-cpu.js';
 
 export interface MemorySample {
@@ -13,12 +14,14 @@ export interface MemorySample {
 }
 
 export interface Trend {
-  /** Least-squares slope over each third of the run, in MiB per minute. */
+  /** Least-squares slope of the per-minute floors over each third of the run, in MiB per minute. */
   first_third_mib_per_min: number;
   last_third_mib_per_min: number;
   first_mib: number;
   last_mib: number;
   max_mib: number;
+  /** Each minute's lowest sample (after that minute's GCs): what a leak raises. */
+  floors_mib: number[];
   /** The last third grows at most PLATEAU_MIB_PER_MIN, or at most a tenth as fast as the first (warm-up). */
   plateaus: boolean;
 }
@@ -63,17 +66,37 @@ function slopePerMin(points: Array<[number, number]>): number {
   return den === 0 ? 0 : (num / den) * 60;
 }
 
+/** Samples per trough window: a minute at the ~10 s sampling interval. */
+export const TROUGH_WINDOW_S = 60;
+
+/**
+ * A heap is a sawtooth (it grows until a GC), so a slope through every sample
+ * says more about where the last GC fell than about a leak. What a leak moves
+ * is the floor: each minute's lowest sample. Slopes are fitted through those
+ * floors, over the first and the last third of the minutes (a last minute with
+ * fewer than half its samples is left out).
+ */
 export function trend(samples: MemorySample[], pick: (s: MemorySample) => number): Trend {
-  const pts = samples.map((s) => [s.t_s, pick(s)] as [number, number]);
-  const third = Math.max(2, Math.floor(pts.length / 3));
-  const first = slopePerMin(pts.slice(0, third));
-  const last = slopePerMin(pts.slice(-third));
+  const windows = new Map<number, number[]>();
+  for (const s of samples) {
+    const w = Math.floor(s.t_s / TROUGH_WINDOW_S);
+    windows.set(w, [...(windows.get(w) ?? []), pick(s)]);
+  }
+  const perWindow = TROUGH_WINDOW_S / 10;
+  const floors = [...windows]
+    .filter(([w, ys]) => ys.length >= perWindow / 2 || w < Math.max(...windows.keys()))
+    .map(([w, ys]) => [(w + 0.5) * TROUGH_WINDOW_S, Math.min(...ys)] as [number, number]);
+  const third = Math.max(2, Math.floor(floors.length / 3));
+  const first = slopePerMin(floors.slice(0, third));
+  const last = slopePerMin(floors.slice(-third));
+  const all = samples.map(pick);
   return {
     first_third_mib_per_min: round1(first),
     last_third_mib_per_min: round1(last),
-    first_mib: pts[0]?.[1] ?? 0,
-    last_mib: pts.at(-1)?.[1] ?? 0,
-    max_mib: Math.max(0, ...pts.map(([, y]) => y)),
+    first_mib: all[0] ?? 0,
+    last_mib: all.at(-1) ?? 0,
+    max_mib: Math.max(0, ...all),
+    floors_mib: floors.map(([, y]) => y),
     plateaus: last <= PLATEAU_MIB_PER_MIN || last <= first * PLATEAU_SHARE_OF_FIRST,
   };
 }
