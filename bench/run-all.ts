@@ -18,6 +18,7 @@ const BENCHMARKS: readonly string[] = [
   'scale',
   'dashboard',
   'ssh2-patch',
+  'soak',
 ];
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench

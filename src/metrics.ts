@@ -42,7 +42,7 @@ export class Metrics implements BroadcastObserver {
         for (const s of JOB_STATES) this.set({ state: s }, counts[s] ?? 0);
       },
     });
-    const perShard = (name: string, help: string, pick: (m: { sessions_open: number; handshakes_in_flight: number; elu: number }) => number) =>
+    const perShard = (name: string, help: string, pick: (m: { sessions_open: number; handshakes_in_flight: number; elu: number; heap_used: number }) => number) =>
       new Gauge({
         name,
         help,
@@ -55,6 +55,24 @@ export class Metrics implements BroadcastObserver {
     perShard('tendhost_ssh_sessions_open', 'Open SSH sessions per worker', (m) => m.sessions_open);
     perShard('tendhost_ssh_handshakes_in_flight', 'SSH handshakes in flight per worker', (m) => m.handshakes_in_flight);
     perShard('tendhost_worker_event_loop_utilization', 'Event-loop utilisation per worker (last 2 s)', (m) => m.elu);
+    // Heap per thread: a leak shows as growth that survives GC (the soak benchmark reads these).
+    perShard('tendhost_worker_heap_used_bytes', 'V8 heap in use per worker thread (as last reported, every 2 s)', (m) => m.heap_used);
+    new Gauge({
+      name: 'tendhost_heap_used_bytes',
+      help: 'V8 heap in use by the front thread',
+      registers: [r],
+      collect() {
+        this.set(process.memoryUsage().heapUsed);
+      },
+    });
+    new Gauge({
+      name: 'tendhost_resident_memory_bytes',
+      help: 'Resident set size of the whole daemon process (every thread)',
+      registers: [r],
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
     new Gauge({
       name: 'tendhost_websocket_clients',
       help: 'Connected WebSocket clients',

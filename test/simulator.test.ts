@@ -358,6 +358,32 @@ t.test('a mixed fleet of 20 hosts with faults', async (t) => {
     t.ok(Date.now() - t0 >= 250, `took ${Date.now() - t0} ms`);
   });
 
+  t.test('drop cuts the connection on a package command; disk-full fails the upgrade and keeps the packages', async (t) => {
+    const debs = clean('debian');
+    const [full, dropping] = [debs.at(-2)!, debs.at(-1)!];
+    const fed = clean('fedora').at(-1)!;
+    await sim.setFault([dropping.name], 'drop', true);
+    const c = await connect(dropping);
+    const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
+    c.on('error', () => {});
+    t.equal((await run(c, CMD.userId)).code, 0, 'probes still answer');
+    const cut = await run(c, CMD.aptSimulate, 3000);
+    t.same(cut, { stdout: '', stderr: '', code: null }, 'the package command ends with the connection, without an exit status');
+    await closed;
+    t.equal(sim.host(dropping.name)!.counters.dropped, 1, 'counted as a drop');
+    await sim.setFault([dropping.name], 'drop', false);
+
+    await sim.setFault([full.name, fed.name], 'disk-full', true);
+    const pending = sim.host(full.name)!.pending.length;
+    const apt = await once(full, CMD.aptUpgrade);
+    t.same(apt, { stdout: '', stderr: "E: You don't have enough free space in /var/cache/apt/archives/.\n", code: 100 });
+    t.equal(sim.host(full.name)!.pending.length, pending, 'nothing was upgraded');
+    const dnf = await once(fed, CMD.rpmUpgrade('dnf'));
+    t.equal(dnf.code, 1);
+    t.match(dnf.stderr, /^Running transaction check\n[\s\S]*Error: Transaction test error:\n  installing package \S+ needs \d+MB more space on the \/ filesystem\n/);
+    await sim.setFault([full.name, fed.name], 'disk-full', false);
+  });
+
   t.test('dnf waits for the lock holder, then upgrades', async (t) => {
     const fed2 = clean('fedora')[1];
     await sim.setFault([fed2.name], 'lock', true);

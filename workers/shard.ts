@@ -87,6 +87,7 @@ function startMetrics(state: ShardState): void {
       sessions_open: s.sessions_open,
       handshakes_in_flight: s.handshakes_in_flight,
       elu: delta.utilization,
+      heap_used: process.memoryUsage().heapUsed,
       sent_at: Date.now(),
     });
   }, 2000);

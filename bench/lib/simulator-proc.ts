@@ -21,7 +21,7 @@ export interface SimulatorProc {
   stop(): Promise<void>;
 }
 
-export async function startSimulatorProc(o: { hosts: number; dir: string; baseAddr?: string; durationS?: number }): Promise<SimulatorProc> {
+export async function startSimulatorProc(o: { hosts: number; dir: string; baseAddr?: string; durationS?: number; extraArgs?: string[] }): Promise<SimulatorProc> {
   const toml = join(o.dir, 'fleet.toml');
   const args = [
     '-n', String(SIMULATOR_NICE),
@@ -31,6 +31,8 @@ export async function startSimulatorProc(o: { hosts: number; dir: string; baseAd
     '--client-key', join(o.dir, 'client_key'),
     '--duration-s', String(o.durationS ?? 1800),
     ...(o.baseAddr ? ['--base-addr', o.baseAddr] : []),
+    // Faults and the like (`--fault drop=1%`), as bench/simulator/main.ts takes them.
+    ...(o.extraArgs ?? []),
   ];
   const proc = spawn('nice', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = await new Promise<{ control_url: string }>((resolve, reject) => {

@@ -22,6 +22,10 @@ export const FAULTS = [
   'reboot-never',
   /** After `reboot` the host comes back with the same boot id (the reboot "did not happen"). */
   'reboot-same-bootid',
+  /** Package-manager commands cut the whole SSH connection mid-command (no exit status). */
+  'drop',
+  /** The upgrade stops on a full disk (apt: no space in /var/cache/apt/archives; dnf: transaction test). */
+  'disk-full',
 ] as const;
 
 export type FaultName = (typeof FAULTS)[number];

@@ -55,6 +55,8 @@ export interface HostCounters {
   authRejected: number;
   execs: number;
   hung: number;
+  /** Connections cut by the `drop` fault. */
+  dropped: number;
   reboots: number;
   /** Exact command strings as received (with any sudo prefix), with counts. */
   commands: Record<string, number>;
@@ -109,6 +111,7 @@ export function newCounters(): HostCounters {
     authRejected: 0,
     execs: 0,
     hung: 0,
+    dropped: 0,
     reboots: 0,
     commands: Object.create(null) as Record<string, number>,
   };

@@ -17,7 +17,7 @@ const USAGE = `usage: node dist/bench/simulator/main.js [flags]
   --single-addr             every host on --base-addr, ports --port+i (or ephemeral)
   --name-prefix P           host names P00001… (${DEFAULTS.namePrefix})
   --fault F=SEL             repeatable; F: refused slow auth changed-key timeout lock upgrade-fail
-                            reboot-never reboot-same-bootid; SEL: 2% | 3 | sim-00001,sim-00002
+                            reboot-never reboot-same-bootid drop disk-full; SEL: 2% | 3 | sim-00001,sim-00002
   --user U=SEL              repeatable; U: root deploy deploy-nosudo (default root)
   --pending N               pending upgrades per host (${DEFAULTS.pending})
   --reboot-required-pct P   share of hosts whose upgrade wants a reboot (${DEFAULTS.rebootRequiredPct})

@@ -77,13 +77,13 @@ function onConnection(deps: SshDeps, hostOf: WeakMap<Socket, SimHost>, client: C
       session.on('subsystem', (_ok, reject) => reject?.());
       session.on('exec', (ok, _reject, info) => {
         const stream = ok();
-        void exec(deps, host, stream, info.command);
+        void exec(deps, host, client, stream, info.command);
       });
     });
   });
 }
 
-async function exec(deps: SshDeps, host: SimHost, stream: ServerChannel, command: string): Promise<void> {
+async function exec(deps: SshDeps, host: SimHost, client: Connection, stream: ServerChannel, command: string): Promise<void> {
   // Counted as the command it is (apt's lock-wait option aside), so counters match CMD.
   recordCommand(host, splitLockTimeout(command).command, command);
   let closed = false;
@@ -104,6 +104,11 @@ async function exec(deps: SshDeps, host: SimHost, stream: ServerChannel, command
         return; // never answers; the channel stays open until the client gives up
       case 'reboot':
         deps.onReboot(host);
+        return;
+      case 'drop':
+        host.counters.dropped++;
+        // No SSH disconnect message either: the TCP connection just ends.
+        (client as unknown as { _sock: Socket })._sock.destroy();
         return;
       default: {
         const never: never = outcome;

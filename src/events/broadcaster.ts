@@ -39,6 +39,7 @@ export interface ShardMetrics {
   sessions_open: number;
   handshakes_in_flight: number;
   elu: number;
+  heap_used: number;
   at: number;
 }
 

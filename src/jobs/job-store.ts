@@ -28,6 +28,9 @@ export class JobStore {
   readonly #jobs = new Map<string, JobRecord>();
   readonly #order: string[] = [];
   readonly #max: number;
+  /** Per-host results held, over every job: what a job costs in memory (a rollout holds one per host). */
+  readonly #maxHostResults: number;
+  #hostResults = 0;
   readonly #onFinish = new Set<(job: JobRecord) => void>();
   readonly #onStart = new Set<(job: JobRecord) => void>();
   readonly #cancelRequested = new Set<string>();
@@ -38,8 +41,20 @@ export class JobStore {
   /** Per job, its host results by name (jobs of a rollout can hold 10,000 hosts). */
   readonly #hostIndex = new Map<string, Map<string, JobHostResult>>();
 
-  constructor(maxJobs = 10_000) {
+  /**
+   * At most `maxJobs` jobs and `maxHostResults` per-host results in memory
+   * (oldest finished jobs go first; the state store keeps them). A count of
+   * jobs alone does not bound memory: 10,000 rollouts of 10,000 hosts each
+   * would hold 10^8 results (the soak benchmark saw the heap grow with each rollout).
+   */
+  constructor(maxJobs = 10_000, maxHostResults = 200_000) {
     this.#max = maxJobs;
+    this.#maxHostResults = maxHostResults;
+  }
+
+  /** Per-host results held in memory now. */
+  get hostResults(): number {
+    return this.#hostResults;
   }
 
   /** Called after every change of a job (the state store listens). */
@@ -72,7 +87,9 @@ export class JobStore {
       }
       this.#jobs.set(job.id, job);
       this.#order.push(job.id);
+      this.#hostResults += job.hosts.length;
     }
+    this.#evict();
     return interrupted;
   }
 
@@ -121,6 +138,7 @@ export class JobStore {
     };
     this.#jobs.set(job.id, job);
     this.#order.push(job.id);
+    this.#hostResults += job.hosts.length;
     this.#evict();
     // Not persisted yet: the caller accept()s it once the action was accepted
     // (a refused action's job is discarded and must leave no trace).
@@ -129,7 +147,10 @@ export class JobStore {
 
   /** Forget a job that never started (its command was refused). */
   discard(id: string): void {
-    if (!this.#jobs.delete(id)) return;
+    const job = this.#jobs.get(id);
+    if (!job) return;
+    this.#jobs.delete(id);
+    this.#hostResults -= job.hosts.length;
     this.#hostIndex.delete(id);
     const i = this.#order.lastIndexOf(id);
     if (i >= 0) this.#order.splice(i, 1);
@@ -224,13 +245,14 @@ export class JobStore {
   }
 
   #evict(): void {
-    // Drop the oldest finished jobs past the cap; running ones are never dropped.
+    // Drop the oldest finished jobs past either cap; running ones are never dropped.
     let i = 0;
-    while (this.#jobs.size > this.#max && i < this.#order.length) {
+    while ((this.#jobs.size > this.#max || this.#hostResults > this.#maxHostResults) && i < this.#order.length) {
       const id = this.#order[i];
       const job = this.#jobs.get(id);
       if (job && FINAL.has(job.state)) {
         this.#jobs.delete(id);
+        this.#hostResults -= job.hosts.length;
         this.#hostIndex.delete(id);
         this.#order.splice(i, 1);
       } else i++;

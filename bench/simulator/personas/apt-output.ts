@@ -135,6 +135,8 @@ export function aptUpdate(first: boolean): string {
 }
 
 export const APT_ERR = {
+  /** apt-get's message when the archives directory cannot hold the downloads. */
+  diskFull: "E: You don't have enough free space in /var/cache/apt/archives/.\n",
   /** fixture apt-chroot/04b2 (another apt-get holds the frontend lock). */
   frontendLock:
     'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\n' +

@@ -45,6 +45,7 @@ async function lockFreed(ctx: ExecCtx): Promise<boolean> {
 async function upgrade(ctx: ExecCtx): Promise<Outcome> {
   const { host } = ctx;
   if (!(await lockFreed(ctx))) return ctx.closed() ? { kind: 'hang' } : exit(100, '', APT_ERR.frontendLock);
+  if (host.faults.has('disk-full') && host.pending.length > 0) return exit(100, '', APT_ERR.diskFull);
   const failAt = host.faults.has('upgrade-fail') && host.pending.length > 0 ? host.pending[host.pending.length - 1] : null;
   const r = aptUpgrade(host.pending, failAt);
   applyUpgrade(host, r.upgraded, DEBIAN_NEXT_KERNEL);

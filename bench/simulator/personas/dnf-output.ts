@@ -156,6 +156,11 @@ export function needsRestarting(required: boolean, pkgs: readonly string[]): { s
 }
 
 export const DNF_ERR = {
+  /** dnf 4's transaction test on a full root filesystem. */
+  diskFull:
+    'Running transaction check\nTransaction check succeeded.\nRunning transaction test\n' +
+    'Error: Transaction test error:\n  installing package kernel-core needs 48MB more space on the / filesystem\n\n' +
+    'Error Summary\n-------------\nDisk Requirements:\n   At least 48MB more space needed on the / filesystem.\n\n',
   notRoot: 'Error: This command has to be run with superuser privileges (under the root user on most systems).\n',
   waitingForLock: 'Waiting for process with pid 4242 to finish.\n',
 } as const;

@@ -56,6 +56,7 @@ async function upgrade(ctx: ExecCtx): Promise<Outcome> {
   if (!ctx.root) return exit(1, '', DNF_ERR.notRoot);
   if (!(await waitForLock(ctx))) return { kind: 'hang' };
   const meta = metadataLine(host.metadataAt, ctx.env.now());
+  if (host.faults.has('disk-full') && host.pending.length > 0) return exit(1, '', DNF_ERR.diskFull);
   if (host.faults.has('upgrade-fail') && host.pending.length > 0) {
     const r = upgradeFailure(host.pending, meta);
     return exit(r.code, r.stdout, r.stderr);

@@ -157,6 +157,7 @@ export async function runCommand(
   }
 
   if (host.faults.has('timeout') && isPackageCommand(command)) return { kind: 'hang' };
+  if (host.faults.has('drop') && isPackageCommand(command)) return { kind: 'drop' };
 
   const { command: bare, lockTimeoutS } = splitLockTimeout(command);
   command = bare;

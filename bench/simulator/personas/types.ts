@@ -29,6 +29,8 @@ export interface ExecCtx {
 export type Outcome =
   | { kind: 'exit'; stdout: string; stderr: string; code: number }
   | { kind: 'hang' }
+  /** The connection goes away mid-command, as when a link or the host's sshd dies. */
+  | { kind: 'drop' }
   | { kind: 'reboot' };
 
 export type Handler = (ctx: ExecCtx) => Outcome | Promise<Outcome> | undefined;
