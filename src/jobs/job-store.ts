@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PortMessage } from '../protocol/messages.js';
 import type { JobRecord, JobHostResult, JobKind, JobState } from '../schemas/job.js';
+import { forgetSummary } from './job-view.js';
 
 type HostResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
 
@@ -198,6 +199,7 @@ export class JobStore {
     if (!job) return;
     const h = this.#hostOf(job, msg.host);
     if (!h) return;
+    forgetSummary(job);
     h.host_state = msg.state;
     const owner = this.#delegated.get(job.id);
     if (owner) {
