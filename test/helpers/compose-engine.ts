@@ -91,7 +91,8 @@ async function setup(t: Tap.Test, version: 'v1' | 'v2'): Promise<Rig> {
     toml: HOSTS.map(
       (name, i) =>
         `[[host]]\nname = "${name}"\naddr = "127.0.0.${i + 1}"\nport = ${sshd.port}\nuser = "root"\nssh_key = "${key}"\n` +
-        `compose_paths = ["${stacks[i]}"]\n[host.docker]\ncompose_version = "${version}"\n`,
+        // The first host names its Compose; the second detects it (its session has only that one).
+        `compose_paths = ["${stacks[i]}"]\n` + (i === 0 ? `[host.docker]\ncompose_version = "${version}"\n` : ''),
     ).join(''),
   });
   t.teardown(() => d.stop());
