@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGHUP', () => {
     log.info('SIGHUP: reloading configuration');
-    void daemon.reload();
+    daemon.reload().catch((err: Error) => log.error({ err: err.message }, 'config reload failed; keeping the running configuration'));
   });
   // Test-only: lets tests kill or hang a worker thread on purpose, like a real bug would.
   const switches = (process.env.TENDHOST_TEST_SWITCHES ?? '').split(',');

@@ -107,7 +107,12 @@ export class ConfigReloader {
     }
     if (groupsChanged) {
       ctx.groups = structuredClone(next.groups) as Record<string, string[]>;
-      await Promise.all(Array.from({ length: ctx.pool.size }, (_, shard) => ctx.pool.run({ kind: 'set_groups', shard, groups: ctx.groups })));
+      // A shard whose worker dies meanwhile is rebuilt with ctx.groups, already the new ones.
+      await Promise.all(
+        Array.from({ length: ctx.pool.size }, (_, shard) =>
+          ctx.pool.run({ kind: 'set_groups', shard, groups: ctx.groups }).catch((err: Error) => ctx.log.warn({ shard, err: err.message }, 'reload: groups reach this shard when it is rebuilt')),
+        ),
+      );
       result.groups_changed = true;
     }
     // Only the host/group part of the new file is live; the rest waits for a restart.
@@ -116,16 +121,31 @@ export class ConfigReloader {
     return result;
   }
 
+  /**
+   * The config map is written first: if the shard's worker dies under this
+   * task, the shard is rebuilt from that map, this host included — so a
+   * failed task is logged, not thrown (a reload never ends the daemon).
+   */
   async #upsert(host: ResolvedHost, groups: string[]): Promise<void> {
     const ctx = this.#ctx;
     ctx.hostConfigs.set(host.name, host);
-    await ctx.pool.run({ kind: 'add_host', shard: ctx.pool.shardOf(host.name), host, groups });
+    try {
+      await ctx.pool.run({ kind: 'add_host', shard: ctx.pool.shardOf(host.name), host, groups });
+    } catch (err) {
+      ctx.log.warn({ host: host.name, err: (err as Error).message }, 'reload: the shard did not take the host now; it gets it when the shard is rebuilt');
+    }
   }
 
-  /** true when removed; false when the host is busy (try again later). */
+  /** true when removed; false when the host is busy or its shard is being rebuilt (try again later). */
   async #remove(name: string): Promise<boolean> {
     const ctx = this.#ctx;
-    const reply = await ctx.pool.run({ kind: 'remove_host', shard: ctx.pool.shardOf(name), name, force: false });
+    let reply;
+    try {
+      reply = await ctx.pool.run({ kind: 'remove_host', shard: ctx.pool.shardOf(name), name, force: false });
+    } catch (err) {
+      ctx.log.warn({ host: name, err: (err as Error).message }, 'reload: could not remove the host from its shard now; trying again');
+      return false;
+    }
     if (reply.kind === 'command' && !reply.reply.ok && reply.reply.error.code === 'HOST_BUSY') return false;
     ctx.hostConfigs.delete(name);
     ctx.broadcaster.removeHost(name);

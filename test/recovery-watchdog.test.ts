@@ -5,6 +5,7 @@
 // reason, the other shard finishes, and the rebuilt hosts work again.
 import t from 'tap';
 import { shardOf } from '../src/pool/shard-of.js';
+import { until } from './helpers/daemon.js';
 import { countHosts, startSimSetup, waitForJob } from './helpers/sim-daemon.js';
 
 const HOSTS = 20;
@@ -68,4 +69,44 @@ t.test('a hung worker is replaced by the watchdog', async (t) => {
   const again = await d.request('POST', `/hosts/${host0}/update`, { dry_run: true });
   t.equal(again.status, 202);
   t.equal((await waitForJob(d, again.body.job_id, (j) => j.state !== 'running')).state, 'succeeded', 'a host of the rebuilt shard completes a new dry run');
+});
+
+// SIGHUP while shard 0's worker hangs: the reload's tasks for that shard fail
+// when the watchdog ends the worker. Once that rejection went unhandled and
+// ended the daemon (found by bench/soak); now the reload logs it, and the
+// rebuilt shard gets the new host list.
+t.test('a reload that meets a hung shard: the daemon keeps running, the rebuilt shard has the new hosts', async (t) => {
+  const first = names.slice(0, 12);
+  const added = names.slice(12).filter((n) => shardOf(n, 2) === 0);
+  const removed = first.filter((n) => shardOf(n, 2) === 0)[0]!;
+  t.ok(added.length >= 1, `${added.length} new hosts on shard 0`);
+  const daemon = `worker_watchdog_s = ${WATCHDOG_S}`;
+  const setup = await startSimSetup({ hosts: HOSTS, mix: { debian: 100 } }, { include: (h) => first.includes(h.name), daemon });
+  t.teardown(() => setup.stop());
+  const d = await setup.start({ env: { TENDHOST_TEST_SWITCHES: 'freeze-worker' } });
+  t.equal((await d.get('/hosts')).body.pagination.total_items, first.length);
+
+  d.proc.kill('SIGUSR2');
+  await new Promise((r) => setTimeout(r, 300));
+  setup.writeConfig({ include: (h) => (first.includes(h.name) && h.name !== removed) || added.includes(h.name), daemon });
+  d.proc.kill('SIGHUP');
+  const back = await d.waitForLog((l) => l.msg === 'shard re-attached', 30_000);
+  t.equal(back.shard, 0, 'shard 0 was rebuilt on a new worker');
+  const reloaded = await d.waitForLog((l) => l.msg === 'config reloaded', 30_000);
+  t.same(reloaded.added, added, 'the reload names the added hosts');
+  t.equal(d.proc.exitCode, null, 'the daemon is still running');
+  t.equal((await d.get('/health')).status, 200);
+
+  for (const n of added) {
+    const s = await until(async () => {
+      const r = await d.get(`/hosts/${n}`);
+      return r.status === 200 ? r.body : null;
+    }, 20_000);
+    t.equal(s.shard, 0, `${n} is on the rebuilt shard`);
+  }
+  await until(async () => (await d.get(`/hosts/${removed}`)).status === 404, 20_000);
+  t.pass(`${removed} is gone (removed once its shard answered again)`);
+  t.equal((await d.get('/hosts')).body.pagination.total_items, first.length - 1 + added.length);
+  const run = await d.request('POST', `/hosts/${added[0]}/update`, { dry_run: true });
+  t.equal((await waitForJob(d, run.body.job_id, (j) => j.state !== 'running')).state, 'succeeded', 'an added host completes a dry run');
 });
