@@ -2,26 +2,10 @@
 // duplicates ignored, gaps refused, jobs followed from start to end.
 import t from 'tap';
 import { FleetModel } from '../../src/client/fleet-model.js';
-import type { HostStatus, StreamEvent } from '../../src/client/types.js';
+import type { StreamEvent } from '../../src/client/types.js';
+import { hostStatus } from '../helpers/host-status.js';
 
-function host(name: string, over: Partial<HostStatus> = {}): HostStatus {
-  return {
-    name,
-    addr: '127.0.0.1',
-    state: 'idle',
-    tags: [],
-    groups: [],
-    pending_updates: null,
-    last_updated: null,
-    error: null,
-    failed: null,
-    shard: 0,
-    package_manager: null,
-    compose: false,
-    job_id: null,
-    ...over,
-  };
-}
+const host = hostStatus;
 
 const ts = '2026-12-06T00:00:00.000Z';
 

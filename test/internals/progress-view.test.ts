@@ -7,23 +7,9 @@ import { FleetModel } from '../../src/client/fleet-model.js';
 import { ProgressView } from '../../src/cli/progress-view.js';
 import type { HostStatus, StreamEvent } from '../../src/client/types.js';
 import type { CliEnv } from '../../src/cli/env.js';
+import { hostStatus } from '../helpers/host-status.js';
 
-const host = (name: string, over: Partial<HostStatus> = {}): HostStatus => ({
-  name,
-  addr: '127.0.0.1',
-  state: 'idle',
-  tags: [],
-  groups: [],
-  pending_updates: null,
-  last_updated: null,
-  error: null,
-  failed: null,
-  shard: 0,
-  package_manager: 'apt',
-  compose: false,
-  job_id: null,
-  ...over,
-});
+const host = (name: string, over: Partial<HostStatus> = {}): HostStatus => hostStatus(name, { package_manager: 'apt', ...over });
 
 t.test('batch counts, busy hosts with their package, width', async (t) => {
   const model = new FleetModel();
