@@ -3,6 +3,7 @@
 // the actor emits is collected; `settle` runs the actor until its operation
 // rests, firing timers on a fake clock so reboot polls and maintenance windows
 // take no real time.
+import { syncBuiltinESMExports } from 'node:module';
 import { mock } from 'node:test';
 import { HostActor } from '../../workers/actor.js';
 import { createHostOperations } from '../../workers/operations.js';
@@ -53,10 +54,20 @@ export function resolvedHost(patch: Partial<ResolvedHost> = {}, policy: Partial<
   };
 }
 
-/** Fake clock: Date and setTimeout are mocked from here until `restore` (call it in a teardown). */
+/**
+ * Fake clock: Date and setTimeout (also `node:timers/promises`, which the
+ * Compose check sleeps with: syncing the builtin ESM exports hands modules
+ * that imported it the mocked function) from here until `restore`.
+ */
 export function fakeClock(startIso: string): { restore: () => void } {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.parse(startIso) });
-  return { restore: () => mock.timers.reset() };
+  syncBuiltinESMExports();
+  return {
+    restore: () => {
+      mock.timers.reset();
+      syncBuiltinESMExports();
+    },
+  };
 }
 
 let jobSeq = 0;
