@@ -119,6 +119,36 @@ t.test('auto_reboot outside the window: waits in waiting_reboot, reboots when th
   t.same(walked(t, rig).slice(4), ['waiting_reboot->rebooting', 'rebooting->verifying', 'verifying->idle']);
 });
 
+t.test('window hours away: the host keeps waiting; an operator reboot is not held to the window', async (t) => {
+  const start = new Date('2026-03-02T10:00:00Z');
+  const clock = fakeClock(start.toISOString());
+  t.teardown(clock.restore);
+  const rig = new ActorRig(resolvedHost({}, { auto_reboot: true, maintenance_window: { start: hhmm(start, 6), end: hhmm(start, 7) } }));
+  rig.exec.host.rebootAfterUpgrade = true;
+  await rig.job({ kind: 'update', dry_run: false });
+  t.equal(rig.actor.state, 'waiting_reboot');
+  const r = await rig.job({ kind: 'reboot' }, true);
+  t.match(r, { success: true, state: 'idle' });
+  const rebootAt = rig.exec.ranAt[rig.exec.ran.indexOf(CMD.reboot)];
+  t.equal(rebootAt - start.getTime(), 0, 'rebooted at once, not at the window');
+  walked(t, rig);
+});
+
+t.test('connection notices, command lines and timings the actor reports', async (t) => {
+  const rig = new ActorRig();
+  await rig.job({ kind: 'update', dry_run: false });
+  t.ok(rig.exec.ran.some((c) => isAptUpgrade(c) && c.includes('-o DPkg::Lock::Timeout=300 ')), 'apt waits for a held lock up to lock_timeout_s');
+  const ops = rig.emitted.flatMap((m) => (m.kind === 'op_duration' ? [`${m.op}:${m.ok}`] : []));
+  t.same(ops, ['query:true', 'upgrade:true']);
+  rig.exec.failAll(sshError('SSH_CONNECTION_REFUSED', 'connect ECONNREFUSED'));
+  await rig.job({ kind: 'query' });
+  const links = rig.events().flatMap((e) => (e.type === 'HostConnected' || e.type === 'HostDisconnected' ? [e.type] : []));
+  t.same(links, ['HostConnected', 'HostDisconnected'], 'connected once, then lost when the host stopped answering');
+  t.match(rig.events().find((e) => e.type === 'HostDisconnected'), { reason: 'connect ECONNREFUSED' });
+  t.match(rig.events().find((e) => e.type === 'HostStateChanged'), { job_id: String, request_id: String }, 'events carry the job and request ids');
+  walked(t, rig);
+});
+
 t.test('querying → failed: the host refuses the connection', async (t) => {
   const rig = new ActorRig();
   rig.exec.failAll(sshError('SSH_CONNECTION_REFUSED', 'connect ECONNREFUSED 192.0.2.10:22'));

@@ -247,6 +247,21 @@ t.test('maintenance windows: outside its window a host is skipped, or waits for 
   t.equal(wait.result('later')?.finished_at, new Date(START + 2 * 3_600_000).toISOString());
 });
 
+t.test('a rollout waiting for a far-away window can be cancelled', async (t) => {
+  const rig = new RolloutRig(['now', 'later'], { batch_size: 2, wait_for_window: true });
+  rig.windows.set('later', { start: '03:00', end: '04:00', days: ['Sun'] });
+  rig.sleepMode = 'block';
+  const run = rig.run();
+  await until(() => rig.sleeps.length === 1, 'waiting for the window');
+  t.ok(rig.sleeps[0] > 3_600_000, 'the wait is for the window, hours away');
+  t.match(rig.result('later'), { state: 'pending', reason: /^waiting for maintenance window 03:00-04:00/ });
+  rig.rollout.cancel();
+  await run;
+  t.same(accounting(t, rig), { completed: 1, failed: 0, unreachable: 0, skipped: 1 });
+  t.match(rig.result('later'), { reason: 'job cancelled before this host started' });
+  t.same(rig.finished, [{ state: 'cancelled', error: 'job cancelled' }]);
+});
+
 t.test('a batch of thousands starts over several turns, so the event loop keeps turning', async (t) => {
   const rig = new RolloutRig(names(1000), { batch_size: 1000 });
   let sentWhenOtherWorkRan = -1;

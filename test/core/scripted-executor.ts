@@ -45,6 +45,8 @@ export function sshError(code: ErrorCode, message = `scripted ${code}`): Tendhos
 export class ScriptedExecutor implements Executor {
   /** Every command run, in order. */
   readonly ran: string[] = [];
+  /** When each of them ran (Date.now(), so the fake clock's time under a fake clock). */
+  readonly ranAt: number[] = [];
   /** Commands no rule answered (a test should expect none). */
   readonly unscripted: string[] = [];
   readonly disconnects: string[] = [];
@@ -84,6 +86,7 @@ export class ScriptedExecutor implements Executor {
   async run(command: string, opts: ExecOptions): Promise<ExecResult> {
     if (this.#closed) throw sshError('SSH_DISCONNECTED', 'executor closed');
     this.ran.push(command);
+    this.ranAt.push(Date.now());
     const rule = this.#rules.find((r) => r.left > 0 && r.match(command));
     if (!rule) {
       this.unscripted.push(command);
