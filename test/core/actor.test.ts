@@ -215,21 +215,20 @@ t.test('the edges walked are exactly the table’s reachable edges', async (t) =
   const table = HOST_STATES.flatMap((from) => TRANSITIONS[from].map((to) => `${from}->${to}`));
   // Every edge the pure function can produce, from any state with any intent and input.
   const intents: (Intent | null)[] = [null, { kind: 'query' }, { kind: 'update', dry_run: true }, { kind: 'update', dry_run: false }];
-  const inputs: MachineInput[] = [
-    { type: 'UPDATE', dry_run: false },
-    { type: 'UPDATE', dry_run: true },
-    { type: 'QUERY' },
-    { type: 'REBOOT' },
-    { type: 'RETRY' },
-    { type: 'ACKNOWLEDGE' },
-    { type: 'QUERY_DONE', pending: 0 },
-    { type: 'QUERY_DONE', pending: 2 },
-    { type: 'UPGRADE_DONE', reboot_required: false },
-    { type: 'UPGRADE_DONE', reboot_required: true },
-    { type: 'REBOOT_DONE' },
-    { type: 'VERIFY_OK' },
-    { type: 'OP_FAILED', code: 'INTERNAL', error: 'x', at: '2026-01-01T00:00:00Z' },
-  ];
+  // Keyed by input type: a new kind of input is a type error here until it is listed.
+  const samples: { [K in MachineInput['type']]: Extract<MachineInput, { type: K }>[] } = {
+    UPDATE: [{ type: 'UPDATE', dry_run: false }, { type: 'UPDATE', dry_run: true }],
+    QUERY: [{ type: 'QUERY' }],
+    REBOOT: [{ type: 'REBOOT' }],
+    RETRY: [{ type: 'RETRY' }],
+    ACKNOWLEDGE: [{ type: 'ACKNOWLEDGE' }],
+    QUERY_DONE: [{ type: 'QUERY_DONE', pending: 0 }, { type: 'QUERY_DONE', pending: 2 }],
+    UPGRADE_DONE: [{ type: 'UPGRADE_DONE', reboot_required: false }, { type: 'UPGRADE_DONE', reboot_required: true }],
+    REBOOT_DONE: [{ type: 'REBOOT_DONE' }],
+    VERIFY_OK: [{ type: 'VERIFY_OK' }],
+    OP_FAILED: [{ type: 'OP_FAILED', code: 'INTERNAL', error: 'x', at: '2026-01-01T00:00:00Z' }],
+  };
+  const inputs: MachineInput[] = Object.values(samples).flat();
   const reachable = new Set<string>();
   for (const state of HOST_STATES as readonly HostState[]) {
     for (const intent of intents) {
@@ -241,6 +240,6 @@ t.test('the edges walked are exactly the table’s reachable edges', async (t) =
   }
   t.same([...reachable].filter((e) => !table.includes(e)), [], 'the machine only takes edges of its table');
   t.same(table.filter((e) => !reachable.has(e)).sort(), UNREACHABLE_EDGES, 'edges of the table no input takes');
-  t.same(table.filter((e) => !reachable.has(e) || seen.has(e)).length, table.length, 'every reachable edge was walked by the actor');
-  t.same([...seen].sort(), [...reachable].sort());
+  t.same([...reachable].filter((e) => !seen.has(e)).sort(), [], 'reachable edges no actor scenario walked');
+  t.same([...seen].filter((e) => !reachable.has(e)).sort(), [], 'edges the actor took that the machine cannot');
 });
