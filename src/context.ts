@@ -1,13 +1,13 @@
 // What route handlers and the WebSocket stream can reach: the running
 // daemon's parts. Built once in daemon.ts.
 import type { Logger } from 'pino';
-import type { Config } from './config/types.js';
+import type { Config } from '../common/config-types.js';
 import type { ReadModel } from './state/read-model.js';
 import type { ShardPool } from './pool/shard-pool.js';
 import type { JobStore } from './jobs/job-store.js';
 import type { Broadcaster } from './events/broadcaster.js';
-import type { UwsBuild } from './schemas/http-build.js';
-import type { ResolvedHost } from './schemas/host.js';
+import type { UwsBuild } from '../common/schemas/http-build.js';
+import type { ResolvedHost } from '../common/schemas/host.js';
 import type { HostActions } from './hosts/host-actions.js';
 import type { RequestOrderedAudit } from './audit/request-order.js';
 import type { FleetUpdates } from './fleet/fleet-updates.js';

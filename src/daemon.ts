@@ -3,7 +3,7 @@
 // class has its own error type so main.ts can pick the exit code.
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Config } from './config/types.js';
+import type { Config } from '../common/config-types.js';
 import { groupsByHost } from './config/load.js';
 import { ReadModel } from './state/read-model.js';
 import { announceJobs, jobFinished } from './events/job-announcer.js';
@@ -20,8 +20,8 @@ import { attachActorAudit } from './audit/actor-audit.js';
 import type { DaemonContext } from './context.js';
 import { FleetUpdates } from './fleet/fleet-updates.js';
 import { Metrics } from './metrics.js';
-import { hostKeyPolicyWarning } from '../workers/exec/host-key-policy.js';
-import { chooseSsh2 } from '../workers/exec/ssh2-module.js';
+import { hostKeyPolicyWarning } from '../common/host-key-policy.js';
+import { chooseSsh2 } from '../common/ssh2-choice.js';
 import { ConfigError } from './config/errors.js';
 import { startLoadLog } from './load-log.js';
 import { ConfigReloader, type ReloadResult } from './reload.js';

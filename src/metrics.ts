@@ -5,8 +5,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DaemonContext } from './context.js';
 import type { BroadcastObserver } from './events/broadcaster.js';
-import { HOST_STATES } from './schemas/host.js';
-import { JOB_STATES } from './schemas/job.js';
+import { HOST_STATES } from '../common/schemas/host.js';
+import { JOB_STATES } from '../common/schemas/job.js';
 
 const ELD_WINDOW_MS = 5000;
 const ELD_RESOLUTION_MS = 10;

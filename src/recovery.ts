@@ -1,8 +1,8 @@
 // What a host's actor starts from after a restart or a worker replacement:
 // its last known status, except that an operation that was cut short becomes
 // a failure with a reason, never a silent return to idle.
-import type { ErrorCode } from './errors.js';
-import { BUSY_STATES, type HostStatus } from './schemas/host.js';
+import type { ErrorCode } from '../common/errors.js';
+import { BUSY_STATES, type HostStatus } from '../common/schemas/host.js';
 
 export interface Interruption {
   /** "daemon stopped" / "worker died" / "worker stopped answering" */

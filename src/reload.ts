@@ -4,9 +4,9 @@
 // keeps the running configuration. Settings that need a restart are named.
 import { loadConfig, groupsByHost } from './config/load.js';
 import { ConfigError } from './config/errors.js';
-import type { Config } from './config/types.js';
+import type { Config } from '../common/config-types.js';
 import type { DaemonContext } from './context.js';
-import type { ResolvedHost } from './schemas/host.js';
+import type { ResolvedHost } from '../common/schemas/host.js';
 
 export interface ReloadResult {
   ok: boolean;

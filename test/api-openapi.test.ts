@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { validate } from '@readme/openapi-parser';
 import { buildRoutes } from '../src/http/routes.js';
 import { openApiPath, WS_PATH } from '../src/openapi.js';
-import { ERROR_CODES } from '../src/errors.js';
+import { ERROR_CODES } from '../common/errors.js';
 import type { DaemonContext } from '../src/context.js';
-import { startDaemon, type Daemon } from './helpers/daemon.js';
+import { startDaemon, type Daemon } from '../harness/daemon.js';
 
 let d: Daemon;
 let spec: any;

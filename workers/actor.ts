@@ -1,13 +1,13 @@
 // One host's actor: applies commands to the pure machine, runs the effects
 // one at a time through the host's operations, feeds their results back as
 // machine inputs, and reports every change (status + events) to the sink.
-import { asTendhostError, type WireError } from '../src/errors.js';
-import type { CommandReply, HostCommand, PortMessage, Trace } from '../src/protocol/messages.js';
-import type { HostState, HostStatus, ResolvedHost } from '../src/schemas/host.js';
-import type { UnstampedEvent } from '../src/schemas/events.js';
-import { emptyUpdateResult } from '../src/schemas/packages.js';
-import { isInWindow, msUntilWindow } from '../src/policy/maintenance-window.js';
-import { now as clockNow } from '../src/clock.js';
+import { asTendhostError, type WireError } from '../common/errors.js';
+import type { CommandReply, HostCommand, PortMessage, Trace } from '../common/thread-protocol.js';
+import type { HostState, HostStatus, ResolvedHost } from '../common/schemas/host.js';
+import type { UnstampedEvent } from '../common/schemas/events.js';
+import { emptyUpdateResult } from '../common/schemas/packages.js';
+import { isInWindow, msUntilWindow } from '../common/maintenance-window.js';
+import { now as clockNow } from '../common/clock.js';
 import { INITIAL, transition, type Effect, type MachineInput, type Snapshot } from './machine.js';
 import type { HostOperations } from './operations.js';
 

@@ -2,8 +2,8 @@
 // `transition(snapshot, input)` returns the next snapshot and the effects the
 // interpreter (actor.ts) must run; it does no I/O and reads no clock, so the
 // whole table is testable on its own.
-import type { ErrorCode } from '../src/errors.js';
-import type { FailedContext, HostState } from '../src/schemas/host.js';
+import type { ErrorCode } from '../common/errors.js';
+import type { FailedContext, HostState } from '../common/schemas/host.js';
 
 /** Every allowed edge, in one place. */
 export const TRANSITIONS: Readonly<Record<HostState, readonly HostState[]>> = {

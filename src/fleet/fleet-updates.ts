@@ -2,9 +2,9 @@
 // selected host up front), and runs the rollout in the background. Several
 // rollouts may run at once; a host claimed by one is skipped by another.
 import type { DaemonContext } from '../context.js';
-import type { JobRecord } from '../schemas/job.js';
+import type { JobRecord } from '../../common/schemas/job.js';
 import { Rollout, type RolloutSpec } from './rollout.js';
-import { now as clockNow } from '../clock.js';
+import { now as clockNow } from '../../common/clock.js';
 import { rolloutSelector, type RolloutFilter } from './fleet-filter.js';
 
 export type FleetFilter = RolloutFilter;

@@ -1,6 +1,6 @@
 // POST /fleet/update: a rolling update over a filtered set of hosts.
 import type { DaemonContext } from '../../context.js';
-import { FleetUpdateRequest, JobAccepted } from '../../schemas/requests.js';
+import { FleetUpdateRequest, JobAccepted } from '../../../common/schemas/requests.js';
 import { parseThreshold } from '../../fleet/threshold.js';
 import { ok, type Route } from '../route.js';
 

@@ -1,8 +1,8 @@
 // /groups and /tags: how the fleet is organised.
 import { Type } from 'typebox';
-import { TendhostError } from '../../errors.js';
+import { TendhostError } from '../../../common/errors.js';
 import type { DaemonContext } from '../../context.js';
-import { GroupHostsQuery, GroupNameParams } from '../../schemas/requests.js';
+import { GroupHostsQuery, GroupNameParams } from '../../../common/schemas/requests.js';
 import { RawJson, ok, type Route } from '../route.js';
 import { HostList } from './hosts.js';
 

@@ -1,10 +1,10 @@
 // /hosts: reads come from the read model (cached JSON); actions go to the
 // host's shard and answer 202 {job_id} at once.
 import { Type } from 'typebox';
-import { TendhostError } from '../../errors.js';
+import { TendhostError } from '../../../common/errors.js';
 import type { DaemonContext } from '../../context.js';
-import { HostStatus } from '../../schemas/host.js';
-import { Inventory } from '../../schemas/inventory.js';
+import { HostStatus } from '../../../common/schemas/host.js';
+import { Inventory } from '../../../common/schemas/inventory.js';
 import {
   DeleteHostQuery,
   EmptyBody,
@@ -15,10 +15,10 @@ import {
   Pagination,
   RegisterHostRequest,
   UpdateRequest,
-} from '../../schemas/requests.js';
+} from '../../../common/schemas/requests.js';
 import { RawJson, ok, type RequestContext, type Route } from '../route.js';
-import type { HostCommand } from '../../protocol/messages.js';
-import type { JobKind } from '../../schemas/job.js';
+import type { HostCommand } from '../../../common/thread-protocol.js';
+import type { JobKind } from '../../../common/schemas/job.js';
 import { resolveHost } from '../../config/load.js';
 
 export const HostList = Type.Object({ data: Type.Array(HostStatus), pagination: Pagination }, { title: 'HostList' });

@@ -1,10 +1,10 @@
 // /jobs: what every action became. A job reads as its counts; its per-host
 // results are paged (a rollout can hold 10,000 hosts).
 import { Type, type Static } from 'typebox';
-import { TendhostError } from '../../errors.js';
+import { TendhostError } from '../../../common/errors.js';
 import type { DaemonContext } from '../../context.js';
-import { Job, JobHostResult, type JobRecord } from '../../schemas/job.js';
-import { EmptyBody, JobHostsQuery, JobIdParams, JobListQuery, Pagination } from '../../schemas/requests.js';
+import { Job, JobHostResult, type JobRecord } from '../../../common/schemas/job.js';
+import { EmptyBody, JobHostsQuery, JobIdParams, JobListQuery, Pagination } from '../../../common/schemas/requests.js';
 import { jobHostsPage, jobView } from '../../jobs/job-view.js';
 import { ok, type Route } from '../route.js';
 

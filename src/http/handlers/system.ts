@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import type { DaemonContext } from '../../context.js';
 import { ok, type Route } from '../route.js';
-import { UwsBuild } from '../../schemas/http-build.js';
+import { UwsBuild } from '../../../common/schemas/http-build.js';
 
 export const Health = Type.Object(
   {
