@@ -4,7 +4,7 @@
 // thrown there without a case here fails the last test.
 import t, { type Test } from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
-import { isErrorCode } from '../../src/errors.js';
+import { isErrorCode } from '../../common/errors.js';
 import { CMD } from '../../workers/pkg/commands.js';
 import { ActorRig, fakeClock, resolvedHost } from './actor-harness.js';
 import { aptSimulation, isAptUpgrade, sshError } from './scripted-executor.js';

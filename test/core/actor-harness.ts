@@ -7,10 +7,10 @@ import { syncBuiltinESMExports } from 'node:module';
 import { mock } from 'node:test';
 import { HostActor } from '../../workers/actor.js';
 import { createHostOperations } from '../../workers/operations.js';
-import type { DaemonSettingsForWorkers } from '../../src/config/types.js';
-import type { HostStatus, ResolvedHost } from '../../src/schemas/host.js';
-import type { CommandReply, HostCommand, PortMessage, Trace } from '../../src/protocol/messages.js';
-import type { UnstampedEvent } from '../../src/schemas/events.js';
+import type { DaemonSettingsForWorkers } from '../../common/config-types.js';
+import type { HostStatus, ResolvedHost } from '../../common/schemas/host.js';
+import type { CommandReply, HostCommand, PortMessage, Trace } from '../../common/thread-protocol.js';
+import type { UnstampedEvent } from '../../common/schemas/events.js';
 import { ScriptedExecutor } from './scripted-executor.js';
 
 export type JobResult = Extract<PortMessage, { kind: 'job_result' }>;

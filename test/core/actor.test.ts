@@ -3,7 +3,7 @@
 // the list of edges is derived from the table itself, so an edge added
 // without a scenario fails the last test here.
 import t, { type Test } from 'tap';
-import { HOST_STATES, type HostState } from '../../src/schemas/host.js';
+import { HOST_STATES, type HostState } from '../../common/schemas/host.js';
 import { INITIAL, TRANSITIONS, transition, type Intent, type MachineInput } from '../../workers/machine.js';
 import { CMD } from '../../workers/pkg/commands.js';
 import { ActorRig, fakeClock, resolvedHost } from './actor-harness.js';

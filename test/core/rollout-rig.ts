@@ -4,10 +4,10 @@
 // result the way the job store hands it on (Rollout.hostResult). The clock is
 // fake: a rollout's sleeps move it forward at once, or block until woken.
 import { Rollout, type RolloutSpec } from '../../src/fleet/rollout.js';
-import type { ErrorCode } from '../../src/errors.js';
-import type { HostStatus, MaintenanceWindow, ResolvedHost } from '../../src/schemas/host.js';
-import type { JobRecord, JobState } from '../../src/schemas/job.js';
-import type { CommandReply } from '../../src/protocol/messages.js';
+import type { ErrorCode } from '../../common/errors.js';
+import type { HostStatus, MaintenanceWindow, ResolvedHost } from '../../common/schemas/host.js';
+import type { JobRecord, JobState } from '../../common/schemas/job.js';
+import type { CommandReply } from '../../common/thread-protocol.js';
 import { hostStatus } from '../helpers/host-status.js';
 
 export type HostScript =

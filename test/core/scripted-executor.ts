@@ -3,7 +3,7 @@
 // a promise the test resolves), with no SSH and no child process. The default
 // script is a small Debian host with apt-get whose boot id changes when it
 // reboots; each test overrides the commands its scenario is about.
-import { TendhostError, type ErrorCode } from '../../src/errors.js';
+import { TendhostError, type ErrorCode } from '../../common/errors.js';
 import type { ExecOptions, ExecResult, Executor, ExecutorNotice } from '../../workers/exec/types.js';
 import { CMD } from '../../workers/pkg/commands.js';
 
