@@ -1,6 +1,6 @@
 // Every error code the actor can produce, each from a scripted host that
 // causes it. The list to cover is read from the worker source the actor runs
-// (actor, machine, operations, reboot, package drivers, executors): a new code
+// (machine, actor, operations, reboot, package drivers, executors): a new code
 // thrown there without a case here fails the last test.
 import t, { type Test } from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { STACK, scriptCompose, type ComposeScript } from './scripted-compose.js'
 
 const root = new URL('../../', import.meta.url);
 const SCANNED = [
-  ...['actor.ts', 'machine.ts', 'operations.ts', 'reboot.ts'].map((f) => `workers/${f}`),
+  'common/host-machine.ts',
+  ...['actor.ts', 'operations.ts', 'reboot.ts'].map((f) => `workers/${f}`),
   ...['workers/pkg', 'workers/exec'].flatMap((d) => readdirSync(new URL(d, root)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`)),
 ];
 

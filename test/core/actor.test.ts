@@ -4,7 +4,7 @@
 // without a scenario fails the last test here.
 import t, { type Test } from 'tap';
 import { HOST_STATES, type HostState } from '../../common/schemas/host.js';
-import { INITIAL, TRANSITIONS, transition, type Intent, type MachineInput } from '../../workers/machine.js';
+import { INITIAL, TRANSITIONS, transition, type Intent, type MachineInput } from '../../common/host-machine.js';
 import { CMD } from '../../workers/pkg/commands.js';
 import { ActorRig, fakeClock, resolvedHost } from './actor-harness.js';
 import { isAptUpgrade, sshError } from './scripted-executor.js';
@@ -227,6 +227,7 @@ t.test('the edges walked are exactly the table’s reachable edges', async (t) =
     REBOOT_DONE: [{ type: 'REBOOT_DONE' }],
     VERIFY_OK: [{ type: 'VERIFY_OK' }],
     OP_FAILED: [{ type: 'OP_FAILED', code: 'INTERNAL', error: 'x', at: '2026-01-01T00:00:00Z' }],
+    INTERRUPTED: [{ type: 'INTERRUPTED', code: 'WORKER_FAILED', error: 'x', at: '2026-01-01T00:00:00Z' }],
   };
   const inputs: MachineInput[] = Object.values(samples).flat();
   const reachable = new Set<string>();
