@@ -43,6 +43,8 @@ export class RolloutRig {
   readonly sent: string[] = [];
   readonly finished: { state: JobState; error: string | null }[] = [];
   readonly sleeps: number[] = [];
+  /** The dry_run flag of each update command sent. */
+  readonly dryRuns: boolean[] = [];
   /** `advance`: a sleep moves the clock and returns; `block`: it waits for the rollout's wake signal. */
   sleepMode: 'advance' | 'block' = 'advance';
   clock = START;
@@ -75,7 +77,12 @@ export class RolloutRig {
       hosts: names.map((host) => ({ host, state: 'pending', host_state: null, error: null, code: null, reason: null, finished_at: null })),
     };
     this.rollout = new Rollout(this.job, { ...SPEC, ...spec }, {
-      pool: { command: (host, cmd, trace) => this.#command(host, cmd.kind, trace.job_id) },
+      pool: {
+        command: (host, cmd, trace) => {
+          if (cmd.kind === 'update') this.dryRuns.push(cmd.dry_run);
+          return this.#command(host, cmd.kind, trace.job_id);
+        },
+      },
       jobs: {
         touch: () => void this.touches++,
         finish: (_id, state, error = null) => void this.finished.push({ state, error }),

@@ -42,6 +42,19 @@ t.test('every host completes, batch by batch, never more at once than the batch 
   t.equal(rig.claims.size, 0, 'claims released at the end');
 });
 
+t.test('the next batch waits for every host of the current one; a dry run is passed on to each host', async (t) => {
+  const rig = new RolloutRig(names(4), { batch_size: 2, dry_run: true });
+  rig.script.set('h01', 'hold');
+  const run = rig.run();
+  await until(() => rig.result('h02')?.state === 'completed', 'h02 done');
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  t.same(rig.sent, ['h01', 'h02'], 'batch 2 waits while h01 still runs');
+  rig.release('h01');
+  await run;
+  t.same(accounting(t, rig), { completed: 4, failed: 0, unreachable: 0, skipped: 0 });
+  t.same(rig.dryRuns, [true, true, true, true]);
+});
+
 t.test('each outcome: completed, waiting for a reboot, failed, unreachable, refused, worker gone', async (t) => {
   const rig = new RolloutRig(['ok', 'reboot', 'dpkg', 'refused', 'timeout', 'authfail', 'gone-net', 'busy', 'worker', 'keychanged'], { batch_size: 10 });
   rig.script.set('reboot', 'waiting_reboot');
