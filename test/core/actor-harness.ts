@@ -82,7 +82,7 @@ export class ActorRig {
       ssh: {
         executorFor: (_h: ResolvedHost, onNotice: ScriptedExecutor['onNotice']) => {
           this.exec.onNotice = onNotice;
-          return this.exec;
+          return this.exec.reopen();
         },
         acceptNewHostKey: () => {
           const had = this.exec.keyToAccept;

@@ -211,6 +211,32 @@ t.test('failed → idle by retry; acknowledge keeps it failed; the retry count g
   t.equal(rig.lastStatus().failed?.retry_count, 1);
 });
 
+t.test('inventory of an unreachable host answers the connect error and leaves the state alone', async (t) => {
+  const rig = new ActorRig();
+  rig.exec.failAll(sshError('SSH_UNREACHABLE', 'connect EHOSTUNREACH'));
+  const r = await rig.command({ kind: 'inventory', refresh: true });
+  t.match(r, { ok: false, state: 'idle', error: { code: 'SSH_UNREACHABLE', message: 'connect EHOSTUNREACH' } });
+  t.same(rig.edges(), []);
+  t.same(rig.results(), [], 'no job result for a read');
+});
+
+t.test('reconfigure and new groups: runtime state kept, the status says the new config', async (t) => {
+  const rig = new ActorRig();
+  await rig.job({ kind: 'query' });
+  rig.actor.reconfigure(resolvedHost({ addr: '192.0.2.99', tags: ['db'] }), ['blue']);
+  t.match(rig.lastStatus(), { state: 'pending_updates', addr: '192.0.2.99', tags: ['db'], groups: ['blue'], pending_updates: 2 });
+  rig.actor.setGroups(['blue', 'green']);
+  t.same(rig.lastStatus().groups, ['blue', 'green']);
+  const published = rig.emitted.length;
+  rig.actor.setGroups(['blue', 'green']);
+  t.equal(rig.emitted.length, published, 'the same groups publish nothing');
+  const u = await rig.job({ kind: 'update', dry_run: false });
+  t.match(u, { success: true, state: 'idle' });
+  t.equal(rig.exec.opened, 2, 'a new address means a new connection');
+  t.equal(rig.exec.ran.filter((c) => c === CMD.detectTools).length, 2, 'and a new detection');
+  walked(t, rig);
+});
+
 t.test('the edges walked are exactly the table’s reachable edges', async (t) => {
   const table = HOST_STATES.flatMap((from) => TRANSITIONS[from].map((to) => `${from}->${to}`));
   // Every edge the pure function can produce, from any state with any intent and input.

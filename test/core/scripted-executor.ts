@@ -55,6 +55,8 @@ export class ScriptedExecutor implements Executor {
   onNotice: (n: ExecutorNotice) => void = () => {};
   /** A changed host key waits here until the operator accepts it. */
   keyToAccept = false;
+  /** How many times an executor was made for the host. */
+  opened = 0;
   #rules: Rule[] = [];
   #linked = false;
   #closed = false;
@@ -112,6 +114,14 @@ export class ScriptedExecutor implements Executor {
 
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  /** The operations asked for a new executor (first use, or a new address): the same script answers it. */
+  reopen(): this {
+    this.#closed = false;
+    this.#linked = false;
+    this.opened++;
+    return this;
   }
 
   /** The Debian host: detection, apt, reboot-required, boot id, uptime, reboot. */
