@@ -27,11 +27,12 @@ export interface RolloutSpec {
   wait_for_window: boolean;
 }
 
+/** Only the calls a rollout makes on each part (tests script them). */
 export interface RolloutDeps {
-  pool: ShardPool;
-  jobs: JobStore;
-  model: ReadModel;
-  broadcaster: Broadcaster;
+  pool: Pick<ShardPool, 'command'>;
+  jobs: Pick<JobStore, 'touch' | 'finish'>;
+  model: Pick<ReadModel, 'get'>;
+  broadcaster: Pick<Broadcaster, 'emit'>;
   hostConfig: (name: string) => ResolvedHost | undefined;
   /** Hosts held by any running rollout (shared by all of them): host → job id. */
   claims: Map<string, string>;
