@@ -14,6 +14,7 @@ import { buildOpenApi } from '../openapi.js';
 export function buildRoutes(ctx: DaemonContext): Route[] {
   const routes: Route[] = [...systemRoutes(ctx), ...hostRoutes(ctx), ...groupRoutes(ctx), ...fleetRoutes(ctx), ...jobRoutes(ctx), ...dashboardRoutes()];
   // The document describes every route, including its own and the docs page.
-  routes.push(...docsRoutes(() => buildOpenApi(routes, ctx.version, ctx.config.daemon.auth.enabled)));
+  const pipeline = () => ({ auth: ctx.config.daemon.auth.enabled, rateLimit: ctx.config.daemon.rate_limit.enabled });
+  routes.push(...docsRoutes(() => buildOpenApi(routes, ctx.version, pipeline())));
   return routes;
 }

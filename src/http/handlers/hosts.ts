@@ -16,8 +16,8 @@ import {
   RegisterHostRequest,
   UpdateRequest,
 } from '../../../common/schemas/requests.js';
-import { RawJson, ok, type RequestContext, type Route } from '../route.js';
-import type { HostCommand } from '../../../common/thread-protocol.js';
+import { RawJson, ok, type DomainErrorCode, type RequestContext, type Route } from '../route.js';
+import { COMMAND_ERRORS, type HostCommand } from '../../../common/thread-protocol.js';
 import type { JobKind } from '../../../common/schemas/job.js';
 import { resolveHost } from '../../config/load.js';
 
@@ -38,6 +38,9 @@ function action(ctx: DaemonContext, kind: JobKind, command: (r: RequestContext) 
   };
 }
 
+/** A command's refusals, and its worker being replaced at that moment. */
+const sentToWorker = (kind: HostCommand['kind']): DomainErrorCode[] => [...COMMAND_ERRORS[kind], 'WORKER_UNAVAILABLE'];
+
 const accepted = { 202: { description: 'Accepted; the job runs on', schema: JobAccepted } };
 
 export function hostRoutes(ctx: DaemonContext): Route[] {
@@ -49,7 +52,6 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       tag: 'hosts',
       query: HostListQuery,
       responses: { 200: { description: 'A page of hosts', schema: HostList } },
-      errors: ['VALIDATION_FAILED'],
       handler(r) {
         const q = r.query as { page?: number; per_page?: number; tag?: string[]; state?: never; group?: string; search?: string };
         const page = q.page ?? 1;
@@ -64,7 +66,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       tag: 'hosts',
       params: HostNameParams,
       responses: { 200: { description: 'The host', schema: HostStatus } },
-      errors: ['HOST_NOT_FOUND', 'VALIDATION_FAILED'],
+      errors: ['HOST_NOT_FOUND'],
       handler(r) {
         const json = ctx.model.json(r.params.name);
         if (json === undefined) throw new TendhostError('HOST_NOT_FOUND', `host ${r.params.name} not found`);
@@ -78,7 +80,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       tag: 'hosts',
       body: RegisterHostRequest,
       responses: { 201: { description: 'Registered', schema: HostStatus } },
-      errors: ['HOST_EXISTS', 'VALIDATION_FAILED', 'INVALID_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'],
+      errors: ['HOST_EXISTS'],
       async handler(r) {
         const body = r.body as RegisterHostRequest;
         if (ctx.hostConfigs.has(body.name) || ctx.model.has(body.name)) {
@@ -141,7 +143,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       params: HostNameParams,
       body: UpdateRequest,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE', 'VALIDATION_FAILED', 'INVALID_JSON'],
+      errors: sentToWorker('update'),
       handler: action(ctx, 'update', (r) => ({ kind: 'update', dry_run: Boolean((r.body as { dry_run?: boolean }).dry_run) })),
     },
     {
@@ -152,7 +154,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       params: HostNameParams,
       body: EmptyBody,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE'],
+      errors: sentToWorker('reboot'),
       handler: action(ctx, 'reboot', () => ({ kind: 'reboot' })),
     },
     {
@@ -163,7 +165,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       params: HostNameParams,
       body: EmptyBody,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_NOT_FAILED'],
+      errors: sentToWorker('retry'),
       handler: action(ctx, 'retry', () => ({ kind: 'retry' })),
     },
     {
@@ -174,7 +176,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       params: HostNameParams,
       body: EmptyBody,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_NOT_FAILED'],
+      errors: sentToWorker('acknowledge'),
       handler: action(ctx, 'acknowledge', () => ({ kind: 'acknowledge' })),
     },
     {
@@ -185,7 +187,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       params: HostNameParams,
       body: EmptyBody,
       responses: { 200: { description: 'Accepted', schema: HostStatus } },
-      errors: ['HOST_NOT_FOUND', 'NOTHING_TO_ACCEPT'],
+      errors: sentToWorker('accept_host_key'),
       async handler(r) {
         await ctx.actions.ask(r.params.name, { kind: 'accept_host_key' }, { job_id: null, request_id: r.request_id, user: r.user });
         return ok(new RawJson(ctx.model.json(r.params.name) ?? 'null'));
@@ -199,7 +201,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       params: HostNameParams,
       query: InventoryQuery,
       responses: { 200: { description: 'Inventory (cached with a TTL)', schema: Inventory } },
-      errors: ['HOST_NOT_FOUND', 'SSH_CONNECTION_REFUSED', 'SSH_AUTH_FAILED', 'COMMAND_TIMEOUT'],
+      errors: sentToWorker('inventory'),
       async handler(r) {
         const refresh = Boolean((r.query as { refresh?: boolean }).refresh);
         const data = await ctx.actions.ask(r.params.name, { kind: 'inventory', refresh }, { job_id: null, request_id: r.request_id, user: r.user });
