@@ -7,10 +7,7 @@ import { ERROR_CODES, type ErrorCode } from '../common/errors.js';
 import type { Route } from './http/route.js';
 import { routeErrorCodes, type PipelineSettings } from './http/route-errors.js';
 import { ErrorBody } from '../common/schemas/requests.js';
-import { HostEvent } from '../common/schemas/events.js';
-import { JobEvent } from '../common/schemas/job-events.js';
-import { ServerMessage } from '../common/schemas/stream.js';
-import { FleetEvent } from '../common/schemas/fleet-events.js';
+import { ServerMessage, StreamEvent } from '../common/schemas/stream.js';
 
 /** Routes served outside the route table (the WebSocket upgrade). */
 export const WS_PATH = '/ws/events';
@@ -86,9 +83,7 @@ export function buildOpenApi(routes: Route[], version: string, pipeline: Pipelin
         'follow them on `GET /jobs/{id}` or the `/ws/events` stream. Errors are `{code, message}` with a stable code.',
     )
     .addSchema('Error', schema(ErrorBody))
-    .addSchema('HostEvent', schema(HostEvent))
-    .addSchema('FleetEvent', schema(FleetEvent))
-    .addSchema('JobEvent', schema(JobEvent))
+    .addSchema('StreamEvent', schema(StreamEvent))
     .addSchema('StreamMessage', schema(ServerMessage))
     .addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A token whose sha256 is in [daemon.auth] tokens' });
 
@@ -129,7 +124,7 @@ export function buildOpenApi(routes: Route[], version: string, pipeline: Pipelin
       tags: ['events'],
       description:
         'Upgrade to a WebSocket. First message: `Snapshot` {seq, hosts[]} (or, with `since`, the missed events, or `Resync` + `Snapshot` ' +
-        'when the replay buffer no longer reaches back). Then every event (`HostEvent`, `FleetEvent`, `JobEvent` schemas; all messages: `StreamMessage`) with a monotonic `seq`. `HostUpdated` carries a host’s whole status after any change, so a client that applies it holds what `GET /hosts` serves. ' +
+        'when the replay buffer no longer reaches back). Then every event (one of `StreamEvent`; every message: `StreamMessage`) with a monotonic `seq`. `HostUpdated` carries a host’s whole status after any change, so a client that applies it holds what `GET /hosts` serves. ' +
         'Send `{"type":"filter", hosts?, tags?, groups?, types?}` to change the filter. A client too slow to keep up is closed with code 4008.',
       security: authEnabled ? [{ bearer: [] }] : [],
       parameters: [

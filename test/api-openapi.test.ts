@@ -10,6 +10,7 @@ import { validate } from '@readme/openapi-parser';
 import { buildRoutes } from '../src/http/routes.js';
 import { openApiPath, WS_PATH } from '../src/openapi.js';
 import { ERROR_CODES } from '../common/errors.js';
+import { EVENT_TYPES } from '../common/schemas/stream.js';
 import type { DaemonContext } from '../src/context.js';
 import { startDaemon, type Daemon } from '../harness/daemon.js';
 
@@ -84,6 +85,13 @@ t.test('every error code is in the document, once', async (t) => {
   }
   t.notMatch(text, 'RATE_LIMITED', 'rate limiting is off here: no operation lists RATE_LIMITED');
   t.notMatch(text, 'UNAUTHORIZED', 'auth is off here: no operation lists UNAUTHORIZED');
+});
+
+t.test('the stream events in the document are the stream-event union, the list the filter accepts', async (t) => {
+  const documented = spec.components.schemas.StreamEvent.anyOf.map((s: any) => s.properties.type.const);
+  t.same(documented, [...EVENT_TYPES], 'StreamEvent lists every event type, in order');
+  const messages = spec.components.schemas.StreamMessage.anyOf.map((s: any) => s.properties.type.const);
+  for (const type of EVENT_TYPES) t.ok(messages.includes(type), `${type} is a stream message`);
 });
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
