@@ -1,6 +1,6 @@
 // The pure transition table: every allowed edge, and refusals.
 import t from 'tap';
-import { INITIAL, TRANSITIONS, canTransition, transition, type Snapshot } from '../workers/machine.js';
+import { INITIAL, TRANSITIONS, canTransition, transition, type Snapshot } from '../common/host-machine.js';
 import { HOST_STATES } from '../common/schemas/host.js';
 import { COMMAND_ERRORS } from '../common/thread-protocol.js';
 
