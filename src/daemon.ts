@@ -105,7 +105,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     groups: { groups: () => registry.groups, hosts: model },
     fleet,
     jobs,
-    authEnabled: config.daemon.auth.enabled,
+    pipeline: { auth: config.daemon.auth.enabled, rateLimit: config.daemon.rate_limit.enabled },
   });
   const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model, broadcaster, audit, metrics }), pool, (m) => new BindError(m));
   const { host, tls } = config.daemon;
