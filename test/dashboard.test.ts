@@ -96,6 +96,50 @@ t.test('assets: gzip, ETag and 304, a CSP without inline script, and in the Open
   for (const p of ['/', '/ui/app.js', '/ui/app.css']) t.ok(spec.paths[p]?.get, `${p} is in the OpenAPI document`);
 });
 
+t.test('HEAD of the page and its assets answers like GET, without a body, on a kept-alive connection', async (t) => {
+  const setup = await startSimSetup({ hosts: 1 });
+  t.teardown(() => setup.stop());
+  const d = await setup.start();
+  const { Agent, request } = await import('node:http');
+  // One socket for every request: a body sent after a HEAD answer would be read as the next answer.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const sockets = new Set<unknown>();
+  const call = (method: string, path: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+      const req = request(`${d.url}${path}`, { method, headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('socket', (s) => sockets.add(s));
+      req.on('error', reject);
+      req.end();
+    });
+  for (const path of ['/', '/ui/app.js', '/ui/app.css']) {
+    for (const enc of ['identity', 'gzip']) {
+      const get = await call('GET', path, { 'accept-encoding': enc });
+      const head = await call('HEAD', path, { 'accept-encoding': enc });
+      t.equal(head.status, 200, `HEAD ${path} (${enc}): 200`);
+      t.equal(head.body.length, 0, 'no body');
+      t.equal(head.headers['content-length'], String(get.body.length), `Content-Length ${get.body.length}, as GET sends`);
+      for (const h of ['content-type', 'etag', 'content-encoding', 'content-security-policy', 'cache-control', 'vary'])
+        t.equal(head.headers[h], get.headers[h], `${h} as GET`);
+    }
+    const etag = (await call('HEAD', path)).headers.etag as string;
+    const cached = await call('HEAD', path, { 'if-none-match': etag });
+    t.equal(cached.status, 304, `HEAD ${path} with a matching If-None-Match: 304`);
+  }
+  // The same connection still answers a GET properly after all those HEADs.
+  const after = await call('GET', '/livez');
+  t.equal(after.status, 200);
+  t.equal(JSON.parse(after.body.toString()).status, 'ok', 'the connection is still in step');
+  t.equal(sockets.size, 1, 'all on one kept-alive connection');
+  const missing = await call('HEAD', '/ui/nothing.js');
+  t.equal(missing.status, 404, 'an unknown asset: 404');
+  t.equal(missing.body.length, 0, 'also without a body');
+});
+
 t.test('the live page: counts, live changes, filters in the URL, sort, a dry run from the page, markup as text', { skip }, async (t) => {
   const HOSTS = 30;
   const setup = await startSimSetup(
