@@ -242,7 +242,7 @@ t.test('the live page: counts, live changes, filters in the URL, sort, a dry run
   t.same((page as Page & { problems?: string[] }).problems, [], 'no script errors on the page');
 });
 
-t.test('a rollout from the form, with a failing and an unreachable host, ends with GET /jobs/{id}’s counts', { skip }, async (t) => {
+t.test('a rollout from the form, with a failing and an unreachable host, ends with GET /jobs/{id}’s counts, per batch too', { skip }, async (t) => {
   const setup = await startSimSetup({ hosts: 8, mix: { debian: 100 }, rebootRequiredPct: 0, faults: ['upgrade-fail=sim-00003', 'refused=sim-00006'] });
   t.teardown(() => setup.stop());
   const d = await setup.start();
@@ -250,7 +250,10 @@ t.test('a rollout from the form, with a failing and an unreachable host, ends wi
   t.teardown(() => page.close());
   await until(async () => (await countOf(page, 'count-total')) === 8, 20_000);
   await page.getByRole('button', { name: 'Rollout…' }).click();
-  await page.getByLabel('Batch size').fill('4');
+  // A canary of one, then batches of 3 half a second apart: batches 1 (canary), 2 and 3.
+  await page.getByLabel('Batch size').fill('3');
+  await page.getByLabel('Canary hosts').fill('1');
+  await page.getByLabel('Delay between batches (ms)').fill('500');
   await page.getByLabel('Tags (all, comma-separated)').fill('sim');
   t.equal(await text(page, 'rollout-preview'), '8 hosts selected', 'the preview counts the selected hosts');
   await page.getByLabel('Exclude hosts').fill('sim-00008');
@@ -260,6 +263,17 @@ t.test('a rollout from the form, with a failing and an unreachable host, ends wi
   await page.locator('[data-testid="job-view"]').waitFor();
   const id = new URL(page.url()).searchParams.get('job') as string;
   t.ok(id, 'the job opens, its id in the URL');
+  // Every batch × outcome grid the page draws while the rollout runs, recorded in the page.
+  await page.evaluate(() => {
+    const seen: string[] = ((window as unknown as { __grids: string[] }).__grids = []);
+    const record = () => {
+      const rows = [...document.querySelectorAll('[data-testid="batch-grid"] tbody tr')].map((r) => [...r.children].map((c) => c.textContent).join(' '));
+      const g = rows.join(' | ');
+      if (g && seen[seen.length - 1] !== g) seen.push(g);
+    };
+    record();
+    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
   const job = await waitForJob(d, id, (j) => j.finished_at !== null, 60_000);
   const s = (await d.get(`/jobs/${id}`)).body.summary;
   t.equal(s.total, 7);
@@ -267,6 +281,31 @@ t.test('a rollout from the form, with a failing and an unreachable host, ends wi
   const want = `${s.completed} completed · ${s.failed} failed · ${s.unreachable} unreachable · ${s.skipped} skipped / ${s.total}`;
   await until(async () => (await page.locator('[data-testid="job-view"] [data-testid="progress-text"]').textContent()) === want, 10_000);
   t.pass(`the job view shows ${want}`);
+
+  // The rollout view: the daemon's per-batch counts (they add up to the summary), drawn as they moved.
+  const rest = (await d.get(`/jobs/${id}`)).body;
+  const rows = rest.batches as Array<Record<string, number>>;
+  t.same(rows.map((b) => [b.batch, b.total]), [[1, 1], [2, 3], [3, 3]], 'GET /jobs/{id}: batches of 1 (canary), 3 and 3');
+  for (const k of ['total', 'completed', 'failed', 'unreachable', 'skipped', 'pending', 'running'])
+    t.equal(rows.reduce((n, b) => n + b[k], 0), s[k], `the batches' ${k} add up to the summary`);
+  t.same([rows[1].failed, rows[2].unreachable], [1, 1], 'the failing host in batch 2, the unreachable one in batch 3');
+  const line = (b: Record<string, number>) => [b.batch, b.completed, b.failed, b.unreachable, b.skipped, b.running, b.pending, b.total].join(' ');
+  const wantGrid = [...rows].reverse().map(line).join(' | ');
+  const lastGrid = () => page.evaluate(() => (window as unknown as { __grids: string[] }).__grids.at(-1));
+  await until(async () => (await lastGrid()) === wantGrid, 10_000).catch(async () => t.equal(await lastGrid(), wantGrid));
+  t.pass(`the grid shows them, newest batch first (${wantGrid})`);
+  const grids = await page.evaluate(() => (window as unknown as { __grids: string[] }).__grids);
+  t.ok(grids.length >= 3 && grids.some((g) => g.split(' | ').length < 3), `it was drawn while the rollout ran, batch by batch (${grids.length} versions)`);
+  // A cell lists its hosts: GET /jobs/{id}/hosts?state=failed&batch=2.
+  const reads: string[] = [];
+  page.on('request', (r) => reads.push(r.url()));
+  await page.getByRole('button', { name: 'batch 2, 1 failed' }).click();
+  await until(async () => (await page.locator('.results:not(.batches) tbody tr').count()) === 1, 10_000);
+  t.equal(await page.locator('.results:not(.batches) tbody tr td').first().textContent(), 'sim-00003', 'the failed cell of batch 2 lists sim-00003');
+  t.ok(reads.some((u) => /\/jobs\/[^/]+\/hosts\?.*state=failed/.test(u) && /batch=2/.test(u)), 'read page by page from GET /jobs/{id}/hosts?state=failed&batch=2');
+  const api = (await d.get(`/jobs/${id}/hosts?batch=3&state=unreachable`)).body;
+  t.same(api.data.map((h: { host: string; batch: number }) => [h.host, h.batch]), [['sim-00006', 3]], 'the API answers the same filter for batch 3');
+
   await page.getByRole('button', { name: 'Jobs', exact: true }).click();
   await until(async () => (await page.locator('[data-testid="jobs"] [data-testid="progress-text"]').first().textContent()) === want, 10_000);
   t.pass('so does the live jobs list (from the stream)');
