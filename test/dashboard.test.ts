@@ -22,8 +22,9 @@ t.teardown(() => browser?.cleanup());
 const MARKUP_TAG = '<img src=x onerror="window.__pwned=1">';
 const SCRIPT_TAG = '<script>window.__pwned=2</script>';
 
-async function openPage(url: string): Promise<Page> {
+async function openPage(url: string, before?: (page: Page) => void): Promise<Page> {
   const page = await (await getBrowser()).newPage({ viewport: { width: 1400, height: 900 } });
+  before?.(page);
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));
   (page as Page & { problems?: string[] }).problems = problems;
@@ -465,4 +466,69 @@ t.test('a stream that cannot be replayed is rebuilt from a Resync and a fresh sn
   }, 20_000);
   t.pass('every row shows the daemon’s state after the resync');
   t.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1, 'no reload');
+});
+
+t.test('a hidden tab fetches nothing and draws nothing; the stream stays open, and on return the page catches up', { skip }, async (t) => {
+  const HOSTS = 10;
+  const setup = await startSimSetup({ hosts: HOSTS, mix: { debian: 100 }, rebootRequiredPct: 0 });
+  t.teardown(() => setup.stop());
+  const d = await setup.start();
+  // A rollout in batches of 2, 400 ms apart, watched from its job view with a host detail open:
+  // both panels read REST when the stream says something moved.
+  const start = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: 2, delay_ms: 400 });
+  const id = start.body.job_id as string;
+  const frames: number[] = [];
+  const page = await openPage(`${d.url}/?job=${id}&host=sim-00009`, (p) => p.on('websocket', (ws) => ws.on('framereceived', () => frames.push(Date.now()))));
+  t.teardown(() => page.close());
+  await page.locator('[data-testid="batch-grid"]').waitFor({ timeout: 20_000 });
+  await until(async () => (await text(page, 'stream-state'))?.includes('live'), 10_000);
+  const rest: string[] = [];
+  page.on('request', (r) => {
+    if (!r.url().includes('/ws/events')) rest.push(`${Date.now()} ${r.method()} ${new URL(r.url()).pathname}`);
+  });
+  // Headless chromium keeps every page "visible" (minimised or behind another tab alike):
+  // hide it the way a browser tells a page, visibilityState and the visibilitychange event.
+  const setHidden = (hidden: boolean) =>
+    page.evaluate((h) => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+  // The page must still be mid-rollout when hidden, for the test to mean anything.
+  t.equal((await d.get(`/jobs/${id}`)).body.finished_at, null, 'the rollout is still running when the tab is hidden');
+  await setHidden(true);
+  const hiddenAt = Date.now();
+  await page.evaluate(() => {
+    const w = window as unknown as { __mutations: number };
+    w.__mutations = 0;
+    new MutationObserver((l) => (w.__mutations += l.length)).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  // While hidden: the rollout ends, and one more host changes (its own job, for the host detail).
+  await waitForJob(d, id, (j) => j.finished_at !== null, 60_000);
+  const other = await d.request('POST', '/hosts/sim-00009/update', { dry_run: true });
+  await waitForJob(d, other.body.job_id, (j) => j.finished_at !== null);
+  await new Promise((r) => setTimeout(r, 1500));
+  const shownAt = Date.now();
+  const whileHidden = rest.filter((l) => Number(l.split(' ')[0]) >= hiddenAt);
+  t.same(whileHidden, [], 'no REST request while hidden');
+  t.ok(frames.filter((f) => f >= hiddenAt).length > 10, `the stream stayed open: ${frames.filter((f) => f >= hiddenAt).length} messages received while hidden`);
+  t.equal(await page.evaluate(() => (window as unknown as { __mutations: number }).__mutations), 0, 'nothing drawn while hidden');
+
+  await setHidden(false);
+  const s = (await d.get(`/jobs/${id}`)).body.summary;
+  const want = `${s.completed} completed · ${s.failed} failed · ${s.unreachable} unreachable · ${s.skipped} skipped / ${s.total}`;
+  await until(async () => (await page.locator('[data-testid="job-view"] [data-testid="progress-text"]').textContent()) === want, 10_000);
+  t.pass(`on return the job view shows the finished rollout (${want})`);
+  t.equal(await text(page, 'job-state'), (await d.get(`/jobs/${id}`)).body.state, 'and its final state');
+  const after = rest.filter((l) => Number(l.split(' ')[0]) >= shownAt).map((l) => l.split(' ').slice(1).join(' '));
+  t.ok(after.includes(`GET /jobs/${id}`), `it read the job once shown (${after.join(', ')})`);
+  t.ok(after.some((l) => l === 'GET /jobs'), 'and the host’s recent jobs');
+  const hosts = await allHosts(d);
+  for (const st of ['idle', 'pending_updates', 'failed']) {
+    const n = [...hosts.values()].filter((h) => h.state === st).length;
+    await until(async () => (await countOf(page, `count-${st}`)) === n, 10_000);
+  }
+  t.pass('the state counts equal GET /hosts without a reload');
+  t.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1, 'no reload');
+  t.same((page as Page & { problems?: string[] }).problems, [], 'no script errors on the page');
 });

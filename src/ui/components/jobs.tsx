@@ -8,6 +8,7 @@ import type { Store } from '../store.js';
 import { setView } from '../url-state.js';
 import { confirmAction } from './confirm.js';
 import { BatchGrid } from './batch-grid.js';
+import { whenVisible } from '../visibility.js';
 
 const RESULT_STATES = ['pending', 'running', 'completed', 'failed', 'unreachable', 'skipped'] as const;
 
@@ -68,7 +69,9 @@ export function JobView({ store, id }: { store: Store; id: string }) {
   const mark = live ? `${live.state}:${live.batch}:${live.in_progress}:${live.completed}:${live.failed}:${live.unreachable}:${live.skipped}` : '';
   useEffect(() => {
     let stale = false;
-    const t = setTimeout(() => {
+    const t = setTimeout(async () => {
+      await whenVisible(); // nothing is read while the tab is hidden; the frame on return brings a fresh mark
+      if (stale) return;
       Promise.all([store.call((c) => c.getJob(id)), store.call((c) => c.jobHosts(id, { page: n, per_page: 50, ...(state ? { state } : {}), ...(batch !== null ? { batch } : {}) }))]).then(
         ([j, p]) => {
           if (stale) return;
