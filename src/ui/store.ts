@@ -7,6 +7,7 @@ import { signal, batch } from '@preact/signals';
 import { TendhostApiError, type TendhostClient, type FleetStream, type StreamEvent, type StreamState, type UpdateCompleted } from '../client/index.js';
 import { History } from './history.js';
 import { whenVisible } from './visibility.js';
+import { Deriver } from './rows.js';
 
 export type UpdateResult = UpdateCompleted['result'];
 
@@ -28,6 +29,8 @@ export class Store {
   readonly recent: StreamEvent[] = [];
   /** Each host's last update result (package list of a dry run). */
   readonly lastResult = new Map<string, UpdateResult>();
+  /** The table's rows and the counts, kept up per changed host (rows.ts). */
+  readonly rows = new Deriver();
   /** Each host's latest job seen on the stream: its detail re-reads its jobs when this moves. */
   readonly lastJob = new Map<string, string>();
   /** Hosts whose changed key was accepted from this page (dropped once the host is no longer failed). */
@@ -41,7 +44,10 @@ export class Store {
   constructor(client: TendhostClient) {
     this.client = client;
     this.stream = client.stream();
-    this.stream.on('snapshot', () => this.#schedule());
+    this.stream.on('snapshot', () => {
+      this.rows.reset();
+      this.#schedule();
+    });
     this.stream.on('events', (events) => {
       for (const e of events) this.#record(e);
       this.#lastTs = events[events.length - 1].ts;
@@ -84,6 +90,7 @@ export class Store {
   }
 
   #record(e: StreamEvent): void {
+    if (e.type === 'HostUpdated' || e.type === 'HostStateChanged' || e.type === 'HostRemoved') this.rows.touch(e.host);
     switch (e.type) {
       case 'UpdateCompleted':
         if (e.result.success && !e.result.dry_run) this.history.add('completed', e.ts);
