@@ -1,6 +1,6 @@
 // What the API answers about a job: its counts (cheap at any size) and its
 // per-host results one filtered page at a time.
-import type { Job, JobBatch, JobHostResult, JobRecord, JobSummary } from '../schemas/job.js';
+import type { Job, JobBatch, JobHostResult, JobRecord, JobSummary } from '../../common/schemas/job.js';
 
 interface Counts {
   summary: JobSummary;
