@@ -77,7 +77,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   const { file: storeFile, state } = loadState(config.daemon.state_dir);
 
   const model = new ReadModel();
-  const jobs = new JobStore();
+  const jobs = new JobStore(undefined, testJobResultsBound());
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
 
@@ -318,4 +318,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
       return stopping;
     },
   };
+}
+
+/**
+ * Test-only switch (TENDHOST_TEST_SWITCHES=job-results:N): hold at most N
+ * per-host job results in memory instead of 200,000, so a short soak on a
+ * small fleet reaches the eviction it must tolerate. Undefined = the default.
+ */
+function testJobResultsBound(): number | undefined {
+  const sw = (process.env.TENDHOST_TEST_SWITCHES ?? '').split(',').find((s) => s.startsWith('job-results:'));
+  const n = sw ? Number(sw.slice('job-results:'.length)) : NaN;
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
