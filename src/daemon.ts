@@ -53,7 +53,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   const { file: storeFile, state } = loadState(config.daemon.state_dir);
 
   const model = new ReadModel();
-  const jobs = new JobStore();
+  const jobs = new JobStore(undefined, testJobResultsBound());
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
   const metrics: Metrics = new Metrics({
@@ -132,4 +132,15 @@ async function orFail<T>(step: Promise<T>, pool: ShardPool, as: (message: string
     await pool.destroy().catch(() => {});
     throw as((err as Error).message);
   }
+}
+
+/**
+ * Test-only switch (TENDHOST_TEST_SWITCHES=job-results:N): hold at most N
+ * per-host job results in memory instead of 200,000, so a short soak on a
+ * small fleet reaches the eviction it must tolerate. Undefined = the default.
+ */
+function testJobResultsBound(): number | undefined {
+  const sw = (process.env.TENDHOST_TEST_SWITCHES ?? '').split(',').find((s) => s.startsWith('job-results:'));
+  const n = sw ? Number(sw.slice('job-results:'.length)) : NaN;
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
