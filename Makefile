@@ -52,7 +52,7 @@ install: build
 	@test -n "$(NODE)" || (echo "install: node not found (set NODE=/path/to/node)"; exit 1)
 	rm -rf $(LIBDIR)
 	install -d $(LIBDIR)/dist $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/tendhost
-	cp -r dist/src dist/workers dist/ui $(LIBDIR)/dist/
+	cp -r dist/src dist/common dist/workers dist/ui $(LIBDIR)/dist/
 	install -m 0644 package.json package-lock.json README.md $(LIBDIR)/
 	install -D -m 0644 patches/ssh2.mjs $(LIBDIR)/patches/ssh2.mjs
 	cd $(LIBDIR) && $(NPM) ci --omit=dev --no-audit --no-fund --loglevel=error

@@ -19,9 +19,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
-import { launchChromium } from '../test/helpers/browser.js';
-import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
+import { startDaemon, type Daemon } from '../harness/daemon.js';
+import { launchChromium } from '../harness/browser.js';
+import { startSimulatorProc, type SimulatorProc } from '../harness/simulator-proc.js';
 import { envNumber } from './lib/bench-env.js';
 
 const HOSTS = Math.round(envNumber('DASHBOARD_HOSTS', 10_000));

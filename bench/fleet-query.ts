@@ -29,7 +29,7 @@
 // concurrent hosts: a host holds its handshake slot until authenticated,
 // then runs its commands on its own session).
 //
-// The simulator is a separate process (bench/lib/simulator-proc.ts; it and
+// The simulator is a separate process (harness/simulator-proc.ts; it and
 // the plain script run at the nice level of the daemon's worker threads),
 // started once per fleet size and shared by every run on that size. Sessions
 // idle-close after 2 s so neither process runs out of file descriptors.
@@ -37,7 +37,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, showSpread, spread, type BaselinePass, type Pass } from './lib/fleet-runs.js';
-import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
+import { startSimulatorProc, type SimulatorProc } from '../harness/simulator-proc.js';
 
 const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const SIZES = list(process.env.FLEET_QUERY_SIZES, '1000,10000');

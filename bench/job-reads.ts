@@ -9,7 +9,7 @@
 //
 // Goals: any job read ≤ 64 KB and ≤ 1 ms of front CPU at 10,000 hosts.
 import { jobHostsPage, jobView } from '../src/jobs/job-view.js';
-import type { JobHostResult, JobRecord } from '../src/schemas/job.js';
+import type { JobHostResult, JobRecord } from '../common/schemas/job.js';
 
 const HOSTS = Number(process.env.JOB_READS_HOSTS ?? 10_000);
 const ROUNDS = 200;

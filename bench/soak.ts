@@ -21,13 +21,13 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { envNumber, resultFile } from './lib/bench-env.js';
-import { startSimulatorProc } from './lib/simulator-proc.js';
+import { startSimulatorProc } from '../harness/simulator-proc.js';
 import { sampleMemory, trend, PLATEAU_MIB_PER_MIN, PLATEAU_SHARE_OF_FIRST, type MemorySample } from './lib/soak-memory.js';
 import { startReads } from './lib/soak-reads.js';
 import { startClient, type SoakClient } from './lib/soak-clients.js';
 import { fleetFile } from './lib/soak-fleet.js';
 import { checkModels, jobAccounting, waitForRollout, type JobCheck } from './lib/soak-checks.js';
-import { startDaemon } from '../test/helpers/daemon.js';
+import { startDaemon } from '../harness/daemon.js';
 
 const MINUTES = envNumber('SOAK_MINUTES', 10);
 const HOSTS = Math.round(envNumber('SOAK_HOSTS', 10_000));

@@ -15,8 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { clockTicksPerSecond } from './lib/proc-cpu.js';
 import { SshConnectionManager } from '../workers/exec/ssh.js';
-import type { ResolvedHost } from '../src/schemas/host.js';
-import { canRunSshd, keygen, publicKeyLine, startSshd } from '../test/helpers/sshd.js';
+import type { ResolvedHost } from '../common/schemas/host.js';
+import { canRunSshd, keygen, publicKeyLine, startSshd } from '../harness/sshd.js';
 
 const N = Number(process.env.SSH_COST_N ?? 200);
 

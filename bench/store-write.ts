@@ -12,16 +12,16 @@
 // 10 ms, the delay beyond that tick, per 5 s window; the worst window is reported, an upper bound on the
 // run's p99). Target: p99 under 5 ms. The same measure on this idle
 // benchmark process, in the same run, shows the machine's scheduling floor;
-// the simulator runs at the workers' nice level (bench/lib/simulator-proc.ts). After the run the daemon stops and the
+// the simulator runs at the workers' nice level (harness/simulator-proc.ts). After the run the daemon stops and the
 // database is read back to check that every event and status reached disk.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
+import { startDaemon, type Daemon } from '../harness/daemon.js';
 import { resultFile } from './lib/bench-env.js';
 import { EldProbe } from './lib/eld-probe.js';
-import { SIMULATOR_NICE, startSimulatorProc } from './lib/simulator-proc.js';
+import { SIMULATOR_NICE, startSimulatorProc } from '../harness/simulator-proc.js';
 
 const HOSTS = Number(process.env.STORE_WRITE_HOSTS ?? 10_000);
 const WORKERS = Number(process.env.STORE_WRITE_WORKERS ?? 2);

@@ -41,10 +41,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Daemon } from '../test/helpers/daemon.js';
+import type { Daemon } from '../harness/daemon.js';
 import { envNumber, resultFile } from './lib/bench-env.js';
 import { formatGroups, measurePass, median, round2, showSpread, spread, startPlainFleet, waitForNoSessions, withDaemon, type PlainFleet, type ThreadGroup } from './lib/fleet-runs.js';
-import { startSimulatorProc, type SimulatorProc } from './lib/simulator-proc.js';
+import { startSimulatorProc, type SimulatorProc } from '../harness/simulator-proc.js';
 
 const HOSTS = Math.round(envNumber('WORKER_SCALING_HOSTS', 10000));
 const WORKERS = Math.round(envNumber('WORKER_SCALING_WORKERS', 2));

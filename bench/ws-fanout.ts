@@ -25,9 +25,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { processCpuMicros, clockTicksPerSecond } from './lib/proc-cpu.js';
-import { startDaemon, type Daemon } from '../test/helpers/daemon.js';
-import { startSimulator } from './simulator/index.js';
-import { hostToml } from './simulator/toml.js';
+import { startDaemon, type Daemon } from '../harness/daemon.js';
+import { startSimulator } from '../harness/simulator/index.js';
+import { hostToml } from '../harness/simulator/toml.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const CLIENTS = Number(process.env.WS_FANOUT_CLIENTS ?? 1000);

@@ -3,13 +3,22 @@
 // twice and the hot paths only bump counters.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DaemonContext } from './context.js';
-import type { BroadcastObserver } from './events/broadcaster.js';
-import { HOST_STATES } from './schemas/host.js';
-import { JOB_STATES } from './schemas/job.js';
+import type { BroadcastObserver, ShardMetrics } from './events/broadcaster.js';
+import { HOST_STATES } from '../common/schemas/host.js';
+import { JOB_STATES } from '../common/schemas/job.js';
 
 const ELD_WINDOW_MS = 5000;
 const ELD_RESOLUTION_MS = 10;
+
+/** What the gauges read at scrape time. */
+export interface MetricSources {
+  hostsByState(): Record<string, number>;
+  jobsByState(): Record<string, number>;
+  shards(): ReadonlyMap<number, ShardMetrics>;
+  lastSeq(): number;
+  storeRowsWritten(): number;
+  wsClients(): number;
+}
 
 export class Metrics implements BroadcastObserver {
   readonly registry = new Registry();
@@ -20,7 +29,7 @@ export class Metrics implements BroadcastObserver {
   readonly #workersReplaced: Counter<'cause'>;
   readonly #httpCounts = new Map<string, { route: string; method: string; counts: Map<number, number> }>();
 
-  constructor(ctx: () => DaemonContext, wsClients: () => number) {
+  constructor(read: MetricSources) {
     const r = this.registry;
     new Gauge({
       name: 'tendhost_hosts',
@@ -28,7 +37,7 @@ export class Metrics implements BroadcastObserver {
       labelNames: ['state'],
       registers: [r],
       collect() {
-        const counts = ctx().model.countByState();
+        const counts = read.hostsByState();
         for (const s of HOST_STATES) this.set({ state: s }, counts[s] ?? 0);
       },
     });
@@ -38,7 +47,7 @@ export class Metrics implements BroadcastObserver {
       labelNames: ['state'],
       registers: [r],
       collect() {
-        const counts = ctx().jobs.countByState();
+        const counts = read.jobsByState();
         for (const s of JOB_STATES) this.set({ state: s }, counts[s] ?? 0);
       },
     });
@@ -49,7 +58,7 @@ export class Metrics implements BroadcastObserver {
         labelNames: ['worker'],
         registers: [r],
         collect() {
-          for (const [shard, m] of ctx().broadcaster.shardMetrics) this.set({ worker: String(shard) }, pick(m));
+          for (const [shard, m] of read.shards()) this.set({ worker: String(shard) }, pick(m));
         },
       });
     perShard('tendhost_ssh_sessions_open', 'Open SSH sessions per worker', (m) => m.sessions_open);
@@ -78,7 +87,7 @@ export class Metrics implements BroadcastObserver {
       help: 'Connected WebSocket clients',
       registers: [r],
       collect() {
-        this.set(wsClients());
+        this.set(read.wsClients());
       },
     });
     new Gauge({
@@ -86,7 +95,7 @@ export class Metrics implements BroadcastObserver {
       help: 'Last event sequence number',
       registers: [r],
       collect() {
-        this.set(ctx().broadcaster.lastSeq);
+        this.set(read.lastSeq());
       },
     });
     new Gauge({
@@ -94,7 +103,7 @@ export class Metrics implements BroadcastObserver {
       help: 'Rows the state store has written since start',
       registers: [r],
       collect() {
-        this.set(ctx().store.stats.rows);
+        this.set(read.storeRowsWritten());
       },
     });
     // The front process's event-loop delay, per ELD_WINDOW_MS window: a scrape

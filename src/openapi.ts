@@ -3,13 +3,13 @@
 // documented as its upgrade route plus its message schemas.
 import { OpenApiBuilder, type OperationObject, type ParameterObject, type ResponsesObject, type SchemaObject } from 'openapi3-ts/oas31';
 import type { TSchema } from 'typebox';
-import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { ERROR_CODES, type ErrorCode } from '../common/errors.js';
 import type { Route } from './http/route.js';
-import { ErrorBody } from './schemas/requests.js';
-import { HostEvent } from './schemas/events.js';
-import { JobEvent } from './schemas/job-events.js';
-import { ServerMessage } from './schemas/stream.js';
-import { FleetEvent } from './schemas/fleet-events.js';
+import { ErrorBody } from '../common/schemas/requests.js';
+import { HostEvent } from '../common/schemas/events.js';
+import { JobEvent } from '../common/schemas/job-events.js';
+import { ServerMessage } from '../common/schemas/stream.js';
+import { FleetEvent } from '../common/schemas/fleet-events.js';
 
 /** Routes served outside the route table (the WebSocket upgrade). */
 export const WS_PATH = '/ws/events';

@@ -10,7 +10,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { LOCALHOST_TOML, startDaemon, until, type Daemon } from './helpers/daemon.js';
+import { LOCALHOST_TOML, startDaemon, until, type Daemon } from '../harness/daemon.js';
 import { WebhookSink } from '../src/audit/webhook.js';
 import { SyslogSink, rfc5424 } from '../src/audit/syslog.js';
 import { attachActorAudit } from '../src/audit/actor-audit.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { hashToken } from '../src/http/auth.js';
-import { LOCALHOST_TOML, ROOT, startDaemon, until, type Daemon } from './helpers/daemon.js';
+import { LOCALHOST_TOML, ROOT, startDaemon, until, type Daemon } from '../harness/daemon.js';
 
 const TOKEN = 'tk_9f8e7d6c5b4a';
 const OTHER = 'tk_second_token';

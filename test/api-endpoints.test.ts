@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startDaemon, until, type Daemon } from './helpers/daemon.js';
+import { startDaemon, until, type Daemon } from '../harness/daemon.js';
 
 const keyDir = mkdtempSync(join(tmpdir(), 'tendhost-api-key-'));
 execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keyDir, 'id')]);

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { connect } from 'node:net';
 import { hashToken } from '../src/http/auth.js';
-import { LOCALHOST_TOML, startDaemon, type Daemon } from './helpers/daemon.js';
+import { LOCALHOST_TOML, startDaemon, type Daemon } from '../harness/daemon.js';
 
 /** mulberry32: small, fast, deterministic. */
 function rng(seed: number): () => number {

@@ -7,7 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { runToExit, startDaemon, writeConfig, type Daemon } from './helpers/daemon.js';
+import { runToExit, startDaemon, writeConfig, type Daemon } from '../harness/daemon.js';
 
 const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'tendhost-tls-'));

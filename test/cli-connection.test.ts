@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashToken } from '../src/http/auth.js';
-import { LOCALHOST_TOML, startDaemon, until, writeConfig, type Daemon } from './helpers/daemon.js';
+import { LOCALHOST_TOML, startDaemon, until, writeConfig, type Daemon } from '../harness/daemon.js';
 import { cli, startCli } from './helpers/cli.js';
 
 const TOKEN = 'cli-secret-token-0123456789';

@@ -3,7 +3,7 @@
 // hosts changing state, and ends with the daemon's counts; Ctrl-C typed into
 // the terminal stops following and says how to cancel.
 import t from 'tap';
-import { until, type Daemon } from './helpers/daemon.js';
+import { until, type Daemon } from '../harness/daemon.js';
 import { startSimSetup, type SimSetup } from './helpers/sim-daemon.js';
 import { CLI_MAIN } from './helpers/cli.js';
 import { openTerminal, tmuxAvailable, type Terminal } from './helpers/tmux.js';

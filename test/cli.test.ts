@@ -5,9 +5,9 @@
 // and `events` with filters and --since.
 import t from 'tap';
 import { COMMANDS } from '../src/cli/command-table.js';
-import { until, type Daemon } from './helpers/daemon.js';
+import { until, type Daemon } from '../harness/daemon.js';
 import { startSimSetup, type SimSetup } from './helpers/sim-daemon.js';
-import { hostToml } from '../bench/simulator/toml.js';
+import { hostToml } from '../harness/simulator/toml.js';
 import { cli, cliInProcess, startCli } from './helpers/cli.js';
 
 const FAIL = 'sim-00003';

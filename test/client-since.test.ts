@@ -6,7 +6,7 @@ import t from 'tap';
 import { nodeClient } from '../src/client/node.js';
 import type { StreamEvent } from '../src/client/types.js';
 import type { StreamState } from '../src/client/fleet-stream.js';
-import { until } from './helpers/daemon.js';
+import { until } from '../harness/daemon.js';
 import { allHosts, startSimSetup } from './helpers/sim-daemon.js';
 
 t.test('since: replayed events first, then live; an unknown seq resyncs to a snapshot', async (t) => {

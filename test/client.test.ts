@@ -9,7 +9,7 @@ import { TendhostApiError } from '../src/client/errors.js';
 import { nodeClient, nodeSocket } from '../src/client/node.js';
 import { FleetStream, type SocketLike } from '../src/client/fleet-stream.js';
 import type { StreamEvent } from '../src/client/types.js';
-import { until } from './helpers/daemon.js';
+import { until } from '../harness/daemon.js';
 import { allHosts, startSimSetup } from './helpers/sim-daemon.js';
 
 const HOSTS = 12;

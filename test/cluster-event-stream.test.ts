@@ -5,8 +5,8 @@
 import t from 'tap';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { openEventStream, type EventReader, type StreamItem } from '../src/cluster/event-stream.js';
-import type { UnstampedStreamEvent } from '../src/schemas/stream.js';
-import { skipWithoutNats, startNats, type NatsServer } from './helpers/nats.js';
+import type { UnstampedStreamEvent } from '../common/schemas/stream.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
 
 const event = (host: string, n: number): UnstampedStreamEvent => ({ type: 'HostConnected', host: `${host}-${n}` });
 

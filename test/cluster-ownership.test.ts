@@ -4,13 +4,13 @@
 // along, never two at once) and as the leases bucket has it.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { PartitionOwnership, type OwnershipHooks } from '../src/cluster/ownership.js';
 import { LEASES_BUCKET } from '../src/cluster/buckets.js';
-import { skipWithoutNats, startNats, type NatsServer } from './helpers/nats.js';
-import { until } from './helpers/daemon.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
+import { ROOT, until } from '../harness/daemon.js';
 
 const PARTITIONS = 32;
 const TTL_S = 3;
@@ -170,7 +170,8 @@ t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {
   noOverlap();
 });
 
-const NODE_SCRIPT = fileURLToPath(new URL('./helpers/cluster-node.mjs', import.meta.url));
+// The node process runs the built tree (dist/), as the daemon tests do.
+const NODE_SCRIPT = join(ROOT, 'dist/harness/cluster-node.js');
 
 interface Proc {
   id: string;

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
-import { runToExit } from './helpers/daemon.js';
-import { seededRng } from '../bench/simulator/faults.js';
+import { runToExit } from '../harness/daemon.js';
+import { seededRng } from '../harness/simulator/faults.js';
 
 const FILE = '/etc/tendhost/fuzz.toml';
 const MUTANTS = 4000;

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, loadConfig, findConfigFile } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
-import { runToExit } from './helpers/daemon.js';
+import { runToExit } from '../harness/daemon.js';
 
 const FILE = '/etc/tendhost/test.toml';
 

@@ -2,7 +2,7 @@
 // clock: what counts as "came back", the deadline, the backoff, and a reboot
 // the host refuses.
 import t from 'tap';
-import { TendhostError } from '../src/errors.js';
+import { TendhostError } from '../common/errors.js';
 import type { ExecOptions, ExecResult, Executor } from '../workers/exec/types.js';
 import { CMD } from '../workers/pkg/commands.js';
 import { rebootAndWait } from '../workers/reboot.js';

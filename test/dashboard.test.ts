@@ -8,11 +8,11 @@ import t from 'tap';
 import { createServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
-import { hostToml } from '../bench/simulator/toml.js';
+import { hostToml } from '../harness/simulator/toml.js';
 import { hashToken } from '../src/http/auth.js';
-import { until } from './helpers/daemon.js';
+import { until } from '../harness/daemon.js';
 import { allHosts, auditLines, startSimSetup, waitForJob } from './helpers/sim-daemon.js';
-import { launchChromium, skipWithoutChromium } from './helpers/browser.js';
+import { launchChromium, skipWithoutChromium } from '../harness/browser.js';
 
 const skip = skipWithoutChromium();
 let browser: (Browser & { cleanup(): Promise<void> }) | null = null;

@@ -6,7 +6,7 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { privateApt } from './helpers/apt-repo.js';
-import { startDaemon, until, type Daemon } from './helpers/daemon.js';
+import { startDaemon, until, type Daemon } from '../harness/daemon.js';
 
 const apt = privateApt();
 const pending = 1;

@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
-import { startSimulator, type SimHost, type Simulator } from '../bench/simulator/index.js';
+import { startSimulator, type SimHost, type Simulator } from '../harness/simulator/index.js';
 import { KnownHostsFile, fingerprint } from '../workers/exec/known-hosts.js';
 import { CMD } from '../workers/pkg/commands.js';
-import { startDaemon, until, type Daemon, jobWithHosts } from './helpers/daemon.js';
+import { startDaemon, until, type Daemon, jobWithHosts } from '../harness/daemon.js';
 import { randomBase } from './helpers/sim-daemon.js';
 
 const PACKAGE_MANAGER: Record<string, string> = { debian: 'apt', fedora: 'dnf', compose: 'apt' };

@@ -4,7 +4,7 @@
 // filter, two overlapping rollouts, and cancel.
 import t from 'tap';
 import { startCycleFleet, type CycleFleet } from './helpers/fleet-cycle.js';
-import { jobWithHosts, until } from './helpers/daemon.js';
+import { jobWithHosts, until } from '../harness/daemon.js';
 
 const HOSTS = 200;
 let f: CycleFleet;

@@ -4,7 +4,7 @@
 // skipped with the reason and never touched (checked on the simulator).
 import t from 'tap';
 import { startCycleFleet, type CycleFleet } from './helpers/fleet-cycle.js';
-import { jobWithHosts, until } from './helpers/daemon.js';
+import { jobWithHosts, until } from '../harness/daemon.js';
 
 let f: CycleFleet;
 const name = (i: number) => `sim-${String(i).padStart(5, '0')}`;

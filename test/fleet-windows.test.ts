@@ -5,8 +5,8 @@
 // waited for and the wait cancelled.
 import t from 'tap';
 import { startCycleFleet, type CycleFleet } from './helpers/fleet-cycle.js';
-import { hostToml } from '../bench/simulator/toml.js';
-import { jobWithHosts, until } from './helpers/daemon.js';
+import { hostToml } from '../harness/simulator/toml.js';
+import { jobWithHosts, until } from '../harness/daemon.js';
 
 let f: CycleFleet;
 const name = (i: number) => `sim-${String(i).padStart(5, '0')}`;

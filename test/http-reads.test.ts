@@ -1,7 +1,7 @@
 // The read API as a client sees it: /health, /hosts with paging and filters,
 // /hosts/:name, and the 400/404/405 answers.
 import t from 'tap';
-import { startDaemon, type Daemon } from './helpers/daemon.js';
+import { startDaemon, type Daemon } from '../harness/daemon.js';
 import { shardOf } from '../src/pool/shard-of.js';
 
 function fleetToml(n: number): string {

@@ -6,11 +6,11 @@
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { APT_CATALOG } from '../bench/simulator/personas/apt-catalog.js';
-import { RPM_CATALOG } from '../bench/simulator/personas/rpm-catalog.js';
-import { SIM_CPU_MODEL, SIM_MEM_KB } from '../bench/simulator/personas/inventory.js';
+import { APT_CATALOG } from '../harness/simulator/personas/apt-catalog.js';
+import { RPM_CATALOG } from '../harness/simulator/personas/rpm-catalog.js';
+import { SIM_CPU_MODEL, SIM_MEM_KB } from '../harness/simulator/personas/inventory.js';
 import { startCycleFleet, type CycleFleet } from './helpers/fleet-cycle.js';
-import { LOCALHOST_TOML } from './helpers/daemon.js';
+import { LOCALHOST_TOML } from '../harness/daemon.js';
 
 const DEB = 'sim-00001';
 const RPM = 'sim-00002';

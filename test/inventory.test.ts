@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Value } from 'typebox/value';
-import { Inventory } from '../src/schemas/inventory.js';
+import { Inventory } from '../common/schemas/inventory.js';
 import { recordingLocalExecutor } from './helpers/exec.js';
 import { collectInventory } from '../workers/inventory/collect.js';
 import { inventoryCommand, inventoryFromCommands, INVENTORY_MARKER, partsFor } from '../workers/inventory/commands.js';

@@ -5,7 +5,7 @@
 // released inside the bound costs nothing but the wait.
 import t from 'tap';
 import { CMD } from '../workers/pkg/commands.js';
-import { until } from './helpers/daemon.js';
+import { until } from '../harness/daemon.js';
 import { startSimSetup, waitForJob } from './helpers/sim-daemon.js';
 
 t.test('dnf waiting on a lock past lock_timeout_s fails PACKAGE_MANAGER_LOCKED naming the holder', async (t) => {

@@ -1,7 +1,7 @@
 // The pure transition table: every allowed edge, and refusals.
 import t from 'tap';
-import { INITIAL, TRANSITIONS, canTransition, transition, type Snapshot } from '../workers/machine.js';
-import { HOST_STATES } from '../src/schemas/host.js';
+import { INITIAL, TRANSITIONS, canTransition, transition, type Snapshot } from '../common/host-machine.js';
+import { HOST_STATES } from '../common/schemas/host.js';
 
 const at = '2026-01-01T00:00:00.000Z';
 const snap = (state: Snapshot['state'], extra: Partial<Snapshot> = {}): Snapshot => ({ ...INITIAL, state, ...extra });

@@ -2,9 +2,9 @@
 // numbers matching what the API says; /livez and /readyz.
 import t from 'tap';
 import WebSocket from 'ws';
-import { HOST_STATES } from '../src/schemas/host.js';
-import { JOB_STATES } from '../src/schemas/job.js';
-import { until, type Daemon } from './helpers/daemon.js';
+import { HOST_STATES } from '../common/schemas/host.js';
+import { JOB_STATES } from '../common/schemas/job.js';
+import { until, type Daemon } from '../harness/daemon.js';
 import { parsePrometheusText, sampleValue, samples, type Family } from './helpers/prom-text.js';
 import { startSimSetup, waitForJob } from './helpers/sim-daemon.js';
 

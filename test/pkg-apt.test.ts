@@ -2,7 +2,7 @@
 // captures, and the simulation parser against this machine's real apt-get.
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
-import { TendhostError } from '../src/errors.js';
+import { TendhostError } from '../common/errors.js';
 import { execResult as result, fixture, recordingLocalExecutor, rejectsWith, replayExecutor as replay } from './helpers/exec.js';
 import { AptDriver } from '../workers/pkg/apt.js';
 import {

@@ -2,7 +2,7 @@
 // the Compose version from `version --short`; and the drivers a host gets.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { TendhostError } from '../src/errors.js';
+import { TendhostError } from '../common/errors.js';
 import type { ExecResult, Executor } from '../workers/exec/types.js';
 import { CMD } from '../workers/pkg/commands.js';
 import { decide, detect, osInfoOf, parseOsRelease } from '../workers/pkg/detect.js';

@@ -1,7 +1,7 @@
 // dnf/yum parsers against every captured dnf output, and the driver against
 // replayed captures (exit codes as the real dnf 4.14 gave them).
 import t from 'tap';
-import { TendhostError } from '../src/errors.js';
+import { TendhostError } from '../common/errors.js';
 import { execResult as result, fixture, rejectsWith, replayExecutor } from './helpers/exec.js';
 import { CMD } from '../workers/pkg/commands.js';
 import { DnfDriver } from '../workers/pkg/dnf.js';

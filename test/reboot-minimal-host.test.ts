@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { jobWithHosts, startDaemon, until, type Daemon } from './helpers/daemon.js';
-import { canRunSshd, keygen, publicKeyLine, startSshd, type Sshd } from './helpers/sshd.js';
+import { jobWithHosts, startDaemon, until, type Daemon } from '../harness/daemon.js';
+import { canRunSshd, keygen, publicKeyLine, startSshd, type Sshd } from '../harness/sshd.js';
 import { PACKAGE, canBuildMinimalRoot, makeMinimalRoot, type MinimalRoot } from './helpers/minimal-host.js';
 
 const skip = canRunSshd() ?? canBuildMinimalRoot();

@@ -4,8 +4,8 @@
 // interrupted, and the audit log says so.
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Daemon } from './helpers/daemon.js';
-import { jobWithHosts, until } from './helpers/daemon.js';
+import type { Daemon } from '../harness/daemon.js';
+import { jobWithHosts, until } from '../harness/daemon.js';
 import { allHosts, auditLines, countHosts, startSimSetup, waitForJob, watchEvents, type SimSetup } from './helpers/sim-daemon.js';
 
 const HOSTS = 50;

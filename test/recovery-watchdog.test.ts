@@ -5,7 +5,7 @@
 // reason, the other shard finishes, and the rebuilt hosts work again.
 import t from 'tap';
 import { shardOf } from '../src/pool/shard-of.js';
-import { until } from './helpers/daemon.js';
+import { until } from '../harness/daemon.js';
 import { countHosts, startSimSetup, waitForJob } from './helpers/sim-daemon.js';
 
 const HOSTS = 20;

@@ -4,7 +4,7 @@
 // working, and a WebSocket client sees one ordered event stream throughout.
 import t from 'tap';
 import { shardOf } from '../src/pool/shard-of.js';
-import { until } from './helpers/daemon.js';
+import { until } from '../harness/daemon.js';
 import { countHosts, startSimSetup, waitForJob, watchEvents } from './helpers/sim-daemon.js';
 
 const HOSTS = 40;

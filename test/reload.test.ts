@@ -4,8 +4,8 @@
 // keeps the running configuration and the log names the file and the key.
 import t from 'tap';
 import { writeFileSync, readFileSync } from 'node:fs';
-import { hostToml } from '../bench/simulator/toml.js';
-import { until } from './helpers/daemon.js';
+import { hostToml } from '../harness/simulator/toml.js';
+import { until } from '../harness/daemon.js';
 import { auditLines, startSimSetup, waitForJob } from './helpers/sim-daemon.js';
 
 const n = (i: number) => `sim-${String(i).padStart(5, '0')}`;

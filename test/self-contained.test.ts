@@ -5,7 +5,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ROOT } from './helpers/daemon.js';
+import { ROOT } from '../harness/daemon.js';
 
 // Bracket expressions, so this file does not match itself.
 const OUTSIDE = /\.\.\/share[d]|\/wor[k]\/|\/far[m]\/|\/hom[e]\/[a-z]/;

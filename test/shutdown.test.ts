@@ -2,7 +2,7 @@
 // cannot be bound is exit 3; each with one clear log line.
 import t from 'tap';
 import { createServer } from 'node:net';
-import { startDaemon, writeConfig, runToExit } from './helpers/daemon.js';
+import { startDaemon, writeConfig, runToExit } from '../harness/daemon.js';
 
 t.test('SIGTERM stops accepting, finishes, and exits 0', async (t) => {
   const d = await startDaemon({ toml: '[[host]]\nname = "a"\naddr = "127.0.0.9"\n' });

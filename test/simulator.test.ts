@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { loadSsh2 } from '../workers/exec/ssh2-module.js';
 import type { Client as SshClient } from 'ssh2';
-import { startSimulator, type Simulator, type SimHost } from '../bench/simulator/index.js';
-import { generateParseable } from '../bench/simulator/keys.js';
+import { startSimulator, type Simulator, type SimHost } from '../harness/simulator/index.js';
+import { generateParseable } from '../harness/simulator/keys.js';
 import { CMD, shellQuote } from '../workers/pkg/commands.js';
 import { manifestUrl, parseImageRef } from '../workers/pkg/image-ref.js';
 

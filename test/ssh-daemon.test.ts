@@ -1,5 +1,5 @@
 // The SSH executor end to end through the built daemon's HTTP API, against a
-// real OpenSSH sshd on loopback (test/helpers/sshd.ts) whose host is this
+// real OpenSSH sshd on loopback (harness/sshd.ts) whose host is this
 // Debian machine: apt is real, and only ever simulated (`apt-get -s`).
 // Nothing here upgrades or reboots the machine: the one non-dry update runs as
 // a user whose sudo needs a password, and the test checks first that it does.
@@ -10,8 +10,8 @@ import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
 import { fingerprint } from '../workers/exec/known-hosts.js';
-import { jobWithHosts, startDaemon, until, type Daemon } from './helpers/daemon.js';
-import { NOSUDO_USER, SUDO_USER, canRunSshd, ensureTestUsers, keygen, publicKeyLine, startSshd, type Sshd } from './helpers/sshd.js';
+import { jobWithHosts, startDaemon, until, type Daemon } from '../harness/daemon.js';
+import { NOSUDO_USER, SUDO_USER, canRunSshd, ensureTestUsers, keygen, publicKeyLine, startSshd, type Sshd } from '../harness/sshd.js';
 
 const skip = canRunSshd();
 if (skip) {

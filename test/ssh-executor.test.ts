@@ -1,4 +1,4 @@
-// The SSH executor against a real OpenSSH sshd on loopback (test/helpers/sshd.ts).
+// The SSH executor against a real OpenSSH sshd on loopback (harness/sshd.ts).
 import crypto from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
@@ -6,8 +6,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { TendhostError } from '../src/errors.js';
-import type { ResolvedHost } from '../src/schemas/host.js';
+import { TendhostError } from '../common/errors.js';
+import type { ResolvedHost } from '../common/schemas/host.js';
 import { SshConnectionManager, type SshSettings } from '../workers/exec/ssh.js';
 import { KnownHostsFile, fingerprint, hostPattern } from '../workers/exec/known-hosts.js';
 import type { ExecutorNotice } from '../workers/exec/types.js';
@@ -21,7 +21,7 @@ import {
   keygen,
   publicKeyLine,
   startSshd,
-} from './helpers/sshd.js';
+} from '../harness/sshd.js';
 
 const skip = canRunSshd();
 if (skip) {

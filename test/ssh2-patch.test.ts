@@ -14,10 +14,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import ssh2 from 'ssh2';
-import { canRunSshd, keygen, publicKeyLine, startSshd, type HostKeyType } from './helpers/sshd.js';
+import { canRunSshd, keygen, publicKeyLine, startSshd, type HostKeyType } from '../harness/sshd.js';
 
-import { chooseSsh2, UNPATCHED_FROM_NODE_MAJOR } from '../workers/exec/ssh2-module.js';
-import { runToExit, writeConfig } from './helpers/daemon.js';
+import { chooseSsh2, UNPATCHED_FROM_NODE_MAJOR } from '../common/ssh2-choice.js';
+import { runToExit, writeConfig } from '../harness/daemon.js';
 
 const require = createRequire(import.meta.url);
 const { utils } = ssh2;

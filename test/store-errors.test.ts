@@ -5,7 +5,7 @@ import t from 'tap';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runToExit, spawnDaemon, writeConfig } from './helpers/daemon.js';
+import { runToExit, spawnDaemon, writeConfig } from '../harness/daemon.js';
 
 const HOST = '[[host]]\nname = "web-1"\naddr = "127.0.0.1"\nport = 1\n';
 

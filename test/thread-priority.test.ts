@@ -3,7 +3,7 @@
 // writer below it, each under its own name.
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { LOCALHOST_TOML, startDaemon } from './helpers/daemon.js';
+import { LOCALHOST_TOML, startDaemon } from '../harness/daemon.js';
 
 /** tid → nice value of every thread of a process (field 19 of /proc/<pid>/task/<tid>/stat). */
 function threadNice(pid: number): Map<number, number> {

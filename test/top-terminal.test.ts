@@ -6,7 +6,7 @@ import t from 'tap';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { hashToken } from '../src/http/auth.js';
-import { ROOT, startDaemon, until } from './helpers/daemon.js';
+import { ROOT, startDaemon, until } from '../harness/daemon.js';
 import { startSimSetup } from './helpers/sim-daemon.js';
 import { openTerminal, tmuxAvailable } from './helpers/tmux.js';
 

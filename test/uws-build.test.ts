@@ -4,7 +4,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, runToExit, startDaemon, writeConfig } from './helpers/daemon.js';
+import { ROOT, runToExit, startDaemon, writeConfig } from '../harness/daemon.js';
 import { EXIT } from '../src/exit-codes.js';
 
 // Read from node_modules directly: @btc-vision's `exports` hides its package.json.

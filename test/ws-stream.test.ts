@@ -6,7 +6,7 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { startCycleFleet, type CycleFleet } from './helpers/fleet-cycle.js';
-import { until } from './helpers/daemon.js';
+import { until } from '../harness/daemon.js';
 
 const HOSTS = 80;
 const REPLAY = 300;

@@ -8,9 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { startDaemon } = await import(join(root, 'dist/test/helpers/daemon.js'));
-const { launchChromium } = await import(join(root, 'dist/test/helpers/browser.js'));
-const { startSimulatorProc } = await import(join(root, 'dist/bench/lib/simulator-proc.js'));
+const { startDaemon } = await import(join(root, 'dist/harness/daemon.js'));
+const { launchChromium } = await import(join(root, 'dist/harness/browser.js'));
+const { startSimulatorProc } = await import(join(root, 'dist/harness/simulator-proc.js'));
 
 const dir = mkdtempSync(join(tmpdir(), 'tendhost-shot-'));
 let d = null;

@@ -1,14 +1,14 @@
 // One host's actor: applies commands to the pure machine, runs the effects
 // one at a time through the host's operations, feeds their results back as
 // machine inputs, and reports every change (status + events) to the sink.
-import { asTendhostError, type WireError } from '../src/errors.js';
-import type { CommandReply, HostCommand, PortMessage, Trace } from '../src/protocol/messages.js';
-import type { HostState, HostStatus, ResolvedHost } from '../src/schemas/host.js';
-import type { UnstampedEvent } from '../src/schemas/events.js';
-import { emptyUpdateResult } from '../src/schemas/packages.js';
-import { isInWindow, msUntilWindow } from '../src/policy/maintenance-window.js';
-import { now as clockNow } from '../src/clock.js';
-import { INITIAL, transition, type Effect, type MachineInput, type Snapshot } from './machine.js';
+import { asTendhostError, type WireError } from '../common/errors.js';
+import type { CommandReply, HostCommand, PortMessage, Trace } from '../common/thread-protocol.js';
+import { BUSY_STATES, type HostState, type HostStatus, type ResolvedHost } from '../common/schemas/host.js';
+import type { UnstampedEvent } from '../common/schemas/events.js';
+import { emptyUpdateResult } from '../common/schemas/packages.js';
+import { isInWindow, msUntilWindow } from '../common/maintenance-window.js';
+import { now as clockNow } from '../common/clock.js';
+import { INITIAL, transition, type Effect, type MachineInput, type Snapshot } from '../common/host-machine.js';
 import type { HostOperations } from './operations.js';
 
 export interface ActorDeps {
@@ -18,8 +18,6 @@ export interface ActorDeps {
   now?: () => Date;
 }
 
-const BUSY: ReadonlySet<HostState> = new Set(['querying', 'updating', 'rebooting', 'verifying']);
-const RESTING: ReadonlySet<HostState> = new Set(['idle', 'pending_updates', 'waiting_reboot', 'failed']);
 const NO_TRACE: Trace = { job_id: null, request_id: null, user: null };
 
 export class HostActor {
@@ -71,7 +69,7 @@ export class HostActor {
   }
 
   get busy(): boolean {
-    return this.#running || !RESTING.has(this.#snap.state);
+    return this.#running || BUSY_STATES.has(this.#snap.state);
   }
 
   get status(): HostStatus {
@@ -129,7 +127,7 @@ export class HostActor {
    * running becomes a failure with the reason, reported like any other.
    */
   interrupt(cause: string): void {
-    if (!this.#running && !BUSY.has(this.#snap.state)) return;
+    if (!this.#running && !BUSY_STATES.has(this.#snap.state)) return;
     this.#stopped = true; // the effect loop stops at its next step
     const outcome = transition(this.#snap, {
       type: 'OP_FAILED',
@@ -299,7 +297,7 @@ export class HostActor {
 
   /** An operation ended (the host rests): report its job's outcome once. */
   #maybeFinish(): void {
-    if (this.#running || !RESTING.has(this.#snap.state) || this.#trace.job_id === null) return;
+    if (this.#running || BUSY_STATES.has(this.#snap.state) || this.#trace.job_id === null) return;
     const failed = this.#snap.state === 'failed';
     this.#deps.emit({
       kind: 'job_result',

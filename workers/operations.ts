@@ -9,11 +9,11 @@
 // timeout, a session slot handed to another host, shutdown) are not news: a
 // fleet of 10,000 hosts would otherwise report 10,000 disconnects every idle
 // period and as many reconnects on the next query.
-import { TendhostError } from '../src/errors.js';
-import type { Trace } from '../src/protocol/messages.js';
-import type { DaemonSettingsForWorkers } from '../src/config/types.js';
-import type { PackageManagerName, ResolvedHost } from '../src/schemas/host.js';
-import { emptyUpdateResult, type PendingPackage, type UpdateResult } from '../src/schemas/packages.js';
+import { TendhostError } from '../common/errors.js';
+import type { Trace } from '../common/thread-protocol.js';
+import type { DaemonSettingsForWorkers } from '../common/config-types.js';
+import type { PackageManagerName, ResolvedHost } from '../common/schemas/host.js';
+import { emptyUpdateResult, type PendingPackage, type UpdateResult } from '../common/schemas/packages.js';
 import type { ExecOptions, ExecResult, Executor, ExecutorNotice } from './exec/types.js';
 import { LocalExecutor } from './exec/local.js';
 import { SshConnectionManager } from './exec/ssh.js';
@@ -22,7 +22,7 @@ import { detect, type Detected } from './pkg/detect.js';
 import { driversFor } from './pkg/drivers.js';
 import type { DriverContext, PackageDriver } from './pkg/driver.js';
 import { collectInventory } from './inventory/collect.js';
-import type { Inventory } from '../src/schemas/inventory.js';
+import type { Inventory } from '../common/schemas/inventory.js';
 import { rebootAndWait } from './reboot.js';
 
 export interface HostOperations {

@@ -3,7 +3,7 @@
 // host counts as back only after it was seen down (dropped connection or a
 // failed reconnect) and then answered again; verification (new boot id,
 // health, no reboot still required) is the caller's next step.
-import { TendhostError, asTendhostError } from '../src/errors.js';
+import { TendhostError, asTendhostError } from '../common/errors.js';
 import type { Executor } from './exec/types.js';
 import { CMD } from './pkg/commands.js';
 

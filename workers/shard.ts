@@ -5,18 +5,18 @@
 import { threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
-import { TendhostError, asTendhostError } from '../src/errors.js';
+import { TendhostError, asTendhostError } from '../common/errors.js';
 import {
   unreachable,
   type CommandReply,
   type PortMessage,
   type WorkerReply,
   type WorkerTask,
-} from '../src/protocol/messages.js';
-import type { DaemonSettingsForWorkers } from '../src/config/types.js';
-import type { HostStatus, ResolvedHost } from '../src/schemas/host.js';
-import { lowerThisThreadPriority } from '../src/thread-priority.js';
-import { nameThisThread } from '../src/thread-name.js';
+} from '../common/thread-protocol.js';
+import type { DaemonSettingsForWorkers } from '../common/config-types.js';
+import type { HostStatus, ResolvedHost } from '../common/schemas/host.js';
+import { lowerThisThreadPriority } from '../common/thread-priority.js';
+import { nameThisThread } from '../common/thread-name.js';
 import { HostActor } from './actor.js';
 import { createHostOperations, createShardResources, type ShardResources } from './operations.js';
 

@@ -27,7 +27,7 @@ import type { Client as SshClient } from 'ssh2';
 import { parse } from 'smol-toml';
 import { CMD } from '../../workers/pkg/commands.js';
 import { manifestUrl, parseImageRef } from '../../workers/pkg/image-ref.js';
-import { STACK_SERVICES } from '../simulator/fleet.js';
+import { STACK_SERVICES } from '../../harness/simulator/fleet.js';
 
 // The same ssh2 build the daemon uses on this runtime (TENDHOST_SSH2_PATCH).
 const { ssh2 } = loadSsh2();

@@ -6,10 +6,10 @@ import { createInterface } from 'node:readline';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { processCpuMicros, processMemoryKiB, threadsCpu } from './proc-cpu.js';
-import { jobWithHosts, startDaemon, type Daemon } from '../../test/helpers/daemon.js';
+import { jobWithHosts, startDaemon, type Daemon } from '../../harness/daemon.js';
 import { BENCH_DIR } from './bench-env.js';
 import type { PassResult } from '../baselines/plain-ssh2-query.js';
-import { SIMULATOR_NICE, type SimulatorProc } from './simulator-proc.js';
+import { SIMULATOR_NICE, type SimulatorProc } from '../../harness/simulator-proc.js';
 
 /** Hard bound on one daemon run (the target is 60 s for 10,000 hosts). */
 const RUN_TIMEOUT_MS = 180_000;

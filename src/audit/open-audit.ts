@@ -1,7 +1,7 @@
 // Builds the audit trail from `[audit]`: the file always, plus syslog and a
 // webhook when configured.
 import type { Logger } from 'pino';
-import type { Config } from '../config/types.js';
+import type { Config } from '../../common/config-types.js';
 import { AuditLog, type AuditSink } from './audit-log.js';
 import { RequestOrderedAudit } from './request-order.js';
 import { SyslogSink } from './syslog.js';

@@ -2,14 +2,14 @@
 // the daemon validates with (type-only imports: a browser bundle pulls in no
 // schema code, and nothing here can drift from the daemon).
 import type { Static } from 'typebox';
-import type * as Host from '../schemas/host.js';
-import type * as JobS from '../schemas/job.js';
-import type * as Req from '../schemas/requests.js';
-import type * as Inv from '../schemas/inventory.js';
-import type * as Stream from '../schemas/stream.js';
-import type * as Events from '../schemas/events.js';
-import type * as FleetEvents from '../schemas/fleet-events.js';
-import type * as JobEvents from '../schemas/job-events.js';
+import type * as Host from '../../common/schemas/host.js';
+import type * as JobS from '../../common/schemas/job.js';
+import type * as Req from '../../common/schemas/requests.js';
+import type * as Inv from '../../common/schemas/inventory.js';
+import type * as Stream from '../../common/schemas/stream.js';
+import type * as Events from '../../common/schemas/events.js';
+import type * as FleetEvents from '../../common/schemas/fleet-events.js';
+import type * as JobEvents from '../../common/schemas/job-events.js';
 import type { HostList } from '../http/handlers/hosts.js';
 import type { JobHostList, JobList } from '../http/handlers/jobs.js';
 import type { GroupList, TagList } from '../http/handlers/groups.js';

@@ -3,7 +3,7 @@
 // NATS restarts); whoever holds it decides what "unreachable" means.
 import { readFileSync } from 'node:fs';
 import { connect, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import type { ClusterSettings } from '../config/types.js';
+import type { ClusterSettings } from '../../common/config-types.js';
 
 export type ClusterConnectSettings = Pick<ClusterSettings, 'servers' | 'auth' | 'tls_ca_file' | 'node_id'>;
 

@@ -4,7 +4,7 @@
 // sent again from its first unacknowledged event, with the same message ids,
 // so JetStream's duplicate window drops the copies that had landed.
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { UnstampedStreamEvent } from '../schemas/stream.js';
+import type { UnstampedStreamEvent } from '../../common/schemas/stream.js';
 
 const WINDOW = 256;
 const RETRY_MS = 500;

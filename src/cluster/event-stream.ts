@@ -5,7 +5,7 @@
 // so when the stream no longer keeps that far back (→ the client resyncs).
 import { jetstream, jetstreamManager, DeliverPolicy, RetentionPolicy, DiscardPolicy, type JetStreamClient, type JetStreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { StreamEvent, UnstampedStreamEvent } from '../schemas/stream.js';
+import type { StreamEvent, UnstampedStreamEvent } from '../../common/schemas/stream.js';
 import { EventPublisher } from './event-publisher.js';
 
 export const EVENTS_STREAM = 'TENDHOST_EVENTS';

@@ -9,7 +9,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { HostStatus, ResolvedHost } from '../schemas/host.js';
+import { HostStatus, ResolvedHost } from '../../common/schemas/host.js';
 import { isWrongRevision } from './buckets.js';
 import { partitionOf } from './partition.js';
 

@@ -8,9 +8,9 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { Compile } from 'typebox/compile';
 import { ConfigFile, NODE_ID_PATTERN, type HostEntry } from './schema.js';
-import type { ClusterAuth, ClusterSettings, Config, LogLevel } from './types.js';
+import type { ClusterAuth, ClusterSettings, Config, LogLevel } from '../../common/config-types.js';
 import { ConfigError, describeSchemaError, findKeyLine } from './errors.js';
-import type { ResolvedHost } from '../schemas/host.js';
+import type { ResolvedHost } from '../../common/schemas/host.js';
 
 const checkConfigFile = Compile(ConfigFile);
 

@@ -1,8 +1,8 @@
 // The TypeBox schema of tendhost.toml: every key, its type, range and default.
 // Unknown keys are errors (additionalProperties: false everywhere).
-import { HostAddress } from '../schemas/host-address.js';
+import { HostAddress } from '../../common/schemas/host-address.js';
 import { Type, type Static } from 'typebox';
-import { DockerSettings, HOST_NAME_PATTERN, HostPolicy } from '../schemas/host.js';
+import { DockerSettings, HOST_NAME_PATTERN, HostPolicy } from '../../common/schemas/host.js';
 
 const strict = { additionalProperties: false } as const;
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });

@@ -5,10 +5,10 @@
 // writer of the read model, and every change of it goes out as an event
 // (HostUpdated / HostRemoved): a client that applies them holds GET /hosts.
 import type { Logger } from 'pino';
-import { unreachable, type PortBatch, type PortMessage } from '../protocol/messages.js';
-import type { HostEvent, UnstampedEvent } from '../schemas/events.js';
-import type { HostStatus } from '../schemas/host.js';
-import type { UnstampedStreamEvent } from '../schemas/stream.js';
+import { unreachable, type PortBatch, type PortMessage } from '../../common/thread-protocol.js';
+import type { HostEvent, UnstampedEvent } from '../../common/schemas/events.js';
+import type { HostStatus } from '../../common/schemas/host.js';
+import type { UnstampedStreamEvent } from '../../common/schemas/stream.js';
 import { sameStatus } from '../state/same-status.js';
 import type { ReadModel } from '../state/read-model.js';
 import { ReplayBuffer, type StampedEvent } from './replay-buffer.js';
@@ -24,7 +24,7 @@ export interface EventFanout {
 
 /** Where every status and stamped event is also written (the state store). */
 export interface PersistSink {
-  status(s: import('../schemas/host.js').HostStatus): void;
+  status(s: import('../../common/schemas/host.js').HostStatus): void;
   removed(name: string): void;
   event(seq: number, json: string): void;
 }

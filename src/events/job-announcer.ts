@@ -2,8 +2,8 @@
 // --follow, the dashboard, waitForJob) learn that a job ended without polling.
 import type { JobStore } from '../jobs/job-store.js';
 import { summarize } from '../jobs/job-view.js';
-import type { JobRecord } from '../schemas/job.js';
-import type { UnstampedStreamEvent } from '../schemas/stream.js';
+import type { JobRecord } from '../../common/schemas/job.js';
+import type { UnstampedStreamEvent } from '../../common/schemas/stream.js';
 
 export interface EventSink {
   emit(event: UnstampedStreamEvent): unknown;

@@ -1,5 +1,5 @@
 // A bounded ring of the most recent stamped events, for `?since=<seq>`.
-import type { HostEvent } from '../schemas/events.js';
+import type { HostEvent } from '../../common/schemas/events.js';
 
 export interface StampedEvent {
   seq: number;

@@ -1,7 +1,7 @@
 // Which hosts a view selects: one predicate for GET /hosts (read model) and
 // the dashboard's table, so a shared dashboard URL and the REST query with
 // the same parameters list the same hosts. Pure, no imports beyond types.
-import type { HostState } from '../schemas/host.js';
+import type { HostState } from '../../common/schemas/host.js';
 
 export interface HostFilter {
   /** Host name starts with this. */

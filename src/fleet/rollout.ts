@@ -7,11 +7,11 @@ import type { Broadcaster } from '../events/broadcaster.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ShardPool } from '../pool/shard-pool.js';
 import type { ReadModel } from '../state/read-model.js';
-import type { JobRecord, JobHostResult } from '../schemas/job.js';
-import type { ResolvedHost } from '../schemas/host.js';
-import type { PortMessage } from '../protocol/messages.js';
-import { BUSY_STATES } from '../schemas/host.js';
-import { isInWindow, msUntilWindow } from '../policy/maintenance-window.js';
+import type { JobRecord, JobHostResult } from '../../common/schemas/job.js';
+import type { ResolvedHost } from '../../common/schemas/host.js';
+import type { PortMessage } from '../../common/thread-protocol.js';
+import { BUSY_STATES } from '../../common/schemas/host.js';
+import { isInWindow, msUntilWindow } from '../../common/maintenance-window.js';
 import { exceeds, type Threshold } from './threshold.js';
 import { isUnreachable } from './outcome.js';
 

@@ -4,7 +4,7 @@
 // body from the error table; nothing here can throw past the server.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { TendhostError, asTendhostError } from '../errors.js';
+import { TendhostError, asTendhostError } from '../../common/errors.js';
 import type { HttpRequest, HttpResponse, Prepared, RequestHandlers } from './uws.js';
 import { Router } from './router.js';
 import { RawJson, type Reply, type RequestContext, type Route } from './route.js';

@@ -1,7 +1,7 @@
 // What a route is: method, path, schemas (which both validate requests and
 // build the OpenAPI document), and a handler that gets validated input.
 import type { TSchema } from 'typebox';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../common/errors.js';
 
 export type Method = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
 

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type * as UwsTypes from '@trufflesuite/uws-js-unofficial';
-import type { UwsBuild } from '../schemas/http-build.js';
+import type { UwsBuild } from '../../common/schemas/http-build.js';
 import { loadFallback } from './uws-fallback.js';
 
 const require = createRequire(import.meta.url);

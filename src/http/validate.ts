@@ -3,7 +3,7 @@
 // arrays) before checking; every failure names the field.
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { TendhostError } from '../errors.js';
+import { TendhostError } from '../../common/errors.js';
 import { expectation, keyPath, didYouMean, unknownAsFalseSchema } from '../config/errors.js';
 
 type Checker = ReturnType<typeof Compile>;

@@ -10,8 +10,8 @@ import type { ReadModel } from '../state/read-model.js';
 import type { HttpRequest, HttpResponse, WsClient, WsHandlers } from './uws.js';
 import { TokenAuth, extractToken } from './auth.js';
 import { requestIdOf } from './app.js';
-import { TendhostError } from '../errors.js';
-import { EVENT_TYPES } from '../schemas/stream.js';
+import { TendhostError } from '../../common/errors.js';
+import { EVENT_TYPES } from '../../common/schemas/stream.js';
 
 const ALL_TOPIC = 'events';
 export const CLOSE_BACKPRESSURE = 4008;

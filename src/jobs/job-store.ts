@@ -1,8 +1,8 @@
 // Jobs live in the front process: created when a worker accepts an action,
 // finished when every host of the job has reported its result.
 import { randomUUID } from 'node:crypto';
-import type { PortMessage } from '../protocol/messages.js';
-import type { JobRecord, JobHostResult, JobKind, JobState } from '../schemas/job.js';
+import type { PortMessage } from '../../common/thread-protocol.js';
+import type { JobRecord, JobHostResult, JobKind, JobState } from '../../common/schemas/job.js';
 import { forgetSummary } from './job-view.js';
 
 type HostResultMsg = Extract<PortMessage, { kind: 'job_result' }>;

@@ -1,6 +1,6 @@
 // What the API answers about a job: its counts (cheap at any size) and its
 // per-host results one filtered page at a time.
-import type { Job, JobHostResult, JobRecord, JobSummary } from '../schemas/job.js';
+import type { Job, JobHostResult, JobRecord, JobSummary } from '../../common/schemas/job.js';
 
 /**
  * Counts of finished jobs, which no longer change: GET /jobs lists up to 50

@@ -7,7 +7,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { TendhostError } from '../errors.js';
+import { TendhostError } from '../../common/errors.js';
 import type {
   CommandReply,
   HostCommand,
@@ -15,9 +15,9 @@ import type {
   Trace,
   WorkerReply,
   WorkerTask,
-} from '../protocol/messages.js';
-import type { DaemonSettingsForWorkers } from '../config/types.js';
-import type { HostStatus, ResolvedHost } from '../schemas/host.js';
+} from '../../common/thread-protocol.js';
+import type { DaemonSettingsForWorkers } from '../../common/config-types.js';
+import type { HostStatus, ResolvedHost } from '../../common/schemas/host.js';
 import { shardOf } from './shard-of.js';
 
 type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;

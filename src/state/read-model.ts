@@ -2,7 +2,7 @@
 // messages. GET requests are answered from here with no worker round trip.
 // Each host's JSON is cached and rebuilt only when that host changes, so a
 // 50-host page is a string join, not 50 JSON.stringify calls.
-import type { HostState, HostStatus } from '../schemas/host.js';
+import type { HostState, HostStatus } from '../../common/schemas/host.js';
 import { hasHostFilter, hostMatches } from '../fleet/fleet-filter.js';
 
 interface Entry {

@@ -1,6 +1,6 @@
 // Whether two statuses of a host say the same thing, field by field (cheaper
 // than comparing their JSON, and this runs for every status a shard posts).
-import type { FailedContext, HostStatus } from '../schemas/host.js';
+import type { FailedContext, HostStatus } from '../../common/schemas/host.js';
 
 export function sameStatus(a: HostStatus, b: HostStatus): boolean {
   return (

@@ -4,8 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { FromWriter, ToWriter, WriteBatch } from './store-messages.js';
-import { lowerThisThreadPriority } from '../thread-priority.js';
-import { nameThisThread } from '../thread-name.js';
+import { lowerThisThreadPriority } from '../../common/thread-priority.js';
+import { nameThisThread } from '../../common/thread-name.js';
 
 const port = parentPort;
 if (!port) throw new Error('store-writer must run as a worker thread');

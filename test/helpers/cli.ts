@@ -2,7 +2,7 @@
 // process, asynchronously (the simulator shares this test's event loop).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from './daemon.js';
+import { ROOT } from '../../harness/daemon.js';
 
 export const CLI_MAIN = join(ROOT, 'dist/src/cli/main.js');
 

@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { startDaemon, until, type Daemon } from './daemon.js';
+import { startDaemon, until, type Daemon } from '../../harness/daemon.js';
 import { composeV2Binary, dockerBinary, missingDockerParts, startEngine, type Engine } from './docker-engine.js';
 import { recordEvents, waitForState, type Recorder } from './fleet-cycle.js';
-import { canRunSshd, keygen, publicKeyLine, startSshd, type Sshd } from './sshd.js';
+import { canRunSshd, keygen, publicKeyLine, startSshd, type Sshd } from '../../harness/sshd.js';
 
 interface Rig {
   engine: Engine;
@@ -178,7 +178,7 @@ export function composeEngineSuite(version: 'v1' | 'v2'): void {
       const progress = r.events.of(h, 'UpdateProgress').map((e) => `${e.package.slice(e.package.lastIndexOf(':') + 1)} ${e.progress}`);
       t.ok(progress.includes('web pulling') || progress.includes('web pulled'), `${h}: pull progress streamed (${progress.join(', ')})`);
       if (version === 'v2') {
-        // The simulator's compose persona prints these same lines (bench/simulator/personas/compose.ts).
+        // The simulator's compose persona prints these same lines (harness/simulator/personas/compose.ts).
         t.same(progress, ['web pulling', 'web pulled', 'web recreate', 'web recreated', 'web starting', 'web started'], `${h}: Compose 2.26's progress as the simulator replays it`);
       }
       t.notOk(progress.some((p) => p.startsWith('worker ')), `${h}: worker untouched`);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './sshd.js';
+import { freePort } from '../../harness/sshd.js';
 
 const run = promisify(execFile);
 

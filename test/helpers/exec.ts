@@ -2,7 +2,7 @@
 // stdout in small chunks like a real channel), and the daemon's own local
 // executor with a record of what it ran.
 import { readFileSync } from 'node:fs';
-import { TendhostError } from '../../src/errors.js';
+import { TendhostError } from '../../common/errors.js';
 import { LocalExecutor } from '../../workers/exec/local.js';
 import type { ExecOptions, ExecResult, Executor } from '../../workers/exec/types.js';
 

@@ -6,9 +6,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startSimulator, type HostView, type Simulator, type SimulatorOptions, type SimHost } from '../../bench/simulator/index.js';
-import { hostToml } from '../../bench/simulator/toml.js';
-import { startDaemon, until, type Daemon } from './daemon.js';
+import { startSimulator, type HostView, type Simulator, type SimulatorOptions, type SimHost } from '../../harness/simulator/index.js';
+import { hostToml } from '../../harness/simulator/toml.js';
+import { startDaemon, until, type Daemon } from '../../harness/daemon.js';
 
 /** A base address in 127.64.0.0–127.191.255.0 so parallel test files do not collide. */
 export function randomBase(): string {

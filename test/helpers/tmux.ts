@@ -2,7 +2,7 @@
 // sessions are touched), keys typed with send-keys, the screen read with
 // capture-pane. When CI=true a missing tmux is a failure, not a skip.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { until } from './daemon.js';
+import { until } from '../../harness/daemon.js';
 
 export function tmuxAvailable(): boolean {
   return spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;

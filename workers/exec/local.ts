@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { DEFAULT_MAX_OUTPUT_BYTES, type ExecOptions, type ExecResult, type Executor } from './types.js';
-import { TendhostError } from '../../src/errors.js';
+import { TendhostError } from '../../common/errors.js';
 
 const SUDO_FAILURE = /sudo: (a password is required|a terminal is required)/;
 

@@ -5,7 +5,7 @@
 // so the host's next command reuses it.
 import { StringDecoder } from 'node:string_decoder';
 import type { Client as SshClient, ClientChannel } from 'ssh2';
-import { TendhostError } from '../../src/errors.js';
+import { TendhostError } from '../../common/errors.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, type ExecOptions, type ExecResult } from './types.js';
 
 /**

@@ -3,8 +3,8 @@
 // manager (ssh.ts) decides when to call this; this file only knows how.
 import { loadSsh2 } from './ssh2-module.js';
 import type { Client as SshClient, ConnectConfig } from 'ssh2';
-import { TendhostError } from '../../src/errors.js';
-import type { ResolvedHost } from '../../src/schemas/host.js';
+import { TendhostError } from '../../common/errors.js';
+import type { ResolvedHost } from '../../common/schemas/host.js';
 import type { SshAuthMethod } from './ssh-keys.js';
 
 export interface OpenOptions {

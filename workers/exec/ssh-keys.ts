@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import { loadSsh2 } from './ssh2-module.js';
 import type { AgentAuthMethod, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
-import { TendhostError } from '../../src/errors.js';
+import { TendhostError } from '../../common/errors.js';
 import { decodeOnce } from './decoded-key.js';
 
 export type SshAuthMethod = PublicKeyAuthMethod | AgentAuthMethod;

@@ -17,15 +17,15 @@
 //   the operator calls acceptNewHostKey().
 import diagnostics from 'node:diagnostics_channel';
 import type { Client as SshClient } from 'ssh2';
-import { TendhostError } from '../../src/errors.js';
-import type { DaemonSettingsForWorkers } from '../../src/config/types.js';
-import type { ResolvedHost } from '../../src/schemas/host.js';
+import { TendhostError } from '../../common/errors.js';
+import type { DaemonSettingsForWorkers } from '../../common/config-types.js';
+import type { ResolvedHost } from '../../common/schemas/host.js';
 import type { ExecOptions, ExecResult, Executor, ExecutorNotice } from './types.js';
 import { FifoLimiter, type Release } from './limiter.js';
 import { KnownHostsFile, fingerprint, keyTypeOf } from './known-hosts.js';
 import { SshKeyStore } from './ssh-keys.js';
 import { describeHost, openConnection } from './ssh-connection.js';
-import { hostKeyPolicyWarning } from './host-key-policy.js';
+import { hostKeyPolicyWarning } from '../../common/host-key-policy.js';
 import { CHANNEL_NOT_OPENED, execOnClient } from './ssh-channel.js';
 
 export type SshSettings = DaemonSettingsForWorkers['ssh'];

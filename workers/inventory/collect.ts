@@ -1,7 +1,7 @@
 // A host's inventory: through osquery when the host has it (richer, one
 // schema everywhere), otherwise through plain commands. An osquery that is
 // installed but broken falls back to the commands rather than failing.
-import type { Inventory } from '../../src/schemas/inventory.js';
+import type { Inventory } from '../../common/schemas/inventory.js';
 import type { Executor } from '../exec/types.js';
 import type { Detected } from '../pkg/detect.js';
 import type { DriverContext } from '../pkg/driver.js';

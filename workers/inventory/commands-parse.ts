@@ -1,6 +1,6 @@
 // Pure parsers for the plain commands the inventory runs when a host has no
 // osquery: uname, /proc files, df, `ip -j addr`, dpkg-query / rpm, docker.
-import type { InventoryContainer, InventoryDisk, InventoryImage, InventoryInterface, InventoryPackage } from '../../src/schemas/inventory.js';
+import type { InventoryContainer, InventoryDisk, InventoryImage, InventoryInterface, InventoryPackage } from '../../common/schemas/inventory.js';
 import { splitLines } from '../pkg/run.js';
 
 /** Splits one combined output on `<marker> <section>` lines. */

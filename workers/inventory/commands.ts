@@ -2,8 +2,8 @@
 // into ONE shell command, each part announced by a marker line, so a whole
 // inventory costs a single round trip; the parts' errors are discarded (a
 // host without docker or `ip -j` simply reports nothing there).
-import { TendhostError } from '../../src/errors.js';
-import type { Inventory } from '../../src/schemas/inventory.js';
+import { TendhostError } from '../../common/errors.js';
+import type { Inventory } from '../../common/schemas/inventory.js';
 import type { Executor } from '../exec/types.js';
 import type { Detected } from '../pkg/detect.js';
 import { osInfoOf } from '../pkg/detect.js';

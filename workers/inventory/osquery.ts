@@ -1,8 +1,8 @@
 // Inventory from osquery (`osqueryi --json "<sql>"`), for hosts that have it:
 // one osqueryi run per table, all in one shell command split by marker lines
 // (one round trip). osquery prints every column as a string.
-import { TendhostError } from '../../src/errors.js';
-import type { Inventory, InventoryDisk, InventoryInterface, InventoryPackage } from '../../src/schemas/inventory.js';
+import { TendhostError } from '../../common/errors.js';
+import type { Inventory, InventoryDisk, InventoryInterface, InventoryPackage } from '../../common/schemas/inventory.js';
 import type { Executor } from '../exec/types.js';
 import { shellQuote } from '../pkg/commands.js';
 import type { Detected } from '../pkg/detect.js';

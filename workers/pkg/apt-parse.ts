@@ -1,6 +1,6 @@
 // Pure parsers for what apt-get and dpkg print (LANG=C). Formats checked
 // against the captures in test/fixtures/apt and apt-chroot.
-import type { PendingPackage } from '../../src/schemas/packages.js';
+import type { PendingPackage } from '../../common/schemas/packages.js';
 import type { RebootCheck } from './driver.js';
 import { splitLines } from './run.js';
 

@@ -1,8 +1,8 @@
 // The apt driver (Debian, Ubuntu). Always `apt-get`, never `apt`: apt-get
 // fails at once on a held lock where `apt` waits for it (fixture
 // apt-chroot/04b3), and only apt-get has a stable output format.
-import { TendhostError } from '../../src/errors.js';
-import type { PendingPackage } from '../../src/schemas/packages.js';
+import { TendhostError } from '../../common/errors.js';
+import type { PendingPackage } from '../../common/schemas/packages.js';
 import type { Executor } from '../exec/types.js';
 import { parseAptProgressLine, parseAptRebootRequired, parseAptSimulation, parseAptUpdateProblems, parseAptUpgradeOutput } from './apt-parse.js';
 import { CMD } from './commands.js';

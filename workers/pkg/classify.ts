@@ -3,7 +3,7 @@
 // the real apt, dpkg, dnf, yum, sudo and docker print (see the fixtures in
 // test/fixtures), checked most specific first: a lock beats a generic
 // permission problem, a full disk beats the "Failed to fetch" it causes.
-import { TendhostError } from '../../src/errors.js';
+import { TendhostError } from '../../common/errors.js';
 import type { ExecResult } from '../exec/types.js';
 
 export interface ClassifyOptions {

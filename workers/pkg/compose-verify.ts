@@ -5,7 +5,7 @@
 // fails the host with COMPOSE_SERVICE_FAILED naming the service and its last
 // log lines; one still starting when the time is up fails the same way.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TendhostError } from '../../src/errors.js';
+import { TendhostError } from '../../common/errors.js';
 import type { Executor } from '../exec/types.js';
 import { CMD } from './commands.js';
 import { containerIds, parseContainerStates, type ContainerState } from './compose-services.js';

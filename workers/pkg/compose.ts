@@ -7,8 +7,8 @@
 // new image (compose-verify.ts). Services built on the host (`build:`) or
 // pinned to a digest are never updated; a service whose registry fails is
 // skipped with that error and does not fail the host.
-import { TendhostError } from '../../src/errors.js';
-import type { PendingPackage, SkippedPackage } from '../../src/schemas/packages.js';
+import { TendhostError } from '../../common/errors.js';
+import type { PendingPackage, SkippedPackage } from '../../common/schemas/packages.js';
 import type { ExecResult, Executor } from '../exec/types.js';
 import { classifyFailure } from './classify.js';
 import { CMD } from './commands.js';

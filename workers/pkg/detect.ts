@@ -2,8 +2,8 @@
 // manager, and whether Compose, osquery and needs-restarting are there. Two
 // probes (CMD.osRelease, CMD.detectTools), plus the Compose version when the
 // host has stacks and the config does not pin it.
-import { TendhostError } from '../../src/errors.js';
-import type { ResolvedHost } from '../../src/schemas/host.js';
+import { TendhostError } from '../../common/errors.js';
+import type { ResolvedHost } from '../../common/schemas/host.js';
 import type { Executor } from '../exec/types.js';
 import { CMD } from './commands.js';
 import { parseComposeVersion } from './compose-parse.js';

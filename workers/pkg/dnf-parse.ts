@@ -1,7 +1,7 @@
 // Pure parsers for what dnf (4 and 5) and yum print (LANG=C). Formats checked
 // against test/fixtures/dnf; wrapped rows and the obsoletes section
 // follow dnf's and yum's output.py.
-import type { PendingPackage } from '../../src/schemas/packages.js';
+import type { PendingPackage } from '../../common/schemas/packages.js';
 import type { RebootCheck } from './driver.js';
 import { splitLines } from './run.js';
 

@@ -4,8 +4,8 @@
 // are not an error here: that is the admin's explicit choice, and Debian's
 // dnf always skips its `_dnf_local` plugin repo (fixtures dnf/08b,
 // debian-artifacts), so treating it as a failure would fail every host.
-import { TendhostError } from '../../src/errors.js';
-import type { PendingPackage } from '../../src/schemas/packages.js';
+import { TendhostError } from '../../common/errors.js';
+import type { PendingPackage } from '../../common/schemas/packages.js';
 import type { Executor } from '../exec/types.js';
 import { classifyFailure } from './classify.js';
 import { CMD } from './commands.js';

@@ -2,8 +2,8 @@
 // implements. Drivers are stateless apart from their construction settings:
 // each call runs its commands through the executor it is handed, so the same
 // driver works over SSH, locally, or against the simulator.
-import type { PendingPackage, SkippedPackage } from '../../src/schemas/packages.js';
-import type { ResolvedHost } from '../../src/schemas/host.js';
+import type { PendingPackage, SkippedPackage } from '../../common/schemas/packages.js';
+import type { ResolvedHost } from '../../common/schemas/host.js';
 import type { Executor } from '../exec/types.js';
 
 export type DriverName = 'apt' | 'dnf' | 'yum' | 'compose';

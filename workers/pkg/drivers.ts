@@ -1,6 +1,6 @@
 // The drivers a host gets, from what detection found and how it is
 // configured: its system package manager first, then its Compose stacks.
-import type { ResolvedHost } from '../../src/schemas/host.js';
+import type { ResolvedHost } from '../../common/schemas/host.js';
 import { AptDriver } from './apt.js';
 import { ComposeDriver } from './compose.js';
 import type { Detected } from './detect.js';

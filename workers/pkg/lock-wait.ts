@@ -2,7 +2,7 @@
 // ("Waiting for process with pid 1234 to finish."). The daemon bounds that
 // wait: once the tool says it is waiting, the command is killed after the
 // lock timeout unless it moves on, and the failure names the holder.
-import { TendhostError, asTendhostError } from '../../src/errors.js';
+import { TendhostError, asTendhostError } from '../../common/errors.js';
 
 const WAITING = /Waiting for process with pid (\d+) to finish/;
 

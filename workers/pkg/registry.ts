@@ -4,7 +4,7 @@
 // pulled and nothing changes on the host. The request runs on the host (its
 // curl, its network, its docker config's credentials); credentials and
 // tokens go to curl on stdin (`-K -`), never on its command line.
-import { TendhostError } from '../../src/errors.js';
+import { TendhostError } from '../../common/errors.js';
 import type { Executor } from '../exec/types.js';
 import { CMD } from './commands.js';
 import type { DriverContext } from './driver.js';

@@ -1,7 +1,7 @@
 // events: tail the event stream (filters, --since), one line or one JSON
 // object per event, until Ctrl-C or --limit events. Reconnects by itself
 // and resumes where it was; says so on stderr.
-import { EVENT_TYPES } from '../../schemas/stream.js';
+import { EVENT_TYPES } from '../../../common/schemas/stream.js';
 import type { TendhostApiError } from '../../client/errors.js';
 import type { StreamEventType, StreamFilter } from '../../client/types.js';
 import { CONNECTION_OPTIONS, JSON_OPTION, intFlag, connect, parse } from '../args.js';

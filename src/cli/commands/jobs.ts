@@ -1,5 +1,5 @@
 // Jobs: list, one job (with its per-host results), cancel.
-import { HOST_RESULT_STATES, JOB_STATES } from '../../schemas/job.js';
+import { HOST_RESULT_STATES, JOB_STATES } from '../../../common/schemas/job.js';
 import { CONNECTION_OPTIONS, JSON_OPTION, PAGING_OPTIONS, connect, oneOf, paging, parse } from '../args.js';
 import type { Command } from '../command.js';
 import { CLI_EXIT } from '../exit-codes.js';

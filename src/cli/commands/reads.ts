@@ -1,5 +1,5 @@
 // Read commands: health, hosts (filters, paging), host NAME, inventory NAME.
-import { HOST_STATES } from '../../schemas/host.js';
+import { HOST_STATES } from '../../../common/schemas/host.js';
 import type { HostStatus } from '../../client/types.js';
 import { CONNECTION_OPTIONS, JSON_OPTION, PAGING_OPTIONS, connect, oneOf, paging, parse } from '../args.js';
 import type { Command } from '../command.js';

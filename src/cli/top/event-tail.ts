@@ -2,7 +2,7 @@
 // latest package each host reported (UpdateProgress) for its details. Bounded:
 // a fixed ring of lines and one entry per host that is updating now.
 import type { StreamEvent } from '../../client/types.js';
-import type { UpdateResult } from '../../schemas/packages.js';
+import type { UpdateResult } from '../../../common/schemas/packages.js';
 import { clean } from './sanitize.js';
 
 export interface TailLine {

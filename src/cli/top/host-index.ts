@@ -5,7 +5,7 @@
 // not told about (the model's version moved further than the events noted)
 // rebuild it whole.
 import type { HostState, HostStatus, StreamEvent } from '../../client/types.js';
-import { HOST_STATES } from '../../schemas/host.js';
+import { HOST_STATES } from '../../../common/schemas/host.js';
 
 export type StateCounts = Record<HostState, number>;
 

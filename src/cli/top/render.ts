@@ -4,7 +4,7 @@
 // Only the table rows on screen are formatted, whatever the fleet's size.
 import type { HostStatus } from '../../client/types.js';
 import type { StreamState } from '../../client/fleet-stream.js';
-import { HOST_STATES } from '../../schemas/host.js';
+import { HOST_STATES } from '../../../common/schemas/host.js';
 import type { HostIndex } from './host-index.js';
 import type { JobRow } from './jobs-view.js';
 import type { TailLine } from './event-tail.js';

@@ -2,7 +2,7 @@
 // load and then ask for a token; the data behind it is not. Served from
 // memory with ETag (304) and gzip, under a CSP that forbids inline script
 // and eval: the page runs only its own bundle and talks only to this daemon.
-import { TendhostError } from '../../errors.js';
+import { TendhostError } from '../../../common/errors.js';
 import type { Route } from '../route.js';
 import { ASSET_FILES, acceptsGzip, etagMatches, loadAssets, type Asset, type AssetSet } from '../dashboard-assets.js';
 

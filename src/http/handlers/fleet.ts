@@ -1,10 +1,10 @@
 // POST /fleet/update: a rolling update over a filtered set of hosts.
-import type { DaemonContext } from '../../context.js';
-import { FleetUpdateRequest, JobAccepted } from '../../schemas/requests.js';
+import type { FleetUpdates } from '../../app/fleet-updates.js';
+import { FleetUpdateRequest, JobAccepted } from '../../../common/schemas/requests.js';
 import { parseThreshold } from '../../fleet/threshold.js';
 import { ok, type Route } from '../route.js';
 
-export function fleetRoutes(ctx: DaemonContext): Route[] {
+export function fleetRoutes(fleet: Pick<FleetUpdates, 'start'>): Route[] {
   return [
     {
       method: 'POST',
@@ -16,7 +16,7 @@ export function fleetRoutes(ctx: DaemonContext): Route[] {
       errors: ['VALIDATION_FAILED', 'INVALID_JSON'],
       handler(r) {
         const b = r.body as FleetUpdateRequest;
-        const job = ctx.fleet.start(
+        const job = fleet.start(
           {
             batch_size: b.batch_size ?? 10,
             delay_ms: b.delay_ms ?? 0,

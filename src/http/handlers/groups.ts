@@ -1,8 +1,8 @@
 // /groups and /tags: how the fleet is organised.
 import { Type } from 'typebox';
-import { TendhostError } from '../../errors.js';
-import type { DaemonContext } from '../../context.js';
-import { GroupHostsQuery, GroupNameParams } from '../../schemas/requests.js';
+import { TendhostError } from '../../../common/errors.js';
+import type { ReadModel } from '../../state/read-model.js';
+import { GroupHostsQuery, GroupNameParams } from '../../../common/schemas/requests.js';
 import { RawJson, ok, type Route } from '../route.js';
 import { HostList } from './hosts.js';
 
@@ -10,7 +10,12 @@ export const GroupSummary = Type.Object({ name: Type.String(), hosts: Type.Integ
 export const GroupList = Type.Object({ data: Type.Array(GroupSummary) }, { title: 'GroupList' });
 export const TagList = Type.Object({ data: Type.Array(Type.Object({ tag: Type.String(), hosts: Type.Integer() })) }, { title: 'TagList' });
 
-export function groupRoutes(ctx: DaemonContext): Route[] {
+export interface GroupRouteDeps {
+  groups: () => Readonly<Record<string, readonly string[]>>;
+  hosts: Pick<ReadModel, 'listBody' | 'tagCounts'>;
+}
+
+export function groupRoutes({ groups, hosts }: GroupRouteDeps): Route[] {
   return [
     {
       method: 'GET',
@@ -19,7 +24,7 @@ export function groupRoutes(ctx: DaemonContext): Route[] {
       tag: 'fleet',
       responses: { 200: { description: 'Groups', schema: GroupList } },
       handler() {
-        const data = Object.entries(ctx.groups)
+        const data = Object.entries(groups())
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([name, members]) => ({ name, hosts: members.length }));
         return ok({ data });
@@ -35,13 +40,13 @@ export function groupRoutes(ctx: DaemonContext): Route[] {
       responses: { 200: { description: 'A page of the group\'s hosts', schema: HostList } },
       errors: ['GROUP_NOT_FOUND'],
       handler(r) {
-        if (!Object.hasOwn(ctx.groups, r.params.name)) {
+        if (!Object.hasOwn(groups(), r.params.name)) {
           throw new TendhostError('GROUP_NOT_FOUND', `group ${r.params.name} not found`);
         }
         const q = r.query as { page?: number; per_page?: number };
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
-        return ok(new RawJson(ctx.model.listBody({ page, per_page: perPage, group: r.params.name })));
+        return ok(new RawJson(hosts.listBody({ page, per_page: perPage, group: r.params.name })));
       },
     },
     {
@@ -51,7 +56,7 @@ export function groupRoutes(ctx: DaemonContext): Route[] {
       tag: 'fleet',
       responses: { 200: { description: 'Tags', schema: TagList } },
       handler() {
-        return ok({ data: ctx.model.tagCounts() });
+        return ok({ data: hosts.tagCounts() });
       },
     },
   ];

@@ -1,10 +1,13 @@
 // /hosts: reads come from the read model (cached JSON); actions go to the
 // host's shard and answer 202 {job_id} at once.
 import { Type } from 'typebox';
-import { TendhostError } from '../../errors.js';
-import type { DaemonContext } from '../../context.js';
-import { HostStatus } from '../../schemas/host.js';
-import { Inventory } from '../../schemas/inventory.js';
+import { TendhostError } from '../../../common/errors.js';
+import type { Logger } from 'pino';
+import type { HostRegistry } from '../../app/host-registry.js';
+import type { HostActions } from '../../app/host-actions.js';
+import type { ReadModel } from '../../state/read-model.js';
+import { HostStatus } from '../../../common/schemas/host.js';
+import { Inventory } from '../../../common/schemas/inventory.js';
 import {
   DeleteHostQuery,
   EmptyBody,
@@ -15,18 +18,25 @@ import {
   Pagination,
   RegisterHostRequest,
   UpdateRequest,
-} from '../../schemas/requests.js';
+} from '../../../common/schemas/requests.js';
 import { RawJson, ok, type RequestContext, type Route } from '../route.js';
-import type { HostCommand } from '../../protocol/messages.js';
-import type { JobKind } from '../../schemas/job.js';
-import { resolveHost } from '../../config/load.js';
+import type { HostCommand } from '../../../common/thread-protocol.js';
+import type { JobKind } from '../../../common/schemas/job.js';
 
 export const HostList = Type.Object({ data: Type.Array(HostStatus), pagination: Pagination }, { title: 'HostList' });
 
 
-function action(ctx: DaemonContext, kind: JobKind, command: (r: RequestContext) => HostCommand) {
+export interface HostRouteDeps {
+  /** Reads: the read model's cached JSON. */
+  hosts: Pick<ReadModel, 'json' | 'listBody' | 'has'>;
+  registry: Pick<HostRegistry, 'register' | 'remove'>;
+  actions: Pick<HostActions, 'start' | 'ask'>;
+  log: Logger;
+}
+
+function action(actions: HostRouteDeps['actions'], kind: JobKind, command: (r: RequestContext) => HostCommand) {
   return async (r: RequestContext) => {
-    const job = await ctx.actions.start({
+    const job = await actions.start({
       host: r.params.name,
       command: command(r),
       kind,
@@ -40,7 +50,7 @@ function action(ctx: DaemonContext, kind: JobKind, command: (r: RequestContext) 
 
 const accepted = { 202: { description: 'Accepted; the job runs on', schema: JobAccepted } };
 
-export function hostRoutes(ctx: DaemonContext): Route[] {
+export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Route[] {
   return [
     {
       method: 'GET',
@@ -54,7 +64,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
         const q = r.query as { page?: number; per_page?: number; tag?: string[]; state?: never; group?: string; search?: string };
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
-        return ok(new RawJson(ctx.model.listBody({ page, per_page: perPage, tags: q.tag, state: q.state, group: q.group, search: q.search })));
+        return ok(new RawJson(hosts.listBody({ page, per_page: perPage, tags: q.tag, state: q.state, group: q.group, search: q.search })));
       },
     },
     {
@@ -66,7 +76,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       responses: { 200: { description: 'The host', schema: HostStatus } },
       errors: ['HOST_NOT_FOUND', 'VALIDATION_FAILED'],
       handler(r) {
-        const json = ctx.model.json(r.params.name);
+        const json = hosts.json(r.params.name);
         if (json === undefined) throw new TendhostError('HOST_NOT_FOUND', `host ${r.params.name} not found`);
         return ok(new RawJson(json));
       },
@@ -81,23 +91,9 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       errors: ['HOST_EXISTS', 'VALIDATION_FAILED', 'INVALID_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'],
       async handler(r) {
         const body = r.body as RegisterHostRequest;
-        if (ctx.hostConfigs.has(body.name) || ctx.model.has(body.name)) {
-          throw new TendhostError('HOST_EXISTS', `host ${body.name} already exists`);
-        }
-        const host = resolveHost(body, ctx.defaults);
-        ctx.hostConfigs.set(host.name, host);
-        try {
-          const reply = await ctx.pool.run({ kind: 'add_host', shard: ctx.pool.shardOf(host.name), host, groups: [] });
-          // Visible to the very next GET, not only once the shard's port delivers it.
-          if (reply.kind === 'added' && !ctx.model.has(host.name)) ctx.broadcaster.applyStatus(reply.status);
-        } catch (err) {
-          ctx.hostConfigs.delete(host.name);
-          throw err;
-        }
-        ctx.registered.add(host.name);
-        ctx.store.register(host);
-        ctx.log.info({ host: host.name, user: r.user, req_id: r.request_id }, 'host registered');
-        return ok(new RawJson(ctx.model.json(host.name) ?? 'null'), 201);
+        await registry.register(body, (name) => hosts.has(name));
+        log.info({ host: body.name, user: r.user, req_id: r.request_id }, 'host registered');
+        return ok(new RawJson(hosts.json(body.name) ?? 'null'), 201);
       },
     },
     {
@@ -111,25 +107,8 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       errors: ['HOST_NOT_FOUND', 'HOST_BUSY'],
       async handler(r) {
         const name = r.params.name;
-        if (!ctx.model.has(name)) throw new TendhostError('HOST_NOT_FOUND', `host ${name} not found`);
-        const reply = await ctx.pool.run({
-          kind: 'remove_host',
-          shard: ctx.pool.shardOf(name),
-          name,
-          force: Boolean((r.query as { force?: boolean }).force),
-        });
-        if (reply.kind === 'command' && !reply.reply.ok) {
-          throw new TendhostError(reply.reply.error.code, reply.reply.error.message);
-        }
-        ctx.broadcaster.removeHost(name);
-        ctx.hostConfigs.delete(name);
-        ctx.registered.delete(name);
-        ctx.store.unregister(name);
-        for (const members of Object.values(ctx.groups)) {
-          const i = members.indexOf(name);
-          if (i >= 0) members.splice(i, 1);
-        }
-        ctx.log.info({ host: name, user: r.user, req_id: r.request_id }, 'host removed');
+        await registry.remove(name, Boolean((r.query as { force?: boolean }).force));
+        log.info({ host: name, user: r.user, req_id: r.request_id }, 'host removed');
         return { status: 204 };
       },
     },
@@ -142,7 +121,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       body: UpdateRequest,
       responses: accepted,
       errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE', 'VALIDATION_FAILED', 'INVALID_JSON'],
-      handler: action(ctx, 'update', (r) => ({ kind: 'update', dry_run: Boolean((r.body as { dry_run?: boolean }).dry_run) })),
+      handler: action(actions, 'update', (r) => ({ kind: 'update', dry_run: Boolean((r.body as { dry_run?: boolean }).dry_run) })),
     },
     {
       method: 'POST',
@@ -153,7 +132,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       body: EmptyBody,
       responses: accepted,
       errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE'],
-      handler: action(ctx, 'reboot', () => ({ kind: 'reboot' })),
+      handler: action(actions, 'reboot', () => ({ kind: 'reboot' })),
     },
     {
       method: 'POST',
@@ -164,7 +143,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       body: EmptyBody,
       responses: accepted,
       errors: ['HOST_NOT_FOUND', 'HOST_NOT_FAILED'],
-      handler: action(ctx, 'retry', () => ({ kind: 'retry' })),
+      handler: action(actions, 'retry', () => ({ kind: 'retry' })),
     },
     {
       method: 'POST',
@@ -175,7 +154,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       body: EmptyBody,
       responses: accepted,
       errors: ['HOST_NOT_FOUND', 'HOST_NOT_FAILED'],
-      handler: action(ctx, 'acknowledge', () => ({ kind: 'acknowledge' })),
+      handler: action(actions, 'acknowledge', () => ({ kind: 'acknowledge' })),
     },
     {
       method: 'POST',
@@ -187,8 +166,8 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       responses: { 200: { description: 'Accepted', schema: HostStatus } },
       errors: ['HOST_NOT_FOUND', 'NOTHING_TO_ACCEPT'],
       async handler(r) {
-        await ctx.actions.ask(r.params.name, { kind: 'accept_host_key' }, { job_id: null, request_id: r.request_id, user: r.user });
-        return ok(new RawJson(ctx.model.json(r.params.name) ?? 'null'));
+        await actions.ask(r.params.name, { kind: 'accept_host_key' }, { job_id: null, request_id: r.request_id, user: r.user });
+        return ok(new RawJson(hosts.json(r.params.name) ?? 'null'));
       },
     },
     {
@@ -202,7 +181,7 @@ export function hostRoutes(ctx: DaemonContext): Route[] {
       errors: ['HOST_NOT_FOUND', 'SSH_CONNECTION_REFUSED', 'SSH_AUTH_FAILED', 'COMMAND_TIMEOUT'],
       async handler(r) {
         const refresh = Boolean((r.query as { refresh?: boolean }).refresh);
-        const data = await ctx.actions.ask(r.params.name, { kind: 'inventory', refresh }, { job_id: null, request_id: r.request_id, user: r.user });
+        const data = await actions.ask(r.params.name, { kind: 'inventory', refresh }, { job_id: null, request_id: r.request_id, user: r.user });
         return ok(data);
       },
     },

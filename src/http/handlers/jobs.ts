@@ -1,10 +1,10 @@
 // /jobs: what every action became. A job reads as its counts; its per-host
 // results are paged (a rollout can hold 10,000 hosts).
 import { Type, type Static } from 'typebox';
-import { TendhostError } from '../../errors.js';
-import type { DaemonContext } from '../../context.js';
-import { Job, JobHostResult, type JobRecord } from '../../schemas/job.js';
-import { EmptyBody, JobHostsQuery, JobIdParams, JobListQuery, Pagination } from '../../schemas/requests.js';
+import { TendhostError } from '../../../common/errors.js';
+import type { JobStore } from '../../jobs/job-store.js';
+import { Job, JobHostResult, type JobRecord } from '../../../common/schemas/job.js';
+import { EmptyBody, JobHostsQuery, JobIdParams, JobListQuery, Pagination } from '../../../common/schemas/requests.js';
 import { jobHostsPage, jobView } from '../../jobs/job-view.js';
 import { ok, type Route } from '../route.js';
 
@@ -15,9 +15,9 @@ function pagination(page: number, perPage: number, total: number): Static<typeof
   return { page, per_page: perPage, total_items: total, total_pages: Math.max(1, Math.ceil(total / perPage)) };
 }
 
-export function jobRoutes(ctx: DaemonContext): Route[] {
+export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'cancel'>): Route[] {
   const jobOf = (id: string): JobRecord => {
-    const job = ctx.jobs.get(id);
+    const job = jobs.get(id);
     if (!job) throw new TendhostError('JOB_NOT_FOUND', `job ${id} not found`);
     return job;
   };
@@ -34,7 +34,7 @@ export function jobRoutes(ctx: DaemonContext): Route[] {
         const q = r.query as Static<typeof JobListQuery>;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
-        const all = ctx.jobs.list({ host: q.host, state: q.state });
+        const all = jobs.list({ host: q.host, state: q.state });
         return ok({ data: all.slice((page - 1) * perPage, page * perPage).map(jobView), pagination: pagination(page, perPage, all.length) });
       },
     },
@@ -78,8 +78,8 @@ export function jobRoutes(ctx: DaemonContext): Route[] {
       errors: ['JOB_NOT_FOUND', 'JOB_FINISHED'],
       handler(r) {
         const job = jobOf(r.params.id);
-        if (ctx.jobs.isFinal(job)) throw new TendhostError('JOB_FINISHED', `job ${job.id} already ${job.state}`);
-        ctx.jobs.cancel(job.id);
+        if (jobs.isFinal(job)) throw new TendhostError('JOB_FINISHED', `job ${job.id} already ${job.state}`);
+        jobs.cancel(job.id);
         return ok(jobView(job));
       },
     },

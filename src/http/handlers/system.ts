@@ -1,8 +1,7 @@
 // /health: public, cheap, and honest about whether uWS runs natively.
 import { Type } from 'typebox';
-import type { DaemonContext } from '../../context.js';
 import { ok, type Route } from '../route.js';
-import { UwsBuild } from '../../schemas/http-build.js';
+import { UwsBuild } from '../../../common/schemas/http-build.js';
 
 export const Health = Type.Object(
   {
@@ -21,7 +20,18 @@ const Probe = Type.Object(
   { title: 'Probe' },
 );
 
-export function systemRoutes(ctx: DaemonContext): Route[] {
+export interface SystemRouteDeps {
+  version: string;
+  startedAt: number;
+  uws: UwsBuild;
+  workers: number;
+  hostCount(): number;
+  /** Readiness: every worker up, the state store open. */
+  ready(): { workers: boolean; store: boolean };
+  metrics: { metrics(): Promise<string>; contentType: string };
+}
+
+export function systemRoutes(sys: SystemRouteDeps): Route[] {
   return [
     {
       method: 'GET',
@@ -33,12 +43,12 @@ export function systemRoutes(ctx: DaemonContext): Route[] {
       handler() {
         return ok({
           // Serving on the pure-JS uWS fallback works but is far slower: say so.
-          status: ctx.uws.build === 'native' ? 'healthy' : 'degraded',
-          version: ctx.version,
-          uptime_s: Math.round((Date.now() - ctx.startedAt) / 100) / 10,
-          workers: ctx.pool.size,
-          hosts: ctx.model.size,
-          uws: ctx.uws,
+          status: sys.uws.build === 'native' ? 'healthy' : 'degraded',
+          version: sys.version,
+          uptime_s: Math.round((Date.now() - sys.startedAt) / 100) / 10,
+          workers: sys.workers,
+          hosts: sys.hostCount(),
+          uws: sys.uws,
         });
       },
     },
@@ -61,7 +71,7 @@ export function systemRoutes(ctx: DaemonContext): Route[] {
       auth: false,
       responses: { 200: { description: 'Ready', schema: Probe }, 503: { description: 'Not ready', schema: Probe } },
       handler() {
-        const checks = { config: true, workers: ctx.pool.ready, store: ctx.store.open };
+        const checks = { config: true, ...sys.ready() };
         const ready = Object.values(checks).every(Boolean);
         return { status: ready ? 200 : 503, body: { status: ready ? 'ok' : 'not_ready', checks } };
       },
@@ -73,7 +83,7 @@ export function systemRoutes(ctx: DaemonContext): Route[] {
       tag: 'system',
       responses: { 200: { description: 'Metrics', contentType: 'text/plain; version=0.0.4' } },
       async handler() {
-        return { status: 200, body: await ctx.metrics.registry.metrics(), contentType: ctx.metrics.registry.contentType };
+        return { status: 200, body: await sys.metrics.metrics(), contentType: sys.metrics.contentType };
       },
     },
   ];

@@ -2,7 +2,7 @@
 // local time. A window whose end is before its start runs over midnight and
 // belongs to the day it starts on. Pure functions of a Date: callers pass
 // their (injectable) clock's now.
-import type { MaintenanceWindow } from '../schemas/host.js';
+import type { MaintenanceWindow } from './schemas/host.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 

@@ -1,13 +1,13 @@
 // Sending an action to a host's actor with a job around it: the job exists
 // before the command (so the worker's events carry its id) and is dropped
 // again if the actor refuses, so a refused request leaves nothing behind.
-import { TendhostError, fromWire } from '../errors.js';
-import type { HostCommand, Trace } from '../protocol/messages.js';
+import { TendhostError, fromWire } from '../../common/errors.js';
+import type { HostCommand, Trace } from '../../common/thread-protocol.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ShardPool } from '../pool/shard-pool.js';
 import type { ReadModel } from '../state/read-model.js';
-import { BUSY_STATES } from '../schemas/host.js';
-import type { JobRecord, JobKind } from '../schemas/job.js';
+import { BUSY_STATES } from '../../common/schemas/host.js';
+import type { JobRecord, JobKind } from '../../common/schemas/job.js';
 
 export interface ActionRequest {
   host: string;

@@ -1,36 +1,37 @@
 // Starts rollouts: selects hosts by filter, creates the job (listing every
 // selected host up front), and runs the rollout in the background. Several
 // rollouts may run at once; a host claimed by one is skipped by another.
-import type { DaemonContext } from '../context.js';
-import type { JobRecord } from '../schemas/job.js';
-import { Rollout, type RolloutSpec } from './rollout.js';
-import { now as clockNow } from '../clock.js';
-import { rolloutSelector, type RolloutFilter } from './fleet-filter.js';
+import type { Logger } from 'pino';
+import type { JobRecord } from '../../common/schemas/job.js';
+import { Rollout, type RolloutDeps, type RolloutSpec } from '../fleet/rollout.js';
+import { now as clockNow } from '../../common/clock.js';
+import { rolloutSelector, type RolloutFilter } from '../fleet/fleet-filter.js';
 
 export type FleetFilter = RolloutFilter;
 
+/** What every rollout shares; the clock, the sleep and the claims are this service's own. */
+export type FleetDeps = Pick<RolloutDeps, 'pool' | 'jobs' | 'model' | 'broadcaster' | 'hostConfig'> & { log: Logger };
+
 export class FleetUpdates {
-  readonly #ctx: DaemonContext;
   readonly #claims = new Map<string, string>();
   readonly #running = new Map<string, Rollout>();
 
-  constructor(ctx: DaemonContext) {
-    this.#ctx = ctx;
-  }
+  constructor(private readonly deps: FleetDeps) {}
 
   /** tags: host has all; groups: host is in any; minus exclude_hosts; none = all. */
   select(filter: FleetFilter): string[] {
     const selected = rolloutSelector(filter);
     const out: string[] = [];
-    for (const name of this.#ctx.model.names()) {
-      const s = this.#ctx.model.get(name);
+    const { model } = this.deps;
+    for (const name of model.names()) {
+      const s = model.get(name);
       if (s && selected(s)) out.push(name);
     }
     return out;
   }
 
   start(spec: RolloutSpec, filter: FleetFilter, trace: { request_id: string | null; user: string | null }): JobRecord {
-    const { jobs, pool, model, broadcaster, hostConfigs } = this.#ctx;
+    const { jobs, pool, model, broadcaster, hostConfig } = this.deps;
     const hosts = this.select(filter);
     const job = jobs.create({ kind: 'fleet_update', hosts, dry_run: spec.dry_run, request_id: trace.request_id, user: trace.user, pending: true });
     const rollout = new Rollout(job, spec, {
@@ -38,7 +39,7 @@ export class FleetUpdates {
       jobs,
       model,
       broadcaster,
-      hostConfig: (n) => hostConfigs.get(n),
+      hostConfig,
       claims: this.#claims,
       now: clockNow,
       sleep: (ms, wake) =>
@@ -60,7 +61,7 @@ export class FleetUpdates {
     rollout
       .run()
       .catch((err: Error) => {
-        this.#ctx.log.error({ job_id: job.id, err: err.message }, 'rollout failed');
+        this.deps.log.error({ job_id: job.id, err: err.message }, 'rollout failed');
         jobs.finish(job.id, 'failed', err.message);
       })
       .finally(() => this.#running.delete(job.id));

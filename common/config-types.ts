@@ -1,6 +1,6 @@
 // The configuration after defaults are applied: what the rest of the daemon
 // reads. Every field is present; nothing downstream re-derives a default.
-import type { ResolvedHost } from '../schemas/host.js';
+import type { ResolvedHost } from './schemas/host.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';

@@ -1,8 +1,8 @@
 // Self-test of the simulator's capacity: starts it as a child process
-// (dist/bench/simulator/main.js), then a plain ssh2 client does handshake +
+// (dist/harness/simulator/main.js), then a plain ssh2 client does handshake +
 // one exec (`cat /proc/sys/kernel/random/boot_id`) + disconnect against every
 // host at a fixed concurrency, and reports hosts/s and the simulator's CPU.
-//   node dist/bench/simulator/selftest.js [--hosts 1000] [--concurrency 100] [--rounds 1]
+//   node dist/harness/simulator/selftest.js [--hosts 1000] [--concurrency 100] [--rounds 1]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';

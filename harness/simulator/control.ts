@@ -7,9 +7,33 @@
 //   POST /pending               {"host": "sim-00001", "count": 3}   new pending upgrades (state reset)
 //   POST /reset-counters        {}  zero every host's counters
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isFault } from './faults.js';
-import { hostView } from './host.js';
-import type { SimulatorControl } from './index.js';
+import { isFault, type FaultName } from './faults.js';
+import { hostView, type PersonaName, type SimHost } from './host.js';
+
+/** What the control endpoint drives. */
+export interface SimulatorControl {
+  readonly hosts: readonly SimHost[];
+  host(name: string): SimHost | undefined;
+  setFault(names: readonly string[], fault: FaultName, on: boolean): Promise<void>;
+  setPending(name: string, count: number): void;
+  resetCounters(): void;
+  summary(): FleetSummary;
+}
+
+export interface FleetSummary {
+  hosts: number;
+  up: number;
+  rebooting: number;
+  dead: number;
+  personas: Record<PersonaName, number>;
+  faults: Record<string, number>;
+  pending: number;
+  connections: number;
+  auth_ok: number;
+  auth_rejected: number;
+  execs: number;
+  reboots: number;
+}
 
 const BODY_LIMIT = 64 * 1024;
 

@@ -7,9 +7,12 @@
 // and, like real remote hosts, not with the daemon's front thread.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { BENCH_DIR } from './bench-env.js';
+import { fileURLToPath } from 'node:url';
 
 export const SIMULATOR_NICE = 10;
+
+// Benchmarks run compiled (dist/harness/), beside dist/harness/simulator/.
+const SIMULATOR_MAIN = fileURLToPath(new URL('./simulator/main.js', import.meta.url));
 
 export interface SimulatorProc {
   proc: ChildProcess;
@@ -25,13 +28,13 @@ export async function startSimulatorProc(o: { hosts: number; dir: string; baseAd
   const toml = join(o.dir, 'fleet.toml');
   const args = [
     '-n', String(SIMULATOR_NICE),
-    process.execPath, join(BENCH_DIR, 'simulator/main.js'),
+    process.execPath, SIMULATOR_MAIN,
     '--hosts', String(o.hosts),
     '--toml-out', toml,
     '--client-key', join(o.dir, 'client_key'),
     '--duration-s', String(o.durationS ?? 1800),
     ...(o.baseAddr ? ['--base-addr', o.baseAddr] : []),
-    // Faults and the like (`--fault drop=1%`), as bench/simulator/main.ts takes them.
+    // Faults and the like (`--fault drop=1%`), as harness/simulator/main.ts takes them.
     ...(o.extraArgs ?? []),
   ];
   const proc = spawn('nice', args, { stdio: ['ignore', 'pipe', 'inherit'] });

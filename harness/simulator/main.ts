@@ -1,4 +1,4 @@
-// CLI: node dist/bench/simulator/main.js --hosts 1000 --mix debian=70,fedora=20,compose=10 \
+// CLI: node dist/harness/simulator/main.js --hosts 1000 --mix debian=70,fedora=20,compose=10 \
 //        --fault refused=2% --fault auth=sim-00007 --client-key /tmp/sim/key --duration-s 600
 // Prints the fleet as a tendhost.toml fragment (stdout, or --toml-out FILE),
 // then one line `READY {json}` a parent process can wait for. Stops by itself
@@ -9,7 +9,7 @@ import { isPersona, type PersonaName } from './host.js';
 import { startSimulator } from './index.js';
 import { DEFAULTS, type SimulatorOptions } from './options.js';
 
-const USAGE = `usage: node dist/bench/simulator/main.js [flags]
+const USAGE = `usage: node dist/harness/simulator/main.js [flags]
   --hosts N                 number of hosts (${DEFAULTS.hosts})
   --mix debian=70,fedora=20,compose=10   persona weights
   --base-addr IP            first host address in 127.0.0.0/8 (${DEFAULTS.baseAddr})

@@ -2,8 +2,8 @@
 // `transition(snapshot, input)` returns the next snapshot and the effects the
 // interpreter (actor.ts) must run; it does no I/O and reads no clock, so the
 // whole table is testable on its own.
-import type { ErrorCode } from '../src/errors.js';
-import type { FailedContext, HostState } from '../src/schemas/host.js';
+import type { ErrorCode } from './errors.js';
+import { BUSY_STATES, type FailedContext, type HostState } from './schemas/host.js';
 
 /** Every allowed edge, in one place. */
 export const TRANSITIONS: Readonly<Record<HostState, readonly HostState[]>> = {
@@ -42,7 +42,9 @@ export type MachineInput =
   | { type: 'UPGRADE_DONE'; reboot_required: boolean }
   | { type: 'REBOOT_DONE' }
   | { type: 'VERIFY_OK' }
-  | { type: 'OP_FAILED'; code: ErrorCode; error: string; at: string };
+  | { type: 'OP_FAILED'; code: ErrorCode; error: string; at: string }
+  /** The operation's worker or the daemon died under it (fed by the front's recovery; a resting host stays where it is). */
+  | { type: 'INTERRUPTED'; code: ErrorCode; error: string; at: string };
 
 export type Effect =
   | { kind: 'query' }
@@ -68,13 +70,11 @@ function to(s: Snapshot, state: HostState, patch: Partial<Snapshot>, effects: Ef
   return { ok: true, next: { ...s, ...patch, state }, effects, changed: s.state !== state };
 }
 
-const RUNNING: ReadonlySet<HostState> = new Set(['querying', 'updating', 'rebooting', 'verifying']);
-
 function refuse(s: Snapshot, what: string): Outcome {
   if (s.state === 'failed') {
     return { ok: false, refused: 'HOST_FAILED', reason: `cannot ${what}: host is failed (retry or acknowledge first)` };
   }
-  if (RUNNING.has(s.state)) return { ok: false, refused: 'HOST_BUSY', reason: `cannot ${what}: host is busy (${s.state})` };
+  if (BUSY_STATES.has(s.state)) return { ok: false, refused: 'HOST_BUSY', reason: `cannot ${what}: host is busy (${s.state})` };
   // At rest, but not where this makes sense (a reboot of an idle host, an update while waiting for a reboot).
   return { ok: false, refused: 'INVALID_HOST_STATE', reason: `cannot ${what}: host is ${s.state}` };
 }
@@ -121,7 +121,8 @@ export function transition(s: Snapshot, input: MachineInput): Outcome {
     case 'VERIFY_OK':
       if (s.state !== 'verifying') return refuse(s, 'finish verification');
       return to(s, 'idle', { intent: null }, [{ kind: 'mark_updated' }]);
-    case 'OP_FAILED': {
+    case 'OP_FAILED':
+    case 'INTERRUPTED': {
       if (!canTransition(s.state, 'failed')) return refuse(s, 'fail');
       const failed: FailedContext = {
         previous_state: s.state,

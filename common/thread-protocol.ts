@@ -2,10 +2,10 @@
 // Both sides import this file; every switch over these unions ends in
 // `unreachable()` so a new kind that is not handled fails to compile.
 import type { MessagePort } from 'node:worker_threads';
-import type { WireError } from '../errors.js';
-import type { HostState, HostStatus, ResolvedHost } from '../schemas/host.js';
-import type { UnstampedEvent } from '../schemas/events.js';
-import type { DaemonSettingsForWorkers } from '../config/types.js';
+import type { WireError } from './errors.js';
+import type { HostState, HostStatus, ResolvedHost } from './schemas/host.js';
+import type { UnstampedEvent } from './schemas/events.js';
+import type { DaemonSettingsForWorkers } from './config-types.js';
 
 /** Context carried with every operation so logs, events and audit line up. */
 export interface Trace {

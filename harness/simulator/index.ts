@@ -21,30 +21,8 @@ export type { SimHost, HostView } from './host.js';
 export { hostView } from './host.js';
 export { FAULTS, type FaultName } from './faults.js';
 
-/** What the control endpoint drives. */
-export interface SimulatorControl {
-  readonly hosts: readonly SimHost[];
-  host(name: string): SimHost | undefined;
-  setFault(names: readonly string[], fault: FaultName, on: boolean): Promise<void>;
-  setPending(name: string, count: number): void;
-  resetCounters(): void;
-  summary(): FleetSummary;
-}
-
-export interface FleetSummary {
-  hosts: number;
-  up: number;
-  rebooting: number;
-  dead: number;
-  personas: Record<PersonaName, number>;
-  faults: Record<string, number>;
-  pending: number;
-  connections: number;
-  auth_ok: number;
-  auth_rejected: number;
-  execs: number;
-  reboots: number;
-}
+import type { SimulatorControl, FleetSummary } from './control.js';
+export type { SimulatorControl, FleetSummary };
 
 export interface Simulator extends SimulatorControl {
   toml: string;

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Compiled into dist/test/helpers (benchmarks import it), '../../' is dist/.
-const HELPERS_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// Compiled into dist/harness (benchmarks import it), '../' is dist/.
+const HELPERS_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const ROOT = HELPERS_ROOT.endsWith('/dist/') ? HELPERS_ROOT.slice(0, -'dist/'.length) : HELPERS_ROOT;
 export const MAIN = join(ROOT, 'dist/src/main.js');
 

@@ -2,11 +2,12 @@
 // New hosts get actors, removed hosts stop (a busy one is kept until it is
 // idle), changed hosts are reconfigured, groups apply at once. A bad file
 // keeps the running configuration. Settings that need a restart are named.
-import { loadConfig, groupsByHost } from './config/load.js';
-import { ConfigError } from './config/errors.js';
-import type { Config } from './config/types.js';
-import type { DaemonContext } from './context.js';
-import type { ResolvedHost } from './schemas/host.js';
+import { loadConfig, groupsByHost } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
+import type { Logger } from 'pino';
+import type { Config } from '../../common/config-types.js';
+import type { AuditRecord } from '../audit/audit-log.js';
+import type { HostRegistry } from './host-registry.js';
 
 export interface ReloadResult {
   ok: boolean;
@@ -37,15 +38,20 @@ export class ConfigReloader {
   /** Hosts removed from the file while busy: removed once they are idle. */
   readonly #pendingRemoval = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
-  readonly #ctx: DaemonContext;
 
-  constructor(ctx: DaemonContext) {
-    this.#ctx = ctx;
-    this.#current = ctx.config;
+  constructor(
+    running: Config,
+    private readonly hosts: Pick<HostRegistry, 'upsertFromFile' | 'removeIfIdle' | 'setGroups'>,
+    private readonly log: Logger,
+    private readonly audit: { record(r: AuditRecord): void } | null,
+    /** For the log line of a host that stays until it is idle. */
+    private readonly stateOf: (name: string) => string | undefined,
+  ) {
+    this.#current = running;
   }
 
   async reload(): Promise<ReloadResult> {
-    const { log, audit } = this.#ctx;
+    const { log, audit } = this;
     let next: Config;
     try {
       next = loadConfig(this.#current.file);
@@ -71,7 +77,6 @@ export class ConfigReloader {
   }
 
   async #apply(next: Config): Promise<ReloadResult> {
-    const ctx = this.#ctx;
     const before = new Map(this.#current.hosts.map((h) => [h.name, h]));
     const after = new Map(next.hosts.map((h) => [h.name, h]));
     const result: ReloadResult = { ok: true, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [] };
@@ -84,72 +89,30 @@ export class ConfigReloader {
     for (const [name, host] of after) {
       const old = before.get(name);
       if (!old) {
-        if (ctx.registered.has(name)) {
-          // The file now owns a host that was registered through the API.
-          ctx.registered.delete(name);
-          ctx.store.unregister(name);
-        }
-        await this.#upsert(host, byHost.get(name) ?? []);
+        await this.hosts.upsertFromFile(host, byHost.get(name) ?? []);
         result.added.push(name);
       } else if (JSON.stringify(old) !== JSON.stringify(host)) {
-        await this.#upsert(host, byHost.get(name) ?? []);
+        await this.hosts.upsertFromFile(host, byHost.get(name) ?? []);
         result.changed.push(name);
       }
     }
     for (const name of before.keys()) {
       if (after.has(name)) continue;
-      if (await this.#remove(name)) result.removed.push(name);
+      if (await this.hosts.removeIfIdle(name)) result.removed.push(name);
       else {
         result.deferred.push(name);
         this.#pendingRemoval.add(name);
-        ctx.log.info({ host: name, state: ctx.model.get(name)?.state }, 'host removed from config is busy; it stays until it is idle');
+        this.log.info({ host: name, state: this.stateOf(name) }, 'host removed from config is busy; it stays until it is idle');
       }
     }
     if (groupsChanged) {
-      ctx.groups = structuredClone(next.groups) as Record<string, string[]>;
-      // A shard whose worker dies meanwhile is rebuilt with ctx.groups, already the new ones.
-      await Promise.all(
-        Array.from({ length: ctx.pool.size }, (_, shard) =>
-          ctx.pool.run({ kind: 'set_groups', shard, groups: ctx.groups }).catch((err: Error) => ctx.log.warn({ shard, err: err.message }, 'reload: groups reach this shard when it is rebuilt')),
-        ),
-      );
+      await this.hosts.setGroups(next.groups as Record<string, string[]>);
       result.groups_changed = true;
     }
     // Only the host/group part of the new file is live; the rest waits for a restart.
     this.#current = { ...this.#current, hosts: next.hosts, groups: next.groups };
     if (this.#pendingRemoval.size > 0) this.#watchPending();
     return result;
-  }
-
-  /**
-   * The config map is written first: if the shard's worker dies under this
-   * task, the shard is rebuilt from that map, this host included — so a
-   * failed task is logged, not thrown (a reload never ends the daemon).
-   */
-  async #upsert(host: ResolvedHost, groups: string[]): Promise<void> {
-    const ctx = this.#ctx;
-    ctx.hostConfigs.set(host.name, host);
-    try {
-      await ctx.pool.run({ kind: 'add_host', shard: ctx.pool.shardOf(host.name), host, groups });
-    } catch (err) {
-      ctx.log.warn({ host: host.name, err: (err as Error).message }, 'reload: the shard did not take the host now; it gets it when the shard is rebuilt');
-    }
-  }
-
-  /** true when removed; false when the host is busy or its shard is being rebuilt (try again later). */
-  async #remove(name: string): Promise<boolean> {
-    const ctx = this.#ctx;
-    let reply;
-    try {
-      reply = await ctx.pool.run({ kind: 'remove_host', shard: ctx.pool.shardOf(name), name, force: false });
-    } catch (err) {
-      ctx.log.warn({ host: name, err: (err as Error).message }, 'reload: could not remove the host from its shard now; trying again');
-      return false;
-    }
-    if (reply.kind === 'command' && !reply.reply.ok && reply.reply.error.code === 'HOST_BUSY') return false;
-    ctx.hostConfigs.delete(name);
-    ctx.broadcaster.removeHost(name);
-    return true;
   }
 
   #watchPending(): void {
@@ -160,10 +123,10 @@ export class ConfigReloader {
           this.#pendingRemoval.delete(name); // put back into the file meanwhile
           continue;
         }
-        void this.#remove(name).then((done) => {
+        void this.hosts.removeIfIdle(name).then((done) => {
           if (!done) return;
           this.#pendingRemoval.delete(name);
-          this.#ctx.log.info({ host: name }, 'host removed from config is idle now and was removed');
+          this.log.info({ host: name }, 'host removed from config is idle now and was removed');
         });
       }
       if (this.#pendingRemoval.size === 0 && this.#timer) {
