@@ -5,6 +5,7 @@ import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { HostExistsError, PartitionCountError, REGISTRY_BUCKET, RegistryKv } from '../src/cluster/registry-kv.js';
 import { partitionOf } from '../src/cluster/partition.js';
+import { restorePartition } from '../src/cluster/takeover.js';
 import { resolveHost } from '../src/config/load.js';
 import { skipWithoutNats, startNats } from '../harness/nats.js';
 import { hostStatus } from './helpers/host-status.js';
@@ -62,6 +63,30 @@ t.test('cluster registry', { skip: skipWithoutNats() }, async (t) => {
     t.equal(await b.remove('h7'), false, 'removing again: not registered');
     await a.register(host('h7'));
     t.equal((await b.get('h7'))?.source, 'api');
+  });
+
+  await t.test('taking a partition over: its hosts, where they left off, interrupted ones failed and named', async (t) => {
+    const p = partitionOf('t0', PARTITIONS);
+    const names = Array.from({ length: 400 }, (_, i) => `t${i}`).filter((n) => partitionOf(n, PARTITIONS) === p).slice(0, 4);
+    t.equal(names.length, 4);
+    const [busy, resting, idle, fresh] = names;
+    await Promise.all(names.map((n) => a.putConfigHost(host(n))));
+    await a.putStatus(hostStatus(busy, { state: 'updating', job_id: 'job-9' }));
+    await a.putStatus(hostStatus(resting, { state: 'pending_updates', pending_updates: 2, job_id: 'job-9' }));
+    await a.putStatus(hostStatus(idle));
+    const r = await restorePartition(b, p, 'a', '2026-12-06T23:00:00.000Z');
+    t.ok(names.every((n) => r.hosts.some((h) => h.name === n)), 'every host of the partition');
+    t.ok(r.hosts.every((h) => partitionOf(h.name, PARTITIONS) === p), 'and no other');
+    t.same(r.interrupted, [busy], 'the host mid-operation is named');
+    t.match(r.statuses.get(busy), {
+      state: 'failed',
+      job_id: null,
+      error: 'interrupted: cluster node a stopped during updating',
+      failed: { previous_state: 'updating', code: 'INTERRUPTED', failed_at: '2026-12-06T23:00:00.000Z', acknowledged: false },
+    });
+    t.match(r.statuses.get(resting), { state: 'pending_updates', pending_updates: 2, job_id: null }, 'a resting host keeps its state; its job ends');
+    t.match(r.statuses.get(idle), { state: 'idle' });
+    t.notOk(r.statuses.has(fresh), 'a host never reported starts fresh');
   });
 
   await t.test('a node with another partition count is refused', async (t) => {
