@@ -275,13 +275,12 @@ t.test('a rollout waiting for a far-away window can be cancelled', async (t) => 
   t.same(rig.finished, [{ state: 'cancelled', error: 'job cancelled' }]);
 });
 
-t.test('a batch of thousands starts over several turns, so the event loop keeps turning', async (t) => {
-  const rig = new RolloutRig(names(1000), { batch_size: 1000 });
+t.test('a big batch (600 hosts) starts over several turns, so the event loop keeps turning', async (t) => {
+  const rig = new RolloutRig(names(600), { batch_size: 600 });
   let sentWhenOtherWorkRan = -1;
   setImmediate(() => (sentWhenOtherWorkRan = rig.sent.length));
   await rig.run();
-  t.same(accounting(t, rig), { completed: 1000, failed: 0, unreachable: 0, skipped: 0 });
-  t.ok(sentWhenOtherWorkRan > 0 && sentWhenOtherWorkRan < 1000, `other work ran after ${sentWhenOtherWorkRan} of 1000 starts`);
-  t.equal(rig.maxInflight <= 1000, true);
-  t.equal(rig.eventsOf('FleetUpdateProgress').length, 1001, 'one progress after the batch starts, one per finished host');
+  t.same(accounting(t, rig), { completed: 600, failed: 0, unreachable: 0, skipped: 0 });
+  t.ok(sentWhenOtherWorkRan > 0 && sentWhenOtherWorkRan < 600, `other work ran after ${sentWhenOtherWorkRan} of 600 starts`);
+  t.equal(rig.eventsOf('FleetUpdateProgress').length, 601, 'one progress after the batch starts, one per finished host');
 });
