@@ -2,9 +2,9 @@
 // shipped `localhost` host. Same contract as the SSH executor: a timeout kills
 // the whole process group, output past the cap is cut and flagged.
 import { spawn } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
-import { DEFAULT_MAX_OUTPUT_BYTES, type ExecOptions, type ExecResult, type Executor } from './types.js';
+import { type ExecOptions, type ExecResult, type Executor } from './types.js';
 import { TendhostError } from '../../common/errors.js';
+import { CappedOutput } from './output-cap.js';
 
 const SUDO_FAILURE = /sudo: (a password is required|a terminal is required)/;
 
@@ -31,24 +31,7 @@ export class LocalExecutor implements Executor {
   }
 }
 
-/** Decodes a stream's chunks as UTF-8 for a callback (a character split across chunks stays whole). */
-function streamer(fn: ((chunk: string) => void) | undefined): { (chunk: Buffer): void; end(): void } | null {
-  if (!fn) return null;
-  const decoder = new StringDecoder('utf8');
-  const push = (chunk: Buffer) => {
-    const text = decoder.write(chunk);
-    if (text) fn(text);
-  };
-  return Object.assign(push, {
-    end: () => {
-      const tail = decoder.end();
-      if (tail) fn(tail);
-    },
-  });
-}
-
 function runChild(command: string, opts: ExecOptions): Promise<ExecResult> {
-  const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', command], {
@@ -56,12 +39,7 @@ function runChild(command: string, opts: ExecOptions): Promise<ExecResult> {
       detached: true, // own process group, so a timeout kills the whole pipeline
       env: process.env,
     });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let kept = 0;
-    let truncated = false;
     let timedOut = false;
-
     const killGroup = () => {
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -69,24 +47,9 @@ function runChild(command: string, opts: ExecOptions): Promise<ExecResult> {
         // already gone
       }
     };
-    const take = (into: Buffer[]) => (chunk: Buffer) => {
-      if (truncated) return;
-      if (kept + chunk.length > max) {
-        into.push(chunk.subarray(0, max - kept));
-        kept = max;
-        truncated = true;
-        killGroup();
-        return;
-      }
-      kept += chunk.length;
-      into.push(chunk);
-      const on = into === out ? outText : errText;
-      if (on) on(chunk);
-    };
-    const outText = streamer(opts.onStdout);
-    const errText = streamer(opts.onStderr);
-    child.stdout!.on('data', take(out));
-    child.stderr!.on('data', take(err));
+    const output = new CappedOutput(opts, killGroup);
+    child.stdout!.on('data', output.stdout);
+    child.stderr!.on('data', output.stderr);
     if (opts.input !== undefined && child.stdin) {
       child.stdin.on('error', () => {}); // a command that exits without reading its stdin is not an error
       child.stdin.end(opts.input);
@@ -105,15 +68,14 @@ function runChild(command: string, opts: ExecOptions): Promise<ExecResult> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      outText?.end();
-      errText?.end();
+      const { stdout, stderr } = output.finish();
       resolve({
         exitCode: code,
         signal: signal ?? null,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stdout,
+        stderr,
         durationMs: performance.now() - started,
-        truncated,
+        truncated: output.truncated,
         timedOut,
       });
     });
