@@ -69,32 +69,7 @@ export function openConnection(o: OpenOptions): Promise<SshClient> {
       resolve(client);
     });
 
-    const preferred = o.knownKeyTypes.flatMap((t) => HOST_KEY_ALGOS[t] ?? []);
-    const config: ConnectConfig = {
-      host: host.addr,
-      port: host.port,
-      username: host.user,
-      authHandler: o.auth,
-      readyTimeout: o.connectTimeoutMs,
-      keepaliveInterval: o.keepaliveMs,
-      keepaliveCountMax: 3,
-      ...(preferred.length > 0 && {
-        // `remove` first: ssh2's `prepend` skips names already in the list.
-        algorithms: { serverHostKey: { remove: preferred, prepend: preferred } as never },
-      }),
-    };
-    if (o.verifyHostKey) {
-      const verify = o.verifyHostKey;
-      config.hostVerifier = (blob: Buffer) => {
-        try {
-          hostKeyError = verify(blob);
-        } catch (err) {
-          // e.g. the known_hosts file cannot be written: refuse, and say why.
-          hostKeyError = new TendhostError('SSH_HOST_KEY_UNKNOWN', `${describeHost(host)}: cannot check the host key: ${(err as Error).message}`);
-        }
-        return hostKeyError === null;
-      };
-    }
+    const config = connectConfig(o, (e) => (hostKeyError = e));
     try {
       client.connect(config);
       // ssh2 leaves Nagle on: each small request then waits for the peer's
@@ -104,6 +79,40 @@ export function openConnection(o: OpenOptions): Promise<SshClient> {
       fail(err);
     }
   });
+}
+
+/** ssh2's settings for this host: our auth and timeouts, known key types first, and the host-key check (its verdict goes to `record`). */
+function connectConfig(o: OpenOptions, record: (verdict: TendhostError | null) => void): ConnectConfig {
+  const { host } = o;
+  const preferred = o.knownKeyTypes.flatMap((t) => HOST_KEY_ALGOS[t] ?? []);
+  const config: ConnectConfig = {
+    host: host.addr,
+    port: host.port,
+    username: host.user,
+    authHandler: o.auth,
+    readyTimeout: o.connectTimeoutMs,
+    keepaliveInterval: o.keepaliveMs,
+    keepaliveCountMax: 3,
+    ...(preferred.length > 0 && {
+      // `remove` first: ssh2's `prepend` skips names already in the list.
+      algorithms: { serverHostKey: { remove: preferred, prepend: preferred } as never },
+    }),
+  };
+  const verify = o.verifyHostKey;
+  if (verify) {
+    config.hostVerifier = (blob: Buffer) => {
+      let verdict: TendhostError | null;
+      try {
+        verdict = verify(blob);
+      } catch (err) {
+        // e.g. the known_hosts file cannot be written: refuse, and say why.
+        verdict = new TendhostError('SSH_HOST_KEY_UNKNOWN', `${describeHost(host)}: cannot check the host key: ${(err as Error).message}`);
+      }
+      record(verdict);
+      return verdict === null;
+    };
+  }
+  return config;
 }
 
 const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
