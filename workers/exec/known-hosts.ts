@@ -20,11 +20,15 @@
 // small reads and lookups, not 10,000 re-reads of a 10,000-line file. Lines
 // with wildcards, negations or hashed names cannot be indexed by name; they
 // are matched one by one and the answer is memoized per name until the file
-// changes.
+// changes. What one line says, and whether a name matches it, is in
+// known-hosts-lines.ts.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { fingerprint, hashedMatches, hostPattern, isPlainName, keyTypeOf, matches, parseLine } from './known-hosts-lines.js';
+
+export { fingerprint, hostPattern, keyTypeOf } from './known-hosts-lines.js';
 
 export type HostKeyCheck =
   | { status: 'known' }
@@ -38,24 +42,6 @@ interface Entry {
   patterns: string[];
   type: string;
   blob: Buffer;
-}
-
-/** OpenSSH's `SHA256:<base64 without padding>` of the raw public key blob. */
-export function fingerprint(blob: Buffer): string {
-  return 'SHA256:' + crypto.createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
-}
-
-/** The key type named inside a raw public key blob (`ssh-ed25519`, `ssh-rsa`, ...). */
-export function keyTypeOf(blob: Buffer): string {
-  if (blob.length < 4) return 'unknown';
-  const len = blob.readUInt32BE(0);
-  return blob.subarray(4, 4 + len).toString('latin1');
-}
-
-/** How known_hosts names a host: `addr` on port 22, `[addr]:port` otherwise. */
-export function hostPattern(addr: string, port: number): string {
-  const a = addr.toLowerCase();
-  return port === 22 ? a : `[${a}]:${port}`;
 }
 
 interface FileStamp {
@@ -241,15 +227,11 @@ export class KnownHostsFile {
     for (const raw of lines) {
       const line = this.#lines.length;
       this.#lines.push(raw);
-      const text = raw.trim();
-      if (text === '' || text.startsWith('#') || text.startsWith('@')) continue;
-      const [hosts, type, b64] = text.split(/\s+/);
-      if (!hosts || !type || !b64) continue;
-      const blob = Buffer.from(b64, 'base64');
-      if (blob.length === 0) continue;
-      const entry: Entry = { line, patterns: hosts.split(','), type, blob };
+      const parsed = parseLine(raw);
+      if (!parsed) continue;
+      const entry: Entry = { line, ...parsed };
       this.#entries.push(entry);
-      if (entry.patterns.every((p) => !p.startsWith('!') && !p.startsWith('|') && !/[*?]/.test(p))) {
+      if (entry.patterns.every(isPlainName)) {
         for (const p of new Set(entry.patterns.map((x) => x.toLowerCase()))) {
           const list = this.#byName.get(p);
           if (list) list.push(entry);
@@ -278,35 +260,4 @@ function stampOf(file: string): FileStamp {
 
 function stampKey(s: FileStamp | null): string {
   return s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '';
-}
-
-/** OpenSSH semantics: some positive pattern matches and no negated one does. */
-function matches(patterns: string[], name: string): boolean {
-  let hit = false;
-  for (const p of patterns) {
-    if (p.startsWith('!')) {
-      if (globMatches(p.slice(1), name)) return false;
-    } else if (p.startsWith('|1|')) {
-      if (hashedMatches(p, name)) hit = true;
-    } else if (globMatches(p, name)) {
-      hit = true;
-    }
-  }
-  return hit;
-}
-
-function globMatches(pattern: string, name: string): boolean {
-  const p = pattern.toLowerCase();
-  if (!/[*?]/.test(p)) return p === name;
-  const re = new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  return re.test(name);
-}
-
-/** `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`. */
-function hashedMatches(pattern: string, name: string): boolean {
-  if (!pattern.startsWith('|1|')) return false;
-  const [, , salt, hash] = pattern.split('|');
-  if (!salt || !hash) return false;
-  const mac = crypto.createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
-  return mac === hash;
 }
