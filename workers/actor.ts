@@ -1,15 +1,16 @@
 // One host's actor: applies commands to the pure machine, runs the effects
-// one at a time through the host's operations, feeds their results back as
-// machine inputs, and reports every change (status + events) to the sink.
+// one at a time (each performed by actor-effects.ts through the host's
+// operations), feeds their results back as machine inputs, and reports every
+// change (status + events) to the sink.
 import { asTendhostError, type WireError } from '../common/errors.js';
 import type { CommandReply, HostCommand, PortMessage, Trace } from '../common/thread-protocol.js';
 import { BUSY_STATES, type HostState, type HostStatus, type ResolvedHost } from '../common/schemas/host.js';
 import type { UnstampedEvent } from '../common/schemas/events.js';
-import { emptyUpdateResult } from '../common/schemas/packages.js';
 import { isInWindow, msUntilWindow } from '../common/maintenance-window.js';
 import { now as clockNow } from '../common/clock.js';
 import { INITIAL, transition, type Effect, type MachineInput, type Snapshot } from '../common/host-machine.js';
 import type { HostOperations } from './operations.js';
+import { performEffect, type ActorFacts, type EffectTarget } from './actor-effects.js';
 
 export interface ActorDeps {
   shard: number;
@@ -27,7 +28,7 @@ export class HostActor {
   /** The machine's state: the one place the host's state and failure live. */
   #snap: Snapshot;
   /** Everything else the host's status reports. */
-  #facts: Omit<HostStatus, 'state' | 'failed'>;
+  #facts: ActorFacts;
   #trace: Trace = NO_TRACE;
   #running = false;
   #queue: MachineInput[] = [];
@@ -36,6 +37,8 @@ export class HostActor {
   #silent = false;
   readonly #deps: ActorDeps;
   readonly #now: () => Date;
+  /** What the effects see of this actor (actor-effects.ts). */
+  readonly #effectTarget: EffectTarget;
 
   constructor(host: ResolvedHost, groups: string[], deps: ActorDeps, restore?: Partial<HostStatus>) {
     this.name = host.name;
@@ -61,6 +64,7 @@ export class HostActor {
     };
     this.#facts = facts;
     this.#snap = { ...INITIAL, state, failed, retries: failed?.retry_count ?? 0 };
+    this.#effectTarget = this.#makeEffectTarget();
     this.#publishStatus();
   }
 
@@ -180,7 +184,7 @@ export class HostActor {
     try {
       while (pending.length > 0 && !this.#stopped) {
         const effect = pending.shift() as Effect;
-        const input = await this.#perform(effect);
+        const input = await performEffect(effect, this.#effectTarget);
         if (!input) continue;
         const outcome = transition(this.#snap, input);
         if (!outcome.ok) {
@@ -196,77 +200,27 @@ export class HostActor {
     }
   }
 
-  async #perform(effect: Effect): Promise<MachineInput | null> {
-    const timed = effect.kind === 'query' || effect.kind === 'upgrade' || effect.kind === 'reboot' || effect.kind === 'verify';
-    const t0 = performance.now();
-    const input = await this.#performUntimed(effect);
-    if (timed) {
-      this.#deps.emit({ kind: 'op_duration', op: effect.kind, seconds: (performance.now() - t0) / 1000, ok: input?.type !== 'OP_FAILED' });
-    }
-    return input;
-  }
-
-  async #performUntimed(effect: Effect): Promise<MachineInput | null> {
-    const ops = this.#deps.operations;
-    try {
-      switch (effect.kind) {
-        case 'continue':
-          return effect.input;
-        case 'query': {
-          // Only a real update refreshes package lists; a dry run looks at what the host already knows.
-          const intent = this.#snap.intent;
-          const q = await ops.query(this.#trace, { refresh: intent?.kind === 'update' && !intent.dry_run });
-          this.#facts = { ...this.#facts, pending_updates: q.pending.length, package_manager: q.package_manager };
-          // A Compose registry that could not be asked leaves its services
-          // unlisted: an update goes on to its upgrade even when nothing is listed.
-          const goOn = intent?.kind === 'update' && q.unlisted;
-          return { type: 'QUERY_DONE', pending: goOn ? Math.max(1, q.pending.length) : q.pending.length };
-        }
-        case 'upgrade': {
-          const result = await ops.upgrade(effect.dry_run, this.#trace, (pkg, progress) =>
-            this.#event({ type: 'UpdateProgress', host: this.name, package: pkg, progress }),
-          );
-          this.#event({ type: 'UpdateCompleted', host: this.name, result });
-          if (!result.success) {
-            return this.#failed(result.error_code ?? 'PKG_COMMAND_FAILED', result.error ?? 'upgrade failed');
-          }
-          if (!effect.dry_run) this.#facts = { ...this.#facts, pending_updates: 0 };
-          return { type: 'UPGRADE_DONE', reboot_required: result.reboot_required };
-        }
-        case 'reboot_if_allowed':
-          return this.#rebootIfAllowed();
-        case 'reboot':
-          await ops.reboot(this.#trace);
-          return { type: 'REBOOT_DONE' };
-        case 'verify':
-          await ops.verify(this.#trace);
-          return { type: 'VERIFY_OK' };
-        case 'mark_updated':
-          this.#facts = { ...this.#facts, last_updated: this.#now().toISOString() };
-          // A reboot the maintenance window started has no job to publish it at its end.
-          this.#publishStatus();
-          return null;
-        default: {
-          const never: never = effect;
-          throw new Error(`unhandled effect ${JSON.stringify(never)}`);
-        }
-      }
-    } catch (err) {
-      const e = asTendhostError(err);
-      if (effect.kind === 'upgrade') {
-        this.#event({
-          type: 'UpdateCompleted',
-          host: this.name,
-          result: emptyUpdateResult(effect.dry_run, { error: e.message, code: e.code }),
-        });
-      }
-      return this.#failed(e.code, e.message);
-    }
-  }
-
-  #failed(code: string, message: string): MachineInput {
-    this.#facts = { ...this.#facts, error: message };
-    return { type: 'OP_FAILED', code: code as never, error: message, at: this.#now().toISOString() };
+  #makeEffectTarget(): EffectTarget {
+    // Getters: the effects read the actor's current trace and intent.
+    const actor = this;
+    return {
+      name: this.name,
+      operations: this.#deps.operations,
+      get trace() {
+        return actor.#trace;
+      },
+      get intent() {
+        return actor.#snap.intent;
+      },
+      now: () => this.#now(),
+      patchFacts: (patch) => {
+        this.#facts = { ...this.#facts, ...patch };
+      },
+      event: (body) => this.#event(body),
+      emit: (msg) => this.#deps.emit(msg),
+      publishStatus: () => this.#publishStatus(),
+      rebootIfAllowed: () => this.#rebootIfAllowed(),
+    };
   }
 
   #rebootIfAllowed(): MachineInput | null {
