@@ -13,7 +13,7 @@ import { STACK, scriptCompose, type ComposeScript } from './scripted-compose.js'
 const root = new URL('../../', import.meta.url);
 const SCANNED = [
   'common/host-machine.ts',
-  ...['actor.ts', 'actor-effects.ts', 'operations.ts', 'reboot.ts'].map((f) => `workers/${f}`),
+  ...['actor.ts', 'actor-effects.ts', 'operations.ts', 'host-executor.ts', 'verify.ts', 'reboot.ts'].map((f) => `workers/${f}`),
   ...['workers/pkg', 'workers/exec'].flatMap((d) => readdirSync(new URL(d, root)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`)),
 ];
 
