@@ -2,32 +2,17 @@
 // seq order; on a drop it reconnects with jittered backoff and `?since=<seq>`
 // (no gap, no duplicate), on Resync it rebuilds from the new Snapshot, and a
 // silent connection is detected by heartbeats. Runs on the browser's
-// WebSocket or on `ws` (src/client/node.ts) through `openSocket`.
+// WebSocket or on `ws` (src/client/node.ts) through `openSocket`
+// (stream-socket.ts); its iterator and job wait are in stream-consumers.ts.
 import { TendhostApiError } from './errors.js';
 import { Backoff } from './backoff.js';
 import { FleetModel, isStreamEvent } from './fleet-model.js';
 import type { Job, ServerMessage, StreamEvent, StreamFilter } from './types.js';
+import { browserSocket, detach, type OpenSocket, type SocketLike, type StreamState } from './stream-socket.js';
+import { iterateEvents, waitForJob, type JobReader } from './stream-consumers.js';
 
-/** The part of a WebSocket this client uses (the browser's and `ws` both fit). */
-export interface SocketLike {
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-  send(text: string): void;
-  close(code?: number, reason?: string): void;
-  /** Set by transports that can see it: the HTTP status that refused the upgrade. */
-  httpStatus?: number;
-}
-
-/** All waitForJob needs of the REST client. */
-export interface JobReader {
-  getJob(id: string): Promise<Job>;
-}
-
-export type OpenSocket = (url: string, token: string | undefined) => SocketLike;
-
-export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'resyncing' | 'closed';
+export { browserSocket, type OpenSocket, type SocketLike, type StreamState } from './stream-socket.js';
+export type { JobReader } from './stream-consumers.js';
 
 export interface FleetStreamOptions {
   /** The daemon's base URL (http[s]://…); the stream is at /ws/events. */
@@ -55,13 +40,6 @@ interface Listeners {
   state: Set<(state: StreamState) => void>;
   error: Set<(err: TendhostApiError) => void>;
 }
-
-/** The browser's WebSocket; a token travels as the `bearer.<token>` subprotocol (browsers cannot set headers). */
-export const browserSocket: OpenSocket = (url, token) => {
-  const Ctor = (globalThis as { WebSocket?: new (url: string, protocols?: string[]) => SocketLike }).WebSocket;
-  if (!Ctor) throw new Error('no global WebSocket here: pass openSocket (in Node, use nodeClient from tendhost/client/node)');
-  return new Ctor(url, token ? [`bearer.${token}`] : undefined);
-};
 
 export class FleetStream {
   readonly model = new FleetModel();
@@ -136,92 +114,12 @@ export class FleetStream {
 
   /** Every event from now on, in order. Unread events are bounded: past `maxQueued` the iterator throws EVENTS_OVERFLOW. */
   events(opts: { signal?: AbortSignal } = {}): AsyncIterableIterator<StreamEvent> {
-    const max = this.#opts.maxQueued ?? 10_000;
-    const queue: StreamEvent[] = [];
-    let failure: Error | null = null;
-    let done = false;
-    let wake: (() => void) | null = null;
-    const off = this.on('events', (batch) => {
-      if (done) return;
-      if (queue.length + batch.length > max) {
-        failure = new TendhostApiError(0, 'EVENTS_OVERFLOW', `more than ${max} events unread: the consumer is too slow`);
-        finish();
-      } else queue.push(...batch);
-      wake?.();
-    });
-    const offState = this.on('state', (s) => {
-      if (s === 'closed') finish();
-    });
-    const onAbort = () => finish();
-    opts.signal?.addEventListener('abort', onAbort);
-    function finish() {
-      done = true;
-      off();
-      offState();
-      opts.signal?.removeEventListener('abort', onAbort);
-      wake?.();
-    }
-    const iterator: AsyncIterableIterator<StreamEvent> = {
-      async next() {
-        while (queue.length === 0 && !done) await new Promise<void>((r) => (wake = r));
-        wake = null;
-        if (queue.length > 0) return { value: queue.shift() as StreamEvent, done: false };
-        if (failure) throw failure;
-        return { value: undefined, done: true };
-      },
-      async return() {
-        finish();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    return iterator;
+    return iterateEvents(this, this.#opts.maxQueued ?? 10_000, opts);
   }
 
-  /**
-   * The job's final record, without polling: the job is read once now and
-   * again after every (re)connection (a JobFinished may have been missed while
-   * away), and otherwise the stream's JobFinished says when to read it.
-   */
+  /** The job's final record, without polling (see stream-consumers.ts). */
   waitForJob(client: JobReader, id: string, opts: { signal?: AbortSignal } = {}): Promise<Job> {
-    return new Promise<Job>((resolve, reject) => {
-      let settled = false;
-      const offs: Array<() => void> = [];
-      const settle = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        for (const off of offs) off();
-        opts.signal?.removeEventListener('abort', onAbort);
-        fn();
-      };
-      const check = () => {
-        client.getJob(id).then(
-          (job) => {
-            if (job.finished_at !== null) settle(() => resolve(job));
-          },
-          (err: unknown) => {
-            // A lost connection is the stream's to recover from; anything else is final.
-            if (!(err instanceof TendhostApiError) || err.status !== 0) settle(() => reject(err));
-          },
-        );
-      };
-      const onAbort = () => settle(() => reject(new TendhostApiError(0, 'ABORTED', 'stopped waiting for the job')));
-      if (opts.signal?.aborted) return onAbort();
-      opts.signal?.addEventListener('abort', onAbort);
-      offs.push(
-        this.on('events', (batch) => {
-          if (batch.some((e) => e.type === 'JobFinished' && e.job_id === id)) check();
-        }),
-        this.on('state', (s) => {
-          if (s === 'live') check();
-          if (s === 'closed') settle(() => reject(new TendhostApiError(0, 'ABORTED', 'the stream was closed')));
-        }),
-      );
-      if (this.#stopped) this.start();
-      if (this.#state === 'live') check();
-    });
+    return waitForJob(this, client, id, opts);
   }
 
   #connect(state: StreamState): void {
@@ -388,11 +286,6 @@ export class FleetStream {
   #emitError(err: TendhostApiError): void {
     for (const fn of this.#on.error) fn(err);
   }
-}
-
-function detach(s: SocketLike): void {
-  s.onopen = s.onmessage = s.onclose = null;
-  s.onerror = () => {};
 }
 
 function hasFilter(f: StreamFilter | undefined): f is StreamFilter {
