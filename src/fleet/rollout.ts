@@ -3,43 +3,17 @@
 // `delay_ms` between them, stopping before the next batch once max_failures or
 // max_unreachable is crossed. Every selected host ends in exactly one of
 // completed / failed / unreachable / skipped, with its reason.
-import type { Broadcaster } from '../events/broadcaster.js';
-import type { JobStore } from '../jobs/job-store.js';
-import type { ShardPool } from '../pool/shard-pool.js';
-import type { ReadModel } from '../state/read-model.js';
 import type { JobRecord, JobHostResult } from '../../common/schemas/job.js';
-import type { ResolvedHost } from '../../common/schemas/host.js';
 import type { PortMessage } from '../../common/thread-protocol.js';
 import { BUSY_STATES } from '../../common/schemas/host.js';
 import { isInWindow, msUntilWindow } from '../../common/maintenance-window.js';
-import { exceeds, type Threshold } from './threshold.js';
+import { exceeds } from './threshold.js';
 import { isUnreachable } from './outcome.js';
+import type { RolloutDeps, RolloutSpec } from './rollout-deps.js';
+
+export type { RolloutDeps, RolloutSpec } from './rollout-deps.js';
 
 type HostResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
-
-export interface RolloutSpec {
-  batch_size: number;
-  delay_ms: number;
-  dry_run: boolean;
-  canary: number;
-  max_failures: Threshold | null;
-  max_unreachable: Threshold | null;
-  wait_for_window: boolean;
-}
-
-/** Only the calls a rollout makes on each part (tests script them). */
-export interface RolloutDeps {
-  pool: Pick<ShardPool, 'command'>;
-  jobs: Pick<JobStore, 'touch' | 'finish'>;
-  model: Pick<ReadModel, 'get'>;
-  broadcaster: Pick<Broadcaster, 'emit'>;
-  hostConfig: (name: string) => ResolvedHost | undefined;
-  /** Hosts held by any running rollout (shared by all of them): host → job id. */
-  claims: Map<string, string>;
-  now: () => Date;
-  /** Waits ms, or less when `wake` is called (cancel). */
-  sleep: (ms: number, wake: AbortSignal) => Promise<void>;
-}
 
 type Final = 'completed' | 'failed' | 'unreachable' | 'skipped';
 
@@ -96,52 +70,72 @@ export class Rollout {
   }
 
   async run(): Promise<void> {
-    const { broadcaster } = this.#deps;
     const names = this.job.hosts.map((h) => h.host);
-    broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() });
-    // Hosts another rollout holds are never double-driven: skipped now, with who holds them.
+    this.#deps.broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() });
+    this.#skipClaimed(names);
+    const eligible = names.filter((n) => this.#results.get(n)?.state === 'pending');
+    const canary = eligible.slice(0, this.#spec.canary);
+    const deferred: string[] = [];
+    let aborted = canary.length > 0 ? await this.#runCanary(canary) : null;
+    aborted ??= await this.#runInBatches(eligible.slice(this.#spec.canary), deferred, canary.length > 0);
+    aborted ??= await this.#runDeferred(deferred);
+    this.#end(names, aborted);
+  }
+
+  /** Hosts another rollout holds are never double-driven: skipped now, with who holds them. */
+  #skipClaimed(names: string[]): void {
     for (const n of names) {
       const owner = this.#deps.claims.get(n);
       if (owner !== this.job.id) this.#finish(this.#results.get(n) as JobHostResult, 'skipped', null, null, `claimed by rollout ${owner ?? 'unknown'}`);
     }
-    let aborted: string | null = null;
-    const eligible = names.filter((n) => this.#results.get(n)?.state === 'pending');
-    const canary = eligible.slice(0, this.#spec.canary);
-    const rest = eligible.slice(this.#spec.canary);
-    const deferred: string[] = [];
+  }
 
-    if (canary.length > 0) {
-      // Canary hosts are never deferred: a canary that cannot run now is a failed canary.
-      await this.#runBatch(canary, null);
-      const bad = canary.filter((n) => this.#results.get(n)?.state !== 'completed');
-      if (bad.length > 0) aborted = `canary failed on ${bad.map((n) => `${n} (${this.#results.get(n)?.state})`).join(', ')}`;
-    }
-    for (let i = 0; !aborted && i < rest.length; i += this.#spec.batch_size) {
+  /** The abort reason when a canary host did not complete. */
+  async #runCanary(canary: string[]): Promise<string | null> {
+    // Canary hosts are never deferred: a canary that cannot run now is a failed canary.
+    await this.#runBatch(canary, null);
+    const bad = canary.filter((n) => this.#results.get(n)?.state !== 'completed');
+    return bad.length > 0 ? `canary failed on ${bad.map((n) => `${n} (${this.#results.get(n)?.state})`).join(', ')}` : null;
+  }
+
+  /** The hosts batch by batch (hosts outside their window go to `deferred`); the abort reason when a threshold is crossed. */
+  async #runInBatches(hosts: string[], deferred: string[], afterCanary: boolean): Promise<string | null> {
+    for (let i = 0; i < hosts.length; i += this.#spec.batch_size) {
       // Checked before each batch: a threshold crossed by the last batch stops nothing.
-      aborted = this.#thresholdCrossed();
-      if (aborted || this.#cancelled) break;
-      if ((i > 0 || canary.length > 0) && this.#spec.delay_ms > 0) await this.#sleep(this.#spec.delay_ms);
-      if (this.#cancelled) break;
-      await this.#runBatch(rest.slice(i, i + this.#spec.batch_size), deferred);
+      const crossed = this.#thresholdCrossed();
+      if (crossed) return crossed;
+      if (this.#cancelled) return null;
+      if ((i > 0 || afterCanary) && this.#spec.delay_ms > 0) await this.#sleep(this.#spec.delay_ms);
+      if (this.#cancelled) return null;
+      await this.#runBatch(hosts.slice(i, i + this.#spec.batch_size), deferred);
     }
-    // Hosts waiting for their maintenance window go when it opens, earliest window first.
-    while (!aborted && !this.#cancelled && deferred.length > 0) {
+    return null;
+  }
+
+  /** Hosts waiting for their maintenance window go when it opens, earliest window first. */
+  async #runDeferred(deferred: string[]): Promise<string | null> {
+    while (!this.#cancelled && deferred.length > 0) {
       const now = this.#deps.now();
       const next = Math.min(...deferred.map((n) => msUntilWindow(this.#window(n), now)));
-      if (!Number.isFinite(next)) break;
+      if (!Number.isFinite(next)) return null;
       await this.#sleep(Math.max(0, next));
-      if (this.#cancelled) break;
+      if (this.#cancelled) return null;
       const open = deferred.filter((n) => isInWindow(this.#window(n), this.#deps.now()));
       for (const n of open) deferred.splice(deferred.indexOf(n), 1);
       for (let i = 0; i < open.length; i += this.#spec.batch_size) {
-        aborted = this.#thresholdCrossed();
-        if (aborted || this.#cancelled) break;
+        const crossed = this.#thresholdCrossed();
+        if (crossed) return crossed;
+        if (this.#cancelled) return null;
         if (this.#spec.delay_ms > 0) await this.#sleep(this.#spec.delay_ms);
-        if (this.#cancelled) break;
+        if (this.#cancelled) return null;
         await this.#runBatch(open.slice(i, i + this.#spec.batch_size), null);
       }
     }
+    return null;
+  }
 
+  /** Hosts that never started are skipped with the reason; claims are released; the job ends. */
+  #end(names: string[], aborted: string | null): void {
     const why = aborted
       ? `rollout aborted: ${aborted}`
       : this.#halted
@@ -154,7 +148,7 @@ export class Rollout {
 
     const c = this.counts();
     const reason = aborted ?? (this.#halted ? `interrupted: ${this.#halted}` : this.#cancelled ? 'job cancelled' : null);
-    broadcaster.emit({
+    this.#deps.broadcaster.emit({
       type: 'FleetUpdateCompleted',
       job_id: this.job.id,
       total: names.length,
