@@ -1,8 +1,8 @@
 // `tendhost top` on a terminal: the stream client keeps the model, TopView
 // turns it into frames, Screen writes only changed lines, RedrawScheduler
-// batches them (≤ ~10/s), keys come from stdin in raw mode (session.ts). No polling: the
-// only REST reads are the running jobs once per (re)connection, and the
-// actions the operator confirms.
+// batches them (≤ ~10/s), keys come from stdin in raw mode (session.ts runs
+// it). No polling: the only REST reads are the running jobs once per
+// (re)connection, and the actions the operator confirms.
 import { nodeClient } from '../../client/node.js';
 import type { StreamFilter } from '../../client/types.js';
 import { parseTopArgs, TOP_USAGE } from './args.js';
