@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   INTERNAL: { status: 500, message: 'internal error' },
   WORKER_UNAVAILABLE: { status: 503, message: 'the worker that owns this host is unavailable' },
   DASHBOARD_NOT_BUILT: { status: 503, message: 'the dashboard assets are not built (run make build)' },
+  CLUSTER_UNAVAILABLE: { status: 503, message: 'this node cannot reach the cluster (NATS); reads still work, commands do not' },
+  PARTITION_UNOWNED: { status: 503, message: 'no cluster node owns this host right now (a handover is under way); retry' },
 
   // host operations (reported in HostStatus.error and job results; HTTP status
   // is what a synchronous call would get if one surfaced)

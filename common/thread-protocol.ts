@@ -99,7 +99,7 @@ export type PortMessage =
       error: string | null;
       code: string | null;
     }
-  | { kind: 'metrics'; shard: number; sessions_open: number; handshakes_in_flight: number; elu: number; heap_used: number; sent_at: number }
+  | { kind: 'metrics'; shard: number; sessions_open: number; handshakes_in_flight: number; elu: number; heap_used: number; heap_total: number; external: number; sent_at: number }
   | { kind: 'op_duration'; op: 'query' | 'upgrade' | 'reboot' | 'verify'; seconds: number; ok: boolean }
   | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields: Record<string, unknown> }
   | { kind: 'fatal'; shard: number; error: WireError };

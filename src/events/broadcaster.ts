@@ -39,6 +39,10 @@ export interface ShardMetrics {
   handshakes_in_flight: number;
   elu: number;
   heap_used: number;
+  /** V8 heap reserved by the worker (used + free pages it keeps). */
+  heap_total: number;
+  /** Memory outside the V8 heap that its objects hold (Buffers, ArrayBuffers). */
+  external: number;
   at: number;
 }
 

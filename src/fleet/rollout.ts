@@ -27,11 +27,12 @@ export interface RolloutSpec {
   wait_for_window: boolean;
 }
 
+/** Only the calls a rollout makes on each part (tests script them). */
 export interface RolloutDeps {
-  pool: ShardPool;
-  jobs: JobStore;
-  model: ReadModel;
-  broadcaster: Broadcaster;
+  pool: Pick<ShardPool, 'command'>;
+  jobs: Pick<JobStore, 'touch' | 'finish'>;
+  model: Pick<ReadModel, 'get'>;
+  broadcaster: Pick<Broadcaster, 'emit'>;
   hostConfig: (name: string) => ResolvedHost | undefined;
   /** Hosts held by any running rollout (shared by all of them): host → job id. */
   claims: Map<string, string>;
@@ -204,6 +205,8 @@ export class Rollout {
       if (++started % 256 === 0) await new Promise((r) => setImmediate(r));
       const h = this.#results.get(name) as JobHostResult;
       if (h.state !== 'pending') continue;
+      // Recorded per host so GET /jobs/{id} can count per batch (the rollout view) at any time.
+      h.batch = this.#batch;
       const skip = this.#skipReason(name);
       if (skip) {
         h.host_state = this.#deps.model.get(name)?.state ?? null;
@@ -213,6 +216,7 @@ export class Rollout {
       const window = this.#window(name);
       if (!isInWindow(window, this.#deps.now())) {
         if (deferred && this.#spec.wait_for_window) {
+          delete h.batch; // it runs in a later batch, once its window opens
           h.reason = `waiting for maintenance window ${window?.start}-${window?.end}`;
           deferred.push(name);
         } else this.#finish(h, 'skipped', null, null, `outside maintenance window ${window?.start}-${window?.end}`);

@@ -52,7 +52,7 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
     defineRoute({
       method: 'GET',
       path: '/jobs/:id/hosts',
-      summary: "A page of the job's per-host results, in the job's host order, optionally of one result state",
+      summary: "A page of the job's per-host results, in the job's host order, optionally of one result state and (rollouts) one batch",
       tag: 'jobs',
       params: JobIdParams,
       query: JobHostsQuery,
@@ -62,7 +62,7 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
         const q = r.query;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
-        const { data, total_items } = jobHostsPage(jobOf(r.params.id), { state: q.state, page, per_page: perPage });
+        const { data, total_items } = jobHostsPage(jobOf(r.params.id), { state: q.state, batch: q.batch, page, per_page: perPage });
         return ok({ data, pagination: pagination(page, perPage, total_items) });
       },
     }),
