@@ -128,9 +128,11 @@ async function main(): Promise<void> {
       JSON.stringify({ hosts: HOSTS, first_render_ms: Math.round(firstRenderMs), goal_first_render_ms: 1000, first_render: verdict(firstRenderMs < 1000), dom_nodes: nodes, goal_dom_nodes: 2000, heap_mb: Math.round(heap0), goal_heap_mb: 150 }),
     );
 
-    // The baseline page, open from now on beside the dashboard (its own renderer process).
+    // The baseline page, open from now on beside the dashboard. It is loaded from
+    // `localhost` (another site than 127.0.0.1, so its own renderer process; a
+    // blank page may not reach loopback under chromium's local-network checks).
     const base = await browser.newPage();
-    await base.goto('about:blank');
+    await base.goto(`http://localhost:${daemon.port}/livez`);
     await base.evaluate(baselineScript(`ws://127.0.0.1:${daemon.port}/ws/events`));
 
     for (const rate of RATES) {
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
       const elapsed = (performance.now() - t0) / 1000;
       const b = (await page.evaluate(() => (window as unknown as { __bench: Probe }).__bench)) as Probe;
       const bb = (await base.evaluate(() => (window as unknown as { __base: BaselineProbe }).__base)) as BaselineProbe;
+      if (bb.events === 0) throw new Error('the baseline page received no events: it cannot stand for the machine');
       const heap = await heapMb();
       const out = {
         target_events_per_s: rate,
