@@ -6,6 +6,7 @@
 //
 //   npx tsc && node tools/build-ui.mjs && node dist/bench/dashboard.js
 //   DASHBOARD_HOSTS=10000 DASHBOARD_RATES=200,1000 DASHBOARD_SECONDS=10 node dist/bench/dashboard.js
+//   DASHBOARD_PROFILE=1 …  also samples the page's main thread and prints its top functions
 //
 // Measured in the page through the DevTools protocol and the page's own
 // User Timing marks: time to the first full render (every host counted) after
@@ -43,6 +44,32 @@ const q = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
 const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+/** DASHBOARD_PROFILE=1: sample the page's main thread during each rate and print where its time went. */
+const PROFILE = process.env.DASHBOARD_PROFILE === '1';
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }>;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** Self time per function (the page's bundle, the browser's own work, idle), the top ones. */
+function printProfile(rate: number, p: CpuProfile): void {
+  const byId = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
+  const self = new Map<string, number>();
+  let total = 0;
+  (p.samples ?? []).forEach((id, i) => {
+    const f = byId.get(id);
+    const us = p.timeDeltas?.[i] ?? 0;
+    total += us;
+    if (!f) return;
+    const file = f.url.split('/').pop() || '(browser)';
+    const k = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}:${f.columnNumber + 1}`;
+    self.set(k, (self.get(k) ?? 0) + us);
+  });
+  console.log(`  profile at ${rate} ev/s: ${(total / 1e6).toFixed(1)} s sampled; self time, top 12:`);
+  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`    ${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`);
+}
 
 // Collects long tasks and the page's frame marks from the first moment of the document.
 const PROBE = `
@@ -156,6 +183,11 @@ async function main(): Promise<void> {
       let next = t0;
       let i = 0;
       // Scroll now and then, like an operator would, while the stream runs.
+      if (PROFILE) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+        await cdp.send('Profiler.start');
+      }
       const scroller = setInterval(() => {
         void page.locator('[data-testid="table-body"]').evaluate((el) => el.scrollBy(0, 2800)).catch(() => {});
       }, 500);
@@ -166,6 +198,7 @@ async function main(): Promise<void> {
       }
       clearInterval(scroller);
       await waitJobs(ids);
+      if (PROFILE) printProfile(rate, (await cdp.send('Profiler.stop')).profile);
       await sleep(500);
       const elapsed = (performance.now() - t0) / 1000;
       const b = (await page.evaluate(() => (window as unknown as { __bench: Probe }).__bench)) as Probe;

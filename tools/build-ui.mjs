@@ -23,6 +23,8 @@ await build({
   outfile: join(out, 'app.js'),
   bundle: true,
   minify: true,
+  // --keep-names: readable function names for a profile (DASHBOARD_PROFILE=1 in bench/dashboard.ts).
+  minifyIdentifiers: !process.argv.includes('--keep-names'),
   format: 'esm',
   target: 'es2022',
   jsx: 'automatic',
