@@ -336,6 +336,16 @@ t.test('a rollout from the form, with a failing and an unreachable host, ends wi
   await until(async () => (await page.locator('[data-testid="jobs"] [data-testid="progress-text"]').first().textContent()) === want, 10_000);
   t.pass('so does the live jobs list (from the stream)');
   t.equal(await text(page, 'job-state'), job.state);
+
+  // The failed host's failure is acknowledged from its detail; the count of unacknowledged failures drops.
+  const unacked = await countOf(page, 'count-unacked');
+  await page.goto(`${d.url}/?host=sim-00003`);
+  await page.locator('[data-testid="detail-error"]').waitFor();
+  await page.getByRole('button', { name: 'Acknowledge', exact: true }).click();
+  await page.locator('dialog[open]').getByRole('button', { name: 'Acknowledge' }).click();
+  await until(async () => (await d.get('/hosts/sim-00003')).body.failed?.acknowledged === true, 10_000);
+  await page.getByRole('heading', { name: 'Failed (acknowledged)' }).waitFor({ timeout: 10_000 });
+  t.equal(await countOf(page, 'count-unacked'), unacked - 1, 'acknowledged from the page: one unacknowledged failure fewer');
 });
 
 t.test('a changed host key is accepted from the page', { skip }, async (t) => {
