@@ -32,6 +32,25 @@ export interface DaemonSettingsForWorkers {
   };
 }
 
+/** How a node proves itself to NATS: at most one kind per `[cluster]`. */
+export type ClusterAuth =
+  | { kind: 'none' }
+  | { kind: 'token'; token: string }
+  | { kind: 'user'; user: string; password: string }
+  | { kind: 'nkey'; seed_file: string };
+
+/** `[cluster]` after defaults; `enabled: false` (the default) means a single daemon, as without the section. */
+export interface ClusterSettings {
+  enabled: boolean;
+  servers: string[];
+  auth: ClusterAuth;
+  /** PEM CA for `tls://` servers (null: the system's CAs). */
+  tls_ca_file: string | null;
+  node_id: string;
+  partitions: number;
+  lease_ttl_ms: number;
+}
+
 export interface Config {
   /** Absolute path of the file this came from (for messages and reload). */
   file: string;
@@ -58,4 +77,5 @@ export interface Config {
   groups: Record<string, string[]>;
   hosts: ResolvedHost[];
   audit: { enabled: boolean; file: string; syslog: boolean; webhook: string | null };
+  cluster: ClusterSettings;
 }

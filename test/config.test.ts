@@ -1,6 +1,6 @@
 import t from 'tap';
 import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, loadConfig, findConfigFile } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
@@ -133,4 +133,40 @@ t.test('the daemon exits 2 with one readable line on a bad config', async (t) =>
   t.equal(code, 2, 'exit code 2');
   t.match(output, `${file}:3: daemon.workerz is not a known key (did you mean "workers"?)`);
   t.equal(output.trim().split('\n').length, 1, 'one line');
+});
+
+t.test('[cluster]: off by default; defaults and credentials; errors name the key', async (t) => {
+  const off = parseConfig('', FILE, {}).cluster;
+  t.equal(off.enabled, false, 'no section: a single daemon');
+  t.equal(off.partitions, 256);
+  t.equal(off.lease_ttl_ms, 10_000);
+  t.equal(off.node_id, hostname(), 'node_id defaults to the hostname');
+  t.same(off.auth, { kind: 'none' });
+
+  const dir = mkdtempSync(join(tmpdir(), 'tendhost-cfg-'));
+  const seed = join(dir, 'node.nk');
+  writeFileSync(seed, 'SUAEXAMPLE\n');
+  const on = parseConfig(
+    `[cluster]\nenabled = true\nservers = ["nats://127.0.0.1:4222", "tls://nats.example:4222"]\nnkey_seed_file = ${JSON.stringify(seed)}\nnode_id = "node-a.dc1"\npartitions = 64\nlease_ttl_s = 5`,
+    FILE,
+    {},
+  ).cluster;
+  t.same(on, { enabled: true, servers: ['nats://127.0.0.1:4222', 'tls://nats.example:4222'], auth: { kind: 'nkey', seed_file: seed }, tls_ca_file: null, node_id: 'node-a.dc1', partitions: 64, lease_ttl_ms: 5000 });
+  t.same(parseConfig('[cluster]\ntoken = "s3cret"', FILE, {}).cluster.auth, { kind: 'token', token: 's3cret' });
+  t.same(parseConfig('[cluster]\nuser = "a"\npassword = "b"', FILE, {}).cluster.auth, { kind: 'user', user: 'a', password: 'b' });
+
+  const noServers = fails(t, '[cluster]\nenabled = true', /cluster\.servers must name at least one NATS server/);
+  t.equal(noServers?.key, 'cluster.servers');
+  fails(t, '[cluster]\nservers = ["http://x:4222"]', /cluster\.servers\[0\] must be a string matching/);
+  fails(t, '[cluster]\npartitions = 0', /cluster\.partitions must be an integer 1\.\.65536/);
+  const ttl = fails(t, '[cluster]\nlease_ttl_s = 1', /cluster\.lease_ttl_s must be an integer 3\.\.600/);
+  t.equal(ttl?.line, 2, 'the key line');
+  fails(t, '[cluster]\nnode_id = "a b"', /cluster\.node_id must be a string matching/);
+  fails(t, '[cluster]\nnode_id = "n>"', /cluster\.node_id must be a string matching/);
+  fails(t, '[cluster]\ntoken = "x"\nuser = "a"\npassword = "b"', /cluster\.user cannot be set together with cluster\.token/);
+  fails(t, '[cluster]\nuser = "a"', /cluster\.password is required with cluster\.user/);
+  fails(t, '[cluster]\npassword = "a"', /cluster\.user is required with cluster\.password/);
+  fails(t, '[cluster]\nnkey_seed_file = "/nonexistent/seed.nk"', /cluster\.nkey_seed_file cannot read \/nonexistent\/seed\.nk/);
+  fails(t, '[cluster]\ntls_ca_file = "/nonexistent/ca.pem"', /cluster\.tls_ca_file cannot read/);
+  fails(t, '[cluster]\nleases_ttl_s = 5', /cluster\.leases_ttl_s is not a known key \(did you mean "lease_ttl_s"\?\)/);
 });

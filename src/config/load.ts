@@ -3,12 +3,12 @@
 // freeze. Every failure is a ConfigError naming the file, the key, and the
 // line when we can find it.
 import { readFileSync, existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { Compile } from 'typebox/compile';
-import { ConfigFile, type HostEntry } from './schema.js';
-import type { Config, LogLevel } from '../../common/config-types.js';
+import { ConfigFile, NODE_ID_PATTERN, type HostEntry } from './schema.js';
+import type { ClusterAuth, ClusterSettings, Config, LogLevel } from '../../common/config-types.js';
 import { ConfigError, describeSchemaError, findKeyLine } from './errors.js';
 import type { ResolvedHost } from '../../common/schemas/host.js';
 
@@ -116,6 +116,52 @@ function crossCheck(cfg: ConfigFile, file: string, text: string): void {
   if (auth?.enabled && (auth.tokens ?? []).length === 0) {
     throw new ConfigError(file, 'daemon.auth.tokens', 'auth is enabled but no tokens are configured');
   }
+  crossCheckCluster(cfg, file, text);
+}
+
+function crossCheckCluster(cfg: ConfigFile, file: string, text: string): void {
+  const c = cfg.cluster;
+  if (!c) return;
+  const err = (key: string, problem: string) => new ConfigError(file, `cluster.${key}`, problem, findKeyLine(text, `cluster.${key}`));
+  if (c.enabled && (c.servers ?? []).length === 0) throw err('servers', 'must name at least one NATS server when the cluster is enabled');
+  const kinds = [c.token !== undefined && 'token', (c.user !== undefined || c.password !== undefined) && 'user', c.nkey_seed_file !== undefined && 'nkey_seed_file'].filter(Boolean);
+  if (kinds.length > 1) throw err(String(kinds[1]), `cannot be set together with cluster.${kinds[0]} (one kind of credentials)`);
+  if (c.user !== undefined && c.password === undefined) throw err('password', 'is required with cluster.user');
+  if (c.password !== undefined && c.user === undefined) throw err('user', 'is required with cluster.password');
+  for (const key of ['nkey_seed_file', 'tls_ca_file'] as const) {
+    const p = c[key];
+    if (p === undefined) continue;
+    const abs = resolve(dirname(file), p);
+    try {
+      readFileSync(abs);
+    } catch (e) {
+      throw err(key, `cannot read ${abs}: ${(e as Error).message}`);
+    }
+  }
+  if (c.enabled && c.node_id === undefined && !new RegExp(NODE_ID_PATTERN).test(hostname())) {
+    throw err('node_id', `is required: the hostname "${hostname()}" is not a usable node id (${NODE_ID_PATTERN})`);
+  }
+}
+
+function resolveCluster(cfg: ConfigFile, rel: (p: string) => string): ClusterSettings {
+  const c = cfg.cluster ?? {};
+  const auth: ClusterAuth =
+    c.token !== undefined
+      ? { kind: 'token', token: c.token }
+      : c.user !== undefined
+        ? { kind: 'user', user: c.user, password: c.password ?? '' }
+        : c.nkey_seed_file !== undefined
+          ? { kind: 'nkey', seed_file: rel(c.nkey_seed_file) }
+          : { kind: 'none' };
+  return {
+    enabled: c.enabled ?? false,
+    servers: c.servers ?? [],
+    auth,
+    tls_ca_file: c.tls_ca_file !== undefined ? rel(c.tls_ca_file) : null,
+    node_id: c.node_id ?? hostname(),
+    partitions: c.partitions ?? 256,
+    lease_ttl_ms: (c.lease_ttl_s ?? 10) * 1000,
+  };
 }
 
 /** Parse `host:port`, `[v6]:port`; throws ConfigError naming `daemon.bind`. */
@@ -215,6 +261,7 @@ function applyDefaults(cfg: ConfigFile, file: string, env: NodeJS.ProcessEnv): C
       syslog: cfg.audit?.syslog ?? false,
       webhook: cfg.audit?.webhook ?? null,
     },
+    cluster: resolveCluster(cfg, rel),
   };
 }
 

@@ -7,6 +7,8 @@ import { DockerSettings, HOST_NAME_PATTERN, HostPolicy } from '../../common/sche
 const strict = { additionalProperties: false } as const;
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Seconds = Type.Number({ minimum: 0 });
+/** A cluster node id: one NATS KV key token (no spaces, no wildcards). */
+export const NODE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 
 export const TokenEntry = Type.Object(
   {
@@ -157,6 +159,24 @@ export const AuditSection = Type.Object(
   strict,
 );
 
+/** `[cluster]`: several daemons acting as one over NATS JetStream (docs/cluster.md). */
+export const ClusterSection = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    servers: Type.Optional(Type.Array(Type.String({ pattern: '^(nats|tls)://[^\\s]+$', description: 'NATS server URL' }))),
+    token: Type.Optional(Type.String({ minLength: 1 })),
+    user: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(Type.String({ minLength: 1 })),
+    nkey_seed_file: Type.Optional(Type.String({ minLength: 1, description: 'File holding an nkey user seed (SU…)' })),
+    tls_ca_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA that signed the NATS servers\' certificates' })),
+    // Part of NATS KV keys and subjects: letters, digits, '-', '_' and '.' only.
+    node_id: Type.Optional(Type.String({ pattern: NODE_ID_PATTERN })),
+    partitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+    lease_ttl_s: Type.Optional(Type.Integer({ minimum: 3, maximum: 600 })),
+  },
+  strict,
+);
+
 export const ConfigFile = Type.Object(
   {
     daemon: Type.Optional(DaemonSection),
@@ -164,6 +184,7 @@ export const ConfigFile = Type.Object(
     groups: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
     host: Type.Optional(Type.Array(HostEntry)),
     audit: Type.Optional(AuditSection),
+    cluster: Type.Optional(ClusterSection),
   },
   strict,
 );

@@ -27,11 +27,12 @@ export interface RolloutSpec {
   wait_for_window: boolean;
 }
 
+/** Only the calls a rollout makes on each part (tests script them). */
 export interface RolloutDeps {
-  pool: ShardPool;
-  jobs: JobStore;
-  model: ReadModel;
-  broadcaster: Broadcaster;
+  pool: Pick<ShardPool, 'command'>;
+  jobs: Pick<JobStore, 'touch' | 'finish'>;
+  model: Pick<ReadModel, 'get'>;
+  broadcaster: Pick<Broadcaster, 'emit'>;
   hostConfig: (name: string) => ResolvedHost | undefined;
   /** Hosts held by any running rollout (shared by all of them): host → job id. */
   claims: Map<string, string>;
@@ -97,7 +98,7 @@ export class Rollout {
   async run(): Promise<void> {
     const { broadcaster } = this.#deps;
     const names = this.job.hosts.map((h) => h.host);
-    broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() } as never);
+    broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() });
     // Hosts another rollout holds are never double-driven: skipped now, with who holds them.
     for (const n of names) {
       const owner = this.#deps.claims.get(n);
@@ -163,7 +164,7 @@ export class Rollout {
       skipped: c.skipped,
       aborted_reason: reason,
       ...this.#trace(),
-    } as never);
+    });
     const state = this.#halted ? 'interrupted' : this.#cancelled ? 'cancelled' : aborted || c.failed + c.unreachable > 0 ? 'failed' : 'succeeded';
     this.#deps.jobs.finish(this.job.id, state, reason);
   }
@@ -288,7 +289,7 @@ export class Rollout {
       ...c,
       in_progress: this.#inProgress,
       ...this.#trace(),
-    } as never);
+    });
   }
 
   #trace(): { request_id?: string } {

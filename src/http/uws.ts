@@ -60,6 +60,10 @@ export interface RequestHandlers {
   prepare(req: HttpRequest): HttpResponse | Prepared;
   /** Called once the whole request (with body, if any) is in. */
   handle(req: HttpRequest, prepared: Prepared): HttpResponse | Promise<HttpResponse>;
+  /** The body passed `bodyLimit` while streaming in: the refusal to send (the connection is closed after it). */
+  tooLarge(req: HttpRequest, prepared: Prepared): HttpResponse;
+  /** `handle` threw or its promise rejected (it is not meant to): the answer to send. Must not throw. */
+  failed(req: HttpRequest, prepared: Prepared, err: unknown): HttpResponse;
   bodyLimit: number;
   /** Decode the client address on reads too (rate limiting per address needs it). */
   ipForReads: boolean;
@@ -191,7 +195,7 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     try {
       out = opts.http.handle(request, prepared);
     } catch (err) {
-      out = internalError(err);
+      out = opts.http.failed(request, prepared, err);
     }
     if (!(out instanceof Promise)) {
       if (state?.aborted) return;
@@ -204,7 +208,7 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     const watch = state ?? watchAbort(res, request);
     inFlight++;
     out
-      .catch((err) => internalError(err))
+      .catch((err) => opts.http.failed(request, prepared, err))
       .then((r) => {
         inFlight--;
         if (watch.aborted) return;
@@ -250,11 +254,7 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
         state.done = true;
         state.reading = false;
         inFlight--;
-        writeLater(res, {
-          status: 413,
-          body: JSON.stringify({ code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${opts.http.bodyLimit} bytes` }),
-          headers: { connection: 'close' },
-        }, false);
+        writeLater(res, opts.http.tooLarge(request, prepared), false);
         return;
       }
       // uWS reuses the ArrayBuffer after this callback: copy it.
@@ -362,11 +362,4 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
       });
     });
   });
-}
-
-function internalError(err: unknown): HttpResponse {
-  return {
-    status: 500,
-    body: JSON.stringify({ code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) }),
-  };
 }

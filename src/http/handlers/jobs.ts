@@ -29,7 +29,6 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       tag: 'jobs',
       query: JobListQuery,
       responses: { 200: { description: 'A page of jobs', schema: JobList } },
-      errors: ['VALIDATION_FAILED'],
       handler(r) {
         const q = r.query as Static<typeof JobListQuery>;
         const page = q.page ?? 1;
@@ -58,7 +57,7 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       params: JobIdParams,
       query: JobHostsQuery,
       responses: { 200: { description: 'A page of host results', schema: JobHostList } },
-      errors: ['JOB_NOT_FOUND', 'VALIDATION_FAILED'],
+      errors: ['JOB_NOT_FOUND'],
       handler(r) {
         const q = r.query as Static<typeof JobHostsQuery>;
         const page = q.page ?? 1;

@@ -1,0 +1,87 @@
+// One node's events into the cluster stream, in order, none lost while NATS
+// is away: events queue in this process and go out in windows of concurrent
+// publishes (one connection keeps them in order); a window with a failure is
+// sent again from its first unacknowledged event, with the same message ids,
+// so JetStream's duplicate window drops the copies that had landed.
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { UnstampedStreamEvent } from '../../common/schemas/stream.js';
+
+const WINDOW = 256;
+const RETRY_MS = 500;
+
+interface Queued {
+  subject: string;
+  data: string;
+  msgID: string;
+  resolve: (seq: number) => void;
+}
+
+export class EventPublisher {
+  private readonly queue: Queued[] = [];
+  private counter = 0;
+  private pumping = false;
+  private closed = false;
+  private readonly subject: string;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly nodeId: string,
+    private readonly instance: string,
+    subjectPrefix = 'tendhost.events',
+  ) {
+    this.subject = `${subjectPrefix}.${nodeId}`;
+  }
+
+  /**
+   * Queue an event (stamped with `ts` now unless it has one); resolves with
+   * its cluster-wide seq once the stream has stored it.
+   */
+  publish(event: UnstampedStreamEvent & { ts?: string }): Promise<number> {
+    if (this.closed) return Promise.reject(new Error('event publisher is closed'));
+    const body = event.ts ? event : { ...event, ts: new Date().toISOString() };
+    return new Promise((resolve) => {
+      this.queue.push({ subject: this.subject, data: JSON.stringify(body), msgID: `${this.nodeId}:${this.instance}:${++this.counter}`, resolve });
+      if (!this.pumping) void this.pump();
+    });
+  }
+
+  /** Events queued and not yet stored. */
+  pending(): number {
+    return this.queue.length;
+  }
+
+  /** Wait until every queued event is stored (or `timeoutMs` passes: false). */
+  async flush(timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.queue.length > 0) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
+  }
+
+  /** Stop sending; what is still queued stays unsent (flush first for a clean stop). */
+  close(): void {
+    this.closed = true;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const window = this.queue.slice(0, WINDOW);
+        const results = await Promise.allSettled(window.map((q) => this.js.publish(q.subject, q.data, { msgID: q.msgID })));
+        let done = 0;
+        for (const r of results) {
+          if (r.status !== 'fulfilled') break;
+          window[done].resolve(r.value.seq);
+          done++;
+        }
+        this.queue.splice(0, done);
+        if (done < window.length) await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}

@@ -1,0 +1,130 @@
+// The cluster's one event stream: every node publishes its host, job and
+// fleet events to the JetStream stream TENDHOST_EVENTS (subject
+// `tendhost.events.<node_id>`), and the stream's sequence number is the
+// cluster-wide `seq`. A reader starts after a given seq (`?since=`) and says
+// so when the stream no longer keeps that far back (→ the client resyncs).
+import { jetstream, jetstreamManager, DeliverPolicy, RetentionPolicy, DiscardPolicy, type JetStreamClient, type JetStreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { StreamEvent, UnstampedStreamEvent } from '../../common/schemas/stream.js';
+import { EventPublisher } from './event-publisher.js';
+
+export const EVENTS_STREAM = 'TENDHOST_EVENTS';
+export const EVENTS_SUBJECT_PREFIX = 'tendhost.events';
+
+export interface RetentionOptions {
+  /** Oldest event kept (default 24 h). */
+  maxAgeMs?: number;
+  /** Most events kept (default 1,000,000). */
+  maxMsgs?: number;
+  /** Most bytes kept (default 1 GiB). */
+  maxBytes?: number;
+}
+
+/** What a reader yields: the next event, or word that `since` is out of reach. */
+export type StreamItem = { kind: 'event'; event: StreamEvent } | { kind: 'resync'; since: number; first: number };
+
+export interface StreamBounds {
+  /** Oldest seq kept (last + 1 when empty). */
+  first: number;
+  /** Newest seq (0 when nothing was ever published). */
+  last: number;
+}
+
+export async function openEventStream(nc: NatsConnection, retention: RetentionOptions = {}): Promise<EventStream> {
+  const jsm = await jetstreamManager(nc);
+  const config = {
+    name: EVENTS_STREAM,
+    subjects: [`${EVENTS_SUBJECT_PREFIX}.>`],
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: (retention.maxAgeMs ?? 24 * 3600_000) * 1_000_000,
+    max_msgs: retention.maxMsgs ?? 1_000_000,
+    max_bytes: retention.maxBytes ?? 1024 ** 3,
+    duplicate_window: 120 * 1_000_000_000,
+  };
+  try {
+    await jsm.streams.info(EVENTS_STREAM);
+    // Retention is the cluster's: the latest node to start sets it.
+    await jsm.streams.update(EVENTS_STREAM, config);
+  } catch (err) {
+    if (!/stream not found/i.test((err as Error).message)) throw err;
+    await jsm.streams.add(config);
+  }
+  return new EventStream(nc, jsm);
+}
+
+export class EventStream {
+  private readonly js: JetStreamClient;
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  async bounds(): Promise<StreamBounds> {
+    const info = await this.jsm.streams.info(EVENTS_STREAM);
+    return { first: info.state.messages === 0 ? info.state.last_seq + 1 : info.state.first_seq, last: info.state.last_seq };
+  }
+
+  publisher(nodeId: string, instance: string): EventPublisher {
+    return new EventPublisher(this.js, nodeId, instance);
+  }
+
+  /**
+   * Events after `since` (every event when 0), then live ones; without
+   * `since`, only events published from now on. When `since` is older than
+   * what the stream keeps, the first item is a `resync`; so it is whenever a
+   * gap shows up later (events aged out while this reader was behind).
+   */
+  async read(opts: { since?: number } = {}): Promise<EventReader> {
+    const b = await this.bounds();
+    const since = opts.since;
+    if (since !== undefined && since < b.last && since + 1 < b.first) {
+      return EventReader.resyncOnly(since, b.first);
+    }
+    const start = since === undefined || since >= b.last ? b.last + 1 : since + 1;
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start });
+    const messages = await consumer.consume();
+    return new EventReader(messages, start - 1);
+  }
+}
+
+export class EventReader implements AsyncIterable<StreamItem> {
+  constructor(
+    private readonly messages: ConsumerMessages | null,
+    private expectedAfter: number,
+    private readonly pendingResync: StreamItem | null = null,
+  ) {}
+
+  static resyncOnly(since: number, first: number): EventReader {
+    return new EventReader(null, since, { kind: 'resync', since, first });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<StreamItem> {
+    if (this.pendingResync) {
+      yield this.pendingResync;
+      return;
+    }
+    for await (const m of this.messages!) {
+      const seq = m.seq;
+      if (seq !== this.expectedAfter + 1) {
+        // The stream dropped events this reader had not read yet.
+        yield { kind: 'resync', since: this.expectedAfter, first: seq };
+        this.stop();
+        return;
+      }
+      this.expectedAfter = seq;
+      yield { kind: 'event', event: { ...(m.json() as UnstampedStreamEvent & { ts: string }), seq } as StreamEvent };
+    }
+  }
+
+  /** The last seq handed out (or the starting point). */
+  position(): number {
+    return this.expectedAfter;
+  }
+
+  stop(): void {
+    this.messages?.stop();
+  }
+}

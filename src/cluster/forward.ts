@@ -1,0 +1,143 @@
+// A host command sent to whichever node owns the host's partition, by NATS
+// request/reply, and answered as if it were local. The owner of partition p
+// listens on `tendhost.cmd.<p>` only while it holds p's lease, so a request
+// needs no directory of owners: during a handover nobody listens for a
+// moment ("no responders"), and the sender retries for a short while before
+// answering PARTITION_UNOWNED. The receiver checks its lease again before
+// running the command (a late message for a partition it just lost is
+// refused, and retried by the sender against the new owner).
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { TendhostError } from '../../common/errors.js';
+import { trackLink, type Link } from './link.js';
+import { partitionOf } from './partition.js';
+
+export const COMMAND_SUBJECT_PREFIX = 'tendhost.cmd';
+export const commandSubject = (partition: number) => `${COMMAND_SUBJECT_PREFIX}.${partition}`;
+
+export interface HostCommand {
+  host: string;
+  /** What to do, as the daemon's own handlers name it (e.g. `update`, `reboot`, `retry`). */
+  command: string;
+  body: unknown;
+  request_id?: string;
+}
+
+/** The answer, as the HTTP layer would send it. */
+export interface CommandReply {
+  status: number;
+  body: unknown;
+}
+
+export interface ForwardedReply extends CommandReply {
+  /** The node that ran the command. */
+  node: string;
+}
+
+export interface ForwarderOptions {
+  nodeId: string;
+  partitions: number;
+  /** Whether this node holds the partition's lease right now. */
+  owns(partition: number): boolean;
+  /** Runs a command for a host this node owns. */
+  handle(cmd: HostCommand): Promise<CommandReply>;
+  /** How long one forwarded command may take (default 30 s). */
+  timeoutMs?: number;
+  /** How long to keep retrying while nobody owns the partition (default 3 s). */
+  unownedRetryMs?: number;
+}
+
+interface Wire {
+  ok: boolean;
+  node: string;
+  status: number;
+  body: unknown;
+}
+
+const NOT_OWNER = 'not-owner';
+
+export class CommandForwarder {
+  private readonly subs = new Map<number, Subscription>();
+  private readonly o: Required<ForwarderOptions>;
+  private readonly link: Link;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    o: ForwarderOptions,
+    link?: Link,
+  ) {
+    this.o = { timeoutMs: 30_000, unownedRetryMs: 3000, ...o };
+    this.link = link ?? trackLink(nc);
+  }
+
+  /** Start answering for a partition (its lease was just acquired). */
+  serve(partition: number): void {
+    if (this.subs.has(partition)) return;
+    const sub = this.nc.subscribe(commandSubject(partition), {
+      callback: (err, msg) => {
+        if (err) return;
+        void this.answer(partition, msg.json<HostCommand>()).then((w) => msg.respond(JSON.stringify(w)));
+      },
+    });
+    this.subs.set(partition, sub);
+  }
+
+  /** Stop answering for a partition (released or lost). */
+  unserve(partition: number): void {
+    this.subs.get(partition)?.unsubscribe();
+    this.subs.delete(partition);
+  }
+
+  served(): number[] {
+    return [...this.subs.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Run a command for a host wherever it lives: here when this node owns
+   * it, else on its owner. Throws TendhostError CLUSTER_UNAVAILABLE (NATS
+   * unreachable) or PARTITION_UNOWNED (nobody owns it within the retry time).
+   */
+  async send(cmd: HostCommand): Promise<ForwardedReply> {
+    const partition = partitionOf(cmd.host, this.o.partitions);
+    const deadline = Date.now() + this.o.unownedRetryMs;
+    for (let attempt = 0; ; attempt++) {
+      if (this.o.owns(partition)) return { ...(await this.o.handle(cmd)), node: this.o.nodeId };
+      if (!this.link.connected()) throw new TendhostError('CLUSTER_UNAVAILABLE');
+      let wire: Wire | null = null;
+      try {
+        const reply = await this.nc.request(commandSubject(partition), JSON.stringify(cmd), { timeout: this.o.timeoutMs });
+        wire = reply.json<Wire>();
+      } catch (err) {
+        if (!isNoResponders(err)) {
+          throw new TendhostError('CLUSTER_UNAVAILABLE', `forwarding to the owner of ${cmd.host} failed: ${(err as Error).message}`);
+        }
+      }
+      if (wire && wire.ok) return { status: wire.status, body: wire.body, node: wire.node };
+      if (Date.now() >= deadline) {
+        throw new TendhostError('PARTITION_UNOWNED', `no cluster node owns ${cmd.host} (partition ${partition}) right now; retry`, { partition });
+      }
+      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
+    }
+  }
+
+  close(): void {
+    for (const p of [...this.subs.keys()]) this.unserve(p);
+  }
+
+  private async answer(partition: number, cmd: HostCommand): Promise<Wire> {
+    if (!this.o.owns(partition) || partitionOf(cmd.host, this.o.partitions) !== partition) {
+      return { ok: false, node: this.o.nodeId, status: 503, body: NOT_OWNER };
+    }
+    try {
+      const r = await this.o.handle(cmd);
+      return { ok: true, node: this.o.nodeId, ...r };
+    } catch (err) {
+      const e = err instanceof TendhostError ? err : new TendhostError('INTERNAL', (err as Error).message);
+      return { ok: true, node: this.o.nodeId, status: e.status, body: { error: e.toWire() } };
+    }
+  }
+}
+
+function isNoResponders(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string; cause?: { name?: string } };
+  return e?.name === 'NoRespondersError' || e?.cause?.name === 'NoRespondersError' || /no responders/i.test(e?.message ?? '') || e?.code === '503';
+}

@@ -1,0 +1,173 @@
+// Partition leases: one key `p.<n>` per partition in the leases bucket (TTL =
+// lease TTL). Acquired by create (only when the key is absent: never held,
+// released, or expired because its holder stopped renewing), renewed by
+// update(key, value, revision) compare-and-set every ttl/3, released by a
+// revision-checked delete. The holder counts a lease as its own only until
+// (time it *sent* the last successful write) + TTL − margin: the server
+// stamps the write later than that, so the holder always lets go before the
+// server frees the key for someone else.
+import type { KV, KvWatchEntry } from '@nats-io/kv';
+import { isWrongRevision } from './buckets.js';
+import { leaseKey, partitionOfLeaseKey } from './partition.js';
+
+export interface LeaseValue {
+  node_id: string;
+  instance: string;
+}
+
+export interface LeasesOptions {
+  nodeId: string;
+  instance: string;
+  ttlMs: number;
+  now?: () => number;
+}
+
+export type LostReason = 'taken' | 'expired';
+
+interface Held {
+  revision: number;
+  /** Local time after which this node no longer acts as the owner. */
+  validUntil: number;
+}
+
+interface Seen {
+  owner: LeaseValue;
+  expiresAt: number;
+}
+
+export class Leases {
+  private readonly kv: KV;
+  private readonly o: Required<LeasesOptions>;
+  private readonly held = new Map<number, Held>();
+  private readonly seen = new Map<number, Seen>();
+  private readonly value: string;
+  private watcher: { stop(): void } | null = null;
+  /** Margin between the holder giving up and the server freeing the key. */
+  readonly marginMs: number;
+
+  constructor(kv: KV, o: LeasesOptions) {
+    this.kv = kv;
+    this.o = { now: Date.now, ...o };
+    this.value = JSON.stringify({ node_id: o.nodeId, instance: o.instance } satisfies LeaseValue);
+    this.marginMs = Math.max(1000, Math.floor(o.ttlMs / 5));
+  }
+
+  /** Follow every lease (for the owners view). */
+  async watch(): Promise<void> {
+    const it = await this.kv.watch({ key: 'p.>' });
+    this.watcher = it;
+    (async () => {
+      for await (const e of it) this.apply(e);
+    })().catch(() => undefined);
+  }
+
+  stopWatching(): void {
+    this.watcher?.stop();
+    this.watcher = null;
+  }
+
+  /** Take a free partition. False when another node holds it. */
+  async acquire(p: number): Promise<boolean> {
+    const sentAt = this.o.now();
+    try {
+      const revision = await this.kv.create(leaseKey(p), this.value);
+      this.held.set(p, { revision, validUntil: sentAt + this.o.ttlMs - this.marginMs });
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Renew every held lease. Returns the ones lost: `taken` (the key moved on:
+   * it expired on the server and another node has it) or `expired` (not
+   * renewed in time, e.g. NATS unreachable). Lost leases are forgotten.
+   */
+  async renew(): Promise<Array<{ partition: number; reason: LostReason }>> {
+    const lost: Array<{ partition: number; reason: LostReason }> = [];
+    await Promise.all(
+      [...this.held].map(async ([p, h]) => {
+        const sentAt = this.o.now();
+        try {
+          const revision = await this.kv.update(leaseKey(p), this.value, h.revision);
+          if (this.held.get(p) === h) this.held.set(p, { revision, validUntil: sentAt + this.o.ttlMs - this.marginMs });
+        } catch (err) {
+          if (isWrongRevision(err) && this.held.get(p) === h) {
+            this.held.delete(p);
+            lost.push({ partition: p, reason: 'taken' });
+          }
+          // Anything else (timeout, disconnected): keep trying until validUntil.
+        }
+      }),
+    );
+    lost.push(...this.expire());
+    return lost;
+  }
+
+  /** Drop (and return) held leases whose validity ran out without a renewal. */
+  expire(): Array<{ partition: number; reason: LostReason }> {
+    const now = this.o.now();
+    const lost: Array<{ partition: number; reason: LostReason }> = [];
+    for (const [p, h] of this.held) {
+      if (now >= h.validUntil) {
+        this.held.delete(p);
+        lost.push({ partition: p, reason: 'expired' });
+      }
+    }
+    return lost;
+  }
+
+  /** Hand a partition back (its hosts must already be detached here). */
+  async release(p: number): Promise<void> {
+    const h = this.held.get(p);
+    if (!h) return;
+    this.held.delete(p);
+    await this.kv.delete(leaseKey(p), { previousSeq: h.revision }).catch((err) => {
+      // Already moved on (expired and taken): nothing of ours to delete.
+      if (!isWrongRevision(err)) throw err;
+    });
+  }
+
+  async releaseAll(): Promise<void> {
+    await Promise.all([...this.held.keys()].map((p) => this.release(p).catch(() => undefined)));
+  }
+
+  /** Partitions this node holds a valid lease on, sorted. */
+  heldPartitions(): number[] {
+    const now = this.o.now();
+    return [...this.held].filter(([, h]) => now < h.validUntil).map(([p]) => p).sort((a, b) => a - b);
+  }
+
+  holds(p: number): boolean {
+    const h = this.held.get(p);
+    return h !== undefined && this.o.now() < h.validUntil;
+  }
+
+  /** Every partition's owner as far as this node can tell (its own leases overlaid). */
+  owners(): Map<number, string> {
+    const now = this.o.now();
+    const out = new Map<number, string>();
+    for (const [p, s] of this.seen) {
+      if (s.expiresAt <= now) continue;
+      // A lease of this node's previous life (killed, restarted) is nobody live's: it must expire first.
+      const stale = s.owner.node_id === this.o.nodeId && s.owner.instance !== this.o.instance;
+      out.set(p, stale ? `${s.owner.node_id}#${s.owner.instance}` : s.owner.node_id);
+    }
+    for (const [p, h] of this.held) {
+      if (now < h.validUntil) out.set(p, this.o.nodeId);
+      else if (out.get(p) === this.o.nodeId) out.delete(p);
+    }
+    return out;
+  }
+
+  private apply(e: KvWatchEntry): void {
+    const p = partitionOfLeaseKey(e.key);
+    if (p === null) return;
+    if (e.operation !== 'PUT') {
+      this.seen.delete(p);
+      return;
+    }
+    this.seen.set(p, { owner: e.json<LeaseValue>(), expiresAt: Math.min(e.created.getTime(), this.o.now()) + this.o.ttlMs });
+  }
+}

@@ -1,0 +1,228 @@
+// Partition ownership against a real nats-server: nodes in this process and
+// in processes of their own (so one can be SIGKILLed). Every partition is
+// owned by exactly one node, as the nodes themselves believe it (sampled all
+// along, never two at once) and as the leases bucket has it.
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { PartitionOwnership, type OwnershipHooks } from '../src/cluster/ownership.js';
+import { LEASES_BUCKET } from '../src/cluster/buckets.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
+import { ROOT, until } from '../harness/daemon.js';
+
+const PARTITIONS = 32;
+const TTL_S = 3;
+
+interface Node {
+  id: string;
+  own: PartitionOwnership;
+  nc: NatsConnection;
+  busy: Set<number>;
+  events: string[];
+}
+
+async function startNode(nats: NatsServer, id: string, busy = new Set<number>()): Promise<Node> {
+  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  const events: string[] = [];
+  const hooks: OwnershipHooks = {
+    isBusy: (p) => busy.has(p),
+    acquired: (p) => void events.push(`acquired ${p}`),
+    releasing: (p) => void events.push(`releasing ${p}`),
+    lost: (p, reason) => void events.push(`lost ${p} ${reason}`),
+  };
+  const own = await PartitionOwnership.start(nc, { nodeId: id, partitions: PARTITIONS, ttlMs: TTL_S * 1000 }, hooks);
+  return { id, own, nc, busy, events };
+}
+
+async function stopNode(n: Node, handBack = true): Promise<void> {
+  await n.own.stop({ handBack });
+  await n.nc.close();
+}
+
+/** Owned sets of these nodes: null unless they cover every partition exactly once. */
+function partitionOwners(sets: Array<{ id: string; owned: number[] }>): Map<number, string> | null {
+  const out = new Map<number, string>();
+  for (const s of sets) for (const p of s.owned) {
+    if (out.has(p)) return null;
+    out.set(p, s.id);
+  }
+  return out.size === PARTITIONS ? out : null;
+}
+
+/** Sample the in-process nodes every 20 ms; any partition two of them believe they own is a failure. */
+function watchOverlap(t: typeof import('tap').default, nodes: () => Node[]): () => void {
+  let overlaps = 0;
+  const timer = setInterval(() => {
+    const seen = new Map<number, string>();
+    for (const n of nodes()) for (const p of n.own.owned()) {
+      if (seen.has(p)) overlaps++;
+      seen.set(p, n.id);
+    }
+  }, 20);
+  return () => {
+    clearInterval(timer);
+    t.equal(overlaps, 0, 'no two nodes ever believed they owned the same partition');
+  };
+}
+
+async function leaseOwners(nc: NatsConnection): Promise<Map<number, string>> {
+  const kv = await new Kvm(nc).open(LEASES_BUCKET);
+  const out = new Map<number, string>();
+  for (let p = 0; p < PARTITIONS; p++) {
+    const e = await kv.get(`p.${p}`);
+    if (e && e.operation === 'PUT') out.set(p, e.json<{ node_id: string }>().node_id);
+  }
+  return out;
+}
+
+const counts = (owners: Map<number, string>) => {
+  const c: Record<string, number> = {};
+  for (const n of owners.values()) c[n] = (c[n] ?? 0) + 1;
+  return c;
+};
+
+t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const nodes: Node[] = [];
+  t.teardown(async () => {
+    for (const n of nodes) await stopNode(n, false).catch(() => undefined);
+  });
+  const noOverlap = watchOverlap(t, () => nodes);
+
+  await t.test('three nodes split the partitions evenly, one owner each', async (t) => {
+    nodes.push(...(await Promise.all(['a', 'b', 'c'].map((id) => startNode(nats, id)))));
+    const owners = await until(() => {
+      const o = partitionOwners(nodes.map((n) => ({ id: n.id, owned: n.own.owned() })));
+      return o && Object.values(counts(o)).every((c) => c >= 10 && c <= 11) ? o : null;
+    }, 15_000);
+    t.same(counts(owners), { a: 11, b: 11, c: 10 });
+    t.same(await leaseOwners(nodes[0].nc), owners, 'the leases bucket agrees with what the nodes believe');
+    t.same(nodes[0].own.live(), ['a', 'b', 'c'], 'every node sees the three');
+    const ofA = [...owners].filter(([, n]) => n === 'a').map(([p]) => p).sort((x, y) => x - y);
+    t.same(nodes[0].own.status().partitions, ofA, 'status() lists the partitions a holds');
+  });
+
+  await t.test('a fourth node joins: it takes its share, a busy partition stays until idle', async (t) => {
+    const a = nodes[0];
+    a.events.length = 0;
+    const before = a.own.owned();
+    // Every partition of a is busy: d must take its share from b and c only.
+    for (const p of before) a.busy.add(p);
+    const d = await startNode(nats, 'd');
+    nodes.push(d);
+    const settled = await until(() => {
+      const o = partitionOwners(nodes.map((n) => ({ id: n.id, owned: n.own.owned() })));
+      return o && counts(o).d === 5 ? o : null;
+    }, 15_000).catch(() => null);
+    // b and c (11 and 10, targets 8 each) hand back 3 and 2: d has 5 while a's partitions are busy.
+    const now = partitionOwners(nodes.map((n) => ({ id: n.id, owned: n.own.owned() })));
+    t.ok(settled, `d took what b and c could give (${JSON.stringify(now && counts(now))})`);
+    t.same(a.own.owned(), before, 'a kept every busy partition');
+    t.notOk(a.events.some((e) => e.startsWith('releasing')), 'a handed nothing over');
+    a.busy.clear();
+    const even = await until(() => {
+      const o = partitionOwners(nodes.map((n) => ({ id: n.id, owned: n.own.owned() })));
+      return o && Object.values(counts(o)).every((c) => c === 8) ? o : null;
+    }, 15_000);
+    t.same(counts(even), { a: 8, b: 8, c: 8, d: 8 }, 'once idle, a hands over and the spread is even');
+    t.equal(a.events.filter((e) => e.startsWith('releasing')).length, 3, 'a handed over three, each through its releasing hook');
+    t.same(await leaseOwners(a.nc), even);
+  });
+
+  await t.test('a node that leaves cleanly hands its partitions over at once', async (t) => {
+    const d = nodes.pop()!;
+    const started = Date.now();
+    await stopNode(d, true);
+    await until(() => partitionOwners(nodes.map((n) => ({ id: n.id, owned: n.own.owned() }))), 15_000);
+    const took = Date.now() - started;
+    t.ok(took < TTL_S * 1000, `taken over in ${took} ms, before any lease could expire`);
+  });
+
+  await t.test('a second live node with the same node_id is refused', async (t) => {
+    const nc = await connect({ servers: nats.url });
+    t.teardown(() => nc.close());
+    await t.rejects(
+      PartitionOwnership.start(nc, { nodeId: 'a', partitions: PARTITIONS, ttlMs: TTL_S * 1000 }, { isBusy: () => false, acquired: () => {}, releasing: () => {}, lost: () => {} }),
+      /another live node already uses node_id "a"/,
+    );
+  });
+
+  await t.test('a node whose lease TTL differs from the cluster\'s is refused', async (t) => {
+    const nc = await connect({ servers: nats.url });
+    t.teardown(() => nc.close());
+    await t.rejects(
+      PartitionOwnership.start(nc, { nodeId: 'z', partitions: PARTITIONS, ttlMs: 7000 }, { isBusy: () => false, acquired: () => {}, releasing: () => {}, lost: () => {} }),
+      /lease_ttl_s/,
+    );
+  });
+
+  await t.test('NATS restarted under the cluster: leases lapse, then everything is owned again', async (t) => {
+    await nats.restart({ downMs: TTL_S * 1000 + 1000 });
+    for (const n of nodes) t.ok(n.events.some((e) => /^lost \d+ expired$/.test(e)), `${n.id} let its leases go while NATS was away`);
+    const owners = await until(() => partitionOwners(nodes.map((n) => ({ id: n.id, owned: n.own.owned() }))), 20_000);
+    t.equal(owners.size, PARTITIONS, 'every partition owned again');
+    t.same(await leaseOwners(nodes[0].nc), owners);
+  });
+
+  noOverlap();
+});
+
+// The node process runs the built tree (dist/), as the daemon tests do.
+const NODE_SCRIPT = join(ROOT, 'dist/harness/cluster-node.js');
+
+interface Proc {
+  id: string;
+  proc: ChildProcess;
+  owned: number[];
+  lines: any[];
+}
+
+function spawnNode(nats: NatsServer, id: string): Proc {
+  const proc = spawn(process.execPath, [NODE_SCRIPT, nats.url, id, String(PARTITIONS), String(TTL_S)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p: Proc = { id, proc, owned: [], lines: [] };
+  let buf = '';
+  proc.stdout!.on('data', (c) => {
+    buf += c;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = JSON.parse(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      p.lines.push(line);
+      if (line.event === 'owned') p.owned = line.owned;
+    }
+  });
+  proc.stderr!.on('data', (c) => process.stderr.write(`[${id}] ${c}`));
+  return p;
+}
+
+t.test('node processes: SIGKILL one, the others take its partitions within lease_ttl_s + a few seconds', { skip: skipWithoutNats() }, async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const procs = ['p1', 'p2', 'p3'].map((id) => spawnNode(nats, id));
+  t.teardown(() => {
+    for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+  });
+  await until(() => {
+    const o = partitionOwners(procs);
+    return o && Object.keys(counts(o)).length === 3 && Object.values(counts(o)).every((c) => c >= 10) ? o : null;
+  }, 20_000);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const victim = procs[1];
+  const theirs = victim.owned.slice();
+  t.ok(theirs.length >= 10, `${victim.id} owns ${theirs.length} partitions`);
+
+  const killedAt = Date.now();
+  victim.proc.kill('SIGKILL');
+  const survivors = procs.filter((p) => p !== victim);
+  await until(() => partitionOwners(survivors), (TTL_S + 5) * 1000, 20);
+  const takeover = Date.now() - killedAt;
+  t.ok(takeover < (TTL_S + 3) * 1000, `the survivors own every partition ${takeover} ms after the SIGKILL (lease_ttl_s = ${TTL_S})`);
+  t.ok(takeover >= (TTL_S * 1000) / 3, 'not before the killed node\'s leases could expire');
+  const owners = partitionOwners(survivors)!;
+  t.same(counts(owners), { p1: 16, p3: 16 }, 'split evenly between the two');
+  t.same(await leaseOwners(nc), owners, 'the leases bucket agrees');
+  t.comment(`takeover after SIGKILL: ${takeover} ms (lease_ttl_s ${TTL_S})`);
+});
