@@ -215,7 +215,10 @@ export class HostActor {
         case 'query': {
           // Only a real update refreshes package lists; a dry run looks at what the host already knows.
           const intent = this.#snap.intent;
-          const q = await ops.query(this.#trace, { refresh: intent?.kind === 'update' && !intent.dry_run });
+          const q = await ops.query(this.#trace, {
+            refresh: intent?.kind === 'update' && !intent.dry_run,
+            reuseForDryRun: intent?.kind === 'update' && intent.dry_run,
+          });
           this.#facts = { ...this.#facts, pending_updates: q.pending.length, package_manager: q.package_manager };
           // A Compose registry that could not be asked leaves its services
           // unlisted: an update goes on to its upgrade even when nothing is listed.

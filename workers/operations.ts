@@ -27,7 +27,12 @@ import { rebootAndWait } from './reboot.js';
 
 export interface HostOperations {
   /** `unlisted`: some updates could not be listed (a Compose registry failed): an update goes on to its upgrade anyway. */
-  query(trace: Trace, opts: { refresh: boolean }): Promise<{ pending: PendingPackage[]; package_manager: PackageManagerName; unlisted: boolean }>;
+  /**
+   * `reuseForDryRun`: a dry-run upgrade of the same job follows when something
+   * is pending, and may reuse this query's package simulation; otherwise no
+   * command output is kept past the query.
+   */
+  query(trace: Trace, opts: { refresh: boolean; reuseForDryRun: boolean }): Promise<{ pending: PendingPackage[]; package_manager: PackageManagerName; unlisted: boolean }>;
   upgrade(dryRun: boolean, trace: Trace, onProgress: (pkg: string, progress: string) => void): Promise<UpdateResult>;
   reboot(trace: Trace): Promise<void>;
   verify(trace: Trace): Promise<void>;
@@ -170,7 +175,7 @@ export function createHostOperations(
       recordedFor = trace.job_id;
       const d = await ensureDetected();
       const pending: PendingPackage[] = [];
-      recording = true;
+      recording = opts.reuseForDryRun;
       try {
         for (const driver of drivers) {
           if (opts.refresh) await driver.refresh(exec, ctx());
@@ -179,7 +184,11 @@ export function createHostOperations(
       } finally {
         recording = false;
       }
-      return { pending, package_manager: d.system, unlisted: drivers.some((x) => x.incomplete === true) };
+      const unlisted = drivers.some((x) => x.incomplete === true);
+      // Nothing to upgrade: no dry run follows, and a host rests for hours —
+      // its raw simulation output (KBs per host, 10,000 hosts) must not stay with it.
+      if (pending.length === 0 && !unlisted) recorded = null;
+      return { pending, package_manager: d.system, unlisted };
     },
 
     async upgrade(dryRun, trace, onProgress) {

@@ -10,6 +10,7 @@ import { Compile } from 'typebox/compile';
 import { ConfigFile, NODE_ID_PATTERN, type HostEntry } from './schema.js';
 import type { ClusterAuth, ClusterSettings, Config, LogLevel } from '../../common/config-types.js';
 import { ConfigError, describeSchemaError, findKeyLine } from './errors.js';
+import { detachStrings } from './detach-strings.js';
 import type { ResolvedHost } from '../../common/schemas/host.js';
 
 const checkConfigFile = Compile(ConfigFile);
@@ -47,7 +48,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let raw: unknown;
   try {
-    raw = parse(text);
+    raw = detachStrings(parse(text));
   } catch (err) {
     if (err instanceof TomlError) {
       const firstLine = err.message.split('\n')[0];
