@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { PartitionOwnership, type OwnershipHooks } from '../src/cluster/ownership.js';
-import { LEASES_BUCKET } from '../src/cluster/buckets.js';
+import { LEASES_BUCKET, MEMBERS_BUCKET } from '../src/cluster/buckets.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
 import { ROOT, until } from '../harness/daemon.js';
 
@@ -31,6 +31,7 @@ async function startNode(nats: NatsServer, id: string, busy = new Set<number>())
     acquired: (p) => void events.push(`acquired ${p}`),
     releasing: (p) => void events.push(`releasing ${p}`),
     lost: (p, reason) => void events.push(`lost ${p} ${reason}`),
+    fatal: (err) => void events.push(`fatal ${err.message}`),
   };
   const own = await PartitionOwnership.start(nc, { nodeId: id, partitions: PARTITIONS, ttlMs: TTL_S * 1000 }, hooks);
   return { id, own, nc, busy, events };
@@ -165,6 +166,25 @@ t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {
     const owners = await until(() => partitionOwners(nodes.map((n) => ({ id: n.id, owned: n.own.owned() }))), 20_000);
     t.equal(owners.size, PARTITIONS, 'every partition owned again');
     t.same(await leaseOwners(nodes[0].nc), owners);
+  });
+
+  await t.test('another instance writing our heartbeat: the node stops acting at once (fatal), the others take over', async (t) => {
+    const c = nodes.find((n) => n.id === 'c')!;
+    // After the NATS restart the three settle back to an even spread.
+    await until(() => c.own.owned().length >= 10, 15_000);
+    const had = c.own.owned();
+    c.events.length = 0;
+    const kv = await new Kvm(c.nc).open(MEMBERS_BUCKET);
+    await kv.put('n.c', JSON.stringify({ node_id: 'c', instance: 'impostor', started_at: new Date().toISOString(), api_url: null }));
+    await until(() => c.events.some((e) => e.startsWith('fatal')), (TTL_S + 2) * 1000);
+    t.match(c.events.find((e) => e.startsWith('fatal')), /another live node already uses node_id "c"/);
+    t.same(c.own.owned(), [], 'c holds nothing any more');
+    t.equal(c.events.filter((e) => / taken$/.test(e)).length, had.length, 'every partition it held reported lost');
+    const rest = nodes.filter((n) => n !== c);
+    const owners = await until(() => partitionOwners(rest.map((n) => ({ id: n.id, owned: n.own.owned() }))), (TTL_S + 5) * 1000);
+    t.equal(owners.size, PARTITIONS, 'a and b own every partition once c\'s leases expire');
+    nodes.splice(nodes.indexOf(c), 1);
+    await stopNode(c, false);
   });
 
   noOverlap();

@@ -129,6 +129,13 @@ export class Leases {
     });
   }
 
+  /** Stop counting every held lease as ours without touching NATS (they expire there); returns them. */
+  abandon(): number[] {
+    const all = [...this.held.keys()].sort((a, b) => a - b);
+    this.held.clear();
+    return all;
+  }
+
   async releaseAll(): Promise<void> {
     await Promise.all([...this.held.keys()].map((p) => this.release(p).catch(() => undefined)));
   }

@@ -130,7 +130,7 @@ export class PartitionOwnership {
         if (err instanceof DuplicateNodeError) {
           this.stopped = true;
           if (this.timer) clearInterval(this.timer);
-          for (const p of this.owned()) this.hooks.lost(p, 'taken');
+          for (const p of this.leases.abandon()) this.hooks.lost(p, 'taken');
           this.hooks.fatal?.(err);
         }
         // Other errors (NATS away, a timeout) are retried next tick.
