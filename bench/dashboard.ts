@@ -15,6 +15,11 @@
 // render, p50/p99: what the page costs, apart from a busy machine), JS heap (CDP Performance.getMetrics) and DOM
 // nodes. Goals printed beside each figure: first render < 1 s, long tasks
 // p99 < 50 ms, lag p99 < 250 ms, heap < 150 MB, ≤ 2,000 DOM nodes.
+//
+// A same-run baseline (bench/lib/dashboard-baseline.ts) runs beside it: a blank
+// page in the same browser reading the same stream with no UI work, which also
+// times a fixed CPU workload and a 10 ms timer. Its long tasks and lag are the
+// machine's; each line prints ours, the baseline's, and the difference.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +28,7 @@ import { startDaemon, type Daemon } from '../harness/daemon.js';
 import { launchChromium } from '../harness/browser.js';
 import { startSimulatorProc, type SimulatorProc } from '../harness/simulator-proc.js';
 import { envNumber } from './lib/bench-env.js';
+import { baselineScript, type BaselineProbe } from './lib/dashboard-baseline.js';
 
 const HOSTS = Math.round(envNumber('DASHBOARD_HOSTS', 10_000));
 const RATES = (process.env.DASHBOARD_RATES ?? '200,1000').split(',').map(Number).filter((n) => n > 0);
@@ -122,7 +128,17 @@ async function main(): Promise<void> {
       JSON.stringify({ hosts: HOSTS, first_render_ms: Math.round(firstRenderMs), goal_first_render_ms: 1000, first_render: verdict(firstRenderMs < 1000), dom_nodes: nodes, goal_dom_nodes: 2000, heap_mb: Math.round(heap0), goal_heap_mb: 150 }),
     );
 
+    // The baseline page, open from now on beside the dashboard (its own renderer process).
+    const base = await browser.newPage();
+    await base.goto('about:blank');
+    await base.evaluate(baselineScript(`ws://127.0.0.1:${daemon.port}/ws/events`));
+
     for (const rate of RATES) {
+      await base.evaluate(() => {
+        const b = (window as unknown as { __base: BaselineProbe }).__base;
+        for (const k of ['longtasks', 'lags', 'burn', 'timer'] as const) b[k].length = 0;
+        b.events = 0;
+      });
       await page.evaluate(() => {
         const b = (window as unknown as { __bench: Probe }).__bench;
         b.longtasks.length = 0;
@@ -151,6 +167,7 @@ async function main(): Promise<void> {
       await sleep(500);
       const elapsed = (performance.now() - t0) / 1000;
       const b = (await page.evaluate(() => (window as unknown as { __bench: Probe }).__bench)) as Probe;
+      const bb = (await base.evaluate(() => (window as unknown as { __base: BaselineProbe }).__base)) as BaselineProbe;
       const heap = await heapMb();
       const out = {
         target_events_per_s: rate,
@@ -174,6 +191,33 @@ async function main(): Promise<void> {
         dom_nodes: await page.evaluate(() => document.getElementsByTagName('*').length),
       };
       console.log(JSON.stringify(out));
+      // Ours beside the machine's: the baseline page saw the same stream at the same time.
+      const r = (x: number) => Math.round(x);
+      const lt = q(b.longtasks, 0.99);
+      const blt = q(bb.longtasks, 0.99);
+      const lag = q(b.lags, 0.99);
+      const blag = q(bb.lags, 0.99);
+      console.log(
+        JSON.stringify({
+          target_events_per_s: rate,
+          baseline_events: bb.events,
+          longtask_p99_ms: { ours: r(lt), baseline: r(blt), ours_above_baseline: r(lt - blt), goal: 50, ours_count: b.longtasks.length, baseline_count: bb.longtasks.length },
+          lag_p99_ms: { ours: r(lag), baseline: r(blag), ours_above_baseline: r(lag - blag), goal: 250 },
+          lag_p50_ms: { ours: r(q(b.lags, 0.5)), baseline: r(q(bb.lags, 0.5)) },
+          machine: {
+            timer_10ms_late_p50_ms: r(q(bb.timer, 0.5)),
+            timer_10ms_late_p99_ms: r(q(bb.timer, 0.99)),
+            burn_ms_min: Math.round(10 * Math.min(...bb.burn)) / 10,
+            burn_ms_p50: Math.round(10 * q(bb.burn, 0.5)) / 10,
+            burn_ms_p99: Math.round(10 * q(bb.burn, 0.99)) / 10,
+          },
+        }),
+      );
+      console.log(
+        `  ${rate} ev/s: long tasks p99 ours ${r(lt)} ms vs machine ${r(blt)} ms (goal < 50, ${verdict(lt < 50)}; ours above the machine ${r(lt - blt)} ms, ${verdict(lt - blt < 50)}) · ` +
+          `lag p99 ours ${r(lag)} ms vs machine ${r(blag)} ms (goal < 250, ${verdict(lag < 250)}; above the machine ${r(lag - blag)} ms) · ` +
+          `our frame work p99 ${Math.round(10 * q(b.work, 0.99)) / 10} ms · a 10 ms timer fired up to ${r(q(bb.timer, 0.99))} ms late (p99), the CPU probe took ${Math.round(10 * q(bb.burn, 0.99)) / 10} ms p99 vs ${Math.round(10 * Math.min(...bb.burn)) / 10} ms at best`,
+      );
       // Where the longest frames went (script vs. style and layout), to tell our work from a busy machine.
       for (const f of [...b.loaf].sort((a, b) => b.d - a.d).slice(0, 3)) console.log(`  long frame ${Math.round(f.d)} ms: script ${Math.round(f.script)} ms, style+layout ${Math.round(f.layout)} ms ${f.fn.slice(0, 160)}`);
     }

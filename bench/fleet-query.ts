@@ -36,13 +36,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, showSpread, spread, type BaselinePass, type Pass } from './lib/fleet-runs.js';
+import { formatBreakdown, formatGroups, measurePass, round2, runBaseline, waitForNoSessions, withDaemon, showSpread, spread, type BaselinePass, type Pass } from './lib/fleet-runs.js';
 import { startSimulatorProc, type SimulatorProc } from '../harness/simulator-proc.js';
 
 const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const SIZES = list(process.env.FLEET_QUERY_SIZES, '1000,10000');
 const WORKERS = list(process.env.FLEET_QUERY_WORKERS, '1,2');
 const CONCURRENCY = Number(process.env.FLEET_QUERY_CONCURRENCY ?? 128);
+/** The issue's goal for a full dry-run query of 10,000 hosts (VmHWM of the daemon, both passes). */
+const PEAK_RSS_GOAL_MIB = 600;
 /** Fresh daemons (and plain runs) per fleet size; the summary gives median and range. */
 const REPEAT = Math.max(1, Math.round(Number(process.env.FLEET_QUERY_REPEAT ?? 3)));
 
@@ -173,10 +175,12 @@ async function measureOnce(sim: SimulatorProc, hosts: number): Promise<SizeRepor
         (run.failed > 0 ? `; first failures: ${run.failures.join('; ')}` : ''),
     );
     console.log(`  CPU/host by thread: ${formatGroups(run.thread_cpu_ms_per_host)}; second half: ${formatGroups(run.second_half_thread_cpu_ms_per_host)}`);
+    console.log(`  memory at the highest RSS sample: ${formatBreakdown(run.memory_at_peak)} [goal: peak RSS ≤ ${PEAK_RSS_GOAL_MIB} MiB at 10,000 hosts]`);
     console.log(
       `fleet ${hosts}: the same daemon again (warm; probes remembered, so fewer commands): ${run.warm.wall_ms} ms, ${run.warm.hosts_per_s} hosts/s, ${run.warm.cpu_ms_per_host} ms CPU/host (front thread ${run.warm.front_cpu_ms_per_host}), ` +
         `peak RSS ${run.warm.peak_rss_mib} MiB, front ELU max ${run.warm.front_elu_max}, completed ${run.warm.completed}/${hosts}, execs ${run.warm.execs}, connections ${run.warm.connections}`,
     );
+    console.log(`  memory at the highest RSS sample (warm): ${formatBreakdown(run.warm.memory_at_peak)}`);
     baselines.push(await runPlain(sim, hosts));
     const plain = bracket(before, baselines.at(-1)!);
     runs.push({ ...run, control, plain });

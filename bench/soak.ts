@@ -13,6 +13,11 @@
 //
 //   npx tsc && node dist/bench/soak.js
 //   SOAK_MINUTES=10 SOAK_HOSTS=10000 SOAK_WORKERS=2 SOAK_BASE_ADDR=127.77.0.1 (the defaults) node dist/bench/soak.js
+//   SOAK_JOB_RESULTS=N: the daemon keeps N per-host job results in memory (default 200,000)
+//
+// Each rollout is accounted when it ends (summary and paged host results):
+// the daemon evicts old jobs from memory, and at the end those are counted as
+// evicted, not failed.
 //
 // Every loop is bounded by the deadline (a rollout still going then is
 // cancelled and given a bounded time to end);
@@ -26,12 +31,14 @@ import { sampleMemory, trend, PLATEAU_MIB_PER_MIN, PLATEAU_SHARE_OF_FIRST, type 
 import { startReads } from './lib/soak-reads.js';
 import { startClient, type SoakClient } from './lib/soak-clients.js';
 import { fleetFile } from './lib/soak-fleet.js';
-import { checkModels, jobAccounting, waitForRollout, type JobCheck } from './lib/soak-checks.js';
+import { accountRollout, checkModels, jobAccounting, waitForRollout, type JobCheck } from './lib/soak-checks.js';
 import { startDaemon } from '../harness/daemon.js';
 
 const MINUTES = envNumber('SOAK_MINUTES', 10);
 const HOSTS = Math.round(envNumber('SOAK_HOSTS', 10_000));
 const WORKERS = Math.round(envNumber('SOAK_WORKERS', 2));
+/** The daemon's bound on per-host job results in memory (0 = its default, 200,000); small values make a short soak reach eviction. */
+const JOB_RESULTS = process.env.SOAK_JOB_RESULTS ? Math.round(envNumber('SOAK_JOB_RESULTS', 1)) : 0;
 const SAMPLE_MS = 10_000;
 const RELOAD_MS = 60_000;
 /** Hosts swapped in and out of the config per reload (and held back at start). */
@@ -67,7 +74,7 @@ async function main(): Promise<void> {
   const d = await startDaemon({
     workers: WORKERS,
     logLevel: 'info',
-    env: { TENDHOST_TEST_SWITCHES: 'crash-worker' },
+    env: { TENDHOST_TEST_SWITCHES: ['crash-worker', ...(JOB_RESULTS > 0 ? [`job-results:${JOB_RESULTS}`] : [])].join(',') },
     daemon: [
       '[daemon.ssh]',
       'max_handshakes_per_worker = 64',
@@ -100,6 +107,8 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   const samples: MemorySample[] = [];
   const jobs: string[] = [];
+  /** Each rollout accounted when it ended (the daemon may evict it from memory later). */
+  const accounted = new Map<string, JobCheck>();
   const clients: SoakClient[] = [];
   const retired: SoakClient[] = [];
   let nextClientId = 0;
@@ -199,6 +208,11 @@ async function main(): Promise<void> {
     // A rollout of 10,000 hosts takes minutes on a busy machine: the one still going at the end is cancelled.
     const job = await waitForRollout(d.url, r.body.job_id, deadline, 240_000);
     log(`rollout ${rollout} (${real ? 'update' : 'dry run'}) ${job.id}: ${job.state}${job.cancelled ? ' (cancelled at the end of the soak)' : ''}, ${JSON.stringify(job.summary)}`);
+    try {
+      accounted.set(job.id, await accountRollout(d.url, job.id));
+    } catch (err) {
+      failures.push(`accounting rollout ${job.id} when it ended: ${(err as Error).message}`);
+    }
   }
   stopping = true;
   clearInterval(reloader);
@@ -212,7 +226,7 @@ async function main(): Promise<void> {
   if (reloadLines('config reload failed; keeping the running configuration') > 0) failures.push('a config reload failed');
 
   // Quiet: every job accounted for, and every connected client's model against the daemon's.
-  const jobChecks: JobCheck[] = await jobAccounting(d.url, jobs);
+  const jobChecks: JobCheck[] = await jobAccounting(d.url, accounted);
   const modelCheck = await checkModels(d.url, clients.slice(0, CHECKERS), 60_000);
   clearInterval(sampler);
   samples.push(await sampleMemory(d.proc.pid!, `${d.url}/metrics`, t0));
@@ -232,6 +246,7 @@ async function main(): Promise<void> {
   const frontHeap = trend(samples, (s) => s.front_heap_mib);
   const workersHeap = trend(samples, (s) => s.workers_heap_mib);
   const badJobs = jobChecks.filter((j) => !j.balanced);
+  const evicted = jobChecks.filter((j) => j.evicted).length;
   const lost = tallies.reduce((n, t) => n + t.gaps, 0);
   const repeated = tallies.reduce((n, t) => n + t.duplicates, 0);
   const result = {
@@ -242,6 +257,7 @@ async function main(): Promise<void> {
     workers: WORKERS,
     faults: FAULTS,
     rollouts: jobs.length,
+    jobs_evicted: evicted,
     reloads: { sent: reloads, confirmed: reloadsOk, hosts_swapped_each: CHURN },
     worker_killed: workerKilled,
     worker_replacements: replaced,
@@ -265,7 +281,10 @@ async function main(): Promise<void> {
   console.log(memLine('RSS', rss));
   console.log(memLine('front heap', frontHeap));
   console.log(memLine('workers heap (sum)', workersHeap));
-  console.log(`rollouts: ${jobs.length}; accounting completed+failed+unreachable+skipped = selected in ${jobChecks.length - badJobs.length}/${jobChecks.length} jobs [goal: all] ${ok(badJobs.length === 0 && jobChecks.length > 0)}`);
+  console.log(
+    `rollouts: ${jobs.length}, each accounted when it ended; accounting completed+failed+unreachable+skipped = selected in ${jobChecks.length - badJobs.length}/${jobChecks.length} jobs [goal: all] ${ok(badJobs.length === 0 && jobChecks.length > 0)}` +
+      `; ${evicted} of ours evicted from the daemon's memory by its job bounds by the end (checked when they ended)`,
+  );
   for (const j of badJobs) console.log(`  job ${j.id}: ${j.state} ${JSON.stringify(j.summary)}`);
   console.log(`API reads: ${readStats.requests} (${JSON.stringify(readStats.by_status)}), 5xx ${readStats.errors_5xx} [goal: 0] ${ok(readStats.errors_5xx === 0)}, no answer ${readStats.no_answer} [goal: 0] ${ok(readStats.no_answer === 0)}, p99 ${readStats.p99_ms} ms, slowest ${readStats.slowest_ms} ms (${readStats.slowest})`);
   console.log(`WebSocket clients: ${tallies.length}, resumes ${result.clients.resumes}, resyncs ${result.clients.resyncs}; events lost ${lost}, repeated ${repeated} [goal: 0] ${ok(lost === 0 && repeated === 0)}`);

@@ -18,7 +18,6 @@ export const ERROR_CODES = {
   HOST_NOT_FAILED: { status: 409, message: 'host is not in the failed state' },
   HOST_FAILED: { status: 409, message: 'host is failed; retry or acknowledge it first' },
   INVALID_HOST_STATE: { status: 409, message: 'the host is not in a state that allows this' },
-  HOST_QUARANTINED: { status: 409, message: 'host key changed; accept the new key first' },
   NOTHING_TO_ACCEPT: { status: 409, message: 'host has no pending host key to accept' },
   JOB_FINISHED: { status: 409, message: 'job has already finished' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'request body is too large' },
@@ -29,9 +28,6 @@ export const ERROR_CODES = {
   DASHBOARD_NOT_BUILT: { status: 503, message: 'the dashboard assets are not built (run make build)' },
   CLUSTER_UNAVAILABLE: { status: 503, message: 'this node cannot reach the cluster (NATS); reads still work, commands do not' },
   PARTITION_UNOWNED: { status: 503, message: 'no cluster node owns this host right now (a handover is under way); retry' },
-
-  // configuration
-  CONFIG_INVALID: { status: 500, message: 'configuration is invalid' },
 
   // host operations (reported in HostStatus.error and job results; HTTP status
   // is what a synchronous call would get if one surfaced)
@@ -65,6 +61,32 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * What a command run on a host can fail with: reaching it over SSH, running
+ * the command (sudo, timeouts, output cap), and the package tools' failures
+ * that classify.ts reads from its output.
+ */
+export const HOST_COMMAND_ERRORS = [
+  'SSH_CONNECTION_REFUSED',
+  'SSH_UNREACHABLE',
+  'SSH_TIMEOUT',
+  'SSH_AUTH_FAILED',
+  'SSH_HOST_KEY_UNKNOWN',
+  'SSH_HOST_KEY_MISMATCH',
+  'SSH_KEY_INVALID',
+  'SSH_NO_KEY',
+  'SSH_DISCONNECTED',
+  'COMMAND_TIMEOUT',
+  'OUTPUT_TRUNCATED',
+  'SUDO_PASSWORD_REQUIRED',
+  'PACKAGE_MANAGER_LOCKED',
+  'PKG_REPO_UNREACHABLE',
+  'PKG_PERMISSION_DENIED',
+  'PKG_DISK_FULL',
+  'PKG_UNKNOWN_MANAGER',
+  'PKG_COMMAND_FAILED',
+] as const satisfies readonly ErrorCode[];
+
 export interface WireError {
   code: ErrorCode;
   message: string;
@@ -75,8 +97,9 @@ export class TendhostError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
-    super(message ?? ERROR_CODES[code].message);
+  /** `cause`: what went wrong underneath; logged, never sent (toWire leaves it out). */
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message ?? ERROR_CODES[code].message, options);
     this.name = 'TendhostError';
     this.code = code;
     this.details = details;
@@ -110,5 +133,5 @@ export function fromWire(wire: unknown): TendhostError {
 export function asTendhostError(err: unknown, fallback: ErrorCode = 'INTERNAL'): TendhostError {
   if (err instanceof TendhostError) return err;
   if (err && typeof err === 'object' && isErrorCode((err as WireError).code)) return fromWire(err);
-  return new TendhostError(fallback, err instanceof Error ? err.message : String(err));
+  return new TendhostError(fallback, err instanceof Error ? err.message : String(err), undefined, { cause: err });
 }

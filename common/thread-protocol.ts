@@ -2,7 +2,7 @@
 // Both sides import this file; every switch over these unions ends in
 // `unreachable()` so a new kind that is not handled fails to compile.
 import type { MessagePort } from 'node:worker_threads';
-import type { WireError } from './errors.js';
+import { HOST_COMMAND_ERRORS, type ErrorCode, type WireError } from './errors.js';
 import type { HostState, HostStatus, ResolvedHost } from './schemas/host.js';
 import type { UnstampedEvent } from './schemas/events.js';
 import type { DaemonSettingsForWorkers } from './config-types.js';
@@ -22,6 +22,21 @@ export type HostCommand =
   | { kind: 'acknowledge' }
   | { kind: 'accept_host_key' }
   | { kind: 'inventory'; refresh: boolean };
+
+/**
+ * What a host's actor may refuse each command with (the actor itself, its
+ * machine's refusals, and for inventory the host's own failures); the REST
+ * API documents these for the routes that send the command.
+ */
+export const COMMAND_ERRORS = {
+  update: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE'],
+  query: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE'],
+  reboot: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE'],
+  retry: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_NOT_FAILED'],
+  acknowledge: ['HOST_NOT_FOUND', 'HOST_NOT_FAILED'],
+  accept_host_key: ['HOST_NOT_FOUND', 'NOTHING_TO_ACCEPT'],
+  inventory: ['HOST_NOT_FOUND', ...HOST_COMMAND_ERRORS],
+} as const satisfies Record<HostCommand['kind'], readonly ErrorCode[]>;
 
 /** Tasks the front process runs on a worker through piscina (request → reply). */
 export type WorkerTask =
@@ -70,7 +85,7 @@ export type PortMessage =
       error: string | null;
       code: string | null;
     }
-  | { kind: 'metrics'; shard: number; sessions_open: number; handshakes_in_flight: number; elu: number; heap_used: number; sent_at: number }
+  | { kind: 'metrics'; shard: number; sessions_open: number; handshakes_in_flight: number; elu: number; heap_used: number; heap_total: number; external: number; sent_at: number }
   | { kind: 'op_duration'; op: 'query' | 'upgrade' | 'reboot' | 'verify'; seconds: number; ok: boolean }
   | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields: Record<string, unknown> }
   | { kind: 'fatal'; shard: number; error: WireError };

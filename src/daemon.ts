@@ -12,22 +12,21 @@ import { HostRegistry } from './app/host-registry.js';
 import { preflight } from './app/preflight.js';
 import { Recovery } from './app/recovery.js';
 import { ConfigReloader, type ReloadResult } from './app/reload.js';
+import { resumeLastRun } from './app/resume.js';
+import { stopInOrder } from './app/shutdown.js';
 import { attachActorAudit } from './audit/actor-audit.js';
 import { openAudit } from './audit/open-audit.js';
 import { Broadcaster } from './events/broadcaster.js';
-import { announceJobs } from './events/job-announcer.js';
 import { FleetUpdates } from './app/fleet-updates.js';
 import { HostActions } from './app/host-actions.js';
-import { createHttpHandlers } from './http/app.js';
 import { buildRoutes } from './http/routes.js';
-import { startServer, type RunningServer } from './http/uws.js';
-import { EventStream } from './http/ws.js';
+import { serveApi } from './http/serve.js';
 import { JobStore } from './jobs/job-store.js';
 import { startLoadLog } from './load-log.js';
 import { Metrics } from './metrics.js';
 import { ShardPool } from './pool/shard-pool.js';
 import { ReadModel } from './state/read-model.js';
-import { loadState, StateStore } from './store/state-store.js';
+import { loadState } from './store/state-store.js';
 
 export { StoreError } from './store/store-error.js';
 export { NoNativeHttpError } from './app/preflight.js';
@@ -54,16 +53,16 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   const { file: storeFile, state } = loadState(config.daemon.state_dir);
 
   const model = new ReadModel();
-  const jobs = new JobStore();
+  const jobs = new JobStore(undefined, testJobResultsBound());
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
-  const metrics = new Metrics({
+  const metrics: Metrics = new Metrics({
     hostsByState: () => model.countByState(),
     jobsByState: () => jobs.countByState(),
     shards: () => broadcaster.shardMetrics,
     lastSeq: () => broadcaster.lastSeq,
     storeRowsWritten: () => store.stats.rows,
-    wsClients: () => stream.clientCount,
+    wsClients: (): number => stream.clientCount,
   });
   const pool = new ShardPool({
     workers: config.daemon.workers,
@@ -73,10 +72,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
       log.error({ shard, reason }, 'shard worker died; rebuilding its actors on a new worker');
       metrics.workerReplaced(cause);
       const restore = recovery.shardLost((name) => pool.shardOf(name) === shard, cause === 'silent' ? 'worker stopped answering' : 'worker died');
-      registry.reattach(shard, restore).then(
-        () => log.info({ shard, reason }, 'shard re-attached'),
-        (err: Error) => log.error({ shard, err: err.message }, 'could not re-attach shard'),
-      );
+      registry.reattach(shard, restore).then(() => log.info({ shard, reason }, 'shard re-attached'), (err: Error) => log.error({ shard, err: err.message }, 'could not re-attach shard'));
     },
     watchdogMs: config.daemon.worker_watchdog_ms,
     onShardSilent: (shard, silentMs) => log.error({ shard, silent_ms: silentMs }, 'shard worker stopped answering; terminating it'),
@@ -89,24 +85,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   }, log);
   const recovery = new Recovery({ hosts: model, jobs, emit: (e) => broadcaster.emit(e), audit, log });
 
-  // The last run's state, in the order clients resuming with ?since= must see it.
-  const restoreFrom = recovery.restoreLastRun(state, (name) => registry.has(name));
-  broadcaster.restore(state.events, state.lastSeq);
-  recovery.announceInterruptedJobs();
-  announceJobs(jobs, broadcaster);
-  broadcaster.startingFrom((name) => state.statuses.get(name), { announceNew: broadcaster.lastSeq > 0 });
-  const store = await StateStore.start(storeFile, log, { eventRetention: Math.max(config.daemon.ws.replay_buffer, 1000), jobRetention: 10_000, nice: config.workers.nice }, (n) => model.json(n));
-  broadcaster.setPersist({ status: (s) => store.status(s), removed: (n) => store.removeStatus(n), event: (seq, json) => store.event(seq, json) });
-  jobs.setOnChange((j, host) => store.job(j, host));
-  for (const j of jobs.list()) store.job(j);
-  recovery.announceInterruptedHosts();
+  const { store, restoreFrom } = await resumeLastRun(state, storeFile, config, log, { model, jobs, broadcaster, recovery, isHost: (name) => registry.has(name) });
 
-  try {
-    await registry.attachAll(restoreFrom);
-  } catch (err) {
-    await pool.destroy().catch(() => {});
-    throw new WorkerPoolError(`worker pool failed to start: ${(err as Error).message}`);
-  }
+  await orFail(registry.attachAll(restoreFrom), pool, (m) => new WorkerPoolError(`worker pool failed to start: ${m}`));
   // Statuses arrive on the shards' ports right after attach; wait for all.
   const t0 = Date.now();
   while (model.size < registry.size && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 5));
@@ -124,78 +105,16 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     groups: { groups: () => registry.groups, hosts: model },
     fleet,
     jobs,
-    authEnabled: config.daemon.auth.enabled,
+    pipeline: { auth: config.daemon.auth.enabled, rateLimit: config.daemon.rate_limit.enabled },
   });
-  const http = createHttpHandlers({
-    routes,
-    log,
-    bodyLimit: config.daemon.http.body_limit_bytes,
-    auth: config.daemon.auth,
-    rateLimit: config.daemon.rate_limit,
-    audit: audit && { record: (r) => audit.recordRequest(r) },
-    onResponse: (route, method, status) => metrics.httpRequest(route, method, status),
-  });
-  const stream = new EventStream({
-    model,
-    broadcaster,
-    log,
-    auth: http.auth,
-    maxBackpressure: config.daemon.ws.max_backpressure_bytes,
-    idleTimeoutS: config.daemon.ws.idle_timeout_s,
-    onDropped: () => metrics.wsDropped(),
-  });
-
-  let server: RunningServer;
-  try {
-    const { tls } = config.daemon;
-    server = await startServer({
-      host: config.daemon.host,
-      port: config.daemon.port,
-      tls: tls.enabled && tls.cert_path && tls.key_path ? { cert_path: tls.cert_path, key_path: tls.key_path } : null,
-      http,
-      ws: stream.handlers(),
-    });
-  } catch (err) {
-    await pool.destroy().catch(() => {});
-    throw new BindError((err as Error).message);
-  }
-  stream.attach(server.publish);
-  broadcaster.setFanout(stream);
-
-  log.info(
-    {
-      host: config.daemon.host,
-      port: server.port,
-      tls: config.daemon.tls.enabled,
-      workers: pool.size,
-      hosts: model.size,
-      uws: `${uws.build} (${uws.package} ${uws.version}, ABI ${uws.abi})`,
-      config: config.file,
-    },
-    'listening',
-  );
+  const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model, broadcaster, audit, metrics }), pool, (m) => new BindError(m));
+  const { host, tls } = config.daemon;
+  log.info({ host, port: server.port, tls: tls.enabled, workers: pool.size, hosts: model.size, uws: `${uws.build} (${uws.package} ${uws.version}, ABI ${uws.abi})`, config: config.file }, 'listening');
   const loadLog = startLoadLog(log, broadcaster);
   const reloader = new ConfigReloader(config, registry, log, audit, (name) => model.get(name)?.state);
 
   let stopping: Promise<void> | null = null;
-  const stop = async (): Promise<void> => {
-    loadLog.stop();
-    reloader.stop();
-    server.stopListening();
-    const deadline = Date.now() + config.daemon.http.shutdown_timeout_ms;
-    while (server.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    stream.stop();
-    server.closeAll();
-    // Rollouts start no more hosts; what runs gets the grace period.
-    const stopAt = Date.now();
-    fleet.halt('daemon stopped');
-    await pool.close(config.daemon.shutdown_grace_ms);
-    // The shards' last statuses (interrupted operations) arrive on their ports; let them land.
-    await new Promise((r) => setImmediate(r));
-    recovery.auditShutdown(stopAt);
-    await store.close();
-    await audit?.close();
-  };
+  const stop = () => stopInOrder(config.daemon, { timers: [loadLog, reloader], server, stream, fleet, pool, recovery, closeLast: [store, audit] });
   return {
     port: server.port,
     reload: () => reloader.reload(),
@@ -203,4 +122,25 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     freezeShard: async (shard) => void (await pool.run({ kind: 'freeze', shard })),
     stop: () => (stopping ??= stop()),
   };
+}
+
+/** A start-up step that failed: the workers are torn down and the error says which step (main.ts picks the exit code by its class). */
+async function orFail<T>(step: Promise<T>, pool: ShardPool, as: (message: string) => Error): Promise<T> {
+  try {
+    return await step;
+  } catch (err) {
+    await pool.destroy().catch(() => {});
+    throw as((err as Error).message);
+  }
+}
+
+/**
+ * Test-only switch (TENDHOST_TEST_SWITCHES=job-results:N): hold at most N
+ * per-host job results in memory instead of 200,000, so a short soak on a
+ * small fleet reaches the eviction it must tolerate. Undefined = the default.
+ */
+function testJobResultsBound(): number | undefined {
+  const sw = (process.env.TENDHOST_TEST_SWITCHES ?? '').split(',').find((s) => s.startsWith('job-results:'));
+  const n = sw ? Number(sw.slice('job-results:'.length)) : NaN;
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }

@@ -51,7 +51,7 @@ export class Metrics implements BroadcastObserver {
         for (const s of JOB_STATES) this.set({ state: s }, counts[s] ?? 0);
       },
     });
-    const perShard = (name: string, help: string, pick: (m: { sessions_open: number; handshakes_in_flight: number; elu: number; heap_used: number }) => number) =>
+    const perShard = (name: string, help: string, pick: (m: ShardMetrics) => number) =>
       new Gauge({
         name,
         help,
@@ -66,14 +66,21 @@ export class Metrics implements BroadcastObserver {
     perShard('tendhost_worker_event_loop_utilization', 'Event-loop utilisation per worker (last 2 s)', (m) => m.elu);
     // Heap per thread: a leak shows as growth that survives GC (the soak benchmark reads these).
     perShard('tendhost_worker_heap_used_bytes', 'V8 heap in use per worker thread (as last reported, every 2 s)', (m) => m.heap_used);
-    new Gauge({
-      name: 'tendhost_heap_used_bytes',
-      help: 'V8 heap in use by the front thread',
-      registers: [r],
-      collect() {
-        this.set(process.memoryUsage().heapUsed);
-      },
-    });
+    // Where a process's RSS goes: V8 keeps freed pages (heap total > used), and Buffers live outside the heap.
+    perShard('tendhost_worker_heap_total_bytes', 'V8 heap reserved per worker thread, used or not (as last reported)', (m) => m.heap_total);
+    perShard('tendhost_worker_external_bytes', 'Memory outside the V8 heap held by a worker thread\'s objects (Buffers; as last reported)', (m) => m.external);
+    const front = (name: string, help: string, pick: (m: NodeJS.MemoryUsage) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.set(pick(process.memoryUsage()));
+        },
+      });
+    front('tendhost_heap_used_bytes', 'V8 heap in use by the front thread', (m) => m.heapUsed);
+    front('tendhost_heap_total_bytes', 'V8 heap reserved by the front thread, used or not', (m) => m.heapTotal);
+    front('tendhost_external_bytes', "Memory outside the V8 heap held by the front thread's objects (Buffers)", (m) => m.external);
     new Gauge({
       name: 'tendhost_resident_memory_bytes',
       help: 'Resident set size of the whole daemon process (every thread)',

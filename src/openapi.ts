@@ -5,16 +5,12 @@ import { OpenApiBuilder, type OperationObject, type ParameterObject, type Respon
 import type { TSchema } from 'typebox';
 import { ERROR_CODES, type ErrorCode } from '../common/errors.js';
 import type { Route } from './http/route.js';
+import { routeErrorCodes, type PipelineSettings } from './http/route-errors.js';
 import { ErrorBody } from '../common/schemas/requests.js';
-import { HostEvent } from '../common/schemas/events.js';
-import { JobEvent } from '../common/schemas/job-events.js';
-import { ServerMessage } from '../common/schemas/stream.js';
-import { FleetEvent } from '../common/schemas/fleet-events.js';
+import { ServerMessage, StreamEvent } from '../common/schemas/stream.js';
 
 /** Routes served outside the route table (the WebSocket upgrade). */
 export const WS_PATH = '/ws/events';
-
-const COMMON_ERRORS: ErrorCode[] = ['UNAUTHORIZED', 'RATE_LIMITED', 'INTERNAL'];
 
 /** `/hosts/:name` → `/hosts/{name}` */
 export function openApiPath(path: string): string {
@@ -51,12 +47,14 @@ function parameters(route: Route): ParameterObject[] {
   return out;
 }
 
-function errorResponses(route: Route): ResponsesObject {
+/**
+ * Error answers by status; each one's schema narrows `code` to the codes that
+ * status can carry on this operation, so clients (and the error test) read
+ * exactly what the server may answer.
+ */
+export function errorResponses(codes: readonly ErrorCode[]): ResponsesObject {
   const byStatus = new Map<number, ErrorCode[]>();
-  const codes = [...(route.errors ?? []), ...COMMON_ERRORS.filter((c) => route.auth !== false || c === 'INTERNAL')];
-  if (route.body) codes.push('VALIDATION_FAILED', 'INVALID_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE');
-  if (route.params || route.query) codes.push('VALIDATION_FAILED');
-  for (const code of new Set(codes)) {
+  for (const code of codes) {
     const status = ERROR_CODES[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -64,13 +62,18 @@ function errorResponses(route: Route): ResponsesObject {
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     out[String(status)] = {
       description: `Error: ${list.join(', ')}`,
-      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      content: {
+        'application/json': {
+          schema: { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { code: { type: 'string', enum: list } } }] },
+        },
+      },
     };
   }
   return out;
 }
 
-export function buildOpenApi(routes: Route[], version: string, authEnabled: boolean): object {
+export function buildOpenApi(routes: Route[], version: string, pipeline: PipelineSettings): object {
+  const authEnabled = pipeline.auth;
   const b = OpenApiBuilder.create()
     .addOpenApiVersion('3.1.0')
     .addTitle('tendhost')
@@ -80,9 +83,7 @@ export function buildOpenApi(routes: Route[], version: string, authEnabled: bool
         'follow them on `GET /jobs/{id}` or the `/ws/events` stream. Errors are `{code, message}` with a stable code.',
     )
     .addSchema('Error', schema(ErrorBody))
-    .addSchema('HostEvent', schema(HostEvent))
-    .addSchema('FleetEvent', schema(FleetEvent))
-    .addSchema('JobEvent', schema(JobEvent))
+    .addSchema('StreamEvent', schema(StreamEvent))
     .addSchema('StreamMessage', schema(ServerMessage))
     .addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A token whose sha256 is in [daemon.auth] tokens' });
 
@@ -110,7 +111,7 @@ export function buildOpenApi(routes: Route[], version: string, authEnabled: bool
           ? { description: spec.description, content: { [spec.contentType]: { schema: { type: 'string' } } } }
           : { description: spec.description };
     }
-    Object.assign(responses, errorResponses(route));
+    Object.assign(responses, errorResponses(routeErrorCodes(route, pipeline)));
     const path = openApiPath(route.path);
     const existing = (b.getSpec().paths ?? {})[path] ?? {};
     b.addPath(path, { ...existing, [route.method.toLowerCase()]: op });
@@ -123,7 +124,7 @@ export function buildOpenApi(routes: Route[], version: string, authEnabled: bool
       tags: ['events'],
       description:
         'Upgrade to a WebSocket. First message: `Snapshot` {seq, hosts[]} (or, with `since`, the missed events, or `Resync` + `Snapshot` ' +
-        'when the replay buffer no longer reaches back). Then every event (`HostEvent`, `FleetEvent`, `JobEvent` schemas; all messages: `StreamMessage`) with a monotonic `seq`. `HostUpdated` carries a host’s whole status after any change, so a client that applies it holds what `GET /hosts` serves. ' +
+        'when the replay buffer no longer reaches back). Then every event (one of `StreamEvent`; every message: `StreamMessage`) with a monotonic `seq`. `HostUpdated` carries a host’s whole status after any change, so a client that applies it holds what `GET /hosts` serves. ' +
         'Send `{"type":"filter", hosts?, tags?, groups?, types?}` to change the filter. A client too slow to keep up is closed with code 4008.',
       security: authEnabled ? [{ bearer: [] }] : [],
       parameters: [
@@ -136,8 +137,8 @@ export function buildOpenApi(routes: Route[], version: string, authEnabled: bool
       ],
       responses: {
         '101': { description: 'Switching to the WebSocket protocol' },
-        '400': { description: 'Error: VALIDATION_FAILED', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        '401': { description: 'Error: UNAUTHORIZED', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        // The upgrade is decided in ws.ts: a bad since/types, or (auth on) a missing token.
+        ...errorResponses(authEnabled ? ['VALIDATION_FAILED', 'UNAUTHORIZED'] : ['VALIDATION_FAILED']),
       },
     },
   });

@@ -10,6 +10,7 @@ import { validate } from '@readme/openapi-parser';
 import { buildRoutes } from '../src/http/routes.js';
 import { openApiPath, WS_PATH } from '../src/openapi.js';
 import { ERROR_CODES } from '../common/errors.js';
+import { EVENT_TYPES } from '../common/schemas/stream.js';
 import type { RouteDeps } from '../src/http/routes.js';
 import { startDaemon, type Daemon } from '../harness/daemon.js';
 
@@ -37,7 +38,7 @@ t.test('the document passes the OpenAPI validator', async (t) => {
 
 t.test('the document and the route table describe the same routes', async (t) => {
   // Only the route definitions are read: no handler runs, so the parts they would use are empty.
-  const routes = buildRoutes({ system: { version: 'test' }, hosts: {}, groups: {}, fleet: {}, jobs: {}, authEnabled: false } as unknown as RouteDeps);
+  const routes = buildRoutes({ system: { version: 'test' }, hosts: {}, groups: {}, fleet: {}, jobs: {}, pipeline: { auth: false, rateLimit: false } } as unknown as RouteDeps);
   const table = new Set(routes.map((r) => `${r.method} ${openApiPath(r.path)}`));
   const documented = new Set<string>();
   for (const [path, ops] of Object.entries(spec.paths as Record<string, object>)) {
@@ -79,9 +80,19 @@ t.test('every error code is in the document, once', async (t) => {
   t.same(spec.components.schemas.ErrorCode.enum, codes, 'and the ErrorCode schema');
   for (const c of spec['x-error-codes']) t.equal(c.status, ERROR_CODES[c.code as keyof typeof ERROR_CODES].status, `${c.code} status`);
   const text = JSON.stringify(spec.paths);
-  for (const code of ['HOST_EXISTS', 'HOST_BUSY', 'HOST_NOT_FAILED', 'JOB_FINISHED', 'GROUP_NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED']) {
+  // (UNAUTHORIZED and RATE_LIMITED appear only when auth / rate limiting are on: test/api-errors.test.ts.)
+  for (const code of ['HOST_EXISTS', 'HOST_BUSY', 'HOST_NOT_FAILED', 'JOB_FINISHED', 'GROUP_NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'WORKER_UNAVAILABLE']) {
     t.match(text, code, `${code} appears on the operations that answer it`);
   }
+  t.notMatch(text, 'RATE_LIMITED', 'rate limiting is off here: no operation lists RATE_LIMITED');
+  t.notMatch(text, 'UNAUTHORIZED', 'auth is off here: no operation lists UNAUTHORIZED');
+});
+
+t.test('the stream events in the document are the stream-event union, the list the filter accepts', async (t) => {
+  const documented = spec.components.schemas.StreamEvent.anyOf.map((s: any) => s.properties.type.const);
+  t.same(documented, [...EVENT_TYPES], 'StreamEvent lists every event type, in order');
+  const messages = spec.components.schemas.StreamMessage.anyOf.map((s: any) => s.properties.type.const);
+  for (const type of EVENT_TYPES) t.ok(messages.includes(type), `${type} is a stream message`);
 });
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));

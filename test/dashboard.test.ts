@@ -22,8 +22,9 @@ t.teardown(() => browser?.cleanup());
 const MARKUP_TAG = '<img src=x onerror="window.__pwned=1">';
 const SCRIPT_TAG = '<script>window.__pwned=2</script>';
 
-async function openPage(url: string): Promise<Page> {
+async function openPage(url: string, before?: (page: Page) => void): Promise<Page> {
   const page = await (await getBrowser()).newPage({ viewport: { width: 1400, height: 900 } });
+  before?.(page);
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));
   (page as Page & { problems?: string[] }).problems = problems;
@@ -94,6 +95,50 @@ t.test('assets: gzip, ETag and 304, a CSP without inline script, and in the Open
 
   const spec = (await d.get('/openapi.json')).body;
   for (const p of ['/', '/ui/app.js', '/ui/app.css']) t.ok(spec.paths[p]?.get, `${p} is in the OpenAPI document`);
+});
+
+t.test('HEAD of the page and its assets answers like GET, without a body, on a kept-alive connection', async (t) => {
+  const setup = await startSimSetup({ hosts: 1 });
+  t.teardown(() => setup.stop());
+  const d = await setup.start();
+  const { Agent, request } = await import('node:http');
+  // One socket for every request: a body sent after a HEAD answer would be read as the next answer.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const sockets = new Set<unknown>();
+  const call = (method: string, path: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
+      const req = request(`${d.url}${path}`, { method, headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('socket', (s) => sockets.add(s));
+      req.on('error', reject);
+      req.end();
+    });
+  for (const path of ['/', '/ui/app.js', '/ui/app.css']) {
+    for (const enc of ['identity', 'gzip']) {
+      const get = await call('GET', path, { 'accept-encoding': enc });
+      const head = await call('HEAD', path, { 'accept-encoding': enc });
+      t.equal(head.status, 200, `HEAD ${path} (${enc}): 200`);
+      t.equal(head.body.length, 0, 'no body');
+      t.equal(head.headers['content-length'], String(get.body.length), `Content-Length ${get.body.length}, as GET sends`);
+      for (const h of ['content-type', 'etag', 'content-encoding', 'content-security-policy', 'cache-control', 'vary'])
+        t.equal(head.headers[h], get.headers[h], `${h} as GET`);
+    }
+    const etag = (await call('HEAD', path)).headers.etag as string;
+    const cached = await call('HEAD', path, { 'if-none-match': etag });
+    t.equal(cached.status, 304, `HEAD ${path} with a matching If-None-Match: 304`);
+  }
+  // The same connection still answers a GET properly after all those HEADs.
+  const after = await call('GET', '/livez');
+  t.equal(after.status, 200);
+  t.equal(JSON.parse(after.body.toString()).status, 'ok', 'the connection is still in step');
+  t.equal(sockets.size, 1, 'all on one kept-alive connection');
+  const missing = await call('HEAD', '/ui/nothing.js');
+  t.equal(missing.status, 404, 'an unknown asset: 404');
+  t.equal(missing.body.length, 0, 'also without a body');
 });
 
 t.test('the live page: counts, live changes, filters in the URL, sort, a dry run from the page, markup as text', { skip }, async (t) => {
@@ -198,7 +243,7 @@ t.test('the live page: counts, live changes, filters in the URL, sort, a dry run
   t.same((page as Page & { problems?: string[] }).problems, [], 'no script errors on the page');
 });
 
-t.test('a rollout from the form, with a failing and an unreachable host, ends with GET /jobs/{id}’s counts', { skip }, async (t) => {
+t.test('a rollout from the form, with a failing and an unreachable host, ends with GET /jobs/{id}’s counts, per batch too', { skip }, async (t) => {
   const setup = await startSimSetup({ hosts: 8, mix: { debian: 100 }, rebootRequiredPct: 0, faults: ['upgrade-fail=sim-00003', 'refused=sim-00006'] });
   t.teardown(() => setup.stop());
   const d = await setup.start();
@@ -206,7 +251,10 @@ t.test('a rollout from the form, with a failing and an unreachable host, ends wi
   t.teardown(() => page.close());
   await until(async () => (await countOf(page, 'count-total')) === 8, 20_000);
   await page.getByRole('button', { name: 'Rollout…' }).click();
-  await page.getByLabel('Batch size').fill('4');
+  // A canary of one, then batches of 3 half a second apart: batches 1 (canary), 2 and 3.
+  await page.getByLabel('Batch size').fill('3');
+  await page.getByLabel('Canary hosts').fill('1');
+  await page.getByLabel('Delay between batches (ms)').fill('500');
   await page.getByLabel('Tags (all, comma-separated)').fill('sim');
   t.equal(await text(page, 'rollout-preview'), '8 hosts selected', 'the preview counts the selected hosts');
   await page.getByLabel('Exclude hosts').fill('sim-00008');
@@ -216,6 +264,17 @@ t.test('a rollout from the form, with a failing and an unreachable host, ends wi
   await page.locator('[data-testid="job-view"]').waitFor();
   const id = new URL(page.url()).searchParams.get('job') as string;
   t.ok(id, 'the job opens, its id in the URL');
+  // Every batch × outcome grid the page draws while the rollout runs, recorded in the page.
+  await page.evaluate(() => {
+    const seen: string[] = ((window as unknown as { __grids: string[] }).__grids = []);
+    const record = () => {
+      const rows = [...document.querySelectorAll('[data-testid="batch-grid"] tbody tr')].map((r) => [...r.children].map((c) => c.textContent).join(' '));
+      const g = rows.join(' | ');
+      if (g && seen[seen.length - 1] !== g) seen.push(g);
+    };
+    record();
+    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
   const job = await waitForJob(d, id, (j) => j.finished_at !== null, 60_000);
   const s = (await d.get(`/jobs/${id}`)).body.summary;
   t.equal(s.total, 7);
@@ -223,6 +282,31 @@ t.test('a rollout from the form, with a failing and an unreachable host, ends wi
   const want = `${s.completed} completed · ${s.failed} failed · ${s.unreachable} unreachable · ${s.skipped} skipped / ${s.total}`;
   await until(async () => (await page.locator('[data-testid="job-view"] [data-testid="progress-text"]').textContent()) === want, 10_000);
   t.pass(`the job view shows ${want}`);
+
+  // The rollout view: the daemon's per-batch counts (they add up to the summary), drawn as they moved.
+  const rest = (await d.get(`/jobs/${id}`)).body;
+  const rows = rest.batches as Array<Record<string, number>>;
+  t.same(rows.map((b) => [b.batch, b.total]), [[1, 1], [2, 3], [3, 3]], 'GET /jobs/{id}: batches of 1 (canary), 3 and 3');
+  for (const k of ['total', 'completed', 'failed', 'unreachable', 'skipped', 'pending', 'running'])
+    t.equal(rows.reduce((n, b) => n + b[k], 0), s[k], `the batches' ${k} add up to the summary`);
+  t.same([rows[1].failed, rows[2].unreachable], [1, 1], 'the failing host in batch 2, the unreachable one in batch 3');
+  const line = (b: Record<string, number>) => [b.batch, b.completed, b.failed, b.unreachable, b.skipped, b.running, b.pending, b.total].join(' ');
+  const wantGrid = [...rows].reverse().map(line).join(' | ');
+  const lastGrid = () => page.evaluate(() => (window as unknown as { __grids: string[] }).__grids.at(-1));
+  await until(async () => (await lastGrid()) === wantGrid, 10_000).catch(async () => t.equal(await lastGrid(), wantGrid));
+  t.pass(`the grid shows them, newest batch first (${wantGrid})`);
+  const grids = await page.evaluate(() => (window as unknown as { __grids: string[] }).__grids);
+  t.ok(grids.length >= 3 && grids.some((g) => g.split(' | ').length < 3), `it was drawn while the rollout ran, batch by batch (${grids.length} versions)`);
+  // A cell lists its hosts: GET /jobs/{id}/hosts?state=failed&batch=2.
+  const reads: string[] = [];
+  page.on('request', (r) => reads.push(r.url()));
+  await page.getByRole('button', { name: 'batch 2, 1 failed' }).click();
+  await until(async () => (await page.locator('.results:not(.batches) tbody tr').count()) === 1, 10_000);
+  t.equal(await page.locator('.results:not(.batches) tbody tr td').first().textContent(), 'sim-00003', 'the failed cell of batch 2 lists sim-00003');
+  t.ok(reads.some((u) => /\/jobs\/[^/]+\/hosts\?.*state=failed/.test(u) && /batch=2/.test(u)), 'read page by page from GET /jobs/{id}/hosts?state=failed&batch=2');
+  const api = (await d.get(`/jobs/${id}/hosts?batch=3&state=unreachable`)).body;
+  t.same(api.data.map((h: { host: string; batch: number }) => [h.host, h.batch]), [['sim-00006', 3]], 'the API answers the same filter for batch 3');
+
   await page.getByRole('button', { name: 'Jobs', exact: true }).click();
   await until(async () => (await page.locator('[data-testid="jobs"] [data-testid="progress-text"]').first().textContent()) === want, 10_000);
   t.pass('so does the live jobs list (from the stream)');
@@ -382,4 +466,69 @@ t.test('a stream that cannot be replayed is rebuilt from a Resync and a fresh sn
   }, 20_000);
   t.pass('every row shows the daemon’s state after the resync');
   t.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1, 'no reload');
+});
+
+t.test('a hidden tab fetches nothing and draws nothing; the stream stays open, and on return the page catches up', { skip }, async (t) => {
+  const HOSTS = 10;
+  const setup = await startSimSetup({ hosts: HOSTS, mix: { debian: 100 }, rebootRequiredPct: 0 });
+  t.teardown(() => setup.stop());
+  const d = await setup.start();
+  // A rollout in batches of 2, 400 ms apart, watched from its job view with a host detail open:
+  // both panels read REST when the stream says something moved.
+  const start = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: 2, delay_ms: 400 });
+  const id = start.body.job_id as string;
+  const frames: number[] = [];
+  const page = await openPage(`${d.url}/?job=${id}&host=sim-00009`, (p) => p.on('websocket', (ws) => ws.on('framereceived', () => frames.push(Date.now()))));
+  t.teardown(() => page.close());
+  await page.locator('[data-testid="batch-grid"]').waitFor({ timeout: 20_000 });
+  await until(async () => (await text(page, 'stream-state'))?.includes('live'), 10_000);
+  const rest: string[] = [];
+  page.on('request', (r) => {
+    if (!r.url().includes('/ws/events')) rest.push(`${Date.now()} ${r.method()} ${new URL(r.url()).pathname}`);
+  });
+  // Headless chromium keeps every page "visible" (minimised or behind another tab alike):
+  // hide it the way a browser tells a page, visibilityState and the visibilitychange event.
+  const setHidden = (hidden: boolean) =>
+    page.evaluate((h) => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+  // The page must still be mid-rollout when hidden, for the test to mean anything.
+  t.equal((await d.get(`/jobs/${id}`)).body.finished_at, null, 'the rollout is still running when the tab is hidden');
+  await setHidden(true);
+  const hiddenAt = Date.now();
+  await page.evaluate(() => {
+    const w = window as unknown as { __mutations: number };
+    w.__mutations = 0;
+    new MutationObserver((l) => (w.__mutations += l.length)).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  // While hidden: the rollout ends, and one more host changes (its own job, for the host detail).
+  await waitForJob(d, id, (j) => j.finished_at !== null, 60_000);
+  const other = await d.request('POST', '/hosts/sim-00009/update', { dry_run: true });
+  await waitForJob(d, other.body.job_id, (j) => j.finished_at !== null);
+  await new Promise((r) => setTimeout(r, 1500));
+  const shownAt = Date.now();
+  const whileHidden = rest.filter((l) => Number(l.split(' ')[0]) >= hiddenAt);
+  t.same(whileHidden, [], 'no REST request while hidden');
+  t.ok(frames.filter((f) => f >= hiddenAt).length > 10, `the stream stayed open: ${frames.filter((f) => f >= hiddenAt).length} messages received while hidden`);
+  t.equal(await page.evaluate(() => (window as unknown as { __mutations: number }).__mutations), 0, 'nothing drawn while hidden');
+
+  await setHidden(false);
+  const s = (await d.get(`/jobs/${id}`)).body.summary;
+  const want = `${s.completed} completed · ${s.failed} failed · ${s.unreachable} unreachable · ${s.skipped} skipped / ${s.total}`;
+  await until(async () => (await page.locator('[data-testid="job-view"] [data-testid="progress-text"]').textContent()) === want, 10_000);
+  t.pass(`on return the job view shows the finished rollout (${want})`);
+  t.equal(await text(page, 'job-state'), (await d.get(`/jobs/${id}`)).body.state, 'and its final state');
+  const after = rest.filter((l) => Number(l.split(' ')[0]) >= shownAt).map((l) => l.split(' ').slice(1).join(' '));
+  t.ok(after.includes(`GET /jobs/${id}`), `it read the job once shown (${after.join(', ')})`);
+  t.ok(after.some((l) => l === 'GET /jobs'), 'and the host’s recent jobs');
+  const hosts = await allHosts(d);
+  for (const st of ['idle', 'pending_updates', 'failed']) {
+    const n = [...hosts.values()].filter((h) => h.state === st).length;
+    await until(async () => (await countOf(page, `count-${st}`)) === n, 10_000);
+  }
+  t.pass('the state counts equal GET /hosts without a reload');
+  t.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1, 'no reload');
+  t.same((page as Page & { problems?: string[] }).problems, [], 'no script errors on the page');
 });

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { INITIAL, TRANSITIONS, canTransition, transition, type Snapshot } from '../common/host-machine.js';
 import { HOST_STATES } from '../common/schemas/host.js';
+import { COMMAND_ERRORS } from '../common/thread-protocol.js';
 
 const at = '2026-01-01T00:00:00.000Z';
 const snap = (state: Snapshot['state'], extra: Partial<Snapshot> = {}): Snapshot => ({ ...INITIAL, state, ...extra });
@@ -125,4 +126,24 @@ t.test('refusals: busy hosts, failed hosts, wrong states', async (t) => {
   t.same(ack.ok ? null : ack.refused, 'HOST_NOT_FAILED');
   const fail = transition(snap('waiting_reboot'), { type: 'OP_FAILED', code: 'INTERNAL', error: 'x', at });
   t.notOk(fail.ok, 'waiting_reboot cannot fail (not an edge of the table)');
+});
+
+t.test('every refusal of an operator command is one the API documents for it (COMMAND_ERRORS)', async (t) => {
+  const inputs = [
+    ['update', { type: 'UPDATE', dry_run: false }],
+    ['query', { type: 'QUERY' }],
+    ['reboot', { type: 'REBOOT' }],
+    ['retry', { type: 'RETRY' }],
+    ['acknowledge', { type: 'ACKNOWLEDGE' }],
+  ] as const;
+  let refusals = 0;
+  for (const state of HOST_STATES) {
+    for (const [kind, input] of inputs) {
+      const o = transition(snap(state), input);
+      if (o.ok) continue;
+      refusals++;
+      t.ok((COMMAND_ERRORS[kind] as readonly string[]).includes(o.refused), `${kind} in ${state}: ${o.refused} is listed`);
+    }
+  }
+  t.ok(refusals >= 20, `${refusals} refusals checked`);
 });

@@ -60,7 +60,7 @@ t.test('/metrics matches the API', async (t) => {
   // Per-worker gauges (workers report every 2 s).
   await new Promise((r) => setTimeout(r, 2200));
   const w = await scrape(d);
-  for (const name of ['tendhost_ssh_sessions_open', 'tendhost_ssh_handshakes_in_flight', 'tendhost_worker_event_loop_utilization', 'tendhost_worker_heap_used_bytes']) {
+  for (const name of ['tendhost_ssh_sessions_open', 'tendhost_ssh_handshakes_in_flight', 'tendhost_worker_event_loop_utilization', 'tendhost_worker_heap_used_bytes', 'tendhost_worker_heap_total_bytes', 'tendhost_worker_external_bytes']) {
     t.same(samples(w, name).map((s) => s.labels.worker).sort(), ['0', '1'], `${name} for both workers`);
   }
   // Heaps (a soak reads them to tell a leak from garbage): each worker's own, the front's, and the process RSS above them all.
@@ -69,6 +69,11 @@ t.test('/metrics matches the API', async (t) => {
   const rss = sampleValue(w, 'tendhost_resident_memory_bytes');
   t.ok(heaps.every((v) => v > 1e6 && v < 1e9), `worker heaps ${heaps.map((v) => (v / 1e6).toFixed(1)).join(', ')} MB`);
   t.ok(frontHeap > 1e6 && rss > frontHeap + heaps.reduce((a, b) => a + b, 0), `front heap ${(frontHeap / 1e6).toFixed(1)} MB, RSS ${(rss / 1e6).toFixed(1)} MB`);
+  // Reserved heap holds the used part; Buffers are counted outside it (fleet-query splits a peak RSS so).
+  const totals = samples(w, 'tendhost_worker_heap_total_bytes').map((s) => s.value);
+  t.ok(totals.every((v, i) => v >= heaps[i]!), `worker heaps reserved ${totals.map((v) => (v / 1e6).toFixed(1)).join(', ')} MB ≥ used`);
+  t.ok(sampleValue(w, 'tendhost_heap_total_bytes') >= frontHeap, 'the front heap reserved ≥ used');
+  t.ok(samples(w, 'tendhost_worker_external_bytes').every((s) => s.value > 0) && sampleValue(w, 'tendhost_external_bytes') > 0, 'external memory per thread');
   const elu = samples(w, 'tendhost_worker_event_loop_utilization').map((s) => s.value);
   t.ok(elu.every((v) => v >= 0 && v <= 1), `utilisation in [0, 1]: ${elu.join(', ')}`);
   t.ok(samples(w, 'tendhost_ssh_sessions_open').reduce((a, s) => a + s.value, 0) >= 1, 'the slow host holds an SSH session or handshake');

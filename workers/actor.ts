@@ -130,7 +130,7 @@ export class HostActor {
     if (!this.#running && !BUSY_STATES.has(this.#snap.state)) return;
     this.#stopped = true; // the effect loop stops at its next step
     const outcome = transition(this.#snap, {
-      type: 'OP_FAILED',
+      type: 'INTERRUPTED',
       code: 'INTERRUPTED',
       error: `interrupted: ${cause} during ${this.#snap.state}`,
       at: this.#now().toISOString(),

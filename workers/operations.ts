@@ -56,6 +56,11 @@ export function createShardResources(settings: DaemonSettingsForWorkers): ShardR
   };
 }
 
+/** What one host's operations use of its shard's resources: its executor and host-key acceptance (tests script these). */
+export interface HostLinks {
+  ssh: Pick<SshConnectionManager, 'executorFor' | 'acceptNewHostKey'>;
+}
+
 /** Connect failures: the host is not reachable (as opposed to a command that failed on it). */
 const LINK_FAILURES: ReadonlySet<string> = new Set([
   'SSH_CONNECTION_REFUSED',
@@ -81,7 +86,7 @@ export function isLocal(host: ResolvedHost): boolean {
 export function createHostOperations(
   initial: ResolvedHost,
   settings: DaemonSettingsForWorkers,
-  resources: ShardResources,
+  resources: HostLinks,
   onNotice: (n: ExecutorNotice) => void,
 ): HostOperations {
   let host = initial;

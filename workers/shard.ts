@@ -81,13 +81,16 @@ function startMetrics(state: ShardState): void {
     const delta = performance.eventLoopUtilization(now, eluPrev);
     eluPrev = now;
     const s = state.resources.stats();
+    const mem = process.memoryUsage();
     emit({
       kind: 'metrics',
       shard: state.shard,
       sessions_open: s.sessions_open,
       handshakes_in_flight: s.handshakes_in_flight,
       elu: delta.utilization,
-      heap_used: process.memoryUsage().heapUsed,
+      heap_used: mem.heapUsed,
+      heap_total: mem.heapTotal,
+      external: mem.external,
       sent_at: Date.now(),
     });
   }, 2000);

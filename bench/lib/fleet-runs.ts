@@ -30,6 +30,8 @@ export interface Pass {
   thread_cpu_ms_per_host: Record<ThreadGroup, number>;
   second_half_thread_cpu_ms_per_host: Record<ThreadGroup, number> | null;
   peak_rss_mib: number;
+  /** Where the memory was at the pass's highest RSS sample (every ~200 ms): which thread, heap or not. */
+  memory_at_peak: MemoryBreakdown | null;
   front_elu_mean: number;
   front_elu_max: number;
   worker_elu_max: number;
@@ -133,15 +135,62 @@ function sumPasses(parts: BaselinePass[]): BaselinePass {
 }
 
 /**
+ * A daemon's RSS split by where it goes, in MiB: each thread's V8 heap
+ * (used, and reserved: V8 keeps freed pages until it shrinks the heap), the
+ * Buffers its objects hold outside the heap (external), and the rest — code,
+ * thread stacks, ssh2/OpenSSL and libuv native state, malloc's free lists.
+ * Worker figures are as their threads last reported (every 2 s).
+ */
+export interface MemoryBreakdown {
+  rss: number;
+  front_heap_used: number;
+  front_heap_reserved: number;
+  front_external: number;
+  workers_heap_used: number;
+  workers_heap_reserved: number;
+  workers_external: number;
+  /** RSS − reserved heaps − external: native memory that no heap gauge covers. */
+  other: number;
+}
+
+function gaugeSum(text: string, name: string): number {
+  const re = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'gm');
+  return [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+function breakdown(text: string, rssKib: number): MemoryBreakdown {
+  const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+  const b = {
+    rss: Math.round(rssKib / 1024),
+    front_heap_used: mib(gaugeSum(text, 'tendhost_heap_used_bytes')),
+    front_heap_reserved: mib(gaugeSum(text, 'tendhost_heap_total_bytes')),
+    front_external: mib(gaugeSum(text, 'tendhost_external_bytes')),
+    workers_heap_used: mib(gaugeSum(text, 'tendhost_worker_heap_used_bytes')),
+    workers_heap_reserved: mib(gaugeSum(text, 'tendhost_worker_heap_total_bytes')),
+    workers_external: mib(gaugeSum(text, 'tendhost_worker_external_bytes')),
+  };
+  return { ...b, other: b.rss - b.front_heap_reserved - b.front_external - b.workers_heap_reserved - b.workers_external };
+}
+
+export function formatBreakdown(m: MemoryBreakdown | null): string {
+  if (m === null) return 'n/a';
+  return (
+    `RSS ${m.rss} MiB = front heap ${m.front_heap_reserved} (used ${m.front_heap_used}) + front external ${m.front_external} + ` +
+    `workers' heaps ${m.workers_heap_reserved} (used ${m.workers_heap_used}) + workers' external ${m.workers_external} + other native ${m.other}`
+  );
+}
+
+/**
  * Progress from one /metrics read (cheap to compute, unlike a 10,000-host job
  * document): jobs running, and host queries finished so far (the
  * operation-duration histogram's count).
  */
-async function progress(d: Daemon): Promise<{ jobsRunning: number; queriesDone: number }> {
+async function progress(d: Daemon): Promise<{ jobsRunning: number; queriesDone: number; memory: MemoryBreakdown }> {
   const text = (await d.get('/metrics')).text;
+  const memory = breakdown(text, processMemoryKiB(d.proc.pid!).rss_kib);
   const running = /^tendhost_jobs\{state="running"\} (\d+)/m.exec(text);
   const queries = [...text.matchAll(/^tendhost_operation_duration_seconds_count\{[^}]*op="query"[^}]*\} (\d+)/gm)];
-  return { jobsRunning: running ? Number(running[1]) : -1, queriesDone: queries.reduce((n, m) => n + Number(m[1]), 0) };
+  return { jobsRunning: running ? Number(running[1]) : -1, queriesDone: queries.reduce((n, m) => n + Number(m[1]), 0), memory };
 }
 
 /** One dry-run query of the whole fleet through the API, measured. */
@@ -157,9 +206,11 @@ export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number):
   if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text}`);
   let cpuAtHalf: number | null = null;
   let groupsAtHalf: Record<ThreadGroup, number> | null = null;
+  let atPeak: MemoryBreakdown | null = null;
   for (;;) {
     await new Promise((res) => setTimeout(res, 200));
     const now = await progress(d);
+    if (atPeak === null || now.memory.rss > atPeak.rss) atPeak = now.memory;
     if (cpuAtHalf === null && now.queriesDone - queries0 >= hosts / 2) {
       cpuAtHalf = processCpuMicros(pid);
       groupsAtHalf = cpuByThreadGroup(pid);
@@ -195,6 +246,7 @@ export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number):
     thread_cpu_ms_per_host: perHostDelta(groups0, groupsEnd, hosts),
     second_half_thread_cpu_ms_per_host: groupsAtHalf === null ? null : perHostDelta(groupsAtHalf, groupsEnd, hosts / 2),
     peak_rss_mib: Math.round(mem.peak_rss_kib / 1024),
+    memory_at_peak: atPeak,
     front_elu_mean: round2(elus.reduce((a, b) => a + b, 0) / Math.max(1, elus.length)),
     front_elu_max: round2(Math.max(0, ...elus)),
     worker_elu_max: round2(Math.max(0, ...loads.flatMap((l) => l.shards.map((s) => s.elu)))),

@@ -13,14 +13,23 @@ export interface JobCheck {
   paged: Record<string, number> | null;
   /** completed + failed + unreachable + skipped = total, nothing pending or running, and the pages agree. */
   balanced: boolean;
+  /** Ours, accounted when it ended, and since evicted from the daemon's memory by its job bounds (GET → 404). */
+  evicted: boolean;
 }
 
-async function getJson(url: string): Promise<any> {
+/** A GET that may answer 404 (null); any other non-200 throws. */
+async function getJsonOrGone(url: string): Promise<any | null> {
   const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (res.status === 404) return null;
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${(await res.text()).slice(0, 200)}`);
   return res.json();
 }
 
+async function getJson(url: string): Promise<any> {
+  const body = await getJsonOrGone(url);
+  if (body === null) throw new Error(`GET ${url}: 404`);
+  return body;
+}
 /**
  * Until the job is neither queued nor running. At `cancelAt` (the soak's end)
  * a rollout still going is cancelled: its hosts not yet started are skipped,
@@ -67,32 +76,59 @@ async function pagedStates(base: string, id: string): Promise<Record<string, num
   return counts;
 }
 
-/** Every job the daemon lists, and ours (the rollouts) also paged host by host. */
-export async function jobAccounting(base: string, ours: string[]): Promise<JobCheck[]> {
+function check(job: any, paged: Record<string, number> | null, evicted: boolean): JobCheck {
+  const s = job.summary as Record<string, number>;
+  const finished = job.state !== 'queued' && job.state !== 'running';
+  const sum = s.completed! + s.failed! + s.unreachable! + s.skipped!;
+  const pagesAgree = paged === null || (Object.entries(paged).every(([k, v]) => s[k] === v) && Object.values(paged).reduce((a, b) => a + b, 0) === s.total);
+  return {
+    id: job.id,
+    kind: job.kind,
+    dry_run: job.dry_run,
+    state: job.state,
+    summary: s,
+    paged,
+    balanced: finished && sum === s.total && s.pending === 0 && s.running === 0 && pagesAgree,
+    evicted,
+  };
+}
+
+/**
+ * One of our rollouts, accounted as soon as it ended (its summary and its
+ * paged host results): the daemon keeps a bounded number of per-host results
+ * in memory, so a job read at the soak's end may be gone.
+ */
+export async function accountRollout(base: string, id: string): Promise<JobCheck> {
+  const job = await getJson(`${base}/jobs/${id}`);
+  return check(job, await pagedStates(base, id), false);
+}
+
+/**
+ * Every job the daemon still lists, plus ours as they were accounted when they
+ * ended. Ours that are still there are read again (a finished job's counts must
+ * not move); ours that the daemon evicted keep their end-time check and are
+ * flagged `evicted` — what a bounded memory is meant to do, so not a failure.
+ */
+export async function jobAccounting(base: string, ours: Map<string, JobCheck>): Promise<JobCheck[]> {
   const all = new Map<string, any>();
   for (let page = 1; page <= 1000; page++) {
     const r = await getJson(`${base}/jobs?page=${page}&per_page=200`);
     for (const j of r.data) all.set(j.id, j);
     if (page >= r.pagination.total_pages) break;
   }
-  for (const id of ours) if (!all.has(id)) all.set(id, await getJson(`${base}/jobs/${id}`));
   const out: JobCheck[] = [];
-  for (const job of all.values()) {
-    const s = job.summary as Record<string, number>;
-    const paged = ours.includes(job.id) ? await pagedStates(base, job.id) : null;
-    const finished = job.state !== 'queued' && job.state !== 'running';
-    const sum = s.completed! + s.failed! + s.unreachable! + s.skipped!;
-    const pagesAgree = paged === null || Object.entries(paged).every(([k, v]) => s[k] === v) && Object.values(paged).reduce((a, b) => a + b, 0) === s.total;
-    out.push({
-      id: job.id,
-      kind: job.kind,
-      dry_run: job.dry_run,
-      state: job.state,
-      summary: s,
-      paged,
-      balanced: finished && sum === s.total && s.pending === 0 && s.running === 0 && pagesAgree,
-    });
+  for (const [id, atEnd] of ours) {
+    const now = all.get(id) ?? (await getJsonOrGone(`${base}/jobs/${id}`));
+    all.delete(id);
+    if (now === null) {
+      out.push({ ...atEnd, evicted: true });
+      continue;
+    }
+    const again = check(now, atEnd.paged, false);
+    // A finished job whose counts changed since it ended is unbalanced whatever the sums say.
+    out.push({ ...again, balanced: again.balanced && atEnd.balanced && JSON.stringify(now.summary) === JSON.stringify(atEnd.summary) });
   }
+  for (const job of all.values()) out.push(check(job, null, false));
   return out;
 }
 

@@ -22,6 +22,9 @@ export const JobHostResult = Type.Object(
     code: Type.Union([Type.String(), Type.Null()]),
     reason: Type.Union([Type.String(), Type.Null()]),
     finished_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    batch: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Fleet rollouts: the batch the host ran in (1 is the first, the canary when there is one); absent while it has run in none' }),
+    ),
   },
   { additionalProperties: false, title: 'JobHostResult' },
 );
@@ -49,12 +52,29 @@ export const JobSummary = Type.Object(
 );
 export type JobSummary = Static<typeof JobSummary>;
 
+/** A rollout's hosts of one batch, per result state (the rollout view's rows). */
+export const JobBatch = Type.Object(
+  {
+    batch: Type.Integer({ minimum: 0, description: '0: hosts that have run in no batch (not started yet, or skipped before or instead of one)' }),
+    total: Count, pending: Count, running: Count, completed: Count, failed: Count, unreachable: Count, skipped: Count,
+  },
+  { additionalProperties: false, title: 'JobBatch' },
+);
+export type JobBatch = Static<typeof JobBatch>;
+
 /**
  * A job as the API answers it: its counts, not its per-host results (a
  * 10,000-host rollout would be ~2 MB per read); those are paged by
  * GET /jobs/{id}/hosts.
  */
-export const Job = Type.Object({ ...JobFields, summary: JobSummary }, { additionalProperties: false, title: 'Job' });
+export const Job = Type.Object(
+  {
+    ...JobFields,
+    summary: JobSummary,
+    batches: Type.Optional(Type.Array(JobBatch, { description: 'Fleet rollouts: the summary per batch, in batch order; they add up to `summary`' })),
+  },
+  { additionalProperties: false, title: 'Job' },
+);
 export type Job = Static<typeof Job>;
 
 /** A job as the daemon keeps and stores it: with every host's result. */

@@ -35,7 +35,11 @@ export const JobListQuery = Type.Object(
 );
 
 export const JobHostsQuery = Type.Object(
-  { ...Paging, state: Type.Optional(Type.Enum(HOST_RESULT_STATES, { description: "Only hosts whose result is in this state" })) },
+  {
+    ...Paging,
+    state: Type.Optional(Type.Enum(HOST_RESULT_STATES, { description: "Only hosts whose result is in this state" })),
+    batch: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Fleet rollouts: only hosts of this batch (0: hosts that have run in no batch)' })),
+  },
   strict,
 );
 

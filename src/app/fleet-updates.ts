@@ -3,14 +3,20 @@
 // rollouts may run at once; a host claimed by one is skipped by another.
 import type { Logger } from 'pino';
 import type { JobRecord } from '../../common/schemas/job.js';
+import type { JobStore } from '../jobs/job-store.js';
+import type { ReadModel } from '../state/read-model.js';
 import { Rollout, type RolloutDeps, type RolloutSpec } from '../fleet/rollout.js';
 import { now as clockNow } from '../../common/clock.js';
 import { rolloutSelector, type RolloutFilter } from '../fleet/fleet-filter.js';
 
 export type FleetFilter = RolloutFilter;
 
-/** What every rollout shares; the clock, the sleep and the claims are this service's own. */
-export type FleetDeps = Pick<RolloutDeps, 'pool' | 'jobs' | 'model' | 'broadcaster' | 'hostConfig'> & { log: Logger };
+/** What every rollout shares, plus what starting one needs; the clock, the sleep and the claims are this service's own. */
+export type FleetDeps = Pick<RolloutDeps, 'pool' | 'broadcaster' | 'hostConfig'> & {
+  jobs: RolloutDeps['jobs'] & Pick<JobStore, 'create' | 'accept' | 'delegate'>;
+  model: RolloutDeps['model'] & Pick<ReadModel, 'names'>;
+  log: Logger;
+};
 
 export class FleetUpdates {
   readonly #claims = new Map<string, string>();

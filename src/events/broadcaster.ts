@@ -6,9 +6,8 @@
 // (HostUpdated / HostRemoved): a client that applies them holds GET /hosts.
 import type { Logger } from 'pino';
 import { unreachable, type PortBatch, type PortMessage } from '../../common/thread-protocol.js';
-import type { HostEvent, UnstampedEvent } from '../../common/schemas/events.js';
 import type { HostStatus } from '../../common/schemas/host.js';
-import type { UnstampedStreamEvent } from '../../common/schemas/stream.js';
+import type { StreamEvent, UnstampedStreamEvent } from '../../common/schemas/stream.js';
 import { sameStatus } from '../state/same-status.js';
 import type { ReadModel } from '../state/read-model.js';
 import { ReplayBuffer, type StampedEvent } from './replay-buffer.js';
@@ -24,7 +23,7 @@ export interface EventFanout {
 
 /** Where every status and stamped event is also written (the state store). */
 export interface PersistSink {
-  status(s: import('../../common/schemas/host.js').HostStatus): void;
+  status(s: HostStatus): void;
   removed(name: string): void;
   event(seq: number, json: string): void;
 }
@@ -40,6 +39,10 @@ export interface ShardMetrics {
   handshakes_in_flight: number;
   elu: number;
   heap_used: number;
+  /** V8 heap reserved by the worker (used + free pages it keeps). */
+  heap_total: number;
+  /** Memory outside the V8 heap that its objects hold (Buffers, ArrayBuffers). */
+  external: number;
   at: number;
 }
 
@@ -90,8 +93,9 @@ export class Broadcaster {
   /** Continue after a restart: replay buffer refilled, seq goes on from the last one. */
   restore(events: Array<{ seq: number; json: string }>, lastSeq: number): void {
     for (const e of events) {
-      const event = JSON.parse(e.json) as HostEvent;
-      this.replay.push({ seq: e.seq, type: event.type, host: 'host' in event ? (event as { host: string }).host : null, event, json: e.json });
+      // Written by #stamp below (the store keeps the JSON as sent).
+      const event = JSON.parse(e.json) as StreamEvent;
+      this.replay.push({ seq: e.seq, type: event.type, host: 'host' in event ? event.host : null, event, json: e.json });
     }
     this.#seq = Math.max(this.#seq, lastSeq);
   }
@@ -191,9 +195,10 @@ export class Broadcaster {
     return s;
   }
 
-  #stamp(event: UnstampedEvent | UnstampedStreamEvent): StampedEvent {
+  /** Host events from the workers, fleet and job events from the front: one union, one path. */
+  #stamp(event: UnstampedStreamEvent): StampedEvent {
     const seq = ++this.#seq;
-    const full = { ...event, seq, ts: new Date().toISOString() } as HostEvent;
+    const full: StreamEvent = { ...event, seq, ts: new Date().toISOString() };
     const s: StampedEvent = {
       seq,
       type: full.type,

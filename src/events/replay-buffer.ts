@@ -1,11 +1,11 @@
 // A bounded ring of the most recent stamped events, for `?since=<seq>`.
-import type { HostEvent } from '../../common/schemas/events.js';
+import type { StreamEvent, StreamEventType } from '../../common/schemas/stream.js';
 
 export interface StampedEvent {
   seq: number;
-  type: HostEvent['type'] | string;
+  type: StreamEventType;
   host: string | null;
-  event: HostEvent | Record<string, unknown>;
+  event: StreamEvent;
   /** Serialized once, sent to every client as is. */
   json: string;
 }

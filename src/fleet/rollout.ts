@@ -27,11 +27,12 @@ export interface RolloutSpec {
   wait_for_window: boolean;
 }
 
+/** Only the calls a rollout makes on each part (tests script them). */
 export interface RolloutDeps {
-  pool: ShardPool;
-  jobs: JobStore;
-  model: ReadModel;
-  broadcaster: Broadcaster;
+  pool: Pick<ShardPool, 'command'>;
+  jobs: Pick<JobStore, 'touch' | 'finish'>;
+  model: Pick<ReadModel, 'get'>;
+  broadcaster: Pick<Broadcaster, 'emit'>;
   hostConfig: (name: string) => ResolvedHost | undefined;
   /** Hosts held by any running rollout (shared by all of them): host → job id. */
   claims: Map<string, string>;
@@ -97,7 +98,7 @@ export class Rollout {
   async run(): Promise<void> {
     const { broadcaster } = this.#deps;
     const names = this.job.hosts.map((h) => h.host);
-    broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() } as never);
+    broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() });
     // Hosts another rollout holds are never double-driven: skipped now, with who holds them.
     for (const n of names) {
       const owner = this.#deps.claims.get(n);
@@ -163,7 +164,7 @@ export class Rollout {
       skipped: c.skipped,
       aborted_reason: reason,
       ...this.#trace(),
-    } as never);
+    });
     const state = this.#halted ? 'interrupted' : this.#cancelled ? 'cancelled' : aborted || c.failed + c.unreachable > 0 ? 'failed' : 'succeeded';
     this.#deps.jobs.finish(this.job.id, state, reason);
   }
@@ -204,6 +205,8 @@ export class Rollout {
       if (++started % 256 === 0) await new Promise((r) => setImmediate(r));
       const h = this.#results.get(name) as JobHostResult;
       if (h.state !== 'pending') continue;
+      // Recorded per host so GET /jobs/{id} can count per batch (the rollout view) at any time.
+      h.batch = this.#batch;
       const skip = this.#skipReason(name);
       if (skip) {
         h.host_state = this.#deps.model.get(name)?.state ?? null;
@@ -213,6 +216,7 @@ export class Rollout {
       const window = this.#window(name);
       if (!isInWindow(window, this.#deps.now())) {
         if (deferred && this.#spec.wait_for_window) {
+          delete h.batch; // it runs in a later batch, once its window opens
           h.reason = `waiting for maintenance window ${window?.start}-${window?.end}`;
           deferred.push(name);
         } else this.#finish(h, 'skipped', null, null, `outside maintenance window ${window?.start}-${window?.end}`);
@@ -285,7 +289,7 @@ export class Rollout {
       ...c,
       in_progress: this.#inProgress,
       ...this.#trace(),
-    } as never);
+    });
   }
 
   #trace(): { request_id?: string } {

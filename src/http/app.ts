@@ -4,7 +4,8 @@
 // body from the error table; nothing here can throw past the server.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { TendhostError, asTendhostError } from '../../common/errors.js';
+import { TendhostError } from '../../common/errors.js';
+import { errorResponse, failureResponse } from './error-response.js';
 import type { HttpRequest, HttpResponse, Prepared, RequestHandlers } from './uws.js';
 import { Router } from './router.js';
 import { RawJson, type Reply, type RequestContext, type Route } from './route.js';
@@ -27,10 +28,6 @@ export interface AppOptions {
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-function errorResponse(err: TendhostError, requestId: string, extra?: Record<string, string>): HttpResponse {
-  return { status: err.status, body: JSON.stringify(err.toWire()), headers: extra, requestId };
-}
 
 export function requestIdOf(req: HttpRequest): string {
   const given = req.headers['x-request-id'];
@@ -152,12 +149,29 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
         if (out instanceof Promise) {
           return out.then(
             (r) => done(req, p, toResponse(r, id), jobIdOf(r)),
-            (err) => done(req, p, failure(err, id, log)),
+            (err) => done(req, p, failureResponse(err, id, log)),
           );
         }
         return done(req, p, toResponse(out, id), jobIdOf(out));
       } catch (err) {
-        return done(req, p, failure(err, id, log));
+        return done(req, p, failureResponse(err, id, log));
+      }
+    },
+
+    tooLarge(req, prepared) {
+      const err = new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.bodyLimit} bytes`);
+      return done(req, prepared as Ready, errorResponse(err, (prepared as Ready).id, { connection: 'close' }));
+    },
+
+    failed(req, prepared, err) {
+      const p = prepared as Ready;
+      const res = failureResponse(err, p.id, log);
+      try {
+        return done(req, p, res);
+      } catch (again) {
+        // The last resort must answer: the audit or metrics hook failing too is logged, not thrown.
+        log.error({ req_id: p.id, err: (again as Error).message }, 'answering a failed request failed');
+        return res;
       }
     },
 
@@ -212,8 +226,3 @@ function toResponse(r: Reply, id: string): HttpResponse {
   return { status: r.status, body, headers, requestId: id };
 }
 
-function failure(err: unknown, id: string, log: Logger): HttpResponse {
-  const e = asTendhostError(err);
-  if (e.status >= 500) log.error({ req_id: id, err: e.toWire(), stack: err instanceof Error ? err.stack : undefined }, 'request failed');
-  return errorResponse(e, id);
-}

@@ -5,6 +5,26 @@ import type { ErrorCode } from '../../common/errors.js';
 
 export type Method = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
 
+/**
+ * Codes the request pipeline answers before or around a handler (app.ts,
+ * uws.ts): routing, auth, rate limit, media type, size, JSON, schema checks,
+ * and INTERNAL for anything unexpected. No route lists them itself.
+ */
+export const PIPELINE_CODES = [
+  'ROUTE_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'UNAUTHORIZED',
+  'RATE_LIMITED',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'PAYLOAD_TOO_LARGE',
+  'INVALID_JSON',
+  'VALIDATION_FAILED',
+  'INTERNAL',
+] as const satisfies readonly ErrorCode[];
+
+/** A code a handler may declare: any but the pipeline's. */
+export type DomainErrorCode = Exclude<ErrorCode, (typeof PIPELINE_CODES)[number]>;
+
 export interface RequestContext {
   params: Record<string, string>;
   query: Record<string, unknown>;
@@ -45,8 +65,11 @@ export interface Route {
   query?: TSchema;
   body?: TSchema;
   responses: Record<number, ResponseSpec>;
-  /** Error codes this route can answer with (documented in OpenAPI). */
-  errors?: ErrorCode[];
+  /**
+   * The route's own error codes (documented in OpenAPI). The ones the request
+   * pipeline answers are added from the route's shape (route-errors.ts).
+   */
+  errors?: DomainErrorCode[];
   handler(ctx: RequestContext): Reply | Promise<Reply>;
 }
 

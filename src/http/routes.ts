@@ -10,6 +10,7 @@ import { docsRoutes } from './handlers/docs.js';
 import { fleetRoutes } from './handlers/fleet.js';
 import { dashboardRoutes } from './handlers/dashboard.js';
 import { buildOpenApi } from '../openapi.js';
+import type { PipelineSettings } from './route-errors.js';
 
 export interface RouteDeps {
   system: SystemRouteDeps;
@@ -17,8 +18,8 @@ export interface RouteDeps {
   groups: GroupRouteDeps;
   fleet: Parameters<typeof fleetRoutes>[0];
   jobs: Parameters<typeof jobRoutes>[0];
-  /** For the OpenAPI document: does every route but the public ones need a token? */
-  authEnabled: boolean;
+  /** For the OpenAPI document: is auth on, is rate limiting on (the codes routes can answer). */
+  pipeline: PipelineSettings;
 }
 
 export function buildRoutes(d: RouteDeps): Route[] {
@@ -31,6 +32,6 @@ export function buildRoutes(d: RouteDeps): Route[] {
     ...dashboardRoutes(),
   ];
   // The document describes every route, including its own and the docs page.
-  routes.push(...docsRoutes(() => buildOpenApi(routes, d.system.version, d.authEnabled)));
+  routes.push(...docsRoutes(() => buildOpenApi(routes, d.system.version, d.pipeline)));
   return routes;
 }

@@ -60,6 +60,10 @@ export interface RequestHandlers {
   prepare(req: HttpRequest): HttpResponse | Prepared;
   /** Called once the whole request (with body, if any) is in. */
   handle(req: HttpRequest, prepared: Prepared): HttpResponse | Promise<HttpResponse>;
+  /** The body passed `bodyLimit` while streaming in: the refusal to send (the connection is closed after it). */
+  tooLarge(req: HttpRequest, prepared: Prepared): HttpResponse;
+  /** `handle` threw or its promise rejected (it is not meant to): the answer to send. Must not throw. */
+  failed(req: HttpRequest, prepared: Prepared, err: unknown): HttpResponse;
   bodyLimit: number;
   /** Decode the client address on reads too (rate limiting per address needs it). */
   ipForReads: boolean;
@@ -162,7 +166,9 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
 
   // closeConnection: uWS closes the socket after this answer (the response
   // object is gone once it is ended, so `res.close()` afterwards would throw).
-  const writeNow = (res: UwsTypes.HttpResponse, r: HttpResponse, closeConnection = false) => {
+  // HEAD: the same status and headers as GET with its Content-Length, and no
+  // body — uWS would send it, and a keep-alive client would read it as the next answer.
+  const writeNow = (res: UwsTypes.HttpResponse, r: HttpResponse, closeConnection = false, head = false) => {
     // 200 is uWS's default status line: skip writing it on the hot path.
     if (r.status !== 200) res.writeStatus(statusLine(r.status));
     res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
@@ -172,10 +178,16 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     // explicit `undefined` length makes this uWS build return without answering
     // ("Returning from a request handler without responding"), which aborts the process.
     if (r.status === 204 || r.status === 304) res.endWithoutBody();
+    else if (head) {
+      // The length goes in as a header: endWithoutBody(length) aborts the process on the
+      // trufflesuite build (and a HEAD never carries a refused body, so no close is needed).
+      res.writeHeader('content-length', String(Buffer.byteLength(r.body)));
+      res.endWithoutBody();
+    }
     else res.end(r.body, closeConnection);
   };
   // Outside uWS's own callback every write must be corked.
-  const writeLater = (res: UwsTypes.HttpResponse, r: HttpResponse) => res.cork(() => writeNow(res, r));
+  const writeLater = (res: UwsTypes.HttpResponse, r: HttpResponse, head: boolean) => res.cork(() => writeNow(res, r, false, head));
 
   /** Answer now if the handler is synchronous; otherwise watch for abort and answer later. */
   const dispatch = (res: UwsTypes.HttpResponse, request: HttpRequest, prepared: Prepared, state: AbortState | null, inCallback: boolean) => {
@@ -183,24 +195,25 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     try {
       out = opts.http.handle(request, prepared);
     } catch (err) {
-      out = internalError(err);
+      out = opts.http.failed(request, prepared, err);
     }
     if (!(out instanceof Promise)) {
       if (state?.aborted) return;
       if (state) state.done = true;
-      if (inCallback) writeNow(res, out);
-      else writeLater(res, out);
+      const head = request.method === 'HEAD';
+      if (inCallback) writeNow(res, out, false, head);
+      else writeLater(res, out, head);
       return;
     }
     const watch = state ?? watchAbort(res, request);
     inFlight++;
     out
-      .catch((err) => internalError(err))
+      .catch((err) => opts.http.failed(request, prepared, err))
       .then((r) => {
         inFlight--;
         if (watch.aborted) return;
         watch.done = true;
-        writeLater(res, r);
+        writeLater(res, r, request.method === 'HEAD');
       });
   };
 
@@ -221,7 +234,7 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     const prepared = opts.http.prepare(request);
     if (isResponse(prepared)) {
       // The client may still be sending a body we refused: close after the answer.
-      writeNow(res, prepared, prepared.status === 413 || prepared.status === 415);
+      writeNow(res, prepared, prepared.status === 413 || prepared.status === 415, request.method === 'HEAD');
       return;
     }
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
@@ -241,11 +254,7 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
         state.done = true;
         state.reading = false;
         inFlight--;
-        writeLater(res, {
-          status: 413,
-          body: JSON.stringify({ code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${opts.http.bodyLimit} bytes` }),
-          headers: { connection: 'close' },
-        });
+        writeLater(res, opts.http.tooLarge(request, prepared), false);
         return;
       }
       // uWS reuses the ArrayBuffer after this callback: copy it.
@@ -353,11 +362,4 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
       });
     });
   });
-}
-
-function internalError(err: unknown): HttpResponse {
-  return {
-    status: 500,
-    body: JSON.stringify({ code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) }),
-  };
 }

@@ -10,7 +10,8 @@ import type { ReadModel } from '../state/read-model.js';
 import type { HttpRequest, HttpResponse, WsClient, WsHandlers } from './uws.js';
 import { TokenAuth, extractToken } from './auth.js';
 import { requestIdOf } from './app.js';
-import { TendhostError } from '../../common/errors.js';
+import { TendhostError, type ErrorCode } from '../../common/errors.js';
+import { errorResponse } from './error-response.js';
 import { EVENT_TYPES } from '../../common/schemas/stream.js';
 
 const ALL_TOPIC = 'events';
@@ -123,8 +124,7 @@ export class EventStream implements EventFanout {
     if (this.#opts.auth) {
       user = this.#opts.auth.verify(extractToken(req.headers, q, true));
       if (!user) {
-        const e = new TendhostError('UNAUTHORIZED');
-        return { status: 401, body: JSON.stringify(e.toWire()), headers: { 'www-authenticate': 'Bearer realm="tendhost"', 'x-request-id': id } };
+        return errorResponse(new TendhostError('UNAUTHORIZED'), id, { 'www-authenticate': 'Bearer realm="tendhost"' });
       }
     }
     const sinceRaw = q.get('since');
@@ -132,8 +132,7 @@ export class EventStream implements EventFanout {
     if (sinceRaw !== null) {
       since = Number(sinceRaw);
       if (!Number.isInteger(since) || since < 0) {
-        const e = new TendhostError('VALIDATION_FAILED', 'query field "since" must be an integer >= 0', { field: 'since' });
-        return { status: 400, body: JSON.stringify(e.toWire()), headers: { 'x-request-id': id } };
+        return errorResponse(new TendhostError('VALIDATION_FAILED', 'query field "since" must be an integer >= 0', { field: 'since' }), id);
       }
     }
     const fromQuery: Record<string, unknown> = {};
@@ -144,8 +143,7 @@ export class EventStream implements EventFanout {
     const filter = parseFilter(fromQuery);
     const problem = filterProblem(filter);
     if (problem) {
-      const e = new TendhostError('VALIDATION_FAILED', `query field "types": ${problem}`, { field: 'types' });
-      return { status: 400, body: JSON.stringify(e.toWire()), headers: { 'x-request-id': id } };
+      return errorResponse(new TendhostError('VALIDATION_FAILED', `query field "types": ${problem}`, { field: 'types' }), id);
     }
     return { data: { filter, since, user, id, allowance: 0 } };
   }
@@ -206,7 +204,7 @@ export class EventStream implements EventFanout {
     try {
       msg = JSON.parse(text);
     } catch {
-      this.#send(c, JSON.stringify({ type: 'Error', code: 'INVALID_JSON', message: 'messages must be JSON objects' }));
+      this.#send(c, errorMessage('INVALID_JSON', 'messages must be JSON objects'));
       return;
     }
     if (msg && typeof msg === 'object' && msg.type === 'filter') {
@@ -214,7 +212,7 @@ export class EventStream implements EventFanout {
       const filter = parseFilter(msg);
       const problem = unknown.length ? `unknown filter field(s) ${unknown.join(', ')}` : filterProblem(filter);
       if (problem) {
-        this.#send(c, JSON.stringify({ type: 'Error', code: 'VALIDATION_FAILED', message: problem }));
+        this.#send(c, errorMessage('VALIDATION_FAILED', problem));
         return;
       }
       this.#flush();
@@ -227,7 +225,7 @@ export class EventStream implements EventFanout {
     } else if (msg && msg.type === 'ping') {
       this.#send(c, JSON.stringify({ type: 'Pong', seq: this.#opts.broadcaster.lastSeq }));
     } else {
-      this.#send(c, JSON.stringify({ type: 'Error', code: 'VALIDATION_FAILED', message: 'unknown message type (expected "filter" or "ping")' }));
+      this.#send(c, errorMessage('VALIDATION_FAILED', 'unknown message type (expected "filter" or "ping")'));
     }
   }
 
@@ -320,4 +318,9 @@ function describe(f: EventFilter | null): Record<string, string[] | null> {
   const g = f ?? EMPTY;
   const arr = (s: Set<string> | null) => (s ? [...s] : null);
   return { hosts: arr(g.hosts), tags: arr(g.tags), groups: arr(g.groups), types: arr(g.types) };
+}
+
+/** A refused client message, as the stream's `Error` message (codes from the error table). */
+function errorMessage(code: ErrorCode, message: string): string {
+  return JSON.stringify({ type: 'Error', ...new TendhostError(code, message).toWire() });
 }

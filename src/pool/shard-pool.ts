@@ -174,7 +174,8 @@ export class ShardPool {
       return reply.reply;
     } catch (err) {
       if (err instanceof TendhostError) throw err;
-      throw new TendhostError('WORKER_UNAVAILABLE', `shard ${shard}: ${(err as Error).message}`);
+      // What piscina said stays in the log (as the cause), not in the answer.
+      throw new TendhostError('WORKER_UNAVAILABLE', `the worker of shard ${shard}, which owns host ${host}, is unavailable (it is being replaced); try again`, undefined, { cause: err });
     }
   }
 

@@ -3,7 +3,6 @@
 // once per frame with changes (store.tick) or when the view changes.
 import { useMemo, useState } from 'preact/hooks';
 import type { Store } from './store.js';
-import { derive } from './rows.js';
 import { view } from './url-state.js';
 import { Banner, StatusBadge } from './components/status-bar.js';
 import { Summary } from './components/summary.js';
@@ -19,7 +18,8 @@ export function App({ store }: { store: Store }) {
   const v = view.value;
   const [panel, setPanel] = useState<'jobs' | 'rollout'>('jobs');
   const model = store.stream.model;
-  const d = useMemo(() => derive(model.hosts.values(), v), [tick, v.search, v.state, v.group, v.tags.join('\n'), v.sort, v.desc]);
+  // Once per frame with changes or per view change; the deriver redoes only the hosts that changed.
+  const d = useMemo(() => store.rows.update(model.hosts, v), [tick, v]);
   const ready = store.stream.ready;
   return (
     <>
@@ -40,7 +40,7 @@ export function App({ store }: { store: Store }) {
         <div class="layout">
           <main>
             <Summary d={d} history={store.history} />
-            <Filters hosts={model.hosts} tick={tick} />
+            <Filters tags={store.rows.tags} groups={store.rows.groups} />
             <HostTable rows={d.rows} />
           </main>
           <div class="side">

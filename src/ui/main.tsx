@@ -6,6 +6,7 @@ import { TendhostApiError, TendhostClient } from '../client/index.js';
 import { Store } from './store.js';
 import { App } from './app.js';
 import { TOKEN_KEY, TokenPrompt } from './components/token-prompt.js';
+import { whenVisible } from './visibility.js';
 
 const root = document.getElementById('app') as HTMLElement;
 const store = signal<Store | null>(null);
@@ -14,6 +15,7 @@ const prompt = signal<{ refused: boolean } | null>(null);
 async function connect(token: string | undefined): Promise<void> {
   const client = new TendhostClient({ url: location.origin, token });
   try {
+    await whenVisible(); // a tab opened in the background asks nothing until it is looked at
     await client.listTags();
   } catch (err) {
     if (err instanceof TendhostApiError && err.status === 401) {

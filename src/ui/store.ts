@@ -1,10 +1,13 @@
 // The page's live state: one FleetStream (the client library's stream model)
 // and signals the components read. Events are applied to the model as they
 // arrive, but the page re-renders at most once per animation frame — and not
-// at all while the tab is hidden (no frames run there).
+// at all while the tab is hidden: no frame is drawn and no REST read is sent
+// (the stream stays open, so showing the tab again is one frame of catch-up).
 import { signal, batch } from '@preact/signals';
 import { TendhostApiError, type TendhostClient, type FleetStream, type StreamEvent, type StreamState, type UpdateCompleted } from '../client/index.js';
 import { History } from './history.js';
+import { whenVisible } from './visibility.js';
+import { Deriver } from './rows.js';
 
 export type UpdateResult = UpdateCompleted['result'];
 
@@ -26,16 +29,25 @@ export class Store {
   readonly recent: StreamEvent[] = [];
   /** Each host's last update result (package list of a dry run). */
   readonly lastResult = new Map<string, UpdateResult>();
+  /** The table's rows and the counts, kept up per changed host (rows.ts). */
+  readonly rows = new Deriver();
+  /** Each host's latest job seen on the stream: its detail re-reads its jobs when this moves. */
+  readonly lastJob = new Map<string, string>();
   /** Hosts whose changed key was accepted from this page (dropped once the host is no longer failed). */
   readonly keyAccepted = new Set<string>();
   #framePending = false;
+  /** The model changed while the tab was hidden: draw once it shows again. */
+  #missedFrame = false;
   #lastTs: string | null = null;
   #frameEvents = 0;
 
   constructor(client: TendhostClient) {
     this.client = client;
     this.stream = client.stream();
-    this.stream.on('snapshot', () => this.#schedule());
+    this.stream.on('snapshot', () => {
+      this.rows.reset();
+      this.#schedule();
+    });
     this.stream.on('events', (events) => {
       for (const e of events) this.#record(e);
       this.#lastTs = events[events.length - 1].ts;
@@ -52,6 +64,15 @@ export class Store {
       this.error.value = err.message;
       if (err.status === 401) this.needToken.value = true;
     });
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden && this.#missedFrame) this.#schedule();
+    });
+  }
+
+  /** A REST read the page makes by itself (not an action the user asked for): never while hidden. */
+  async read<T>(fn: (c: TendhostClient) => Promise<T>): Promise<T> {
+    await whenVisible();
+    return this.call(fn);
   }
 
   start(): void {
@@ -69,6 +90,7 @@ export class Store {
   }
 
   #record(e: StreamEvent): void {
+    if (e.type === 'HostUpdated' || e.type === 'HostStateChanged' || e.type === 'HostRemoved') this.rows.touch(e.host);
     switch (e.type) {
       case 'UpdateCompleted':
         if (e.result.success && !e.result.dry_run) this.history.add('completed', e.ts);
@@ -78,6 +100,9 @@ export class Store {
         break;
       case 'HostStateChanged':
         if (e.to === 'failed') this.history.add('failed', e.ts);
+        break;
+      case 'JobStarted':
+        for (const h of e.hosts) this.lastJob.set(h, e.job_id);
         break;
       default:
         break;
@@ -89,6 +114,11 @@ export class Store {
   }
 
   #schedule(): void {
+    if (document.hidden) {
+      this.#missedFrame = true;
+      return;
+    }
+    this.#missedFrame = false;
     if (this.#framePending) return;
     this.#framePending = true;
     requestAnimationFrame(() => this.#frame());
@@ -122,7 +152,7 @@ export class Store {
   async #checkToken(): Promise<void> {
     if (!this.client.token && this.needToken.value) return;
     try {
-      await this.client.listTags();
+      await this.read((c) => c.listTags());
     } catch (err) {
       if (err instanceof TendhostApiError && err.status === 401) {
         this.needToken.value = true;

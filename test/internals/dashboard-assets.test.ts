@@ -87,3 +87,48 @@ t.test('the view: counts add up to the hosts matching, the state filter narrows 
   t.same(odd.rows.map((h) => h.name), ['h3', 'h1']);
   t.equal(odd.matching, 2);
 });
+
+t.test('the view kept up per changed host equals the view derived from scratch', async (t) => {
+  const { Deriver, derive } = await import('../../src/ui/rows.js');
+  const STATES = ['idle', 'querying', 'pending_updates', 'updating', 'waiting_reboot', 'failed'] as const;
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const make = (i: number) => {
+    const state = STATES[rand(STATES.length)];
+    return {
+      name: `h${String(i).padStart(3, '0')}`, addr: `127.0.${rand(3)}.${i % 250}`, state, tags: rand(2) ? ['odd'] : ['even'], groups: rand(3) ? ['dc1'] : [],
+      pending_updates: rand(4) ? rand(20) : null, last_updated: rand(2) ? `2026-01-0${1 + rand(9)}T00:00:00Z` : null, error: null,
+      failed: state === 'failed' ? { previous_state: 'querying' as const, error: 'x', code: 'SSH_TIMEOUT', failed_at: '2026-01-01T00:00:00Z', retry_count: 0, acknowledged: rand(2) === 0 } : null,
+      shard: 0, package_manager: 'apt' as const, compose: false, job_id: null,
+    };
+  };
+  const views: View[] = [
+    { search: '', state: null, group: null, tags: [], sort: 'name', desc: false, host: null, job: null },
+    { search: 'h0', state: null, group: 'dc1', tags: ['odd'], sort: 'state', desc: true, host: null, job: null },
+    { search: '', state: 'idle', group: null, tags: [], sort: 'pending', desc: false, host: null, job: null },
+    { search: '', state: null, group: null, tags: [], sort: 'last_updated', desc: true, host: null, job: null },
+  ];
+  for (const view of views) {
+    const hosts = new Map<string, ReturnType<typeof make>>();
+    for (let i = 0; i < 300; i++) hosts.set(make(i).name, make(i));
+    const d = new Deriver();
+    d.update(hosts, view);
+    for (let round = 0; round < 40; round++) {
+      // A few hosts change state (or appear, or go), as a frame of events would.
+      for (let k = 0; k < 1 + rand(12); k++) {
+        const i = rand(320);
+        const name = `h${String(i).padStart(3, '0')}`;
+        if (rand(15) === 0) hosts.delete(name);
+        else hosts.set(name, make(i));
+        d.touch(name);
+      }
+      const kept = d.update(hosts, view);
+      const fresh = derive(hosts.values(), view);
+      if (JSON.stringify(kept) !== JSON.stringify(fresh)) {
+        t.same(kept, fresh, `round ${round} of ${JSON.stringify(view)}`);
+        return;
+      }
+    }
+    t.pass(`40 rounds of changes kept up in place equal a full derive (sort ${view.sort}${view.desc ? ' desc' : ''}${view.state ? `, state ${view.state}` : ''})`);
+  }
+});

@@ -13,7 +13,6 @@ export function fleetRoutes(fleet: Pick<FleetUpdates, 'start'>): Route[] {
       tag: 'fleet',
       body: FleetUpdateRequest,
       responses: { 202: { description: 'Accepted; follow the job and the Fleet* events', schema: JobAccepted } },
-      errors: ['VALIDATION_FAILED', 'INVALID_JSON'],
       handler(r) {
         const b = r.body as FleetUpdateRequest;
         const job = fleet.start(

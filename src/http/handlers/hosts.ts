@@ -19,8 +19,8 @@ import {
   RegisterHostRequest,
   UpdateRequest,
 } from '../../../common/schemas/requests.js';
-import { RawJson, ok, type RequestContext, type Route } from '../route.js';
-import type { HostCommand } from '../../../common/thread-protocol.js';
+import { RawJson, ok, type DomainErrorCode, type RequestContext, type Route } from '../route.js';
+import { COMMAND_ERRORS, type HostCommand } from '../../../common/thread-protocol.js';
 import type { JobKind } from '../../../common/schemas/job.js';
 
 export const HostList = Type.Object({ data: Type.Array(HostStatus), pagination: Pagination }, { title: 'HostList' });
@@ -48,6 +48,9 @@ function action(actions: HostRouteDeps['actions'], kind: JobKind, command: (r: R
   };
 }
 
+/** A command's refusals, and its worker being replaced at that moment. */
+const sentToWorker = (kind: HostCommand['kind']): DomainErrorCode[] => [...COMMAND_ERRORS[kind], 'WORKER_UNAVAILABLE'];
+
 const accepted = { 202: { description: 'Accepted; the job runs on', schema: JobAccepted } };
 
 export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Route[] {
@@ -59,7 +62,6 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       tag: 'hosts',
       query: HostListQuery,
       responses: { 200: { description: 'A page of hosts', schema: HostList } },
-      errors: ['VALIDATION_FAILED'],
       handler(r) {
         const q = r.query as { page?: number; per_page?: number; tag?: string[]; state?: never; group?: string; search?: string };
         const page = q.page ?? 1;
@@ -74,7 +76,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       tag: 'hosts',
       params: HostNameParams,
       responses: { 200: { description: 'The host', schema: HostStatus } },
-      errors: ['HOST_NOT_FOUND', 'VALIDATION_FAILED'],
+      errors: ['HOST_NOT_FOUND'],
       handler(r) {
         const json = hosts.json(r.params.name);
         if (json === undefined) throw new TendhostError('HOST_NOT_FOUND', `host ${r.params.name} not found`);
@@ -88,7 +90,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       tag: 'hosts',
       body: RegisterHostRequest,
       responses: { 201: { description: 'Registered', schema: HostStatus } },
-      errors: ['HOST_EXISTS', 'VALIDATION_FAILED', 'INVALID_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'],
+      errors: ['HOST_EXISTS'],
       async handler(r) {
         const body = r.body as RegisterHostRequest;
         await registry.register(body, (name) => hosts.has(name));
@@ -120,7 +122,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       params: HostNameParams,
       body: UpdateRequest,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE', 'VALIDATION_FAILED', 'INVALID_JSON'],
+      errors: sentToWorker('update'),
       handler: action(actions, 'update', (r) => ({ kind: 'update', dry_run: Boolean((r.body as { dry_run?: boolean }).dry_run) })),
     },
     {
@@ -131,7 +133,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       params: HostNameParams,
       body: EmptyBody,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_BUSY', 'HOST_FAILED', 'INVALID_HOST_STATE'],
+      errors: sentToWorker('reboot'),
       handler: action(actions, 'reboot', () => ({ kind: 'reboot' })),
     },
     {
@@ -142,7 +144,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       params: HostNameParams,
       body: EmptyBody,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_NOT_FAILED'],
+      errors: sentToWorker('retry'),
       handler: action(actions, 'retry', () => ({ kind: 'retry' })),
     },
     {
@@ -153,7 +155,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       params: HostNameParams,
       body: EmptyBody,
       responses: accepted,
-      errors: ['HOST_NOT_FOUND', 'HOST_NOT_FAILED'],
+      errors: sentToWorker('acknowledge'),
       handler: action(actions, 'acknowledge', () => ({ kind: 'acknowledge' })),
     },
     {
@@ -164,7 +166,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       params: HostNameParams,
       body: EmptyBody,
       responses: { 200: { description: 'Accepted', schema: HostStatus } },
-      errors: ['HOST_NOT_FOUND', 'NOTHING_TO_ACCEPT'],
+      errors: sentToWorker('accept_host_key'),
       async handler(r) {
         await actions.ask(r.params.name, { kind: 'accept_host_key' }, { job_id: null, request_id: r.request_id, user: r.user });
         return ok(new RawJson(hosts.json(r.params.name) ?? 'null'));
@@ -178,7 +180,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       params: HostNameParams,
       query: InventoryQuery,
       responses: { 200: { description: 'Inventory (cached with a TTL)', schema: Inventory } },
-      errors: ['HOST_NOT_FOUND', 'SSH_CONNECTION_REFUSED', 'SSH_AUTH_FAILED', 'COMMAND_TIMEOUT'],
+      errors: sentToWorker('inventory'),
       async handler(r) {
         const refresh = Boolean((r.query as { refresh?: boolean }).refresh);
         const data = await actions.ask(r.params.name, { kind: 'inventory', refresh }, { job_id: null, request_id: r.request_id, user: r.user });

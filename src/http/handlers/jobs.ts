@@ -29,7 +29,6 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       tag: 'jobs',
       query: JobListQuery,
       responses: { 200: { description: 'A page of jobs', schema: JobList } },
-      errors: ['VALIDATION_FAILED'],
       handler(r) {
         const q = r.query as Static<typeof JobListQuery>;
         const page = q.page ?? 1;
@@ -53,17 +52,17 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
     {
       method: 'GET',
       path: '/jobs/:id/hosts',
-      summary: "A page of the job's per-host results, in the job's host order, optionally of one result state",
+      summary: "A page of the job's per-host results, in the job's host order, optionally of one result state and (rollouts) one batch",
       tag: 'jobs',
       params: JobIdParams,
       query: JobHostsQuery,
       responses: { 200: { description: 'A page of host results', schema: JobHostList } },
-      errors: ['JOB_NOT_FOUND', 'VALIDATION_FAILED'],
+      errors: ['JOB_NOT_FOUND'],
       handler(r) {
         const q = r.query as Static<typeof JobHostsQuery>;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
-        const { data, total_items } = jobHostsPage(jobOf(r.params.id), { state: q.state, page, per_page: perPage });
+        const { data, total_items } = jobHostsPage(jobOf(r.params.id), { state: q.state, batch: q.batch, page, per_page: perPage });
         return ok({ data, pagination: pagination(page, perPage, total_items) });
       },
     },

@@ -1,20 +1,13 @@
 // The table's filters: name prefix, state, group, tags (all must match).
 // Every change goes to the URL (url-state.ts).
 import { useState } from 'preact/hooks';
-import type { HostStatus } from '../../client/types.js';
 import { STATES, STATE_LABEL, isHostState } from '../states.js';
 import { setView, view } from '../url-state.js';
 
-export function Filters({ hosts, tick }: { hosts: ReadonlyMap<string, HostStatus>; tick: number }) {
-  void tick; // a new frame of the same Map: the tag and group lists may have changed
+/** Every tag and group the fleet uses, kept by the deriver (rows.ts) rather than gathered over every host per frame. */
+export function Filters({ tags, groups }: { tags: ReadonlySet<string>; groups: ReadonlySet<string> }) {
   const v = view.value;
   const [tag, setTag] = useState('');
-  const groups = new Set<string>();
-  const tags = new Set<string>();
-  for (const h of hosts.values()) {
-    for (const g of h.groups) groups.add(g);
-    for (const t of h.tags) tags.add(t);
-  }
   const addTag = (t: string) => {
     const x = t.trim();
     if (x && !v.tags.includes(x)) setView({ tags: [...v.tags, x] });

@@ -23,10 +23,10 @@ function Detail({ store, h }: { store: Store; h: HostStatus }) {
   const [invError, setInvError] = useState<string | null>(null);
   const [jobs, setJobs] = useState<JobList | null>(null);
   const name = h.name;
-  // The host's jobs: read when opened and again when one of its jobs changes hands (job_id), not polled.
+  // The host's jobs: read when opened and again when the stream starts or ends one of them, not polled.
   useEffect(() => {
-    store.call((c) => c.listJobs({ host: name, per_page: 10 })).then(setJobs, () => setJobs(null));
-  }, [name, h.job_id]);
+    store.read((c) => c.listJobs({ host: name, per_page: 10 })).then(setJobs, () => setJobs(null));
+  }, [name, h.job_id, store.lastJob.get(name)]);
   const loadInventory = (refresh: boolean) => {
     setInvError(null);
     store.call((c) => c.inventory(name, { refresh })).then(setInv, (err: Error) => setInvError(err.message));

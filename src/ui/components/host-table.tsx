@@ -19,6 +19,18 @@ const COLUMNS: Array<{ key: SortKey; label: string }> = [
   { key: 'groups', label: 'Groups' },
 ];
 
+// toLocaleString costs tens of µs (Intl): the visible rows are redrawn every frame, their dates rarely change.
+const dates = new Map<string, string>();
+function when(iso: string | null): string {
+  if (!iso) return '–';
+  let s = dates.get(iso);
+  if (s === undefined) {
+    if (dates.size > 5_000) dates.clear();
+    dates.set(iso, (s = new Date(iso).toLocaleString()));
+  }
+  return s;
+}
+
 export function HostTable({ rows }: { rows: HostStatus[] }) {
   const body = useRef<HTMLDivElement>(null);
   const [top, setTop] = useState(0);
@@ -66,7 +78,7 @@ export function HostTable({ rows }: { rows: HostStatus[] }) {
         </span>
         <span role="cell" class="c-addr">{h.addr}</span>
         <span role="cell" class="c-pending">{h.pending_updates ?? '–'}</span>
-        <span role="cell" class="c-when">{h.last_updated ? new Date(h.last_updated).toLocaleString() : '–'}</span>
+        <span role="cell" class="c-when">{when(h.last_updated)}</span>
         <span role="cell" class="c-tags">{h.tags.join(', ')}</span>
         <span role="cell" class="c-groups">{h.groups.join(', ')}</span>
       </div>,

@@ -7,6 +7,8 @@ import type { JobProgress } from '../../client/index.js';
 import type { Store } from '../store.js';
 import { setView } from '../url-state.js';
 import { confirmAction } from './confirm.js';
+import { BatchGrid } from './batch-grid.js';
+import { whenVisible } from '../visibility.js';
 
 const RESULT_STATES = ['pending', 'running', 'completed', 'failed', 'unreachable', 'skipped'] as const;
 
@@ -60,14 +62,17 @@ export function JobView({ store, id }: { store: Store; id: string }) {
   const [job, setJob] = useState<Job | null>(null);
   const [page, setPage] = useState<JobHostList | null>(null);
   const [state, setState] = useState<JobHostsQuery['state'] | ''>('');
+  const [batch, setBatch] = useState<number | null>(null);
   const [n, setN] = useState(1);
   const [error, setError] = useState<string | null>(null);
-  // Read again when the stream says the job moved on (its progress or end), never on a timer.
-  const mark = live ? `${live.state}:${live.completed}:${live.failed}:${live.unreachable}:${live.skipped}` : '';
+  // Read again when the stream says the job moved on (its batch, progress or end), never on a timer.
+  const mark = live ? `${live.state}:${live.batch}:${live.in_progress}:${live.completed}:${live.failed}:${live.unreachable}:${live.skipped}` : '';
   useEffect(() => {
     let stale = false;
-    const t = setTimeout(() => {
-      Promise.all([store.call((c) => c.getJob(id)), store.call((c) => c.jobHosts(id, { page: n, per_page: 50, ...(state ? { state } : {}) }))]).then(
+    const t = setTimeout(async () => {
+      await whenVisible(); // nothing is read while the tab is hidden; the frame on return brings a fresh mark
+      if (stale) return;
+      Promise.all([store.call((c) => c.getJob(id)), store.call((c) => c.jobHosts(id, { page: n, per_page: 50, ...(state ? { state } : {}), ...(batch !== null ? { batch } : {}) }))]).then(
         ([j, p]) => {
           if (stale) return;
           setJob(j);
@@ -81,7 +86,7 @@ export function JobView({ store, id }: { store: Store; id: string }) {
       stale = true;
       clearTimeout(t);
     };
-  }, [id, n, state, mark]);
+  }, [id, n, state, batch, mark]);
   const s = job?.summary;
   return (
     <section class="job" aria-labelledby="job-title" data-testid="job-view">
@@ -98,7 +103,23 @@ export function JobView({ store, id }: { store: Store; id: string }) {
             {!job.finished_at && <button type="button" class="small" onClick={() => cancel(store, id)}>Cancel</button>}
           </p>
           <Progress p={{ total: s.total, completed: s.completed, failed: s.failed, unreachable: s.unreachable, skipped: s.skipped }} />
+          {job.batches && (
+            <BatchGrid
+              batches={job.batches}
+              picked={batch === null ? '' : `${batch}:${state}`}
+              pick={(b, o) => {
+                setBatch(b);
+                setState(o);
+                setN(1);
+              }}
+            />
+          )}
         </>
+      )}
+      {batch !== null && (
+        <button type="button" class="tag" onClick={() => { setBatch(null); setN(1); }}>
+          batch {batch || 'none'} ×
+        </button>
       )}
       <label>
         Hosts
