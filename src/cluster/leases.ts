@@ -168,6 +168,11 @@ export class Leases {
     return out;
   }
 
+  /** Who last held a partition as far as this node saw (null: never seen, or released cleanly). */
+  lastOwner(p: number): string | null {
+    return this.seen.get(p)?.owner.node_id ?? null;
+  }
+
   private apply(e: KvWatchEntry): void {
     const p = partitionOfLeaseKey(e.key);
     if (p === null) return;

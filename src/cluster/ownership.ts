@@ -13,8 +13,12 @@ import { DuplicateNodeError, Membership, type MemberInfo } from './membership.js
 export interface OwnershipHooks {
   /** A host of the partition is mid-operation (then it is not handed over). */
   isBusy(partition: number): boolean;
-  /** The lease is ours: attach the partition's hosts (restoring their state). */
-  acquired(partition: number): void | Promise<void>;
+  /**
+   * The lease is ours: attach the partition's hosts (restoring their state).
+   * `previousOwner`: the node whose lease expired, when one did (null after a
+   * clean handover or for a partition never held).
+   */
+  acquired(partition: number, previousOwner: string | null): void | Promise<void>;
   /**
    * About to hand the partition back: detach its hosts and refuse new
    * commands for them. The lease is deleted once this resolves.
@@ -158,7 +162,8 @@ export class PartitionOwnership {
     }
     for (const partition of p.acquire) {
       if (this.stopped) return;
-      if (await this.leases.acquire(partition)) await this.hooks.acquired(partition);
+      const previous = this.leases.lastOwner(partition);
+      if (await this.leases.acquire(partition)) await this.hooks.acquired(partition, previous);
     }
   }
 }
