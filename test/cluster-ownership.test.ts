@@ -171,7 +171,10 @@ t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {
   await t.test('another instance writing our heartbeat: the node stops acting at once (fatal), the others take over', async (t) => {
     const c = nodes.find((n) => n.id === 'c')!;
     // After the NATS restart the three settle back to an even spread.
-    await until(() => c.own.owned().length >= 10, 15_000);
+    await until(() => {
+      const o = partitionOwners(nodes.map((n) => ({ id: n.id, owned: n.own.owned() })));
+      return o && Object.keys(counts(o)).length === 3 && Object.values(counts(o)).every((x) => x >= 10 && x <= 11);
+    }, 15_000);
     const had = c.own.owned();
     c.events.length = 0;
     const kv = await new Kvm(c.nc).open(MEMBERS_BUCKET);
