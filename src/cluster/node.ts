@@ -28,6 +28,8 @@ export interface ClusterNodeHooks {
   handle(cmd: HostCommand): Promise<CommandReply>;
   /** This node cannot go on (another live node with its node_id). */
   fatal?(err: Error): void;
+  /** Something failed that is retried or can be lived with (a round against NATS, a detach): for the log. */
+  warn?(err: Error): void;
 }
 
 export interface ClusterNodeStatus extends OwnershipStatus {
@@ -69,9 +71,12 @@ export class ClusterNode {
         },
         lost: (p, reason) => {
           forwarder.unserve(p);
-          void hooks.detach(p, reason);
+          Promise.resolve()
+            .then(() => hooks.detach(p, reason))
+            .catch((err: Error) => hooks.warn?.(err));
         },
         fatal: (err) => hooks.fatal?.(err),
+        warn: (err) => hooks.warn?.(err),
       },
     );
     const node = new ClusterNode(settings, nc, registry, events, events.publisher(settings.node_id, ownership.instance), ownership, forwarder, link);

@@ -28,6 +28,8 @@ export interface OwnershipHooks {
   lost(partition: number, reason: LostReason): void;
   /** Something this node cannot go on from (another live node with our node_id). */
   fatal?(err: Error): void;
+  /** A round that failed and will be retried on the next tick (NATS away, a timeout): for the log. */
+  warn?(err: Error): void;
 }
 
 export interface OwnershipOptions {
@@ -136,8 +138,10 @@ export class PartitionOwnership {
           if (this.timer) clearInterval(this.timer);
           for (const p of this.leases.abandon()) this.hooks.lost(p, 'taken');
           this.hooks.fatal?.(err);
+        } else {
+          // NATS away, a timeout: retried next tick.
+          this.hooks.warn?.(err as Error);
         }
-        // Other errors (NATS away, a timeout) are retried next tick.
       })
       .finally(() => {
         this.running = false;
