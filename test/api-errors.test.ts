@@ -6,6 +6,7 @@
 // under that status), every error body `{code, message}` from the table, and
 // an internal error must reach the client only as "internal error" and a
 // request id while the log holds the exception with that id.
+import type { Test } from 'tap';
 import t from 'tap';
 import { hashToken } from '../src/http/auth.js';
 import { shardOf } from '../src/pool/shard-of.js';
@@ -231,7 +232,7 @@ function operationsOf(doc: any): Array<{ op: string; method: string; path: strin
   return out;
 }
 
-function checkAll(t: Tap.Test, seen: readonly Seen[]): void {
+function checkAll(t: Test, seen: readonly Seen[]): void {
   t.same(undocumented(spec, seen), [], `each of ${seen.length} answers is one its route documents`);
   t.same(offTable(seen), [], 'every error body is {code, message} with the status of its code');
   const internal = seen.filter((s) => s.code === 'INTERNAL' && !/^\{"code":"INTERNAL","message":"internal error; the daemon log has the details under request id [^"]+","details":\{"request_id":"[^"]+"\}\}$/.test(s.text));

@@ -2,7 +2,7 @@
 // in processes of their own (so one can be SIGKILLed). Every partition is
 // owned by exactly one node, as the nodes themselves believe it (sampled all
 // along, never two at once) and as the leases bucket has it.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -53,7 +53,7 @@ function partitionOwners(sets: Array<{ id: string; owned: number[] }>): Map<numb
 }
 
 /** Sample the in-process nodes every 20 ms; any partition two of them believe they own is a failure. */
-function watchOverlap(t: typeof import('tap').default, nodes: () => Node[]): () => void {
+function watchOverlap(t: Test, nodes: () => Node[]): () => void {
   let overlaps = 0;
   const timer = setInterval(() => {
     const seen = new Map<number, string>();

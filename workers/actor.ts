@@ -24,8 +24,10 @@ export class HostActor {
   readonly name: string;
   #host: ResolvedHost;
   #groups: string[];
+  /** The machine's state: the one place the host's state and failure live. */
   #snap: Snapshot;
-  #status: HostStatus;
+  /** Everything else the host's status reports. */
+  #facts: Omit<HostStatus, 'state' | 'failed'>;
   #trace: Trace = NO_TRACE;
   #running = false;
   #queue: MachineInput[] = [];
@@ -41,8 +43,7 @@ export class HostActor {
     this.#groups = groups;
     this.#deps = deps;
     this.#now = deps.now ?? clockNow;
-    this.#snap = { ...INITIAL };
-    this.#status = {
+    const { state, failed, ...facts }: HostStatus = {
       name: host.name,
       addr: host.addr,
       state: 'idle',
@@ -58,9 +59,8 @@ export class HostActor {
       job_id: null,
       ...restore,
     };
-    this.#snap.state = this.#status.state;
-    this.#snap.failed = this.#status.failed;
-    this.#snap.retries = this.#status.failed?.retry_count ?? 0;
+    this.#facts = facts;
+    this.#snap = { ...INITIAL, state, failed, retries: failed?.retry_count ?? 0 };
     this.#publishStatus();
   }
 
@@ -73,14 +73,14 @@ export class HostActor {
   }
 
   get status(): HostStatus {
-    return this.#status;
+    return { ...this.#facts, state: this.#snap.state, failed: this.#snap.failed };
   }
 
   /** Config changed (reload / re-register): keep runtime state, refresh the rest. */
   reconfigure(host: ResolvedHost, groups: string[]): void {
     this.#host = host;
     this.#groups = groups;
-    this.#status = { ...this.#status, addr: host.addr, tags: host.tags, groups, compose: host.compose_paths.length > 0 };
+    this.#facts = { ...this.#facts, addr: host.addr, tags: host.tags, groups, compose: host.compose_paths.length > 0 };
     this.#deps.operations.reconfigure(host);
     this.#publishStatus();
   }
@@ -88,7 +88,7 @@ export class HostActor {
   setGroups(groups: string[]): void {
     if (groups.join('\0') === this.#groups.join('\0')) return;
     this.#groups = groups;
-    this.#status = { ...this.#status, groups };
+    this.#facts = { ...this.#facts, groups };
     this.#publishStatus();
   }
 
@@ -136,7 +136,7 @@ export class HostActor {
       at: this.#now().toISOString(),
     });
     if (!outcome.ok) return;
-    this.#status = { ...this.#status, error: outcome.next.failed?.error ?? null };
+    this.#facts = { ...this.#facts, error: outcome.next.failed?.error ?? null };
     this.#apply(outcome.next, outcome.changed);
     this.#running = false;
     this.#maybeFinish();
@@ -163,10 +163,10 @@ export class HostActor {
     if (!outcome.ok) return this.#error({ code: outcome.refused, message: `${this.name}: ${outcome.reason}` });
     if (input.type !== 'ACKNOWLEDGE' && input.type !== 'RETRY') {
       this.#trace = trace;
-      this.#status = { ...this.#status, job_id: trace.job_id, error: null };
+      this.#facts = { ...this.#facts, job_id: trace.job_id, error: null };
       this.#log('info', 'operation started', { input: input.type, user: trace.user });
     }
-    if (input.type === 'RETRY') this.#status = { ...this.#status, error: null };
+    if (input.type === 'RETRY') this.#facts = { ...this.#facts, error: null };
     this.#apply(outcome.next, outcome.changed);
     if (outcome.effects.length > 0) void this.#run(outcome.effects);
     else this.#maybeFinish();
@@ -216,7 +216,7 @@ export class HostActor {
           // Only a real update refreshes package lists; a dry run looks at what the host already knows.
           const intent = this.#snap.intent;
           const q = await ops.query(this.#trace, { refresh: intent?.kind === 'update' && !intent.dry_run });
-          this.#status = { ...this.#status, pending_updates: q.pending.length, package_manager: q.package_manager };
+          this.#facts = { ...this.#facts, pending_updates: q.pending.length, package_manager: q.package_manager };
           // A Compose registry that could not be asked leaves its services
           // unlisted: an update goes on to its upgrade even when nothing is listed.
           const goOn = intent?.kind === 'update' && q.unlisted;
@@ -230,7 +230,7 @@ export class HostActor {
           if (!result.success) {
             return this.#failed(result.error_code ?? 'PKG_COMMAND_FAILED', result.error ?? 'upgrade failed');
           }
-          if (!effect.dry_run) this.#status = { ...this.#status, pending_updates: 0 };
+          if (!effect.dry_run) this.#facts = { ...this.#facts, pending_updates: 0 };
           return { type: 'UPGRADE_DONE', reboot_required: result.reboot_required };
         }
         case 'reboot_if_allowed':
@@ -242,7 +242,7 @@ export class HostActor {
           await ops.verify(this.#trace);
           return { type: 'VERIFY_OK' };
         case 'mark_updated':
-          this.#status = { ...this.#status, last_updated: this.#now().toISOString() };
+          this.#facts = { ...this.#facts, last_updated: this.#now().toISOString() };
           // A reboot the maintenance window started has no job to publish it at its end.
           this.#publishStatus();
           return null;
@@ -265,7 +265,7 @@ export class HostActor {
   }
 
   #failed(code: string, message: string): MachineInput {
-    this.#status = { ...this.#status, error: message };
+    this.#facts = { ...this.#facts, error: message };
     return { type: 'OP_FAILED', code: code as never, error: message, at: this.#now().toISOString() };
   }
 
@@ -289,7 +289,6 @@ export class HostActor {
   #apply(next: Snapshot, changed: boolean): void {
     const from = this.#snap.state;
     this.#snap = next;
-    this.#status = { ...this.#status, state: next.state, failed: next.failed };
     // Status first, so a client that reacts to the event reads the new state.
     this.#publishStatus();
     if (changed) this.#event({ type: 'HostStateChanged', host: this.name, from, to: next.state });
@@ -305,12 +304,12 @@ export class HostActor {
       host: this.name,
       success: !failed,
       state: this.#snap.state,
-      error: failed ? (this.#snap.failed?.error ?? this.#status.error) : null,
+      error: failed ? (this.#snap.failed?.error ?? this.#facts.error) : null,
       code: failed ? (this.#snap.failed?.code ?? null) : null,
     });
     this.#log(failed ? 'warn' : 'info', 'operation finished', { state: this.#snap.state, code: failed ? (this.#snap.failed?.code ?? null) : null });
     this.#trace = NO_TRACE;
-    this.#status = { ...this.#status, job_id: null };
+    this.#facts = { ...this.#facts, job_id: null };
     this.#publishStatus();
   }
 
@@ -330,7 +329,7 @@ export class HostActor {
 
   #publishStatus(): void {
     if (this.#silent) return;
-    this.#deps.emit({ kind: 'status', status: this.#status });
+    this.#deps.emit({ kind: 'status', status: this.status });
   }
 
   #log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {
