@@ -248,4 +248,25 @@ t.test('node processes: SIGKILL one, the others take its partitions within lease
   t.same(counts(owners), { p1: 16, p3: 16 }, 'split evenly between the two');
   t.same(await leaseOwners(nc), owners, 'the leases bucket agrees');
   t.comment(`takeover after SIGKILL: ${takeover} ms (lease_ttl_s ${TTL_S})`);
+
+  // The killed node comes back under the same node_id (a new instance) and takes its share again.
+  const again = spawnNode(nats, victim.id);
+  procs.push(again);
+  const back = await until(() => {
+    const o = partitionOwners([...survivors, again]);
+    return o && Object.keys(counts(o)).length === 3 && Object.values(counts(o)).every((c) => c >= 10) ? o : null;
+  }, 30_000);
+  t.same(Object.keys(counts(back)).sort(), ['p1', 'p2', 'p3'], `${victim.id} restarted with its node_id and took its share again`);
+  t.notOk(again.lines.some((l) => l.event === 'fatal'), 'not mistaken for a duplicate of its previous life');
+
+  // Killed and restarted at once: its previous heartbeat is still fresh; it waits that out, then joins.
+  again.proc.kill('SIGKILL');
+  const third = spawnNode(nats, victim.id);
+  procs.push(third);
+  const rejoined = await until(() => {
+    const o = partitionOwners([...survivors, third]);
+    return o && Object.keys(counts(o)).length === 3 ? o : null;
+  }, 30_000);
+  t.ok(counts(rejoined)[victim.id] > 0, 'restarted within the TTL, it joins once its previous heartbeat expired');
+  t.notOk(third.lines.some((l) => l.event === 'fatal'), 'and is not refused as a duplicate');
 });
