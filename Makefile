@@ -19,7 +19,9 @@ build: deps
 run: build
 	$(NPM) start
 
+# Tests are type-checked too (tap runs them without checking types).
 test: build
+	npx tsc -p tsconfig.test.json
 	npx tap
 
 # BENCH_NODE=/path/to/node runs them on another Node (its node_modules must be

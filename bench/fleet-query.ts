@@ -17,7 +17,9 @@
 // minutes earlier read a slowdown of the machine as the daemon's.
 //
 // Per run: wall time (POST → job finished), hosts/s, the daemon's CPU per
-// host (all threads, from /proc), its peak RSS (VmHWM), and the front thread's
+// host (all threads, from /proc), its peak RSS (VmHWM) and where the memory was
+// at the highest RSS sample (front vs worker heaps, used and reserved, Buffers,
+// other native; goal ≤ 600 MiB at 10,000 hosts), and the front thread's
 // event-loop utilisation from the daemon's debug `load` log lines (every 2 s;
 // src/load-log.ts). Each daemon is measured on its first query of the fleet
 // (the one-shot figure, compared with the plain script) and again on a second,

@@ -18,6 +18,7 @@ const BENCHMARKS: readonly string[] = [
   'scale',
   'dashboard',
   'ssh2-patch',
+  'cluster-parts',
   'soak',
 ];
 

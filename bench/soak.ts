@@ -2,7 +2,7 @@
 // (a separate simulator process, with its faults on a share of the fleet) for
 // SOAK_MINUTES, doing everything at once: fleet rollouts back to back (real
 // updates and dry runs), a config rewrite + SIGHUP every minute that adds and
-// removes hosts, one worker thread killed, WebSocket clients joining,
+// removes hosts, one worker thread killed (the hosts it cut short are retried afterwards), WebSocket clients joining,
 // filtering, losing their connection and resuming with ?since=, and leaving,
 // and API reads at a steady rate. It reports, with the goals beside them:
 // RSS and heap over time (sampled every ~10 s; they must level off), every
@@ -32,6 +32,7 @@ import { startReads } from './lib/soak-reads.js';
 import { startClient, type SoakClient } from './lib/soak-clients.js';
 import { fleetFile } from './lib/soak-fleet.js';
 import { accountRollout, checkModels, jobAccounting, waitForRollout, type JobCheck } from './lib/soak-checks.js';
+import { retryWorkerFailures } from './lib/soak-retry.js';
 import { startDaemon } from '../harness/daemon.js';
 
 const MINUTES = envNumber('SOAK_MINUTES', 10);
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
   let reloads = 0;
   let reloadsOk = 0;
   let workerKilled = false;
+  let retriedAfterKill = 0;
   let stopping = false;
 
   // Keep only what the report reads from the daemon's log (it logs per host at info).
@@ -213,6 +215,18 @@ async function main(): Promise<void> {
     } catch (err) {
       failures.push(`accounting rollout ${job.id} when it ended: ${(err as Error).message}`);
     }
+    // Hosts the worker kill cut short go back to work, as an operator would send them.
+    if (workerKilled && left() > 30_000) {
+      const r = await retryWorkerFailures(d.url, job.id).catch((err: Error) => {
+        failures.push(`retrying the hosts the worker kill failed: ${err.message}`);
+        return null;
+      });
+      if (r && (r.retried > 0 || Object.keys(r.refused).length > 0)) {
+        retriedAfterKill += r.retried;
+        log(`retried ${r.retried} hosts the worker kill had failed${Object.keys(r.refused).length ? ` (refused: ${JSON.stringify(r.refused)})` : ''}`);
+        if (Object.keys(r.refused).some((status) => Number(status) >= 500)) failures.push(`a retry after the worker kill answered 5xx: ${JSON.stringify(r.refused)}`);
+      }
+    }
   }
   stopping = true;
   clearInterval(reloader);
@@ -261,6 +275,7 @@ async function main(): Promise<void> {
     reloads: { sent: reloads, confirmed: reloadsOk, hosts_swapped_each: CHURN },
     worker_killed: workerKilled,
     worker_replacements: replaced,
+    hosts_retried_after_kill: retriedAfterKill,
     memory: { rss, front_heap: frontHeap, workers_heap: workersHeap, samples },
     jobs: jobChecks,
     reads: readStats,
@@ -290,7 +305,7 @@ async function main(): Promise<void> {
   console.log(`WebSocket clients: ${tallies.length}, resumes ${result.clients.resumes}, resyncs ${result.clients.resyncs}; events lost ${lost}, repeated ${repeated} [goal: 0] ${ok(lost === 0 && repeated === 0)}`);
   for (const t of tallies.filter((x) => x.problems.length)) console.log(`  client ${t.id}: ${t.problems.join('; ')}`);
   console.log(`resumed clients' models vs GET /hosts (${modelCheck.hosts} hosts): ${modelCheck.mismatches} differences [goal: 0] ${ok(modelCheck.mismatches === 0)}${modelCheck.examples.length ? ` — ${modelCheck.examples.join('; ')}` : ''}`);
-  console.log(`reloads: ${reloads} sent, ${reloadsOk} confirmed [goal: all] ${ok(reloadsOk === reloads)}; worker killed: ${workerKilled}, replacements ${replaced} [goal: ≥ 1] ${ok(!workerKilled || replaced >= 1)}`);
+  console.log(`reloads: ${reloads} sent, ${reloadsOk} confirmed [goal: all] ${ok(reloadsOk === reloads)}; worker killed: ${workerKilled}, replacements ${replaced} [goal: ≥ 1] ${ok(!workerKilled || replaced >= 1)}; hosts it failed retried ${retriedAfterKill}`);
   if (failures.length) console.log(`harness failures: ${failures.slice(0, 10).join('; ')}`);
   console.log(`result: ${out}`);
   const missed =

@@ -64,12 +64,26 @@ export type CommandReply =
   | { ok: true; state: HostState; data?: unknown }
   | { ok: false; error: WireError; state?: HostState };
 
-export type WorkerReply =
-  | { kind: 'attached'; shard: number; hosts: number; thread_id: number }
-  | { kind: 'command'; reply: CommandReply }
-  /** A host's actor exists now; its first status, so the front can show it at once. */
-  | { kind: 'added'; status: HostStatus }
-  | { kind: 'done' };
+export type TaskKind = WorkerTask['kind'];
+export type TaskOf<K extends TaskKind> = Extract<WorkerTask, { kind: K }>;
+
+/** Fails to compile unless every task kind has its reply. */
+type ReplyTable<T extends Record<TaskKind, { kind: string }>> = T;
+
+/** What a worker answers to each kind of task: `ShardPool.run(task)` returns `ReplyOf<task.kind>`. */
+export type WorkerReplies = ReplyTable<{
+  attach: { kind: 'attached'; shard: number; hosts: number; thread_id: number };
+  /** The host's actor exists now; its first status, so the front can show it at once. */
+  add_host: { kind: 'added'; status: HostStatus };
+  remove_host: { kind: 'command'; reply: CommandReply };
+  set_groups: { kind: 'done' };
+  command: { kind: 'command'; reply: CommandReply };
+  drain: { kind: 'done' };
+  crash: { kind: 'done' };
+  freeze: { kind: 'done' };
+}>;
+export type ReplyOf<K extends TaskKind> = WorkerReplies[K];
+export type WorkerReply = WorkerReplies[TaskKind];
 
 /** Messages a worker posts on its MessagePort, in order, batched per tick. */
 export type PortMessage =

@@ -202,11 +202,12 @@ export function runToExit(file: string, env: Record<string, string> = {}, timeou
 }
 
 /** Poll until fn returns a truthy value (or time out). */
-export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, stepMs = 50): Promise<T> {
+type Falsy = null | undefined | false | 0 | '';
+export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, stepMs = 50): Promise<Exclude<T, Falsy>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as Exclude<T, Falsy>;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, stepMs));
   }

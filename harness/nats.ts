@@ -32,6 +32,10 @@ export interface NatsOptions {
   token?: string;
   /** Clients must log in as this user. */
   user?: { user: string; password: string };
+  /** Clients must sign with the nkey whose public key (U…) this is. */
+  nkey?: string;
+  /** Serve TLS only, with this certificate and key (PEM files). */
+  tls?: { cert: string; key: string };
   /** nats-server's -DV: every protocol line in log() (for debugging a test). */
   trace?: boolean;
 }
@@ -45,8 +49,11 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsServer> {
     ? `authorization { token: ${JSON.stringify(opts.token)} }\n`
     : opts.user
       ? `authorization { user: ${JSON.stringify(opts.user.user)}, password: ${JSON.stringify(opts.user.password)} }\n`
-      : '';
-  writeFileSync(conf, auth);
+      : opts.nkey
+        ? `authorization { users: [ { nkey: ${JSON.stringify(opts.nkey)} } ] }\n`
+        : '';
+  const tls = opts.tls ? `tls { cert_file: ${JSON.stringify(opts.tls.cert)}, key_file: ${JSON.stringify(opts.tls.key)} }\n` : '';
+  writeFileSync(conf, auth + tls);
   let port = -1;
   let proc: ChildProcess;
   let logText = '';
@@ -85,7 +92,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsServer> {
       return port;
     },
     get url() {
-      return `nats://127.0.0.1:${port}`;
+      return `${opts.tls ? 'tls' : 'nats'}://127.0.0.1:${port}`;
     },
     dir,
     pid: () => proc.pid!,

@@ -6,7 +6,9 @@
 // under that status), every error body `{code, message}` from the table, and
 // an internal error must reach the client only as "internal error" and a
 // request id while the log holds the exception with that id.
+import type { Test } from 'tap';
 import t from 'tap';
+import WebSocket from 'ws';
 import { hashToken } from '../src/http/auth.js';
 import { shardOf } from '../src/pool/shard-of.js';
 import { startDaemon, until, type Daemon } from '../harness/daemon.js';
@@ -167,6 +169,10 @@ t.test('the states that give each route its own errors: all documented', async (
   t.equal((await rec.upgrade('?types=NoSuchEvent', 'an unknown event type', { authorization: `Bearer ${TOKEN}` })).code, 'VALIDATION_FAILED');
   t.equal((await rec.upgrade('', 'no token')).code, 'UNAUTHORIZED');
   t.equal((await rec.upgrade('', 'with the token', { authorization: `Bearer ${TOKEN}` })).status, 101);
+  // And so does a connected client's refused message (the stream's Error message).
+  const refused = await streamErrors(['not json', '{"type":"filter","bogus":1}', '{"type":"filter","types":["NoSuchEvent"]}', '{"type":"nope"}']);
+  t.same(refused.map((m) => m.code), ['INVALID_JSON', 'VALIDATION_FAILED', 'VALIDATION_FAILED', 'VALIDATION_FAILED'], 'refused stream messages carry table codes');
+  t.ok(refused.every((m) => m.type === 'Error' && typeof m.message === 'string' && Object.keys(m).length === 3), 'as {type: "Error", code, message}');
   checkAll(t, rec.seen);
 });
 
@@ -231,7 +237,7 @@ function operationsOf(doc: any): Array<{ op: string; method: string; path: strin
   return out;
 }
 
-function checkAll(t: Tap.Test, seen: readonly Seen[]): void {
+function checkAll(t: Test, seen: readonly Seen[]): void {
   t.same(undocumented(spec, seen), [], `each of ${seen.length} answers is one its route documents`);
   t.same(offTable(seen), [], 'every error body is {code, message} with the status of its code');
   const internal = seen.filter((s) => s.code === 'INTERNAL' && !/^\{"code":"INTERNAL","message":"internal error; the daemon log has the details under request id [^"]+","details":\{"request_id":"[^"]+"\}\}$/.test(s.text));
@@ -248,4 +254,22 @@ function chunked(text: string): ReadableStream<Uint8Array> {
       sent += 1024;
     },
   });
+}
+
+/** The Error messages a connected client gets back for each of `messages`. */
+async function streamErrors(messages: string[]): Promise<Array<{ type: string; code: string; message: string }>> {
+  const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const errors: Array<{ type: string; code: string; message: string }> = [];
+  ws.on('message', (m) => {
+    const msg = JSON.parse(String(m));
+    if (msg.type === 'Error') errors.push(msg);
+  });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  for (const m of messages) ws.send(m);
+  await until(() => errors.length === messages.length, 5000);
+  ws.close();
+  return errors;
 }

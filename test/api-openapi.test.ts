@@ -126,7 +126,7 @@ t.test('/docs renders the API reference offline', { skip: chromium ? false : 'ch
   // Every request the page made (chromium's own update/account pings are not the page's).
   const urls = [...readFileSync(netlog, 'utf8').matchAll(/"url":"([^"]+)"/g)].map((m) => m[1]);
   // (Chromium 156 also checks in with android.clients.google.com and fetches www.google.com/async/folae by itself.)
-  const browserOwn = /^https?:\/\/(clients2\.google\.com\/time\/|update\.googleapis\.com\/service\/update2\/|accounts\.google\.com\/ListAccounts|android\.clients\.google\.com\/checkin|www\.google\.com\/async\/folae\?)/;
+  const browserOwn = /^https?:\/\/(clients2\.google\.com\/time\/|update\.googleapis\.com\/service\/update2\/|accounts\.google\.com\/ListAccounts|android\.clients\.google\.com\/checkin|www\.google\.com\/async\/folae\?|optimizationguide-pa\.googleapis\.com\/)/;
   const pageUrls = new Set(urls.filter((u) => !browserOwn.test(u)));
   t.same([...pageUrls].filter((u) => !u.startsWith(d.url)), [], 'the page asked nothing of the internet');
   t.ok(pageUrls.has(`${d.url}/openapi.json`), 'it loaded the document from the daemon');

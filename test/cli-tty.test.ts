@@ -11,7 +11,7 @@ import { openTerminal, tmuxAvailable, type Terminal } from './helpers/tmux.js';
 if (!(await tmuxAvailable())) {
   // CI installs tmux (.ci/packages.txt): there its absence is a failure, not a skip.
   if (process.env.CI === 'true') t.fail('tmux is not installed');
-  else t.skip('tmux is not installed');
+  else t.skip('tmux is not installed', async () => {});
 } else {
   let setup: SimSetup;
   let d: Daemon;

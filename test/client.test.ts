@@ -2,6 +2,7 @@
 // REST calls and errors, and the stream model that must equal GET /hosts —
 // live, after a daemon restart (resume with ?since=), and after a forced
 // Resync (the replay buffer no longer reaches back).
+import type { Test } from 'tap';
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
@@ -15,7 +16,7 @@ import { allHosts, startSimSetup } from './helpers/sim-daemon.js';
 const HOSTS = 12;
 
 /** The model must hold exactly what GET /hosts serves. */
-async function modelEqualsDaemon(t: Tap.Test, stream: FleetStream, get: () => Promise<Map<string, unknown>>, what: string) {
+async function modelEqualsDaemon(t: Test, stream: FleetStream, get: () => Promise<Map<string, unknown>>, what: string) {
   const daemon = await until(async () => {
     const d = await get();
     const m = stream.model.hosts;

@@ -2,13 +2,13 @@
 // in processes of their own (so one can be SIGKILLed). Every partition is
 // owned by exactly one node, as the nodes themselves believe it (sampled all
 // along, never two at once) and as the leases bucket has it.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { PartitionOwnership, type OwnershipHooks } from '../src/cluster/ownership.js';
-import { LEASES_BUCKET } from '../src/cluster/buckets.js';
+import { LEASES_BUCKET, MEMBERS_BUCKET } from '../src/cluster/buckets.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
 import { ROOT, until } from '../harness/daemon.js';
 
@@ -31,6 +31,7 @@ async function startNode(nats: NatsServer, id: string, busy = new Set<number>())
     acquired: (p) => void events.push(`acquired ${p}`),
     releasing: (p) => void events.push(`releasing ${p}`),
     lost: (p, reason) => void events.push(`lost ${p} ${reason}`),
+    fatal: (err) => void events.push(`fatal ${err.message}`),
   };
   const own = await PartitionOwnership.start(nc, { nodeId: id, partitions: PARTITIONS, ttlMs: TTL_S * 1000 }, hooks);
   return { id, own, nc, busy, events };
@@ -52,7 +53,7 @@ function partitionOwners(sets: Array<{ id: string; owned: number[] }>): Map<numb
 }
 
 /** Sample the in-process nodes every 20 ms; any partition two of them believe they own is a failure. */
-function watchOverlap(t: typeof import('tap').default, nodes: () => Node[]): () => void {
+function watchOverlap(t: Test, nodes: () => Node[]): () => void {
   let overlaps = 0;
   const timer = setInterval(() => {
     const seen = new Map<number, string>();
@@ -167,6 +168,28 @@ t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {
     t.same(await leaseOwners(nodes[0].nc), owners);
   });
 
+  await t.test('another instance writing our heartbeat: the node stops acting at once (fatal), the others take over', async (t) => {
+    const c = nodes.find((n) => n.id === 'c')!;
+    // After the NATS restart the three settle back to an even spread.
+    await until(() => {
+      const o = partitionOwners(nodes.map((n) => ({ id: n.id, owned: n.own.owned() })));
+      return o && Object.keys(counts(o)).length === 3 && Object.values(counts(o)).every((x) => x >= 10 && x <= 11);
+    }, 15_000);
+    const had = c.own.owned();
+    c.events.length = 0;
+    const kv = await new Kvm(c.nc).open(MEMBERS_BUCKET);
+    await kv.put('n.c', JSON.stringify({ node_id: 'c', instance: 'impostor', started_at: new Date().toISOString(), api_url: null }));
+    await until(() => c.events.some((e) => e.startsWith('fatal')), (TTL_S + 2) * 1000);
+    t.match(c.events.find((e) => e.startsWith('fatal')), /another live node already uses node_id "c"/);
+    t.same(c.own.owned(), [], 'c holds nothing any more');
+    t.equal(c.events.filter((e) => / taken$/.test(e)).length, had.length, 'every partition it held reported lost');
+    const rest = nodes.filter((n) => n !== c);
+    const owners = await until(() => partitionOwners(rest.map((n) => ({ id: n.id, owned: n.own.owned() }))), (TTL_S + 5) * 1000);
+    t.equal(owners.size, PARTITIONS, 'a and b own every partition once c\'s leases expire');
+    nodes.splice(nodes.indexOf(c), 1);
+    await stopNode(c, false);
+  });
+
   noOverlap();
 });
 
@@ -225,4 +248,25 @@ t.test('node processes: SIGKILL one, the others take its partitions within lease
   t.same(counts(owners), { p1: 16, p3: 16 }, 'split evenly between the two');
   t.same(await leaseOwners(nc), owners, 'the leases bucket agrees');
   t.comment(`takeover after SIGKILL: ${takeover} ms (lease_ttl_s ${TTL_S})`);
+
+  // The killed node comes back under the same node_id (a new instance) and takes its share again.
+  const again = spawnNode(nats, victim.id);
+  procs.push(again);
+  const back = await until(() => {
+    const o = partitionOwners([...survivors, again]);
+    return o && Object.keys(counts(o)).length === 3 && Object.values(counts(o)).every((c) => c >= 10) ? o : null;
+  }, 30_000);
+  t.same(Object.keys(counts(back)).sort(), ['p1', 'p2', 'p3'], `${victim.id} restarted with its node_id and took its share again`);
+  t.notOk(again.lines.some((l) => l.event === 'fatal'), 'not mistaken for a duplicate of its previous life');
+
+  // Killed and restarted at once: its previous heartbeat is still fresh; it waits that out, then joins.
+  again.proc.kill('SIGKILL');
+  const third = spawnNode(nats, victim.id);
+  procs.push(third);
+  const rejoined = await until(() => {
+    const o = partitionOwners([...survivors, third]);
+    return o && Object.keys(counts(o)).length === 3 ? o : null;
+  }, 30_000);
+  t.ok(counts(rejoined)[victim.id] > 0, 'restarted within the TTL, it joins once its previous heartbeat expired');
+  t.notOk(third.lines.some((l) => l.event === 'fatal'), 'and is not refused as a duplicate');
 });

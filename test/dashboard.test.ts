@@ -259,8 +259,25 @@ t.test('a rollout from the form, with a failing and an unreachable host, ends wi
   t.equal(await text(page, 'rollout-preview'), '8 hosts selected', 'the preview counts the selected hosts');
   await page.getByLabel('Exclude hosts').fill('sim-00008');
   t.equal(await text(page, 'rollout-preview'), '7 hosts selected', 'exclusions are counted');
+  await page.getByLabel('Groups (any)').fill('no-such-group');
+  t.equal(await text(page, 'rollout-preview'), '0 hosts selected', 'groups are counted');
+  t.ok(await page.getByRole('button', { name: 'Start rollout…' }).isDisabled(), 'nothing to start on 0 hosts');
+  await page.getByLabel('Groups (any)').fill('');
+  await page.getByLabel('Stop after failures (n or %)').fill('half');
+  await page.getByRole('alert').getByText('Stop thresholds are a count').waitFor();
+  t.ok(await page.getByRole('button', { name: 'Start rollout…' }).isDisabled(), 'a threshold that is neither a count nor a percentage is refused in the form');
+  // Every option of POST /fleet/update, as sent.
+  await page.getByLabel('Stop after failures (n or %)').fill('50%');
+  await page.getByLabel('Stop after unreachable (n or %)').fill('3');
+  await page.getByLabel('Wait for maintenance windows').check();
+  const posted = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/fleet/update'));
   await page.getByRole('button', { name: 'Start rollout…' }).click();
   await page.locator('dialog[open]').getByRole('button', { name: 'Start rollout' }).click();
+  t.same(
+    (await posted).postDataJSON(),
+    { batch_size: 3, delay_ms: 500, canary: 1, dry_run: false, wait_for_window: true, filter: { tags: ['sim'], exclude_hosts: ['sim-00008'] }, max_failures: '50%', max_unreachable: 3 },
+    'the form sends every option it shows',
+  );
   await page.locator('[data-testid="job-view"]').waitFor();
   const id = new URL(page.url()).searchParams.get('job') as string;
   t.ok(id, 'the job opens, its id in the URL');
@@ -307,10 +324,28 @@ t.test('a rollout from the form, with a failing and an unreachable host, ends wi
   const api = (await d.get(`/jobs/${id}/hosts?batch=3&state=unreachable`)).body;
   t.same(api.data.map((h: { host: string; batch: number }) => [h.host, h.batch]), [['sim-00006', 3]], 'the API answers the same filter for batch 3');
 
+  // The last-hour chart counted the updates and the failures from the stream.
+  const failedNow = [...(await allHosts(d)).values()].filter((h) => h.state === 'failed').length;
+  await until(async () => (await page.locator('figure.chart figcaption').textContent()) === `last hour: ${s.completed} updated · ${failedNow} failed`, 10_000).catch(async () =>
+    t.equal(await page.locator('figure.chart figcaption').textContent(), `last hour: ${s.completed} updated · ${failedNow} failed`),
+  );
+  t.pass(`the last-hour chart: ${s.completed} updated, ${failedNow} failed`);
+  t.equal(await page.locator('figure.chart rect').count() > 0, true, 'drawn as bars');
+
   await page.getByRole('button', { name: 'Jobs', exact: true }).click();
   await until(async () => (await page.locator('[data-testid="jobs"] [data-testid="progress-text"]').first().textContent()) === want, 10_000);
   t.pass('so does the live jobs list (from the stream)');
   t.equal(await text(page, 'job-state'), job.state);
+
+  // The failed host's failure is acknowledged from its detail; the count of unacknowledged failures drops.
+  const unacked = await countOf(page, 'count-unacked');
+  await page.goto(`${d.url}/?host=sim-00003`);
+  await page.locator('[data-testid="detail-error"]').waitFor();
+  await page.getByRole('button', { name: 'Acknowledge', exact: true }).click();
+  await page.locator('dialog[open]').getByRole('button', { name: 'Acknowledge' }).click();
+  await until(async () => (await d.get('/hosts/sim-00003')).body.failed?.acknowledged === true, 10_000);
+  await page.getByRole('heading', { name: 'Failed (acknowledged)' }).waitFor({ timeout: 10_000 });
+  t.equal(await countOf(page, 'count-unacked'), unacked - 1, 'acknowledged from the page: one unacknowledged failure fewer');
 });
 
 t.test('a changed host key is accepted from the page', { skip }, async (t) => {
@@ -366,6 +401,13 @@ t.test('with auth on: the token prompt, a wrong token refused, the right one wor
   await page.getByRole('button', { name: 'Load inventory' }).click();
   await page.getByText(/collected .* via/).waitFor({ timeout: 20_000 });
   t.pass('REST calls carry the token (inventory loaded after a reload: the token is kept for the tab)');
+  const refresh = page.waitForResponse((r) => r.url().includes('/hosts/sim-00001/inventory') && r.url().includes('refresh=true'), { timeout: 20_000 });
+  await page.getByRole('button', { name: 'Refresh from the host' }).click();
+  const fresh = await refresh;
+  t.equal(fresh.status(), 200, 'the inventory is refreshed from the host (GET …/inventory?refresh=true)');
+  const { collected_at: at, source } = await fresh.json();
+  await page.getByText(`collected ${await page.evaluate((x) => new Date(x).toLocaleString(), at)} via ${source}`).waitFor({ timeout: 10_000 });
+  t.pass('and the page shows the fresh copy');
 });
 
 t.test('the daemon restarts under the open page: reconnecting, then the right states without a reload', { skip }, async (t) => {
@@ -531,4 +573,67 @@ t.test('a hidden tab fetches nothing and draws nothing; the stream stays open, a
   t.pass('the state counts equal GET /hosts without a reload');
   t.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), 1, 'no reload');
   t.same((page as Page & { problems?: string[] }).problems, [], 'no script errors on the page');
+});
+
+t.test('keyboard and labels: rows, the detail, the confirmation; a rollout cancelled from the page; light and dark themes', { skip }, async (t) => {
+  const HOSTS = 6;
+  const setup = await startSimSetup({ hosts: HOSTS, mix: { debian: 100 }, rebootRequiredPct: 0 });
+  t.teardown(() => setup.stop());
+  const d = await setup.start();
+  const page = await openPage(`${d.url}/`);
+  t.teardown(() => page.close());
+  await until(async () => (await countOf(page, 'count-total')) === HOSTS, 20_000);
+  await until(async () => ['idle', 'pending_updates'].includes((await d.get('/hosts/sim-00002')).body.state), 20_000);
+
+  // Every control has a name a screen reader can say.
+  const unnamed = await page.locator('button, input, select, a').evaluateAll((els) =>
+    els
+      .filter((el) => {
+        const aria = el.getAttribute('aria-label')?.trim();
+        const labels = (el as HTMLInputElement).labels;
+        return !aria && !(labels && labels.length > 0 && labels[0].textContent?.trim()) && !el.textContent?.trim();
+      })
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+  t.same(unnamed, [], 'every button, input, select and link is labelled');
+
+  await page.locator('.body .row').first().focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await until(() => new URL(page.url()).searchParams.get('host') === 'sim-00002', 5_000);
+  t.pass('a row gets the focus; ArrowDown then Enter opens the next host');
+  await page.getByRole('button', { name: 'Dry run', exact: true }).focus();
+  await page.keyboard.press('Enter');
+  await page.locator('dialog[open]').waitFor();
+  t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Dry run', 'the confirmation opens with the focus on its action');
+  await page.keyboard.press('Escape');
+  await until(async () => (await page.locator('dialog[open]').count()) === 0, 5_000);
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal((await d.get('/jobs?host=sim-00002')).body.data.filter((j: { kind: string }) => j.kind === 'update').length, 0, 'Escape closes it and sends nothing');
+  await page.getByRole('button', { name: 'Dry run', exact: true }).focus();
+  await page.keyboard.press('Enter');
+  await page.locator('dialog[open]').waitFor();
+  await page.keyboard.press('Enter');
+  await until(async () => (await d.get('/jobs?host=sim-00002')).body.data.some((j: { kind: string; dry_run: boolean }) => j.kind === 'update' && j.dry_run), 10_000);
+  t.pass('Enter confirms: the dry run reaches the daemon');
+
+  // Cancel from the page: a rollout of one host per batch, a minute between batches.
+  const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: 1, delay_ms: 60_000, filter: { exclude_hosts: ['sim-00002'] } });
+  await page.goto(`${d.url}/?job=${r.body.job_id}`);
+  await page.locator('[data-testid="job-view"]').getByRole('button', { name: 'Cancel', exact: true }).click();
+  await page.locator('dialog[open]').getByRole('button', { name: 'Cancel job' }).click();
+  const job = await waitForJob(d, r.body.job_id, (j) => j.finished_at !== null, 30_000);
+  t.equal(job.state, 'cancelled', 'the daemon cancelled the rollout');
+  await until(async () => (await text(page, 'job-state')) === 'cancelled', 10_000);
+  t.pass('and the page shows it cancelled');
+  t.ok(job.summary.skipped >= HOSTS - 2, `the hosts not started were skipped (${JSON.stringify(job.summary)})`);
+
+  // Both themes: the page follows the system setting.
+  const colours = () => page.evaluate(() => [getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]);
+  await page.emulateMedia({ colorScheme: 'light' });
+  const light = await colours();
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const dark = await colours();
+  t.not(light[0], dark[0], `a light and a dark background (${light[0]} / ${dark[0]})`);
+  t.not(light[1], dark[1], 'and text colours to match');
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
-import { startSimulator, type SimHost, type Simulator } from '../harness/simulator/index.js';
+import { startSimulator, type FaultName, type SimHost, type Simulator } from '../harness/simulator/index.js';
 import { KnownHostsFile, fingerprint } from '../workers/exec/known-hosts.js';
 import { CMD } from '../workers/pkg/commands.js';
 import { startDaemon, until, type Daemon, jobWithHosts } from '../harness/daemon.js';
@@ -88,7 +88,7 @@ t.test('1,000 simulated hosts: one dry-run fleet update, per-host results, fault
     await sim.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const byFault = (f: string) => sim.hosts.filter((h) => h.faults.has(f));
+  const byFault = (f: string) => sim.hosts.filter((h) => h.faults.has(f as FaultName));
   for (const f of ['refused', 'auth', 'timeout', 'changed-key']) t.ok(byFault(f).length >= 10, `${byFault(f).length} hosts with ${f}`);
   t.equal(sim.hosts.filter((h) => h.faults.size > 1).length, 0, 'no host has two faults');
 

@@ -189,7 +189,7 @@ t.test('cancel: no new hosts start, running ones finish, the job ends cancelled'
   t.equal(completed.length + skipped.length, HOSTS);
   t.ok(skipped.every((h: any) => h.reason === 'job cancelled before this host started'));
   const untouched = skipped.map((h: any) => f.sim.host(h.host)!);
-  t.ok(untouched.every((h) => upgradeCommands(h.counters.commands).length === 0), 'skipped hosts received no upgrade command');
+  t.ok(untouched.every((h: any) => upgradeCommands(h.counters.commands).length === 0), 'skipped hosts received no upgrade command');
   t.match(completedEvent(id), { aborted_reason: 'job cancelled', completed: completed.length, skipped: skipped.length });
   const again = await f.d.request('POST', `/jobs/${id}/cancel`, {});
   t.equal(again.status, 409, 'a finished job cannot be cancelled again');

@@ -5,6 +5,7 @@
 // host ends idle with last_updated set. The same with a host key that changed
 // across the reboot ends quarantined with the host-key error, not a timeout;
 // a verify_command that fails says so with its output.
+import type { Test } from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +26,7 @@ interface Rig {
   reboots: number;
 }
 
-async function rig(t: Tap.Test, o: { newHostKeyOnReboot?: boolean; verifyCommand?: string } = {}): Promise<Rig> {
+async function rig(t: Test, o: { newHostKeyOnReboot?: boolean; verifyCommand?: string } = {}): Promise<Rig> {
   const root = makeMinimalRoot();
   const sshd = await startSshd({ extraConfig: [root.forceCommand] });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-minimal-'));

@@ -2,6 +2,7 @@
 // every host (config and API-registered) and every job comes back; what was
 // running when the daemon died is failed with the reason, its job is
 // interrupted, and the audit log says so.
+import type { Test } from 'tap';
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Daemon } from '../harness/daemon.js';
@@ -26,7 +27,7 @@ interface Before {
 }
 
 /** Daemon on 49 config hosts + 1 registered through the API, a finished job, and a rollout with SLOW in flight. */
-async function midRollout(t: Tap.Test, graceS: number): Promise<Before> {
+async function midRollout(t: Test, graceS: number): Promise<Before> {
   const setup = await startSimSetup(
     { hosts: HOSTS, mix: { debian: 100 }, slowMs: SLOW_MS, faults: [`slow=${SLOW.join(',')}`] },
     { include: (h) => h.name !== REGISTERED, daemon: `shutdown_grace_s = ${graceS}` },
@@ -61,7 +62,7 @@ async function midRollout(t: Tap.Test, graceS: number): Promise<Before> {
 }
 
 /** What must hold after any restart: every host and job is back. */
-async function checkEverythingBack(t: Tap.Test, b: Before, d2: Daemon): Promise<Map<string, any>> {
+async function checkEverythingBack(t: Test, b: Before, d2: Daemon): Promise<Map<string, any>> {
   const hosts = await allHosts(d2);
   t.equal(hosts.size, HOSTS, 'every host is back (49 from the file, 1 registered)');
   t.same(hosts.get(REGISTERED)?.tags, ['api', 'registered'], 'the API-registered host is back with its tags');

@@ -39,7 +39,7 @@ t.test('a hung worker is replaced by the watchdog', async (t) => {
   t.equal(during.status, 200, 'the API answers while a worker hangs');
   t.equal(during.body.state, 'querying', 'and still shows what the hung worker last reported');
 
-  const silent = await d.waitForLog((l) => l.msg === 'shard worker stopped answering; terminating it', 20_000);
+  const silent: any = await d.waitForLog((l) => l.msg === 'shard worker stopped answering; terminating it', 20_000);
   t.equal(silent.shard, 0, 'the watchdog names shard 0');
   t.ok(silent.silent_ms > WATCHDOG_S * 1000, `silent ${silent.silent_ms} ms, over the ${WATCHDOG_S} s watchdog`);
   t.ok(Date.now() - hungAt < (WATCHDOG_S + 5) * 1000, 'noticed within a few seconds of the watchdog time');

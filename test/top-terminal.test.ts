@@ -14,7 +14,7 @@ const BIN = join(ROOT, 'dist/src/cli/top/bin.js');
 
 if (!tmuxAvailable()) {
   if (process.env.CI === 'true') t.fail('tmux is missing (apt-get install tmux; .ci/run installs it)');
-  else t.skip('tmux is not installed');
+  else t.skip('tmux is not installed', async () => {});
 } else {
   t.test('top shows the fleet live, filters, confirms actions and survives a daemon restart', async (t) => {
     const setup = await startSimSetup({ hosts: 8, mix: { debian: 100 }, faults: ['upgrade-fail=sim-00003'] });

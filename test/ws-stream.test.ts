@@ -154,7 +154,7 @@ t.test('filters at connect (hosts, tags, groups, types) and changed later by a m
   t.same(eventsOf(byTypes).map((e) => `${e.type}:${e.job_id}`), [`FleetUpdateStarted:${id}`, `FleetUpdateCompleted:${id}`], 'types: only the fleet start and end');
   t.same(got(changed), seqsOf((e) => g1.includes(e.host) && e.type === 'HostStateChanged'), 'changed filter: the new hosts and types only');
 
-  await t.rejects(connect('?types=Bogus'), { status: 400 }, 'an unknown event type is refused at connect');
+  await t.rejects(connect('?types=Bogus'), { status: 400 } as unknown as Error, 'an unknown event type is refused at connect');
   for (const c of [byHosts, byTags, byGroup, byTypes, changed]) c.close();
 });
 
@@ -200,7 +200,7 @@ t.test('resume with ?since= gets exactly the missed events; past the buffer it g
   const future = await connect(`?since=${lastSeq() + 1000}`);
   await until(() => future.msgs.length >= 2);
   t.match(future.msgs[0], { type: 'Resync', reason: /ahead of this daemon/ });
-  await t.rejects(connect('?since=-1'), { status: 400 });
+  await t.rejects(connect('?since=-1'), { status: 400 } as unknown as Error);
   for (const c of [back, oneHost, upToDate, stale, future]) c.close();
 });
 

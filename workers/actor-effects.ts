@@ -84,7 +84,10 @@ async function performUntimed(effect: Effect, t: EffectTarget): Promise<MachineI
 async function query(t: EffectTarget): Promise<MachineInput> {
   // Only a real update refreshes package lists; a dry run looks at what the host already knows.
   const intent = t.intent;
-  const q = await t.operations.query(t.trace, { refresh: intent?.kind === 'update' && !intent.dry_run });
+  const q = await t.operations.query(t.trace, {
+    refresh: intent?.kind === 'update' && !intent.dry_run,
+    reuseForDryRun: intent?.kind === 'update' && intent.dry_run,
+  });
   t.patchFacts({ pending_updates: q.pending.length, package_manager: q.package_manager });
   // A Compose registry that could not be asked leaves its services
   // unlisted: an update goes on to its upgrade even when nothing is listed.

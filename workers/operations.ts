@@ -21,7 +21,12 @@ export type { HostLinks } from './host-executor.js';
 
 export interface HostOperations {
   /** `unlisted`: some updates could not be listed (a Compose registry failed): an update goes on to its upgrade anyway. */
-  query(trace: Trace, opts: { refresh: boolean }): Promise<{ pending: PendingPackage[]; package_manager: PackageManagerName; unlisted: boolean }>;
+  /**
+   * `reuseForDryRun`: a dry-run upgrade of the same job follows when something
+   * is pending, and may reuse this query's package simulation; otherwise no
+   * command output is kept past the query.
+   */
+  query(trace: Trace, opts: { refresh: boolean; reuseForDryRun: boolean }): Promise<{ pending: PendingPackage[]; package_manager: PackageManagerName; unlisted: boolean }>;
   upgrade(dryRun: boolean, trace: Trace, onProgress: (pkg: string, progress: string) => void): Promise<UpdateResult>;
   reboot(trace: Trace): Promise<void>;
   verify(trace: Trace): Promise<void>;
@@ -76,17 +81,22 @@ class HostOps implements HostOperations {
     this.#exec = new HostExecutor(host, links, onNotice);
   }
 
-  async query(trace: Trace, opts: { refresh: boolean }): ReturnType<HostOperations['query']> {
+  async query(trace: Trace, opts: { refresh: boolean; reuseForDryRun: boolean }): ReturnType<HostOperations['query']> {
     this.#exec.beginQuery(trace.job_id);
     const d = await this.#ensureDetected();
     const pending: PendingPackage[] = [];
-    await this.#exec.recording(async () => {
+    const list = async () => {
       for (const driver of this.#drivers) {
         if (opts.refresh) await driver.refresh(this.#exec, this.#ctx());
         pending.push(...(await driver.listPending(this.#exec, this.#ctx())));
       }
-    });
-    return { pending, package_manager: d.system, unlisted: this.#drivers.some((x) => x.incomplete === true) };
+    };
+    await (opts.reuseForDryRun ? this.#exec.recording(list) : list());
+    const unlisted = this.#drivers.some((x) => x.incomplete === true);
+    // Nothing to upgrade: no dry run follows, and a host rests for hours —
+    // its raw simulation output (KBs per host, 10,000 hosts) must not stay with it.
+    if (pending.length === 0 && !unlisted) this.#exec.forget();
+    return { pending, package_manager: d.system, unlisted };
   }
 
   async upgrade(dryRun: boolean, trace: Trace, onProgress: (pkg: string, progress: string) => void): Promise<UpdateResult> {

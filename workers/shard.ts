@@ -6,13 +6,7 @@ import { threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { TendhostError, asTendhostError } from '../common/errors.js';
-import {
-  unreachable,
-  type CommandReply,
-  type PortMessage,
-  type WorkerReply,
-  type WorkerTask,
-} from '../common/thread-protocol.js';
+import type { CommandReply, PortMessage, ReplyOf, TaskKind, TaskOf, WorkerReply, WorkerTask } from '../common/thread-protocol.js';
 import type { DaemonSettingsForWorkers } from '../common/config-types.js';
 import type { HostStatus, ResolvedHost } from '../common/schemas/host.js';
 import { lowerThisThreadPriority } from '../common/thread-priority.js';
@@ -146,99 +140,87 @@ function flushStatuses(): void {
   outbox = [...head.filter((m) => m.kind !== 'status'), ...(cut === -1 ? [] : outbox.slice(cut))];
 }
 
-type TaskOf<K extends WorkerTask['kind']> = Extract<WorkerTask, { kind: K }>;
-
-async function handleTask(task: WorkerTask): Promise<WorkerReply> {
-  switch (task.kind) {
-    case 'attach':
-      return attach(task);
-    case 'add_host':
-      return addHost(task);
-    case 'remove_host':
-      return removeHost(task);
-    case 'set_groups':
-      return setGroups(task);
-    case 'command': {
-      const state = requireShard(task.shard);
-      const actor = state.actors.get(task.host);
-      if (!actor) return { kind: 'command', reply: notFound(task.host) };
-      const reply = await actor.command(task.command, task.trace);
-      return { kind: 'command', reply };
+/** One handler per task kind, each typed to return that kind's reply (WorkerReplies). */
+const HANDLERS: { [K in TaskKind]: (task: TaskOf<K>) => ReplyOf<K> | Promise<ReplyOf<K>> } = {
+  attach(task) {
+    if (current) throw new TendhostError('INTERNAL', `worker already owns shard ${current.shard}`);
+    lowerThisThreadPriority(task.settings.nice);
+    nameThisThread(`shard-${task.shard}`);
+    const resources = createShardResources(task.settings);
+    current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors: new Map() };
+    for (const h of task.hosts) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));
+    startMetrics(current);
+    return { kind: 'attached', shard: task.shard, hosts: current.actors.size, thread_id: threadId };
+  },
+  add_host(task) {
+    const state = requireShard(task.shard);
+    let actor = state.actors.get(task.host.name);
+    if (actor) actor.reconfigure(task.host, task.groups);
+    else state.actors.set(task.host.name, (actor = newActor(state, task.host, task.groups)));
+    return { kind: 'added', status: actor.status };
+  },
+  async remove_host(task) {
+    const state = requireShard(task.shard);
+    const actor = state.actors.get(task.name);
+    if (!actor) return { kind: 'command', reply: notFound(task.name) };
+    if (actor.busy && !task.force) {
+      return {
+        kind: 'command',
+        reply: { ok: false, state: actor.state, error: { code: 'HOST_BUSY', message: `host ${task.name} is busy (${actor.state})` } },
+      };
     }
-    case 'drain':
-      return drain(task);
-    case 'crash':
-      // Test-only switch (the front process only sends it when enabled): die like a real bug would.
-      setImmediate(() => {
-        throw new Error(`crash requested for shard ${task.shard}`);
-      });
-      return { kind: 'done' };
-    case 'freeze':
-      // Test-only switch, like crash: hang like a real bug would (no reply, no more reports), until terminated.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
-      return { kind: 'done' };
-    default:
-      return unreachable(task, 'worker task');
-  }
-}
+    state.actors.delete(task.name);
+    emit({ kind: 'removed', name: task.name });
+    await actor.stop();
+    return { kind: 'command', reply: { ok: true, state: actor.state } };
+  },
+  set_groups(task) {
+    const state = requireShard(task.shard);
+    const byHost = new Map<string, string[]>();
+    for (const [g, members] of Object.entries(task.groups)) {
+      for (const m of members) byHost.set(m, [...(byHost.get(m) ?? []), g]);
+    }
+    for (const [name, actor] of state.actors) actor.setGroups(byHost.get(name) ?? []);
+    return { kind: 'done' };
+  },
+  async command(task) {
+    const state = requireShard(task.shard);
+    const actor = state.actors.get(task.host);
+    if (!actor) return { kind: 'command', reply: notFound(task.host) };
+    const reply = await actor.command(task.command, task.trace);
+    return { kind: 'command', reply };
+  },
+  async drain(task) {
+    const state = requireShard(task.shard);
+    const deadline = Date.now() + task.grace_ms;
+    while (Date.now() < deadline && [...state.actors.values()].some((a) => a.busy)) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Past the grace period: what still runs is interrupted, and says so.
+    for (const a of state.actors.values()) if (a.busy) a.interrupt('daemon stopped');
+    await Promise.all([...state.actors.values()].map((a) => a.stop()));
+    await state.resources.close();
+    flush();
+    return { kind: 'done' };
+  },
+  crash(task) {
+    // Test-only switch (the front process only sends it when enabled): die like a real bug would.
+    setImmediate(() => {
+      throw new Error(`crash requested for shard ${task.shard}`);
+    });
+    return { kind: 'done' };
+  },
+  freeze() {
+    // Test-only switch, like crash: hang like a real bug would (no reply, no more reports), until terminated.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    return { kind: 'done' };
+  },
+};
 
-function attach(task: TaskOf<'attach'>): WorkerReply {
-  if (current) throw new TendhostError('INTERNAL', `worker already owns shard ${current.shard}`);
-  lowerThisThreadPriority(task.settings.nice);
-  nameThisThread(`shard-${task.shard}`);
-  const resources = createShardResources(task.settings);
-  current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors: new Map() };
-  for (const h of task.hosts) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));
-  startMetrics(current);
-  return { kind: 'attached', shard: task.shard, hosts: current.actors.size, thread_id: threadId };
-}
-
-function addHost(task: TaskOf<'add_host'>): WorkerReply {
-  const state = requireShard(task.shard);
-  let actor = state.actors.get(task.host.name);
-  if (actor) actor.reconfigure(task.host, task.groups);
-  else state.actors.set(task.host.name, (actor = newActor(state, task.host, task.groups)));
-  return { kind: 'added', status: actor.status };
-}
-
-async function removeHost(task: TaskOf<'remove_host'>): Promise<WorkerReply> {
-  const state = requireShard(task.shard);
-  const actor = state.actors.get(task.name);
-  if (!actor) return { kind: 'command', reply: notFound(task.name) };
-  if (actor.busy && !task.force) {
-    return {
-      kind: 'command',
-      reply: { ok: false, state: actor.state, error: { code: 'HOST_BUSY', message: `host ${task.name} is busy (${actor.state})` } },
-    };
-  }
-  state.actors.delete(task.name);
-  emit({ kind: 'removed', name: task.name });
-  await actor.stop();
-  return { kind: 'command', reply: { ok: true, state: actor.state } };
-}
-
-function setGroups(task: TaskOf<'set_groups'>): WorkerReply {
-  const state = requireShard(task.shard);
-  const byHost = new Map<string, string[]>();
-  for (const [g, members] of Object.entries(task.groups)) {
-    for (const m of members) byHost.set(m, [...(byHost.get(m) ?? []), g]);
-  }
-  for (const [name, actor] of state.actors) actor.setGroups(byHost.get(name) ?? []);
-  return { kind: 'done' };
-}
-
-async function drain(task: TaskOf<'drain'>): Promise<WorkerReply> {
-  const state = requireShard(task.shard);
-  const deadline = Date.now() + task.grace_ms;
-  while (Date.now() < deadline && [...state.actors.values()].some((a) => a.busy)) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  // Past the grace period: what still runs is interrupted, and says so.
-  for (const a of state.actors.values()) if (a.busy) a.interrupt('daemon stopped');
-  await Promise.all([...state.actors.values()].map((a) => a.stop()));
-  await state.resources.close();
-  flush();
-  return { kind: 'done' };
+function handleTask(task: WorkerTask): WorkerReply | Promise<WorkerReply> {
+  const handler = HANDLERS[task.kind] as ((t: WorkerTask) => WorkerReply | Promise<WorkerReply>) | undefined; // TS cannot pair a union member with its handler
+  if (!handler) throw new Error(`unhandled worker task ${JSON.stringify(task.kind)}`);
+  return handler(task);
 }
 
 function notFound(name: string): CommandReply {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { TendhostError } from '../../common/errors.js';
 import type { HostStatus, ResolvedHost } from '../../common/schemas/host.js';
 import type { RegisterHostRequest } from '../../common/schemas/requests.js';
-import type { WorkerReply, WorkerTask } from '../../common/thread-protocol.js';
+import type { ReplyOf, WorkerTask } from '../../common/thread-protocol.js';
 import { groupsByHost, resolveHost } from '../config/load.js';
 import type { ShardHost } from '../pool/shard-pool.js';
 
@@ -16,8 +16,8 @@ import type { ShardHost } from '../pool/shard-pool.js';
 export interface ShardTasks {
   readonly size: number;
   shardOf(name: string): number;
-  run(task: WorkerTask): Promise<WorkerReply>;
-  attach(shard: number, hosts: ShardHost[]): Promise<WorkerReply>;
+  run<T extends WorkerTask>(task: T): Promise<ReplyOf<T['kind']>>;
+  attach(shard: number, hosts: ShardHost[]): Promise<ReplyOf<'attach'>>;
 }
 
 /** Where the registry's changes become visible: the broadcaster (read model + stream) and the state store. */
@@ -108,7 +108,7 @@ export class HostRegistry {
     try {
       const reply = await this.shards.run({ kind: 'add_host', shard: this.shards.shardOf(host.name), host, groups: [] });
       // Visible to the very next GET, not only once the shard's port delivers it.
-      if (reply.kind === 'added' && !known(host.name)) this.sinks.applyStatus(reply.status);
+      if (!known(host.name)) this.sinks.applyStatus(reply.status);
     } catch (err) {
       this.#configs.delete(host.name);
       throw err;
@@ -121,7 +121,7 @@ export class HostRegistry {
   async remove(name: string, force: boolean): Promise<void> {
     if (!this.#configs.has(name)) throw new TendhostError('HOST_NOT_FOUND', `host ${name} not found`);
     const reply = await this.shards.run({ kind: 'remove_host', shard: this.shards.shardOf(name), name, force });
-    if (reply.kind === 'command' && !reply.reply.ok) throw new TendhostError(reply.reply.error.code, reply.reply.error.message);
+    if (!reply.reply.ok) throw new TendhostError(reply.reply.error.code, reply.reply.error.message);
     this.#forget(name);
   }
 
@@ -151,7 +151,7 @@ export class HostRegistry {
       this.log.warn({ host: name, err: (err as Error).message }, 'reload: could not remove the host from its shard now; trying again');
       return false;
     }
-    if (reply.kind === 'command' && !reply.reply.ok && reply.reply.error.code === 'HOST_BUSY') return false;
+    if (!reply.reply.ok && reply.reply.error.code === 'HOST_BUSY') return false;
     this.#forget(name);
     return true;
   }

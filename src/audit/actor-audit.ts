@@ -39,15 +39,7 @@ export function attachActorAudit(broadcaster: Broadcaster, jobs: JobStore, model
   };
 
   return broadcaster.subscribe((s: StampedEvent) => {
-    const e = s.event as unknown as {
-      type: string;
-      host: string;
-      from?: string;
-      to?: string;
-      job_id?: string;
-      request_id?: string;
-      result?: { success: boolean; dry_run: boolean; upgraded: number; error_code?: string | null; reboot_required: boolean };
-    };
+    const e = s.event;
     if (e.type === 'HostStateChanged') {
       if (e.to === 'querying' && !running.has(e.host)) {
         const job = e.job_id ? jobs.get(e.job_id) : undefined;
@@ -64,7 +56,7 @@ export function attachActorAudit(broadcaster: Broadcaster, jobs: JobStore, model
         const code = e.to === 'failed' ? (model.get(e.host)?.failed?.code ?? 'FAILED') : 'ok';
         line('update.finished', e.host, code, started, { dry_run: started.dry_run, upgraded: 0 });
       }
-    } else if (e.type === 'UpdateCompleted' && e.result) {
+    } else if (e.type === 'UpdateCompleted') {
       const started = running.get(e.host);
       running.delete(e.host);
       const r = e.result;

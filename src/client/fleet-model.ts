@@ -16,7 +16,7 @@ export interface JobProgress {
   unreachable: number;
   skipped: number;
   in_progress: number;
-  /** Fleet rollouts: the batch now running (0 = canary or not started). */
+  /** Fleet rollouts: the batch now running (1 is the first, the canary when there is one; 0 = not started). */
   batch: number;
   hosts: string[];
   error: string | null;

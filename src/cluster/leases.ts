@@ -129,6 +129,13 @@ export class Leases {
     });
   }
 
+  /** Stop counting every held lease as ours without touching NATS (they expire there); returns them. */
+  abandon(): number[] {
+    const all = [...this.held.keys()].sort((a, b) => a - b);
+    this.held.clear();
+    return all;
+  }
+
   async releaseAll(): Promise<void> {
     await Promise.all([...this.held.keys()].map((p) => this.release(p).catch(() => undefined)));
   }
@@ -159,6 +166,11 @@ export class Leases {
       else if (out.get(p) === this.o.nodeId) out.delete(p);
     }
     return out;
+  }
+
+  /** Who last held a partition as far as this node saw (null: never seen, or released cleanly). */
+  lastOwner(p: number): string | null {
+    return this.seen.get(p)?.owner.node_id ?? null;
   }
 
   private apply(e: KvWatchEntry): void {

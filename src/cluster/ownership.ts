@@ -13,8 +13,12 @@ import { DuplicateNodeError, Membership, type MemberInfo } from './membership.js
 export interface OwnershipHooks {
   /** A host of the partition is mid-operation (then it is not handed over). */
   isBusy(partition: number): boolean;
-  /** The lease is ours: attach the partition's hosts (restoring their state). */
-  acquired(partition: number): void | Promise<void>;
+  /**
+   * The lease is ours: attach the partition's hosts (restoring their state).
+   * `previousOwner`: the node whose lease expired, when one did (null after a
+   * clean handover or for a partition never held).
+   */
+  acquired(partition: number, previousOwner: string | null): void | Promise<void>;
   /**
    * About to hand the partition back: detach its hosts and refuse new
    * commands for them. The lease is deleted once this resolves.
@@ -24,6 +28,8 @@ export interface OwnershipHooks {
   lost(partition: number, reason: LostReason): void;
   /** Something this node cannot go on from (another live node with our node_id). */
   fatal?(err: Error): void;
+  /** A round that failed and will be retried on the next tick (NATS away, a timeout): for the log. */
+  warn?(err: Error): void;
 }
 
 export interface OwnershipOptions {
@@ -130,10 +136,12 @@ export class PartitionOwnership {
         if (err instanceof DuplicateNodeError) {
           this.stopped = true;
           if (this.timer) clearInterval(this.timer);
-          for (const p of this.owned()) this.hooks.lost(p, 'taken');
+          for (const p of this.leases.abandon()) this.hooks.lost(p, 'taken');
           this.hooks.fatal?.(err);
+        } else {
+          // NATS away, a timeout: retried next tick.
+          this.hooks.warn?.(err as Error);
         }
-        // Other errors (NATS away, a timeout) are retried next tick.
       })
       .finally(() => {
         this.running = false;
@@ -158,7 +166,8 @@ export class PartitionOwnership {
     }
     for (const partition of p.acquire) {
       if (this.stopped) return;
-      if (await this.leases.acquire(partition)) await this.hooks.acquired(partition);
+      const previous = this.leases.lastOwner(partition);
+      if (await this.leases.acquire(partition)) await this.hooks.acquired(partition, previous);
     }
   }
 }

@@ -16,14 +16,14 @@ export class ConfigError extends Error {
   }
 }
 
-interface SchemaError {
+export interface SchemaError {
   keyword: string;
   instancePath: string;
   params: Record<string, unknown>;
   message: string;
 }
 
-type Schema = Record<string, any>;
+export type Schema = Record<string, any>;
 
 /** `/host/2/port` → `host[2].port` */
 export function keyPath(instancePath: string): string {
@@ -36,7 +36,7 @@ export function keyPath(instancePath: string): string {
 }
 
 /** The sub-schema at an instance path (through objects, arrays, records). */
-function schemaAt(root: Schema, instancePath: string): Schema | undefined {
+export function schemaAt(root: Schema, instancePath: string): Schema | undefined {
   let s: Schema | undefined = root;
   for (const part of instancePath.split('/').slice(1)) {
     if (!s) return undefined;

@@ -11,6 +11,7 @@ import { ConfigFile, NODE_ID_PATTERN } from './schema.js';
 import type { Config } from '../../common/config-types.js';
 import { ConfigError, describeSchemaError, findKeyLine } from './errors.js';
 import { applyDefaults } from './defaults.js';
+import { detachStrings } from './detach-strings.js';
 
 export { parseBind, resolveHost } from './defaults.js';
 
@@ -49,7 +50,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let raw: unknown;
   try {
-    raw = parse(text);
+    raw = detachStrings(parse(text));
   } catch (err) {
     if (err instanceof TomlError) {
       const firstLine = err.message.split('\n')[0];

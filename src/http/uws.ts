@@ -302,14 +302,15 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     },
   });
 
-  // One wrapper per socket, kept on the socket's user data.
-  const wrappers = new WeakMap<object, WsClient<T>>();
-  function wrap(ws: UwsTypes.WebSocket<T>): WsClient<T> {
+  // One wrapper per socket, keyed by the socket's user data; `markClosed`
+  // stops it touching the uWS socket, which is gone once uWS reports the close.
+  const wrappers = new WeakMap<object, { client: WsClient<T>; markClosed: () => void }>();
+  function wrapper(ws: UwsTypes.WebSocket<T>): { client: WsClient<T>; markClosed: () => void } {
     const key = ws.getUserData() as object;
     let w = wrappers.get(key);
     if (!w) {
       let open = true;
-      w = {
+      const client: WsClient<T> = {
         data: ws.getUserData(),
         send: (text) => open && ws.send(text, false) !== 2,
         bufferedAmount: () => (open ? ws.getBufferedAmount() : 0),
@@ -325,17 +326,16 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
           ws.end(code, reason);
         },
       };
-      (w as unknown as { markClosed: () => void }).markClosed = () => {
-        open = false;
-      };
+      w = { client, markClosed: () => (open = false) };
       wrappers.set(key, w);
     }
     return w;
   }
+  const wrap = (ws: UwsTypes.WebSocket<T>): WsClient<T> => wrapper(ws).client;
   function wrapClosed(ws: UwsTypes.WebSocket<T>): WsClient<T> {
-    const w = wrap(ws);
-    (w as unknown as { markClosed: () => void }).markClosed();
-    return w;
+    const w = wrapper(ws);
+    w.markClosed();
+    return w.client;
   }
 
   return new Promise((resolve, reject) => {

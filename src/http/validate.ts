@@ -4,7 +4,7 @@
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TendhostError } from '../../common/errors.js';
-import { expectation, keyPath, didYouMean, unknownAsFalseSchema } from '../config/errors.js';
+import { expectation, keyPath, didYouMean, schemaAt, unknownAsFalseSchema, type SchemaError } from '../config/errors.js';
 
 type Checker = ReturnType<typeof Compile>;
 const compiled = new WeakMap<TSchema, Checker>();
@@ -22,17 +22,13 @@ function checker(schema: TSchema): Checker {
 export function check(schema: TSchema, value: unknown, where: 'body' | 'query' | 'path'): void {
   const c = checker(schema);
   if (c.Check(value)) return;
-  const errors = [...c.Errors(value)] as Array<{
-    keyword: string;
-    instancePath: string;
-    params: Record<string, unknown>;
-  }>;
-  const unknown = errors.find((e) => e.keyword === 'additionalProperties') ?? unknownAsFalseSchema(errors as never);
+  const errors: SchemaError[] = [...c.Errors(value)];
+  const unknown = errors.find((e) => e.keyword === 'additionalProperties') ?? unknownAsFalseSchema(errors);
   if (unknown) {
     const name = String((unknown.params.additionalProperties as string[])[0]);
     const base = keyPath(unknown.instancePath);
     const field = base ? `${base}.${name}` : name;
-    const known = Object.keys((subSchema(schema, unknown.instancePath) as { properties?: object })?.properties ?? {});
+    const known = Object.keys(schemaAt(schema, unknown.instancePath)?.properties ?? {});
     const hint = didYouMean(name, known);
     throw new TendhostError('VALIDATION_FAILED', `${where} field "${field}" is not allowed${hint ? ` (did you mean "${hint}"?)` : ''}`, {
       field,
@@ -54,21 +50,9 @@ export function check(schema: TSchema, value: unknown, where: 'body' | 'query' |
   const field = keyPath(e?.instancePath ?? '') || where;
   throw new TendhostError(
     'VALIDATION_FAILED',
-    `${where} field "${field}" must be ${expectation(subSchema(schema, e?.instancePath ?? '') as never)}`,
+    `${where} field "${field}" must be ${expectation(schemaAt(schema, e?.instancePath ?? ''))}`,
     { field, in: where },
   );
-}
-
-function subSchema(root: TSchema, instancePath: string): TSchema | undefined {
-  let s: any = root;
-  for (const part of instancePath.split('/').slice(1)) {
-    if (!s) return undefined;
-    if (s.anyOf) s = s.anyOf.find((x: any) => x.type === 'object' || x.type === 'array') ?? s.anyOf[0];
-    if (s?.type === 'array') s = s.items;
-    else if (s?.properties?.[part]) s = s.properties[part];
-    else return undefined;
-  }
-  return s;
 }
 
 function typeOf(s: any): string | undefined {

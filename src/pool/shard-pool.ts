@@ -13,7 +13,7 @@ import type {
   HostCommand,
   PortBatch,
   Trace,
-  WorkerReply,
+  ReplyOf,
   WorkerTask,
 } from '../../common/thread-protocol.js';
 import type { DaemonSettingsForWorkers } from '../../common/config-types.js';
@@ -142,13 +142,14 @@ export class ShardPool {
     }
   }
 
-  run(task: WorkerTask, transferList?: MessagePort[]): Promise<WorkerReply> {
+  /** The worker's reply is the one its task kind has (WorkerReplies; the shard's handler table keeps to it). */
+  run<T extends WorkerTask>(task: T, transferList?: MessagePort[]): Promise<ReplyOf<T['kind']>> {
     const routed = Object.assign(task, { [kQueueOptions]: { shard: task.shard } });
-    return this.#pool.run(routed, transferList ? { transferList } : undefined) as Promise<WorkerReply>;
+    return this.#pool.run(routed, transferList ? { transferList } : undefined) as Promise<ReplyOf<T['kind']>>;
   }
 
   /** Start (or restart) one shard with its hosts. */
-  async attach(shard: number, hosts: ShardHost[]): Promise<WorkerReply> {
+  async attach(shard: number, hosts: ShardHost[]): Promise<ReplyOf<'attach'>> {
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (batch: PortBatch) => {
       this.#lastHeard.set(shard, Date.now());
@@ -169,9 +170,8 @@ export class ShardPool {
   async command(host: string, command: HostCommand, trace: Trace, opts: { readYourWrites: boolean } = { readYourWrites: true }): Promise<CommandReply> {
     const shard = this.shardOf(host);
     try {
-      const reply = await this.run({ kind: 'command', shard, host, command, trace, read_your_writes: opts.readYourWrites });
-      if (reply.kind !== 'command') throw new Error(`unexpected reply ${reply.kind}`);
-      return reply.reply;
+      const { reply } = await this.run({ kind: 'command', shard, host, command, trace, read_your_writes: opts.readYourWrites });
+      return reply;
     } catch (err) {
       if (err instanceof TendhostError) throw err;
       // What piscina said stays in the log (as the cause), not in the answer.

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { CMD } from '../../workers/pkg/commands.js';
 import { ActorRig, fakeClock, resolvedHost } from './actor-harness.js';
 import type { Reply } from './scripted-executor.js';
+import { FULL_CYCLE } from '../helpers/full-cycle.js';
 
 /** A captured run: its stdout, stderr and exit code. */
 function fixture(name: string): Reply {
@@ -38,15 +39,7 @@ t.test('dnf: the whole cycle, needs-restarting asks for the reboot, verified aft
   const rig = dnfHost({ auto_reboot: true });
   const r = await rig.job({ kind: 'update', dry_run: false }, true);
   t.match(r, { success: true, state: 'idle' });
-  t.same(rig.edges(), [
-    'idle->querying',
-    'querying->pending_updates',
-    'pending_updates->updating',
-    'updating->waiting_reboot',
-    'waiting_reboot->rebooting',
-    'rebooting->verifying',
-    'verifying->idle',
-  ]);
+  t.same(rig.edges(), FULL_CYCLE);
   t.match(rig.lastStatus(), { package_manager: 'dnf', pending_updates: 0, last_updated: String });
   const done = rig.events().find((e) => e.type === 'UpdateCompleted');
   t.match(done, { result: { upgraded: 1, reboot_required: true, packages: [{ name: 'tendhost-fixture', current_version: '1.0-1', new_version: '1.1-1' }] } });

@@ -4,6 +4,7 @@
 // sessions see the test daemon's DOCKER_HOST and a PATH with only docker,
 // Compose, curl and the shell tools — no apt-get, so an update touches
 // nothing but the stacks.
+import type { Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -40,7 +41,7 @@ function composeFile(registry: string, pinned: string): string {
   );
 }
 
-async function setup(t: Tap.Test, version: 'v1' | 'v2'): Promise<Rig> {
+async function setup(t: Test, version: 'v1' | 'v2'): Promise<Rig> {
   const engine = await startEngine();
   t.teardown(() => engine.stop());
   const { registry } = engine;

@@ -154,14 +154,7 @@ export async function waitForState(d: Daemon, name: string, state: string, timeo
   );
 }
 
-export const FULL_CYCLE = [
-  'idle->querying',
-  'querying->pending_updates',
-  'pending_updates->updating',
-  'updating->waiting_reboot',
-  'waiting_reboot->rebooting',
-  'rebooting->verifying',
-  'verifying->idle',
-];
+import { FULL_CYCLE } from './full-cycle.js';
+export { FULL_CYCLE };
 
 export const UP_TO_WAITING = FULL_CYCLE.slice(0, 4);

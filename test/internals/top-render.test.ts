@@ -4,7 +4,7 @@
 // redraws batched to ~10/s however many events arrive.
 import t from 'tap';
 import { FleetModel } from '../../src/client/fleet-model.js';
-import type { HostStatus } from '../../src/client/types.js';
+import type { HostStatus, StreamEvent } from '../../src/client/types.js';
 import { decodeKeys } from '../../src/cli/top/keys.js';
 import { RedrawScheduler, type Timers } from '../../src/cli/top/redraw.js';
 import { plain } from '../../src/cli/top/render.js';
@@ -161,12 +161,12 @@ t.test('the stream’s state, the jobs pane and the event tail are on screen', a
   const top = new TopView(m, 'http://d');
   t.match(plain(top.frame({ width: 120, height: 40, stream: 'connecting', ready: false, now, color: false })), /connecting to http:\/\/d…/);
   t.match(plain(top.frame({ width: 120, height: 40, stream: 'reconnecting', ready: true, now, color: false })).split('\n')[0], /reconnecting… 10:00:00/);
-  const events = [
+  const events: StreamEvent[] = [
     { type: 'JobStarted', seq: 2, ts, job_id: 'job-a', kind: 'update', dry_run: false, hosts: ['web-1', 'web-2'] },
     { type: 'HostUpdated', seq: 3, ts, host: 'web-1', status: host('web-1', { state: 'updating', job_id: 'job-a' }) },
     { type: 'HostStateChanged', seq: 4, ts, host: 'web-1', from: 'idle', to: 'updating' },
     { type: 'UpdateProgress', seq: 5, ts, host: 'web-1', package: 'openssl', progress: 'unpacking' },
-  ] as const;
+  ];
   for (const e of events) m.apply(e);
   top.onEvents(events);
   let s = plain(top.frame({ width: 120, height: 40, stream: 'live', ready: true, now, color: false }));

@@ -3,7 +3,7 @@
 // memory with ETag (304) and gzip, under a CSP that forbids inline script
 // and eval: the page runs only its own bundle and talks only to this daemon.
 import { TendhostError } from '../../../common/errors.js';
-import type { Route } from '../route.js';
+import { defineRoute, type Route } from '../route.js';
 import { ASSET_FILES, acceptsGzip, etagMatches, loadAssets, type Asset, type AssetSet } from '../dashboard-assets.js';
 
 const CSP = [
@@ -25,8 +25,8 @@ const SUMMARY: Record<string, string> = {
 
 export function dashboardRoutes(load: () => AssetSet = () => loadAssets()): Route[] {
   let set: AssetSet | null = null;
-  return Object.entries(ASSET_FILES).map(([path, { contentType }]) => ({
-    method: 'GET' as const,
+  return Object.entries(ASSET_FILES).map(([path, { contentType }]) => defineRoute({
+    method: 'GET',
     path,
     summary: SUMMARY[path],
     tag: 'dashboard',
@@ -35,7 +35,7 @@ export function dashboardRoutes(load: () => AssetSet = () => loadAssets()): Rout
       200: { description: 'The file (gzip when accepted)', contentType },
       304: { description: 'Not modified (If-None-Match)' },
     },
-    errors: ['DASHBOARD_NOT_BUILT' as const],
+    errors: ['DASHBOARD_NOT_BUILT'],
     handler(r) {
       set ??= load();
       if (!set.ok) throw new TendhostError('DASHBOARD_NOT_BUILT', `the dashboard assets are not built (${set.missing} missing): run make build`);

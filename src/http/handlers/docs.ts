@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Route } from '../route.js';
-import { RawJson } from '../route.js';
+import { RawJson, defineRoute } from '../route.js';
 
 const require = createRequire(import.meta.url);
 
@@ -49,7 +49,7 @@ export function docsRoutes(getSpec: () => object): Route[] {
   let specJson: string | null = null;
   let script: string | null = null;
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/openapi.json',
       summary: 'This OpenAPI 3.1 document',
@@ -59,8 +59,8 @@ export function docsRoutes(getSpec: () => object): Route[] {
         specJson ??= JSON.stringify(getSpec());
         return { status: 200, body: new RawJson(specJson) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/docs',
       summary: 'API reference page (works offline)',
@@ -69,8 +69,8 @@ export function docsRoutes(getSpec: () => object): Route[] {
       handler() {
         return { status: 200, body: PAGE, contentType: 'text/html; charset=utf-8' };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/docs/standalone.js',
       summary: 'The reference page script (from the @scalar/api-reference package)',
@@ -80,6 +80,6 @@ export function docsRoutes(getSpec: () => object): Route[] {
         script ??= scalarScript();
         return { status: 200, body: script, contentType: 'application/javascript; charset=utf-8', headers: { 'cache-control': 'public, max-age=86400' } };
       },
-    },
+    }),
   ];
 }

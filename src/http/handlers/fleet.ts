@@ -2,11 +2,11 @@
 import type { FleetUpdates } from '../../app/fleet-updates.js';
 import { FleetUpdateRequest, JobAccepted } from '../../../common/schemas/requests.js';
 import { parseThreshold } from '../../fleet/threshold.js';
-import { ok, type Route } from '../route.js';
+import { ok, type Route, defineRoute } from '../route.js';
 
 export function fleetRoutes(fleet: Pick<FleetUpdates, 'start'>): Route[] {
   return [
-    {
+    defineRoute({
       method: 'POST',
       path: '/fleet/update',
       summary: 'Rolling update of a filtered set of hosts (batches, canary, failure thresholds)',
@@ -14,7 +14,7 @@ export function fleetRoutes(fleet: Pick<FleetUpdates, 'start'>): Route[] {
       body: FleetUpdateRequest,
       responses: { 202: { description: 'Accepted; follow the job and the Fleet* events', schema: JobAccepted } },
       handler(r) {
-        const b = r.body as FleetUpdateRequest;
+        const b = r.body;
         const job = fleet.start(
           {
             batch_size: b.batch_size ?? 10,
@@ -30,6 +30,6 @@ export function fleetRoutes(fleet: Pick<FleetUpdates, 'start'>): Route[] {
         );
         return ok({ job_id: job.id }, 202);
       },
-    },
+    }),
   ];
 }

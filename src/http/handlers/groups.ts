@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { TendhostError } from '../../../common/errors.js';
 import type { ReadModel } from '../../state/read-model.js';
 import { GroupHostsQuery, GroupNameParams } from '../../../common/schemas/requests.js';
-import { RawJson, ok, type Route } from '../route.js';
+import { RawJson, ok, type Route, defineRoute } from '../route.js';
 import { HostList } from './hosts.js';
 
 export const GroupSummary = Type.Object({ name: Type.String(), hosts: Type.Integer() });
@@ -17,7 +17,7 @@ export interface GroupRouteDeps {
 
 export function groupRoutes({ groups, hosts }: GroupRouteDeps): Route[] {
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/groups',
       summary: 'Every group with its host count',
@@ -29,8 +29,8 @@ export function groupRoutes({ groups, hosts }: GroupRouteDeps): Route[] {
           .map(([name, members]) => ({ name, hosts: members.length }));
         return ok({ data });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/groups/:name',
       summary: "A group's hosts (paginated like /hosts)",
@@ -43,13 +43,13 @@ export function groupRoutes({ groups, hosts }: GroupRouteDeps): Route[] {
         if (!Object.hasOwn(groups(), r.params.name)) {
           throw new TendhostError('GROUP_NOT_FOUND', `group ${r.params.name} not found`);
         }
-        const q = r.query as { page?: number; per_page?: number };
+        const q = r.query;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
         return ok(new RawJson(hosts.listBody({ page, per_page: perPage, group: r.params.name })));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/tags',
       summary: 'Every tag with its host count',
@@ -58,6 +58,6 @@ export function groupRoutes({ groups, hosts }: GroupRouteDeps): Route[] {
       handler() {
         return ok({ data: hosts.tagCounts() });
       },
-    },
+    }),
   ];
 }

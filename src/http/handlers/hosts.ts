@@ -19,7 +19,7 @@ import {
   RegisterHostRequest,
   UpdateRequest,
 } from '../../../common/schemas/requests.js';
-import { RawJson, ok, type DomainErrorCode, type RequestContext, type Route } from '../route.js';
+import { RawJson, ok, type DomainErrorCode, type Reply, type RequestContext, type Route, defineRoute } from '../route.js';
 import { COMMAND_ERRORS, type HostCommand } from '../../../common/thread-protocol.js';
 import type { JobKind } from '../../../common/schemas/job.js';
 
@@ -34,18 +34,17 @@ export interface HostRouteDeps {
   log: Logger;
 }
 
-function action(actions: HostRouteDeps['actions'], kind: JobKind, command: (r: RequestContext) => HostCommand) {
-  return async (r: RequestContext) => {
-    const job = await actions.start({
-      host: r.params.name,
-      command: command(r),
-      kind,
-      request_id: r.request_id,
-      user: r.user,
-      dry_run: kind === 'update' ? Boolean((r.body as { dry_run?: boolean }).dry_run) : undefined,
-    });
-    return ok({ job_id: job.id }, 202);
-  };
+/** An action on one host: a job around the command, answered 202 {job_id} at once. */
+async function startAction(actions: HostRouteDeps['actions'], r: Pick<RequestContext, 'request_id' | 'user'> & { params: { name: string } }, kind: JobKind, command: HostCommand): Promise<Reply> {
+  const job = await actions.start({
+    host: r.params.name,
+    command,
+    kind,
+    request_id: r.request_id,
+    user: r.user,
+    dry_run: command.kind === 'update' ? command.dry_run : undefined,
+  });
+  return ok({ job_id: job.id }, 202);
 }
 
 /** A command's refusals, and its worker being replaced at that moment. */
@@ -55,7 +54,7 @@ const accepted = { 202: { description: 'Accepted; the job runs on', schema: JobA
 
 export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Route[] {
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/hosts',
       summary: 'List hosts (paginated, filterable)',
@@ -63,13 +62,13 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       query: HostListQuery,
       responses: { 200: { description: 'A page of hosts', schema: HostList } },
       handler(r) {
-        const q = r.query as { page?: number; per_page?: number; tag?: string[]; state?: never; group?: string; search?: string };
+        const q = r.query;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
         return ok(new RawJson(hosts.listBody({ page, per_page: perPage, tags: q.tag, state: q.state, group: q.group, search: q.search })));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/hosts/:name',
       summary: "One host's status",
@@ -82,8 +81,8 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
         if (json === undefined) throw new TendhostError('HOST_NOT_FOUND', `host ${r.params.name} not found`);
         return ok(new RawJson(json));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/hosts',
       summary: 'Register a host (gets an actor on its shard at once)',
@@ -92,13 +91,12 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       responses: { 201: { description: 'Registered', schema: HostStatus } },
       errors: ['HOST_EXISTS'],
       async handler(r) {
-        const body = r.body as RegisterHostRequest;
-        await registry.register(body, (name) => hosts.has(name));
-        log.info({ host: body.name, user: r.user, req_id: r.request_id }, 'host registered');
-        return ok(new RawJson(hosts.json(body.name) ?? 'null'), 201);
+        await registry.register(r.body, (name) => hosts.has(name));
+        log.info({ host: r.body.name, user: r.user, req_id: r.request_id }, 'host registered');
+        return ok(new RawJson(hosts.json(r.body.name) ?? 'null'), 201);
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'DELETE',
       path: '/hosts/:name',
       summary: 'Remove a host (409 while busy unless force)',
@@ -109,12 +107,12 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       errors: ['HOST_NOT_FOUND', 'HOST_BUSY'],
       async handler(r) {
         const name = r.params.name;
-        await registry.remove(name, Boolean((r.query as { force?: boolean }).force));
+        await registry.remove(name, r.query.force ?? false);
         log.info({ host: name, user: r.user, req_id: r.request_id }, 'host removed');
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/hosts/:name/update',
       summary: 'Query and update a host (dry_run simulates)',
@@ -123,9 +121,9 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: UpdateRequest,
       responses: accepted,
       errors: sentToWorker('update'),
-      handler: action(actions, 'update', (r) => ({ kind: 'update', dry_run: Boolean((r.body as { dry_run?: boolean }).dry_run) })),
-    },
-    {
+      handler: (r) => startAction(actions, r, 'update', { kind: 'update', dry_run: r.body.dry_run ?? false }),
+    }),
+    defineRoute({
       method: 'POST',
       path: '/hosts/:name/reboot',
       summary: 'Reboot a host waiting for a reboot, then verify it',
@@ -134,9 +132,9 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: EmptyBody,
       responses: accepted,
       errors: sentToWorker('reboot'),
-      handler: action(actions, 'reboot', () => ({ kind: 'reboot' })),
-    },
-    {
+      handler: (r) => startAction(actions, r, 'reboot', { kind: 'reboot' }),
+    }),
+    defineRoute({
       method: 'POST',
       path: '/hosts/:name/retry',
       summary: 'Leave the failed state (back to idle)',
@@ -145,9 +143,9 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: EmptyBody,
       responses: accepted,
       errors: sentToWorker('retry'),
-      handler: action(actions, 'retry', () => ({ kind: 'retry' })),
-    },
-    {
+      handler: (r) => startAction(actions, r, 'retry', { kind: 'retry' }),
+    }),
+    defineRoute({
       method: 'POST',
       path: '/hosts/:name/acknowledge',
       summary: 'Acknowledge a failure (stays failed)',
@@ -156,9 +154,9 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: EmptyBody,
       responses: accepted,
       errors: sentToWorker('acknowledge'),
-      handler: action(actions, 'acknowledge', () => ({ kind: 'acknowledge' })),
-    },
-    {
+      handler: (r) => startAction(actions, r, 'acknowledge', { kind: 'acknowledge' }),
+    }),
+    defineRoute({
       method: 'POST',
       path: '/hosts/:name/host-key/accept',
       summary: "Accept a host's changed SSH host key (lifts the quarantine)",
@@ -171,8 +169,8 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
         await actions.ask(r.params.name, { kind: 'accept_host_key' }, { job_id: null, request_id: r.request_id, user: r.user });
         return ok(new RawJson(hosts.json(r.params.name) ?? 'null'));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/hosts/:name/inventory',
       summary: "What the host is: system, hardware, packages, containers",
@@ -182,11 +180,11 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       responses: { 200: { description: 'Inventory (cached with a TTL)', schema: Inventory } },
       errors: sentToWorker('inventory'),
       async handler(r) {
-        const refresh = Boolean((r.query as { refresh?: boolean }).refresh);
+        const refresh = r.query.refresh ?? false;
         const data = await actions.ask(r.params.name, { kind: 'inventory', refresh }, { job_id: null, request_id: r.request_id, user: r.user });
         return ok(data);
       },
-    },
+    }),
   ];
 }
 

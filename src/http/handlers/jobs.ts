@@ -6,7 +6,7 @@ import type { JobStore } from '../../jobs/job-store.js';
 import { Job, JobHostResult, type JobRecord } from '../../../common/schemas/job.js';
 import { EmptyBody, JobHostsQuery, JobIdParams, JobListQuery, Pagination } from '../../../common/schemas/requests.js';
 import { jobHostsPage, jobView } from '../../jobs/job-view.js';
-import { ok, type Route } from '../route.js';
+import { ok, type Route, defineRoute } from '../route.js';
 
 export const JobList = Type.Object({ data: Type.Array(Job), pagination: Pagination }, { title: 'JobList' });
 export const JobHostList = Type.Object({ data: Type.Array(JobHostResult), pagination: Pagination }, { title: 'JobHostList' });
@@ -22,7 +22,7 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
     return job;
   };
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/jobs',
       summary: 'List jobs, newest first',
@@ -30,14 +30,14 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       query: JobListQuery,
       responses: { 200: { description: 'A page of jobs', schema: JobList } },
       handler(r) {
-        const q = r.query as Static<typeof JobListQuery>;
+        const q = r.query;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
         const all = jobs.list({ host: q.host, state: q.state });
         return ok({ data: all.slice((page - 1) * perPage, page * perPage).map(jobView), pagination: pagination(page, perPage, all.length) });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/jobs/:id',
       summary: 'One job with its per-state host counts',
@@ -48,8 +48,8 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       handler(r) {
         return ok(jobView(jobOf(r.params.id)));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/jobs/:id/hosts',
       summary: "A page of the job's per-host results, in the job's host order, optionally of one result state and (rollouts) one batch",
@@ -59,14 +59,14 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       responses: { 200: { description: 'A page of host results', schema: JobHostList } },
       errors: ['JOB_NOT_FOUND'],
       handler(r) {
-        const q = r.query as Static<typeof JobHostsQuery>;
+        const q = r.query;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
         const { data, total_items } = jobHostsPage(jobOf(r.params.id), { state: q.state, batch: q.batch, page, per_page: perPage });
         return ok({ data, pagination: pagination(page, perPage, total_items) });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/jobs/:id/cancel',
       summary: 'Cancel a job: no new hosts are started; running ones finish',
@@ -81,6 +81,6 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
         jobs.cancel(job.id);
         return ok(jobView(job));
       },
-    },
+    }),
   ];
 }

@@ -1,6 +1,6 @@
 // /health: public, cheap, and honest about whether uWS runs natively.
 import { Type } from 'typebox';
-import { ok, type Route } from '../route.js';
+import { ok, type Route, defineRoute } from '../route.js';
 import { UwsBuild } from '../../../common/schemas/http-build.js';
 
 export const Health = Type.Object(
@@ -33,7 +33,7 @@ export interface SystemRouteDeps {
 
 export function systemRoutes(sys: SystemRouteDeps): Route[] {
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/health',
       summary: 'Liveness and basic facts (public)',
@@ -51,8 +51,8 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
           uws: sys.uws,
         });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/livez',
       summary: 'Liveness probe: the event loop answers (public)',
@@ -62,8 +62,8 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
       handler() {
         return ok({ status: 'ok' });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/readyz',
       summary: 'Readiness probe: config loaded, every worker up, state store open (public)',
@@ -75,8 +75,8 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
         const ready = Object.values(checks).every(Boolean);
         return { status: ready ? 200 : 503, body: { status: ready ? 'ok' : 'not_ready', checks } };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/metrics',
       summary: 'Prometheus metrics (text exposition format)',
@@ -85,6 +85,6 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
       async handler() {
         return { status: 200, body: await sys.metrics.metrics(), contentType: sys.metrics.contentType };
       },
-    },
+    }),
   ];
 }

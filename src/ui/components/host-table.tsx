@@ -48,11 +48,15 @@ export function HostTable({ rows }: { rows: HostStatus[] }) {
   const sortBy = (k: SortKey) => setView(v.sort === k ? { desc: !v.desc } : { sort: k, desc: false });
   const open = (name: string) => setView({ host: name, job: null });
   const visible = [];
+  // Rows are keyed by their slot, not their host: scrolling rewrites the text of
+  // the same elements instead of building a new row element per host that scrolls
+  // into view (that was most of a scroll's cost in bench/dashboard).
+  const slots = last - first;
   for (let i = first; i < last; i++) {
     const h = rows[i];
     visible.push(
       <div
-        key={h.name}
+        key={i % slots}
         class={`row${v.host === h.name ? ' selected' : ''}`}
         role="row"
         aria-rowindex={i + 2}

@@ -23,8 +23,11 @@ export function RolloutForm({ store, hosts }: { store: Store; hosts: ReadonlyMap
   const selected = rolloutSelector(filter);
   let count = 0;
   for (const h of hosts.values()) if (selected(h)) count++;
+  // A threshold is a count or a percentage (the daemon's rule); anything else is said here, not sent.
+  const bad = [f.maxFailures, f.maxUnreachable].some((x) => x.trim() !== '' && !/^(\d+|(100|\d{1,2})(\.\d+)?%)$/.test(x.trim()));
   const submit = (e: Event) => {
     e.preventDefault();
+    if (bad) return;
     const body: FleetUpdateRequest = {
       batch_size: Number(f.batch) || 10,
       delay_ms: Number(f.delay) || 0,
@@ -64,8 +67,9 @@ export function RolloutForm({ store, hosts }: { store: Store; hosts: ReadonlyMap
       <label>Stop after unreachable (n or %)<input name="max_unreachable" value={f.maxUnreachable} onInput={set('maxUnreachable')} /></label>
       <label class="check"><input name="dry_run" type="checkbox" checked={f.dryRun} onChange={set('dryRun')} /> Dry run</label>
       <label class="check"><input name="wait_for_window" type="checkbox" checked={f.waitWindow} onChange={set('waitWindow')} /> Wait for maintenance windows</label>
+      {bad && <p class="error-text" role="alert">Stop thresholds are a count (3) or a percentage (10%).</p>}
       <p data-testid="rollout-preview"><strong>{count}</strong> hosts selected</p>
-      <button type="submit" class="primary" disabled={count === 0}>Start rollout…</button>
+      <button type="submit" class="primary" disabled={count === 0 || bad}>Start rollout…</button>
     </form>
   );
 }
