@@ -18,7 +18,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { CommandForwarder } from '../src/cluster/forward.js';
 import { openEventStream } from '../src/cluster/event-stream.js';
 import { NATS_SERVER, startNats, type NatsServer } from '../harness/nats.js';
-import { ROOT, until } from '../harness/daemon.js';
+import { until } from '../harness/daemon.js';
+import { spawnClusterNode, type ClusterNodeProc } from '../harness/cluster-node-proc.js';
 import { envNumber } from './lib/bench-env.js';
 import { processCpuMicros } from './lib/proc-cpu.js';
 
@@ -99,28 +100,7 @@ async function forwarding(nats: NatsServer): Promise<void> {
   await ncB.close();
 }
 
-interface NodeProc {
-  id: string;
-  proc: ChildProcess;
-  owned: number[];
-}
-
-function spawnNode(nats: NatsServer, id: string): NodeProc {
-  const proc = spawn(process.execPath, [join(ROOT, 'dist/harness/cluster-node.js'), nats.url, id, String(PARTITIONS), String(TTL_S)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const n: NodeProc = { id, proc, owned: [] };
-  let buf = '';
-  proc.stdout!.on('data', (c) => {
-    buf += c;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = JSON.parse(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      if (line.event === 'owned') n.owned = line.owned;
-    }
-  });
-  return n;
-}
-
-const covered = (nodes: NodeProc[]) => {
+const covered = (nodes: ClusterNodeProc[]) => {
   const all = new Set<number>();
   let count = 0;
   for (const n of nodes) for (const p of n.owned) {
@@ -131,7 +111,7 @@ const covered = (nodes: NodeProc[]) => {
 };
 
 async function ownership(nats: NatsServer): Promise<void> {
-  const nodes = ['n1', 'n2', 'n3'].map((id) => spawnNode(nats, id));
+  const nodes = ['n1', 'n2', 'n3'].map((id) => spawnClusterNode(nats.url, id, PARTITIONS, TTL_S));
   try {
     const started = Date.now();
     await until(() => covered(nodes) && nodes.every((n) => n.owned.length >= 85), 60_000);

@@ -10,7 +10,8 @@ import { Kvm } from '@nats-io/kv';
 import { PartitionOwnership, type OwnershipHooks } from '../src/cluster/ownership.js';
 import { LEASES_BUCKET, MEMBERS_BUCKET } from '../src/cluster/buckets.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
-import { ROOT, until } from '../harness/daemon.js';
+import { until } from '../harness/daemon.js';
+import { spawnClusterNode } from '../harness/cluster-node-proc.js';
 
 const PARTITIONS = 32;
 const TTL_S = 3;
@@ -193,37 +194,10 @@ t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {
   noOverlap();
 });
 
-// The node process runs the built tree (dist/), as the daemon tests do.
-const NODE_SCRIPT = join(ROOT, 'dist/harness/cluster-node.js');
-
-interface Proc {
-  id: string;
-  proc: ChildProcess;
-  owned: number[];
-  lines: any[];
-}
-
-function spawnNode(nats: NatsServer, id: string): Proc {
-  const proc = spawn(process.execPath, [NODE_SCRIPT, nats.url, id, String(PARTITIONS), String(TTL_S)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const p: Proc = { id, proc, owned: [], lines: [] };
-  let buf = '';
-  proc.stdout!.on('data', (c) => {
-    buf += c;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = JSON.parse(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      p.lines.push(line);
-      if (line.event === 'owned') p.owned = line.owned;
-    }
-  });
-  proc.stderr!.on('data', (c) => process.stderr.write(`[${id}] ${c}`));
-  return p;
-}
-
 t.test('node processes: SIGKILL one, the others take its partitions within lease_ttl_s + a few seconds', { skip: skipWithoutNats() }, async (t) => {
   const nats = await startNats();
   t.teardown(() => nats.stop());
-  const procs = ['p1', 'p2', 'p3'].map((id) => spawnNode(nats, id));
+  const procs = ['p1', 'p2', 'p3'].map((id) => spawnClusterNode(nats.url, id, PARTITIONS, TTL_S));
   t.teardown(() => {
     for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
   });
@@ -250,7 +224,7 @@ t.test('node processes: SIGKILL one, the others take its partitions within lease
   t.comment(`takeover after SIGKILL: ${takeover} ms (lease_ttl_s ${TTL_S})`);
 
   // The killed node comes back under the same node_id (a new instance) and takes its share again.
-  const again = spawnNode(nats, victim.id);
+  const again = spawnClusterNode(nats.url, victim.id, PARTITIONS, TTL_S);
   procs.push(again);
   const back = await until(() => {
     const o = partitionOwners([...survivors, again]);
@@ -261,7 +235,7 @@ t.test('node processes: SIGKILL one, the others take its partitions within lease
 
   // Killed and restarted at once: its previous heartbeat is still fresh; it waits that out, then joins.
   again.proc.kill('SIGKILL');
-  const third = spawnNode(nats, victim.id);
+  const third = spawnClusterNode(nats.url, victim.id, PARTITIONS, TTL_S);
   procs.push(third);
   const rejoined = await until(() => {
     const o = partitionOwners([...survivors, third]);
