@@ -4,8 +4,10 @@
 // with a byte limit, corks every write, and wraps WebSockets in `WsClient`.
 import type * as UwsTypes from '@trufflesuite/uws-js-unofficial';
 import { loadUwsBuild, type LoadedUws } from './uws-native.js';
+import type { AbortState, HttpRequest, HttpResponse, Prepared, RequestHandlers, RunningServer, ServerOptions, WsClient, WsHandlers } from './uws-types.js';
 
 export type { LoadedUws };
+export type * from './uws-types.js';
 
 let loaded: LoadedUws | null = null;
 
@@ -21,93 +23,8 @@ export function loadUws(): LoadedUws {
   return loaded;
 }
 
-export interface HttpRequest {
-  method: string;
-  path: string;
-  query: string;
-  /** Only the headers in HEADERS below, lower-case names. */
-  headers: Record<string, string>;
-  /** Client address; empty on GET/HEAD unless `ipForReads` (rate limiting per address). */
-  readonly ip: string;
-  body: Buffer | null;
-}
-
-export interface HttpResponse {
-  status: number;
-  body: string | Buffer;
-  /** Sent as X-Request-Id (kept apart from `headers` so the common answer needs no headers object). */
-  requestId?: string;
-  headers?: Record<string, string>;
-}
-
-/** Whatever `prepare` worked out (route, user, request id), handed back to `handle`. */
-export type Prepared = { readonly prepared: true };
-
-interface AbortState {
-  aborted: boolean;
-  /** Still receiving the body (counted in inFlight until it is in). */
-  reading?: boolean;
-  /** The answer was written (or refused): a later abort is not an abort. */
-  done: boolean;
-}
-
 function isResponse(x: HttpResponse | Prepared): x is HttpResponse {
   return (x as HttpResponse).status !== undefined;
-}
-
-export interface RequestHandlers {
-  /** Before any body is read: the refusal to send, or what `handle` needs. */
-  prepare(req: HttpRequest): HttpResponse | Prepared;
-  /** Called once the whole request (with body, if any) is in. */
-  handle(req: HttpRequest, prepared: Prepared): HttpResponse | Promise<HttpResponse>;
-  /** The body passed `bodyLimit` while streaming in: the refusal to send (the connection is closed after it). */
-  tooLarge(req: HttpRequest, prepared: Prepared): HttpResponse;
-  /** `handle` threw or its promise rejected (it is not meant to): the answer to send. Must not throw. */
-  failed(req: HttpRequest, prepared: Prepared, err: unknown): HttpResponse;
-  bodyLimit: number;
-  /** Decode the client address on reads too (rate limiting per address needs it). */
-  ipForReads: boolean;
-  onAborted?(req: HttpRequest): void;
-}
-
-export interface WsClient<T> {
-  readonly data: T;
-  /** false when the message was not queued (socket closed) */
-  send(text: string): boolean;
-  bufferedAmount(): number;
-  subscribe(topic: string): void;
-  unsubscribe(topic: string): void;
-  close(code: number, reason: string): void;
-}
-
-export interface WsHandlers<T> {
-  path: string;
-  idleTimeoutS: number;
-  maxBackpressure: number;
-  /** Return the per-client data to accept, or an HttpResponse to refuse the upgrade. */
-  upgrade(req: HttpRequest): { data: T } | HttpResponse;
-  open(client: WsClient<T>): void;
-  message(client: WsClient<T>, text: string): void;
-  close(client: WsClient<T>, code: number): void;
-}
-
-export interface ServerOptions<T> {
-  host: string;
-  port: number;
-  tls: { cert_path: string; key_path: string } | null;
-  http: RequestHandlers;
-  ws: WsHandlers<T>;
-}
-
-export interface RunningServer {
-  port: number;
-  publish(topic: string, text: string): void;
-  numSubscribers(topic: string): number;
-  /** Stop listening; open connections finish what they are doing. */
-  stopListening(): void;
-  /** Close every connection now. */
-  closeAll(): void;
-  inFlight(): number;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -155,134 +72,181 @@ function readRequest(req: UwsTypes.HttpRequest, res: UwsTypes.HttpResponse, ipFo
   };
 }
 
-export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
-  const { uws } = loadUws();
-  const app = opts.tls
-    ? uws.SSLApp({ cert_file_name: opts.tls.cert_path, key_file_name: opts.tls.key_path })
-    : uws.App();
-  let inFlight = 0;
-  let listenSocket: UwsTypes.us_listen_socket | null = null;
-  const sockets = new Set<UwsTypes.WebSocket<T>>();
+// closeConnection: uWS closes the socket after this answer (the response
+// object is gone once it is ended, so `res.close()` afterwards would throw).
+// HEAD: the same status and headers as GET with its Content-Length, and no
+// body — uWS would send it, and a keep-alive client would read it as the next answer.
+function writeResponse(res: UwsTypes.HttpResponse, r: HttpResponse, closeConnection = false, head = false): void {
+  // 200 is uWS's default status line: skip writing it on the hot path.
+  if (r.status !== 200) res.writeStatus(statusLine(r.status));
+  res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
+  if (r.requestId) res.writeHeader('x-request-id', r.requestId);
+  if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
+  // 204 and 304 carry no body. endWithoutBody must get no arguments here: an
+  // explicit `undefined` length makes this uWS build return without answering
+  // ("Returning from a request handler without responding"), which aborts the process.
+  if (r.status === 204 || r.status === 304) res.endWithoutBody();
+  else if (head) {
+    // The length goes in as a header: endWithoutBody(length) aborts the process on the
+    // trufflesuite build (and a HEAD never carries a refused body, so no close is needed).
+    res.writeHeader('content-length', String(Buffer.byteLength(r.body)));
+    res.endWithoutBody();
+  }
+  else res.end(r.body, closeConnection);
+}
 
-  // closeConnection: uWS closes the socket after this answer (the response
-  // object is gone once it is ended, so `res.close()` afterwards would throw).
-  // HEAD: the same status and headers as GET with its Content-Length, and no
-  // body — uWS would send it, and a keep-alive client would read it as the next answer.
-  const writeNow = (res: UwsTypes.HttpResponse, r: HttpResponse, closeConnection = false, head = false) => {
-    // 200 is uWS's default status line: skip writing it on the hot path.
-    if (r.status !== 200) res.writeStatus(statusLine(r.status));
-    res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
-    if (r.requestId) res.writeHeader('x-request-id', r.requestId);
-    if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
-    // 204 and 304 carry no body. endWithoutBody must get no arguments here: an
-    // explicit `undefined` length makes this uWS build return without answering
-    // ("Returning from a request handler without responding"), which aborts the process.
-    if (r.status === 204 || r.status === 304) res.endWithoutBody();
-    else if (head) {
-      // The length goes in as a header: endWithoutBody(length) aborts the process on the
-      // trufflesuite build (and a HEAD never carries a refused body, so no close is needed).
-      res.writeHeader('content-length', String(Buffer.byteLength(r.body)));
-      res.endWithoutBody();
-    }
-    else res.end(r.body, closeConnection);
-  };
-  // Outside uWS's own callback every write must be corked.
-  const writeLater = (res: UwsTypes.HttpResponse, r: HttpResponse, head: boolean) => res.cork(() => writeNow(res, r, false, head));
+// Outside uWS's own callback every write must be corked.
+function writeLater(res: UwsTypes.HttpResponse, r: HttpResponse, head: boolean): void {
+  res.cork(() => writeResponse(res, r, false, head));
+}
 
-  /** Answer now if the handler is synchronous; otherwise watch for abort and answer later. */
-  const dispatch = (res: UwsTypes.HttpResponse, request: HttpRequest, prepared: Prepared, state: AbortState | null, inCallback: boolean) => {
-    let out: HttpResponse | Promise<HttpResponse>;
-    try {
-      out = opts.http.handle(request, prepared);
-    } catch (err) {
-      out = opts.http.failed(request, prepared, err);
-    }
-    if (!(out instanceof Promise)) {
-      if (state?.aborted) return;
-      if (state) state.done = true;
-      const head = request.method === 'HEAD';
-      if (inCallback) writeNow(res, out, false, head);
-      else writeLater(res, out, head);
-      return;
-    }
-    const watch = state ?? watchAbort(res, request);
-    inFlight++;
-    out
-      .catch((err) => opts.http.failed(request, prepared, err))
-      .then((r) => {
-        inFlight--;
-        if (watch.aborted) return;
-        watch.done = true;
-        writeLater(res, r, request.method === 'HEAD');
-      });
-  };
+/**
+ * Every HTTP request: copied out of uWS at once, its body streamed with a
+ * byte limit, answered now when the handler is synchronous, else corked
+ * later unless the client went away. Counts what is in flight, so a
+ * graceful stop can wait for it.
+ */
+class HttpRoute {
+  inFlight = 0;
 
-  const watchAbort = (res: UwsTypes.HttpResponse, request: HttpRequest): AbortState => {
-    const state: AbortState = { aborted: false, done: false };
-    res.onAborted(() => {
-      if (state.done || state.aborted) return;
-      state.aborted = true;
-      if (state.reading) inFlight--;
-      opts.http.onAborted?.(request);
-    });
-    return state;
-  };
+  constructor(private readonly http: RequestHandlers) {}
 
-  app.any('/*', (res, req) => {
+  onRequest(res: UwsTypes.HttpResponse, req: UwsTypes.HttpRequest): void {
     // Everything the handler needs is copied now: `req` is gone after this tick.
-    const request = readRequest(req, res, opts.http.ipForReads);
-    const prepared = opts.http.prepare(request);
+    const request = readRequest(req, res, this.http.ipForReads);
+    const prepared = this.http.prepare(request);
     if (isResponse(prepared)) {
       // The client may still be sending a body we refused: close after the answer.
-      writeNow(res, prepared, prepared.status === 413 || prepared.status === 415, request.method === 'HEAD');
+      writeResponse(res, prepared, prepared.status === 413 || prepared.status === 415, request.method === 'HEAD');
       return;
     }
-    const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-    if (!hasBody) return dispatch(res, request, prepared, null, true);
+    if (request.method === 'GET' || request.method === 'HEAD') this.#dispatch(res, request, prepared, null, true);
+    else this.#readBody(res, request, prepared);
+  }
 
-    // The body arrives over later ticks: from here on the client may go away.
-    const state = watchAbort(res, request);
+  /** The body arrives over later ticks: from here on the client may go away. */
+  #readBody(res: UwsTypes.HttpResponse, request: HttpRequest, prepared: Prepared): void {
+    const state = this.#watchAbort(res, request);
     state.reading = true;
-    inFlight++;
+    this.inFlight++;
     const chunks: Buffer[] = [];
     let size = 0;
     res.onData((ab, isLast) => {
       if (state.aborted || state.done) return;
       size += ab.byteLength;
-      if (size > opts.http.bodyLimit) {
+      if (size > this.http.bodyLimit) {
         // Counted while streaming: refuse before buffering the rest.
         state.done = true;
         state.reading = false;
-        inFlight--;
-        writeLater(res, opts.http.tooLarge(request, prepared), false);
+        this.inFlight--;
+        writeLater(res, this.http.tooLarge(request, prepared), false);
         return;
       }
       // uWS reuses the ArrayBuffer after this callback: copy it.
       chunks.push(Buffer.from(new Uint8Array(ab).slice()));
       if (isLast) {
         state.reading = false;
-        inFlight--;
+        this.inFlight--;
         request.body = size > 0 ? Buffer.concat(chunks, size) : null;
-        dispatch(res, request, prepared, state, false);
+        this.#dispatch(res, request, prepared, state, false);
       }
     });
-  });
+  }
 
-  app.ws<T>(opts.ws.path, {
-    idleTimeout: opts.ws.idleTimeoutS,
-    maxBackpressure: opts.ws.maxBackpressure * 2,
+  /** Answer now if the handler is synchronous; otherwise watch for abort and answer later. */
+  #dispatch(res: UwsTypes.HttpResponse, request: HttpRequest, prepared: Prepared, state: AbortState | null, inCallback: boolean): void {
+    let out: HttpResponse | Promise<HttpResponse>;
+    try {
+      out = this.http.handle(request, prepared);
+    } catch (err) {
+      out = this.http.failed(request, prepared, err);
+    }
+    const head = request.method === 'HEAD';
+    if (!(out instanceof Promise)) {
+      if (state?.aborted) return;
+      if (state) state.done = true;
+      if (inCallback) writeResponse(res, out, false, head);
+      else writeLater(res, out, head);
+      return;
+    }
+    const watch = state ?? this.#watchAbort(res, request);
+    this.inFlight++;
+    out
+      .catch((err) => this.http.failed(request, prepared, err))
+      .then((r) => {
+        this.inFlight--;
+        if (watch.aborted) return;
+        watch.done = true;
+        writeLater(res, r, head);
+      });
+  }
+
+  #watchAbort(res: UwsTypes.HttpResponse, request: HttpRequest): AbortState {
+    const state: AbortState = { aborted: false, done: false };
+    res.onAborted(() => {
+      if (state.done || state.aborted) return;
+      state.aborted = true;
+      if (state.reading) this.inFlight--;
+      this.http.onAborted?.(request);
+    });
+    return state;
+  }
+}
+
+export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
+  const { uws } = loadUws();
+  const app = opts.tls
+    ? uws.SSLApp({ cert_file_name: opts.tls.cert_path, key_file_name: opts.tls.key_path })
+    : uws.App();
+  const route = new HttpRoute(opts.http);
+  app.any('/*', (res, req) => route.onRequest(res, req));
+  const sockets = new Set<UwsTypes.WebSocket<T>>();
+  mountWebSocket(app, opts.ws, opts.http.ipForReads, sockets);
+
+  let listenSocket: UwsTypes.us_listen_socket | null = null;
+  return new Promise((resolve, reject) => {
+    app.listen(opts.host, opts.port, (socket) => {
+      if (!socket) {
+        reject(new Error(`cannot listen on ${opts.host}:${opts.port}`));
+        return;
+      }
+      listenSocket = socket;
+      resolve({
+        port: uws.us_socket_local_port(socket),
+        publish: (topic, text) => {
+          app.publish(topic, text, false);
+        },
+        numSubscribers: (topic) => app.numSubscribers(topic),
+        stopListening: () => {
+          if (listenSocket) uws.us_listen_socket_close(listenSocket);
+          listenSocket = null;
+        },
+        closeAll: () => {
+          for (const ws of [...sockets]) ws.end(1001, 'server shutting down');
+        },
+        inFlight: () => route.inFlight,
+      });
+    });
+  });
+}
+
+/** The event stream's route: upgrade decided synchronously by its handlers; one WsClient per socket, inert once uWS reports it closed. */
+function mountWebSocket<T>(app: UwsTypes.TemplatedApp, handlers: WsHandlers<T>, ipForReads: boolean, sockets: Set<UwsTypes.WebSocket<T>>): void {
+  app.ws<T>(handlers.path, {
+    idleTimeout: handlers.idleTimeoutS,
+    maxBackpressure: handlers.maxBackpressure * 2,
     closeOnBackpressureLimit: true as unknown as number, // typed as number, read as a flag
     sendPingsAutomatically: true,
     maxPayloadLength: 64 * 1024,
     upgrade: (res, req, context) => {
-      const request = readRequest(req, res, opts.http.ipForReads, true);
+      const request = readRequest(req, res, ipForReads, true);
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       // Decided synchronously, inside uWS's callback: no abort can happen in between.
-      const decision = opts.ws.upgrade(request);
+      const decision = handlers.upgrade(request);
       if ('status' in decision) {
-        writeNow(res, decision);
+        writeResponse(res, decision);
         return;
       }
       // Echo the first offered subprotocol (browsers may carry the token there).
@@ -291,14 +255,14 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     },
     open: (ws) => {
       sockets.add(ws);
-      opts.ws.open(wrap(ws));
+      handlers.open(wrap(ws));
     },
     message: (ws, message) => {
-      opts.ws.message(wrap(ws), Buffer.from(message).toString('utf8'));
+      handlers.message(wrap(ws), Buffer.from(message).toString('utf8'));
     },
     close: (ws, code) => {
       sockets.delete(ws);
-      opts.ws.close(wrapClosed(ws), code);
+      handlers.close(wrapClosed(ws), code);
     },
   });
 
@@ -337,29 +301,4 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     w.markClosed();
     return w.client;
   }
-
-  return new Promise((resolve, reject) => {
-    app.listen(opts.host, opts.port, (socket) => {
-      if (!socket) {
-        reject(new Error(`cannot listen on ${opts.host}:${opts.port}`));
-        return;
-      }
-      listenSocket = socket;
-      resolve({
-        port: uws.us_socket_local_port(socket),
-        publish: (topic, text) => {
-          app.publish(topic, text, false);
-        },
-        numSubscribers: (topic) => app.numSubscribers(topic),
-        stopListening: () => {
-          if (listenSocket) uws.us_listen_socket_close(listenSocket);
-          listenSocket = null;
-        },
-        closeAll: () => {
-          for (const ws of [...sockets]) ws.end(1001, 'server shutting down');
-        },
-        inFlight: () => inFlight,
-      });
-    });
-  });
 }
