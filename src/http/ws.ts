@@ -12,23 +12,12 @@ import { TokenAuth, extractToken } from './auth.js';
 import { requestIdOf } from './app.js';
 import { TendhostError, type ErrorCode } from '../../common/errors.js';
 import { errorResponse } from './error-response.js';
-import { EVENT_TYPES } from '../../common/schemas/stream.js';
+import { FILTER_KEYS, describe, filterProblem, hostMatches, matches, parseFilter, type EventFilter } from './ws-filter.js';
 
 const ALL_TOPIC = 'events';
 export const CLOSE_BACKPRESSURE = 4008;
 /** How often every client's send buffer is checked against the limit. */
 const SWEEP_MS = 100;
-
-/** Every event type a client may filter on (read off the stream-event union). */
-const FILTERABLE_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
-const FILTER_KEYS = new Set(['hosts', 'host', 'tags', 'tag', 'groups', 'group', 'types']);
-
-export interface EventFilter {
-  hosts: Set<string> | null;
-  tags: Set<string> | null;
-  groups: Set<string> | null;
-  types: Set<string> | null;
-}
 
 export interface ClientData {
   filter: EventFilter | null;
@@ -37,32 +26,6 @@ export interface ClientData {
   id: string;
   /** Bytes of the last snapshot sent: a client may buffer that much on top of the limit. */
   allowance: number;
-}
-
-const EMPTY: EventFilter = { hosts: null, tags: null, groups: null, types: null };
-
-function listOf(v: unknown): Set<string> | null {
-  if (v === undefined || v === null) return null;
-  const arr = Array.isArray(v) ? v : String(v).split(',');
-  const clean = arr.map((x) => String(x).trim()).filter(Boolean);
-  return clean.length ? new Set(clean) : null;
-}
-
-export function parseFilter(src: Record<string, unknown>): EventFilter | null {
-  const f: EventFilter = {
-    hosts: listOf(src.hosts ?? src.host),
-    tags: listOf(src.tags ?? src.tag),
-    groups: listOf(src.groups ?? src.group),
-    types: listOf(src.types),
-  };
-  return f.hosts || f.tags || f.groups || f.types ? f : null;
-}
-
-/** Why a filter cannot be used, or null when it can. */
-export function filterProblem(f: EventFilter | null): string | null {
-  if (!f?.types) return null;
-  const bad = [...f.types].filter((t) => !FILTERABLE_TYPES.has(t));
-  return bad.length ? `unknown event type(s) ${bad.join(', ')} (known: ${EVENT_TYPES.join(', ')})` : null;
 }
 
 export interface EventStreamOptions {
@@ -77,6 +40,8 @@ export interface EventStreamOptions {
 }
 
 export class EventStream implements EventFanout {
+  /** A host's tags and groups, for filtered clients. */
+  readonly #hostOf = (name: string) => this.#opts.model.get(name);
   readonly #clients = new Set<WsClient<ClientData>>();
   readonly #filtered = new Set<WsClient<ClientData>>();
   readonly #opts: EventStreamOptions;
@@ -165,7 +130,7 @@ export class EventStream implements EventFanout {
         this.#send(c, JSON.stringify({ type: 'Resync', seq: broadcaster.lastSeq, since, reason }));
         this.#sendSnapshot(c);
       } else {
-        for (const e of missed) if (this.#matches(c.data.filter, e) && !this.#send(c, e.json)) break;
+        for (const e of missed) if (matches(c.data.filter, e, this.#hostOf) && !this.#send(c, e.json)) break;
       }
     } else {
       this.#sendSnapshot(c);
@@ -179,7 +144,7 @@ export class EventStream implements EventFanout {
     const f = c.data.filter;
     const parts: string[] = [];
     for (const name of model.names()) {
-      if (f && !this.#hostMatches(f, name)) continue;
+      if (f && !hostMatches(f, name, this.#hostOf)) continue;
       parts.push(model.json(name) as string);
     }
     const text = `{"type":"Snapshot","seq":${broadcaster.lastSeq},"ts":"${new Date().toISOString()}","hosts":[${parts.join(',')}]}`;
@@ -256,29 +221,8 @@ export class EventStream implements EventFanout {
     }
     if (this.#filtered.size === 0) return;
     for (const c of this.#filtered) {
-      for (const e of events) if (this.#matches(c.data.filter, e) && !this.#send(c, e.json)) break;
+      for (const e of events) if (matches(c.data.filter, e, this.#hostOf) && !this.#send(c, e.json)) break;
     }
-  }
-
-  #matches(f: EventFilter | null, e: StampedEvent): boolean {
-    if (!f) return true;
-    if (f.types && !f.types.has(e.type)) return false;
-    if (f.hosts || f.tags || f.groups) {
-      if (e.host === null) return false;
-      return this.#hostMatches(f, e.host);
-    }
-    return true;
-  }
-
-  #hostMatches(f: EventFilter, host: string): boolean {
-    if (f.hosts && !f.hosts.has(host)) return false;
-    if (f.tags || f.groups) {
-      const s = this.#opts.model.get(host);
-      if (!s) return false;
-      if (f.tags) for (const t of f.tags) if (!s.tags.includes(t)) return false;
-      if (f.groups && !s.groups.some((g) => f.groups?.has(g))) return false;
-    }
-    return true;
   }
 
   /**
@@ -312,12 +256,6 @@ export class EventStream implements EventFanout {
       else if (c.data.allowance > 0 && buffered <= limit) c.data.allowance = 0;
     }
   }
-}
-
-function describe(f: EventFilter | null): Record<string, string[] | null> {
-  const g = f ?? EMPTY;
-  const arr = (s: Set<string> | null) => (s ? [...s] : null);
-  return { hosts: arr(g.hosts), tags: arr(g.tags), groups: arr(g.groups), types: arr(g.types) };
 }
 
 /** A refused client message, as the stream's `Error` message (codes from the error table). */
