@@ -34,27 +34,154 @@ export function requestIdOf(req: HttpRequest): string {
   return given && SANE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router: Router; auth: TokenAuth | null } {
-  const router = new Router(opts.routes);
-  const auth = opts.auth.enabled ? new TokenAuth(opts.auth.tokens) : null;
-  const limiter = opts.rateLimit.enabled ? new RateLimiter(opts.rateLimit.rate_per_s, opts.rateLimit.burst) : null;
-  const log = opts.log;
-  const logRequests = log.isLevelEnabled('info');
-  /** What prepare() found, handed back to handle(). */
-  interface Ready extends Prepared {
-    route: Route;
-    params: Record<string, string>;
-    user: string | null;
-    id: string;
-    t0: number;
-    /** The host a request names in its body (POST /hosts), for the audit line. */
-    bodyHost?: string;
+/** What prepare() found, handed back to handle(). */
+interface Ready extends Prepared {
+  route: Route;
+  params: Record<string, string>;
+  user: string | null;
+  id: string;
+  t0: number;
+  /** The host a request names in its body (POST /hosts), for the audit line. */
+  bodyHost?: string;
+}
+
+/** A request the router placed, as far as prepare() got with it. */
+type Matched = Pick<Ready, 'route' | 'params' | 'id' | 't0' | 'user' | 'bodyHost'>;
+
+export function createHttpHandlers(opts: AppOptions): HttpPipeline {
+  return new HttpPipeline(opts);
+}
+
+/** The pipeline behind every HTTP request; uws.ts calls prepare() at once, handle() once the body is in. */
+export class HttpPipeline implements RequestHandlers {
+  readonly router: Router;
+  readonly auth: TokenAuth | null;
+  readonly bodyLimit: number;
+  /** Rate limiting per address needs the client address on reads too. */
+  readonly ipForReads: boolean;
+  readonly #limiter: RateLimiter | null;
+  readonly #log: Logger;
+  readonly #logRequests: boolean;
+
+  constructor(private readonly opts: AppOptions) {
+    this.router = new Router(opts.routes);
+    this.auth = opts.auth.enabled ? new TokenAuth(opts.auth.tokens) : null;
+    this.#limiter = opts.rateLimit.enabled ? new RateLimiter(opts.rateLimit.rate_per_s, opts.rateLimit.burst) : null;
+    this.bodyLimit = opts.bodyLimit;
+    this.ipForReads = opts.rateLimit.enabled;
+    this.#log = opts.log;
+    this.#logRequests = opts.log.isLevelEnabled('info');
   }
 
-  const audit = opts.audit ?? null;
+  prepare(req: HttpRequest): HttpResponse | Ready {
+    const t0 = performance.now();
+    const id = requestIdOf(req);
+    const m = this.router.match(req.method, req.path);
+    if (m.kind === 'not_found') {
+      return this.#finish(req, id, t0, 'unmatched', errorResponse(new TendhostError('ROUTE_NOT_FOUND', `no route for ${req.path}`), id), null);
+    }
+    if (m.kind === 'method_not_allowed') {
+      const err = new TendhostError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path} (allowed: ${m.allow.join(', ')})`);
+      return this.#finish(req, id, t0, 'unmatched', errorResponse(err, id, { allow: m.allow.join(', ') }), null);
+    }
+    const route = m.route;
+    let user: string | null = null;
+    if (this.auth && route.auth !== false) {
+      user = this.auth.verify(extractToken(req.headers, new URLSearchParams(req.query)));
+      if (!user) {
+        const refused = errorResponse(new TendhostError('UNAUTHORIZED'), id, { 'www-authenticate': 'Bearer realm="tendhost"' });
+        return this.#done(req, { route, params: m.params, id, t0, user: null }, refused);
+      }
+    }
+    const limited = this.#rateLimited(req, route, user, id);
+    if (limited) return this.#finish(req, id, t0, route.path, limited, user);
+    const refused = route.body ? this.#refuseBody(req, id) : null;
+    if (refused) return this.#done(req, { route, params: m.params, id, t0, user }, refused);
+    return { prepared: true, route, params: m.params, user, id, t0 };
+  }
+
+  handle(req: HttpRequest, prepared: Prepared): HttpResponse | Promise<HttpResponse> {
+    const p = prepared as Ready;
+    try {
+      const ctx = buildContext(req, p.route, p.params, p.id, p.user);
+      const named = (ctx.body as { name?: unknown } | undefined)?.name;
+      if (typeof named === 'string') p.bodyHost = named;
+      const out = p.route.handler(ctx);
+      if (out instanceof Promise) {
+        return out.then(
+          (r) => this.#done(req, p, toResponse(r, p.id), jobIdOf(r)),
+          (err) => this.#done(req, p, failureResponse(err, p.id, this.#log)),
+        );
+      }
+      return this.#done(req, p, toResponse(out, p.id), jobIdOf(out));
+    } catch (err) {
+      return this.#done(req, p, failureResponse(err, p.id, this.#log));
+    }
+  }
+
+  tooLarge(req: HttpRequest, prepared: Prepared): HttpResponse {
+    const err = new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${this.bodyLimit} bytes`);
+    return this.#done(req, prepared as Ready, errorResponse(err, (prepared as Ready).id, { connection: 'close' }));
+  }
+
+  failed(req: HttpRequest, prepared: Prepared, err: unknown): HttpResponse {
+    const p = prepared as Ready;
+    const res = failureResponse(err, p.id, this.#log);
+    try {
+      return this.#done(req, p, res);
+    } catch (again) {
+      // The last resort must answer: the audit or metrics hook failing too is logged, not thrown.
+      this.#log.error({ req_id: p.id, err: (again as Error).message }, 'answering a failed request failed');
+      return res;
+    }
+  }
+
+  onAborted(req: HttpRequest): void {
+    this.#log.debug({ method: req.method, path: req.path }, 'client went away before the answer');
+  }
+
+  /** The 429 to send, or null when the request may go on. */
+  #rateLimited(req: HttpRequest, route: Route, user: string | null, id: string): HttpResponse | null {
+    if (!this.#limiter || route.auth === false) return null;
+    const key = this.opts.rateLimit.per === 'token' && user ? `t:${user}` : `a:${req.ip}`;
+    const wait = this.#limiter.take(key);
+    if (wait <= 0) return null;
+    return errorResponse(new TendhostError('RATE_LIMITED', `rate limit exceeded; retry in ${wait}s`), id, { 'retry-after': String(wait) });
+  }
+
+  /** A body refused before it is read (wrong media type, declared too large), or null. */
+  #refuseBody(req: HttpRequest, id: string): HttpResponse | null {
+    const ct = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const length = Number(req.headers['content-length'] ?? '0');
+    const mayHaveBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (mayHaveBody && ct !== 'application/json') {
+      return errorResponse(new TendhostError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got "${ct || 'none'}"`), id, { connection: 'close' });
+    }
+    if (length > this.bodyLimit) {
+      return errorResponse(new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${this.bodyLimit} bytes`), id, { connection: 'close' });
+    }
+    return null;
+  }
+
+  /** #finish() for a request that matched a route: audited when it changes state. */
+  #done(req: HttpRequest, p: Matched, res: HttpResponse, jobId: string | null = null): HttpResponse {
+    this.#audit(req, p, res, jobId);
+    return this.#finish(req, p.id, p.t0, p.route.path, res, p.user);
+  }
+
+  #finish(req: HttpRequest, id: string, t0: number, routePath: string, res: HttpResponse, user: string | null): HttpResponse {
+    const ms = performance.now() - t0;
+    if (this.#logRequests) {
+      this.#log.info({ req_id: id, method: req.method, path: req.path, status: res.status, ms: Math.round(ms * 1000) / 1000, user }, 'request');
+    }
+    this.opts.onResponse?.(routePath, req.method, res.status, ms);
+    return res;
+  }
+
   /** Audit a state-changing request: what it tried, who, from where, and how it ended. */
-  const audited = (req: HttpRequest, route: Route, params: Record<string, string>, id: string, user: string | null, res: HttpResponse, jobId: string | null, bodyHost?: string) => {
-    if (!audit || route.method === 'GET' || res.status === 429) return;
+  #audit(req: HttpRequest, p: Matched, res: HttpResponse, jobId: string | null): void {
+    const audit = this.opts.audit;
+    if (!audit || p.route.method === 'GET' || res.status === 429) return;
     let result = 'ok';
     if (res.status >= 400) {
       try {
@@ -64,121 +191,15 @@ export function createHttpHandlers(opts: AppOptions): RequestHandlers & { router
       }
     }
     audit.record({
-      action: auditAction(route.method, route.path),
-      host: params.name ?? bodyHost ?? null,
-      user,
+      action: auditAction(p.route.method, p.route.path),
+      host: p.params.name ?? p.bodyHost ?? null,
+      user: p.user,
       source_ip: req.ip,
       result,
-      job_id: jobId ?? params.id ?? null,
-      request_id: id,
+      job_id: jobId ?? p.params.id ?? null,
+      request_id: p.id,
     });
-  };
-
-  const finish = (req: HttpRequest, id: string, t0: number, routePath: string, res: HttpResponse, user: string | null) => {
-    const ms = performance.now() - t0;
-    if (logRequests) {
-      log.info({ req_id: id, method: req.method, path: req.path, status: res.status, ms: Math.round(ms * 1000) / 1000, user }, 'request');
-    }
-    opts.onResponse?.(routePath, req.method, res.status, ms);
-    return res;
-  };
-  /** finish() for a request that matched a route: audited when it changes state. */
-  const done = (req: HttpRequest, p: { route: Route; params: Record<string, string>; id: string; t0: number; user: string | null; bodyHost?: string }, res: HttpResponse, jobId: string | null = null) => {
-    audited(req, p.route, p.params, p.id, p.user, res, jobId, p.bodyHost);
-    return finish(req, p.id, p.t0, p.route.path, res, p.user);
-  };
-
-  return {
-    router,
-    auth,
-    bodyLimit: opts.bodyLimit,
-    ipForReads: opts.rateLimit.enabled,
-
-    prepare(req): HttpResponse | Ready {
-      const t0 = performance.now();
-      const id = requestIdOf(req);
-      const m = router.match(req.method, req.path);
-      if (m.kind === 'not_found') {
-        return finish(req, id, t0, 'unmatched', errorResponse(new TendhostError('ROUTE_NOT_FOUND', `no route for ${req.path}`), id), null);
-      }
-      if (m.kind === 'method_not_allowed') {
-        const err = new TendhostError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path} (allowed: ${m.allow.join(', ')})`);
-        return finish(req, id, t0, 'unmatched', errorResponse(err, id, { allow: m.allow.join(', ') }), null);
-      }
-      const route = m.route;
-      let user: string | null = null;
-      if (auth && route.auth !== false) {
-        user = auth.verify(extractToken(req.headers, new URLSearchParams(req.query)));
-        if (!user) {
-          return done(req, { route, params: m.params, id, t0, user: null }, errorResponse(new TendhostError('UNAUTHORIZED'), id, {
-            'www-authenticate': 'Bearer realm="tendhost"',
-          }));
-        }
-      }
-      if (limiter && route.auth !== false) {
-        const key = opts.rateLimit.per === 'token' && user ? `t:${user}` : `a:${req.ip}`;
-        const wait = limiter.take(key);
-        if (wait > 0) {
-          return finish(req, id, t0, route.path, errorResponse(new TendhostError('RATE_LIMITED', `rate limit exceeded; retry in ${wait}s`), id, {
-            'retry-after': String(wait),
-          }), user);
-        }
-      }
-      if (route.body) {
-        const ct = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-        const length = Number(req.headers['content-length'] ?? '0');
-        const mayHaveBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
-        if (mayHaveBody && ct !== 'application/json') {
-          return done(req, { route, params: m.params, id, t0, user }, errorResponse(new TendhostError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, got "${ct || 'none'}"`), id, { connection: 'close' }));
-        }
-        if (length > opts.bodyLimit) {
-          return done(req, { route, params: m.params, id, t0, user }, errorResponse(new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.bodyLimit} bytes`), id, { connection: 'close' }));
-        }
-      }
-      return { prepared: true, route, params: m.params, user, id, t0 };
-    },
-
-    handle(req, prepared) {
-      const p = prepared as Ready;
-      const { route, id, t0, user } = p;
-      try {
-        const ctx = buildContext(req, route, p.params, id, user);
-        const named = (ctx.body as { name?: unknown } | undefined)?.name;
-        if (typeof named === 'string') p.bodyHost = named;
-        const out = route.handler(ctx);
-        if (out instanceof Promise) {
-          return out.then(
-            (r) => done(req, p, toResponse(r, id), jobIdOf(r)),
-            (err) => done(req, p, failureResponse(err, id, log)),
-          );
-        }
-        return done(req, p, toResponse(out, id), jobIdOf(out));
-      } catch (err) {
-        return done(req, p, failureResponse(err, id, log));
-      }
-    },
-
-    tooLarge(req, prepared) {
-      const err = new TendhostError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.bodyLimit} bytes`);
-      return done(req, prepared as Ready, errorResponse(err, (prepared as Ready).id, { connection: 'close' }));
-    },
-
-    failed(req, prepared, err) {
-      const p = prepared as Ready;
-      const res = failureResponse(err, p.id, log);
-      try {
-        return done(req, p, res);
-      } catch (again) {
-        // The last resort must answer: the audit or metrics hook failing too is logged, not thrown.
-        log.error({ req_id: p.id, err: (again as Error).message }, 'answering a failed request failed');
-        return res;
-      }
-    },
-
-    onAborted(req) {
-      log.debug({ method: req.method, path: req.path }, 'client went away before the answer');
-    },
-  };
+  }
 }
 
 function buildContext(req: HttpRequest, route: Route, params: Record<string, string>, id: string, user: string | null): RequestContext {
