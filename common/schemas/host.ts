@@ -1,6 +1,7 @@
 // Host shapes on the wire: the state enum, the status the read model serves,
 // and the resolved per-host configuration a worker receives.
 import { Type, type Static } from 'typebox';
+import { BUSY_STATE_NAMES } from '../busy-states.js';
 
 export const HOST_STATES = [
   'idle',
@@ -112,9 +113,4 @@ export const ResolvedHost = Type.Object({
 export type ResolvedHost = Static<typeof ResolvedHost>;
 
 /** States in which a host is running an operation and refuses another. */
-export const BUSY_STATES: ReadonlySet<HostState> = new Set([
-  'querying',
-  'updating',
-  'rebooting',
-  'verifying',
-]);
+export const BUSY_STATES: ReadonlySet<HostState> = new Set(BUSY_STATE_NAMES);
