@@ -11,34 +11,25 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { REPO_ROOT } from './lib/bench-env.js';
 
 const require = createRequire(import.meta.url);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const patchedDir = dirname(require.resolve('ssh2/package.json'));
+// Read from the source tree (a .cjs file is not compiled into dist/).
+const EXCHANGE_HELPER = join(REPO_ROOT, 'harness/ssh2-exchange.cjs');
 const VARIANTS = { patched: patchedDir, unpatched: join(patchedDir, '..', '.tendhost', 'ssh2-unpatched') };
 
 // Runs inside each thread (CommonJS eval): one real handshake on loopback to get
 // ssh2's curve25519 exchange class as loaded, then handshake crypto in a loop.
 const WORKER = `
 const { workerData, parentPort } = require('node:worker_threads');
-const net = require('node:net');
 const crypto = require('node:crypto');
 const ssh2 = require(workerData.dir);
+const { curve25519Exchange } = require(workerData.exchangeHelper);
 (async () => {
-  const kex = ['curve25519-sha256'];
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-  const ssh = new ssh2.Server({ hostKeys: [hostKey.private], algorithms: { kex } }, (c) => { c.on('error', () => {}); c.on('authentication', (x) => x.accept()); });
-  const server = net.createServer((s) => ssh.injectSocket(s));
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const client = new ssh2.Client();
-  await new Promise((resolve, reject) => {
-    client.once('ready', resolve).once('error', reject);
-    client.connect({ host: '127.0.0.1', port: server.address().port, username: 'u', password: 'p', algorithms: { kex }, hostVerifier: () => true });
-  });
-  const Exchange = client._protocol._kex.constructor;
-  client.end();
-  server.close();
+  const { Exchange, hostKey } = await curve25519Exchange(ssh2);
   const priv = ssh2.utils.parseKey(hostKey.private);
   const wire = ssh2.utils.parseKey(hostKey.public).getPublicSSH();
   const data = crypto.randomBytes(64);
@@ -62,7 +53,7 @@ const ssh2 = require(workerData.dir);
 `;
 
 async function run(dir: string, threads: number): Promise<number> {
-  const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { dir, seconds: SECONDS } }));
+  const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { dir, seconds: SECONDS, exchangeHelper: EXCHANGE_HELPER } }));
   const failed = new Promise<never>((_, reject) => workers.forEach((w) => w.once('error', reject)));
   await Promise.race([Promise.all(workers.map((w) => new Promise((r) => w.once('message', r)))), failed]).catch(async (err) => {
     await Promise.all(workers.map((w) => w.terminate()));

@@ -3,7 +3,7 @@
 // reference offline in headless Chromium, asking nothing of the internet.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validate } from '@readme/openapi-parser';
@@ -13,6 +13,7 @@ import { ERROR_CODES } from '../common/errors.js';
 import { EVENT_TYPES } from '../common/schemas/stream.js';
 import type { RouteDeps } from '../src/http/routes.js';
 import { startDaemon, type Daemon } from '../harness/daemon.js';
+import { CHROMIUM, skipWithoutChromium } from '../harness/browser.js';
 
 let d: Daemon;
 let spec: any;
@@ -95,8 +96,7 @@ t.test('the stream events in the document are the stream-event union, the list t
   for (const type of EVENT_TYPES) t.ok(messages.includes(type), `${type} is a stream message`);
 });
 
-const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-t.test('/docs renders the API reference offline', { skip: chromium ? false : 'chromium is not installed' }, async (t) => {
+t.test('/docs renders the API reference offline', { skip: skipWithoutChromium() }, async (t) => {
   const page = await d.get('/docs');
   t.equal(page.status, 200);
   t.match(page.headers.get('content-type'), /^text\/html/);
@@ -109,7 +109,7 @@ t.test('/docs renders the API reference offline', { skip: chromium ? false : 'ch
   const profile = mkdtempSync(join(tmpdir(), 'tendhost-chromium-'));
   const netlog = join(profile, 'netlog.json');
   const run = spawnSync(
-    chromium as string,
+    CHROMIUM ?? 'chromium',
     [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, `--log-net-log=${netlog}`,

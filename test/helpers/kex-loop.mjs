@@ -3,31 +3,17 @@
 // curve25519 calls as often as they can: a thread that deadlocks there (on a
 // key mutex it already holds) freezes, and the test's watchdog kills it.
 //
-// One real handshake (an ssh2 Server and Client on loopback) yields ssh2's
+// One real handshake (harness/ssh2-exchange.cjs) yields ssh2's
 // curve25519 exchange class as installed, patched; then pairs of exchanges
 // agree on secrets back to back for the given seconds.
 // Prints one JSON line: {"handshake": true, "exchanges": N, "mismatches": M}.
-import net from 'node:net';
+import { createRequire } from 'node:module';
 import ssh2 from 'ssh2';
 
+const { curve25519Exchange } = createRequire(import.meta.url)('../../harness/ssh2-exchange.cjs');
+
 const seconds = Number(process.argv[2] ?? 5);
-const kex = ['curve25519-sha256'];
-
-const ssh = new ssh2.Server({ hostKeys: [ssh2.utils.generateKeyPairSync('ed25519').private], algorithms: { kex } }, (conn) => {
-  conn.on('error', () => {});
-  conn.on('authentication', (ctx) => ctx.accept());
-});
-const server = net.createServer((socket) => ssh.injectSocket(socket));
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-
-const client = new ssh2.Client();
-await new Promise((resolve, reject) => {
-  client.once('ready', resolve).once('error', reject);
-  client.connect({ host: '127.0.0.1', port: server.address().port, username: 'u', password: 'p', algorithms: { kex }, hostVerifier: () => true });
-});
-const Exchange = client._protocol._kex.constructor;
-client.end();
-server.close();
+const { Exchange } = await curve25519Exchange(ssh2);
 
 let exchanges = 0;
 let mismatches = 0;
