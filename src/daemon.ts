@@ -83,7 +83,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     register: (h) => store.register(h),
     unregister: (name) => store.unregister(name),
   }, log);
-  const recovery = new Recovery({ hosts: model, jobs, emit: (e) => broadcaster.emit(e), audit, log });
+  const recovery = new Recovery({ hosts: model, jobs, emit: (e) => broadcaster.emit(e), lifecycle: broadcaster.lifecycle, audit, log });
 
   const { store, restoreFrom } = await resumeLastRun(state, storeFile, config, log, { model, jobs, broadcaster, recovery, isHost: (name) => registry.has(name) });
 
@@ -95,7 +95,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
 
   const actions = new HostActions(pool, jobs, model);
   const fleet = new FleetUpdates({ pool, jobs, model, broadcaster, hostConfig: (n) => registry.config(n), log });
-  if (audit) attachActorAudit(broadcaster, jobs, model, { record: (r) => audit.recordAfterRequest(r) });
+  if (audit) attachActorAudit(broadcaster.lifecycle, jobs, { record: (r) => audit.recordAfterRequest(r) });
   broadcaster.setObserver(metrics);
 
   const startedAt = Date.now();

@@ -11,6 +11,7 @@ import type { StreamEvent, UnstampedStreamEvent } from '../../common/schemas/str
 import { sameStatus } from '../state/same-status.js';
 import type { ReadModel } from '../state/read-model.js';
 import { ReplayBuffer, type StampedEvent } from './replay-buffer.js';
+import { LifecycleFeed } from './lifecycle-feed.js';
 
 export interface JobSink {
   hostResult(msg: Extract<PortMessage, { kind: 'job_result' }>): void;
@@ -49,6 +50,8 @@ export interface ShardMetrics {
 export class Broadcaster {
   readonly replay: ReplayBuffer;
   readonly shardMetrics = new Map<number, ShardMetrics>();
+  /** The hosts' update lifecycle, as their machines tell it (the audit listens). */
+  readonly lifecycle = new LifecycleFeed();
   #seq = 0;
   /** The events of the port batch being handled (null between batches). */
   #current: StampedEvent[] | null = null;
@@ -130,6 +133,7 @@ export class Broadcaster {
   /** The host is gone; announced once, whoever tells first (the API, a reload, or its shard). */
   removeHost(name: string): void {
     if (!this.#model.remove(name)) return;
+    this.lifecycle.forget(name);
     this.#persist?.removed(name);
     this.emit({ type: 'HostRemoved', host: name });
   }
@@ -164,6 +168,9 @@ export class Broadcaster {
           break;
         case 'removed':
           this.removeHost(msg.name);
+          break;
+        case 'lifecycle':
+          this.lifecycle.report(msg);
           break;
         case 'job_result':
           this.#jobs.hostResult(msg);
