@@ -6,7 +6,7 @@ import { threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { TendhostError, asTendhostError } from '../common/errors.js';
-import type { CommandReply, PortMessage, ReplyOf, TaskKind, TaskOf, WorkerReply, WorkerTask } from '../common/thread-protocol.js';
+import { decodeAttachHosts, encodeBatch, type CommandReply, type PortMessage, type ReplyOf, type TaskKind, type TaskOf, type WorkerReply, type WorkerTask } from '../common/thread-protocol.js';
 import type { DaemonSettingsForWorkers } from '../common/config-types.js';
 import type { HostStatus, ResolvedHost } from '../common/schemas/host.js';
 import { lowerThisThreadPriority } from '../common/thread-priority.js';
@@ -31,7 +31,7 @@ function flush(): void {
   if (!current || outbox.length === 0) return;
   const batch = outbox;
   outbox = [];
-  current.port.postMessage(batch);
+  current.port.postMessage(encodeBatch(batch));
 }
 
 /**
@@ -136,7 +136,7 @@ function flushStatuses(): void {
   const head = cut === -1 ? outbox : outbox.slice(0, cut);
   const statuses = head.filter((m) => m.kind === 'status');
   if (statuses.length === 0) return;
-  current.port.postMessage(statuses);
+  current.port.postMessage(encodeBatch(statuses));
   outbox = [...head.filter((m) => m.kind !== 'status'), ...(cut === -1 ? [] : outbox.slice(cut))];
 }
 
@@ -148,7 +148,7 @@ const HANDLERS: { [K in TaskKind]: (task: TaskOf<K>) => ReplyOf<K> | Promise<Rep
     nameThisThread(`shard-${task.shard}`);
     const resources = createShardResources(task.settings);
     current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors: new Map() };
-    for (const h of task.hosts) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));
+    for (const h of decodeAttachHosts(task.hosts_json)) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));
     startMetrics(current);
     return { kind: 'attached', shard: task.shard, hosts: current.actors.size, thread_id: threadId };
   },
