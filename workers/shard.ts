@@ -13,6 +13,7 @@ import { lowerThisThreadPriority } from '../common/thread-priority.js';
 import { nameThisThread } from '../common/thread-name.js';
 import { HostActor } from './actor.js';
 import { createHostOperations, createShardResources, type ShardResources } from './operations.js';
+import { OperationGate } from './operation-gate.js';
 
 interface ShardState {
   shard: number;
@@ -20,6 +21,8 @@ interface ShardState {
   settings: DaemonSettingsForWorkers;
   resources: ShardResources;
   actors: Map<string, HostActor>;
+  /** At most max_sessions_per_worker operations at once; the rest wait as names. */
+  gate: OperationGate;
 }
 
 let current: ShardState | null = null;
@@ -55,7 +58,7 @@ function emit(msg: PortMessage): void {
 function newActor(state: ShardState, host: ResolvedHost, groups: string[], restore?: Partial<HostStatus>): HostActor {
   let actor: HostActor | null = null;
   const operations = createHostOperations(host, state.settings, state.resources, (notice) => actor?.notice(notice));
-  actor = new HostActor(host, groups, { shard: state.shard, emit, operations }, restore);
+  actor = new HostActor(host, groups, { shard: state.shard, emit, operations, gate: state.gate }, restore);
   return actor;
 }
 
@@ -146,7 +149,9 @@ const HANDLERS: { [K in TaskKind]: (task: TaskOf<K>) => ReplyOf<K> | Promise<Rep
     if (current) throw new TendhostError('INTERNAL', `worker already owns shard ${current.shard}`);
     nameThisThread(`shard-${task.shard}`);
     const resources = createShardResources(task.settings);
-    current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors: new Map() };
+    const actors = new Map<string, HostActor>();
+    const gate = new OperationGate(task.settings.ssh.max_sessions_per_worker, (name) => actors.get(name)?.resume() ?? false);
+    current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors, gate };
     for (const h of decodeAttachHosts(task.hosts_json)) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));
     startMetrics(current);
     // Building the actors and posting their first statuses (after this returns)
