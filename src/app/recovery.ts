@@ -58,6 +58,11 @@ export function restoredStatus(prev: HostStatus, interruption: Interruption | nu
   return { ...restored, state: out.next.state, failed: out.next.failed, error: out.error };
 }
 
+/** The status of a host that has never been touched (what its actor starts as anyway). */
+function isPristine(s: HostStatus): boolean {
+  return s.state === 'idle' && s.pending_updates === null && s.last_updated === null && s.error === null && s.failed === null && s.package_manager === null && s.job_id === null;
+}
+
 export interface RecoveryDeps {
   hosts: { all(): Iterable<HostStatus>; get(name: string): HostStatus | undefined };
   jobs: Pick<JobStore, 'restore' | 'hostResult' | 'list'>;
@@ -84,7 +89,8 @@ export class Recovery {
     const stopped: Interruption = { cause: 'daemon stopped', code: 'INTERRUPTED', at: new Date().toISOString() };
     for (const [name, prev] of state.statuses) {
       if (!isHost(name)) continue;
-      this.#fromLastRun.set(name, restoredStatus(prev, stopped));
+      // A host that never did anything starts as a new actor would: nothing to carry over (or hold).
+      if (!isPristine(prev)) this.#fromLastRun.set(name, restoredStatus(prev, stopped));
       if (!wasInterrupted(prev)) continue;
       this.#interruptedAtStop.push({ name, prev });
       log.warn({ host: name, state: prev.state, job_id: prev.job_id }, `interrupted: daemon stopped during ${prev.state}`);

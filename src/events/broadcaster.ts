@@ -123,9 +123,11 @@ export class Broadcaster {
   /** A host's new status (from a shard, or a registration the API answers at once). */
   applyStatus(status: HostStatus): void {
     const prev = this.#model.apply(status);
-    this.#persist?.status(status);
     const known = prev ?? this.#baseline?.(status.name);
+    // Unchanged: the store holds it already (every change before was written) —
+    // a restart with 100,000 hosts writes no row for the hosts that come back as they were.
     if (known && sameStatus(known, status)) return;
+    this.#persist?.status(status);
     if (!known && !this.#announceNew) return;
     this.emit({ type: 'HostUpdated', host: status.name, status });
   }
