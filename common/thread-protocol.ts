@@ -47,7 +47,8 @@ export type WorkerTask =
       settings: DaemonSettingsForWorkers;
       hosts: Array<{ host: ResolvedHost; groups: string[]; restore?: Partial<HostStatus> }>;
     }
-  | { kind: 'add_host'; shard: number; host: ResolvedHost; groups: string[] }
+  /** `restore`: the status a new actor starts from (a cluster partition taken over). */
+  | { kind: 'add_host'; shard: number; host: ResolvedHost; groups: string[]; restore?: Partial<HostStatus> }
   | { kind: 'remove_host'; shard: number; name: string; force: boolean }
   | { kind: 'set_groups'; shard: number; groups: Record<string, string[]> }
   /**

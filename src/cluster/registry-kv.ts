@@ -134,6 +134,11 @@ export class RegistryKv {
     return this.list(this.status, `${partition}.>`, (k, v) => this.parseStatus(k, v));
   }
 
+  /** Every host's last status (a node builds its read model of the whole fleet from these). */
+  async allStatuses(): Promise<HostStatus[]> {
+    return this.list(this.status, '>', (k, v) => this.parseStatus(k, v));
+  }
+
   private async list<T>(kv: KV, filter: string, parse: (key: string, value: string) => T): Promise<T[]> {
     const keys: string[] = [];
     for await (const k of await kv.keys(filter)) if (/^\d+\./.test(k)) keys.push(k);
