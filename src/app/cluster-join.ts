@@ -47,8 +47,6 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
   log.info({ servers: settings.servers, node_id: settings.node_id }, 'cluster: connecting to NATS');
   const nc = await connectCluster(settings);
   const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id }).catch((err) => rethrow(err, config.file));
-  // Before joining: whichever node takes a partition reads its hosts from here.
-  await Promise.all(config.hosts.map((h) => registry.putConfigHost(h)));
   const events = await openEventStream(nc);
 
   const model = new ReadModel();
@@ -64,6 +62,13 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
       process.exit(1);
     },
   });
+  // Watched before this node's own hosts are written: a partition's owner learns of every host written after its list.
+  const watch = await registry.watchHosts(
+    (r) => mode.hostArrived(r),
+    (err) => log.warn({ err: err.message }, 'cluster: a registry entry is not a host record'),
+  );
+  // Before joining: whichever node takes a partition reads its hosts from here.
+  await Promise.all(config.hosts.map((h) => registry.putConfigHost(h)));
   let node: ClusterNode | null = null;
   log.info({ node_id: settings.node_id, hosts_in_config: config.hosts.length, fleet: model.size, seq: feed.lastSeq }, 'cluster: connected');
   return {
@@ -79,6 +84,7 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
     status: () => node?.status() ?? null,
     async stop() {
       await node?.stop({ handBack: true }).catch((err: Error) => log.warn({ err: err.message }, 'cluster: leaving failed; the leases expire by themselves'));
+      watch.stop();
       await feed.stop();
       if (!nc.isClosed()) await nc.close();
     },

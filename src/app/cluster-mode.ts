@@ -7,9 +7,10 @@
 // to the cluster stream (which feeds every node's read model, cluster-feed.ts).
 import type { Logger } from 'pino';
 import { TendhostError } from '../../common/errors.js';
-import { BUSY_STATES, type HostStatus } from '../../common/schemas/host.js';
+import { BUSY_STATES, type HostStatus, type ResolvedHost } from '../../common/schemas/host.js';
 import type { ClusterSettings } from '../../common/config-types.js';
 import type { ClusterNode, ClusterNodeHooks } from '../cluster/node.js';
+import type { ClusterHostRecord } from '../cluster/registry-kv.js';
 import type { CommandReply, HostCommand } from '../cluster/forward.js';
 import { partitionOf } from '../cluster/partition.js';
 import type { Broadcaster } from '../events/broadcaster.js';
@@ -32,10 +33,33 @@ export interface ClusterModeParts {
 
 export class ClusterMode {
   #node: ClusterNode | null = null;
+  /** Partitions whose hosts run here (from the start of their attach to their detach). */
+  readonly #owned = new Set<number>();
+  /** Hosts written to the registry since start for partitions not attached here (yet): a partition taken later adds them. */
+  readonly #arrived = new Map<string, ResolvedHost>();
   /** Hosts being removed through the API: their HostRemoved goes out (a host that only moves to another node is not removed). */
   readonly #removing = new Set<string>();
 
   constructor(private readonly p: ClusterModeParts) {}
+
+  /**
+   * A host written to the registry (by any node) after this one started. A
+   * partition's new owner lists its hosts once; this catches the ones written
+   * after that list, whether they arrive before its attach (kept for it) or after.
+   */
+  hostArrived(record: ClusterHostRecord): void {
+    const { host } = record;
+    if (!this.#owned.has(this.#partition(host.name))) {
+      this.#arrived.set(host.name, host);
+      return;
+    }
+    if (this.p.registry.has(host.name)) return;
+    this.p.registry.adopt(host).catch((err: Error) => this.p.log.warn({ host: host.name, err: err.message }, 'cluster: could not start the actor of a new host'));
+  }
+
+  #partition(name: string): number {
+    return partitionOf(name, this.p.settings.partitions);
+  }
 
   /** Once the node runs: what the local broadcaster sees about owned hosts goes to the cluster. */
   connect(node: ClusterNode): void {
@@ -61,11 +85,19 @@ export class ClusterMode {
     return {
       isBusy: (partition) => this.#hostsOf(partition).some((n) => BUSY_STATES.has(this.p.local.get(n)?.state ?? 'idle')),
       attach: async (partition, restore) => {
-        await Promise.all(restore.hosts.map((h) => registry.adopt(h, restore.statuses.get(h.name))));
+        this.#owned.add(partition);
+        const hosts = new Map(restore.hosts.map((h) => [h.name, h]));
+        for (const [name, h] of this.#arrived) {
+          if (this.#partition(name) !== partition) continue;
+          this.#arrived.delete(name);
+          if (!hosts.has(name)) hosts.set(name, h);
+        }
+        await Promise.all([...hosts.values()].map((h) => registry.adopt(h, restore.statuses.get(h.name))));
         if (restore.interrupted.length) log.warn({ partition, hosts: restore.interrupted }, 'cluster: took over hosts whose operation was cut short; they are failed');
-        log.info({ partition, hosts: restore.hosts.length }, 'cluster: partition attached');
+        log.info({ partition, hosts: hosts.size }, 'cluster: partition attached');
       },
       detach: async (partition, why) => {
+        this.#owned.delete(partition);
         await Promise.all(this.#hostsOf(partition).map((n) => registry.release(n)));
         log.info({ partition, why }, 'cluster: partition detached');
       },
@@ -77,7 +109,7 @@ export class ClusterMode {
   }
 
   #hostsOf(partition: number): string[] {
-    return this.p.registry.names().filter((n) => partitionOf(n, this.p.settings.partitions) === partition);
+    return this.p.registry.names().filter((n) => this.#partition(n) === partition);
   }
 
   /** A command for a host this node owns, from this node's API or forwarded by another node. */
