@@ -75,8 +75,8 @@ ${hosts.join('\n')}
   };
 }
 
-/** GET /health's cluster part. */
-export async function clusterHealth(d: Daemon): Promise<{ node_id: string; partitions: number[]; members: Array<{ node_id: string }>; connected: boolean; target: number }> {
+/** GET /health's cluster part (undefined until the node has joined: it answers /health before). */
+export async function clusterHealth(d: Daemon): Promise<{ node_id: string; partitions: number[]; members: Array<{ node_id: string }>; connected: boolean; target: number } | undefined> {
   const r = await d.get('/health');
   return r.body.cluster;
 }
@@ -84,7 +84,9 @@ export async function clusterHealth(d: Daemon): Promise<{ node_id: string; parti
 /** Until every node holds its target and the partitions add up, each owned once. */
 export async function balanced(nodes: Daemon[], timeoutMs = 30_000): Promise<Map<string, number[]>> {
   return until(async () => {
-    const hs = await Promise.all(nodes.map((d) => clusterHealth(d)));
+    const all = await Promise.all(nodes.map((d) => clusterHealth(d)));
+    const hs = all.filter((h) => h !== undefined);
+    if (hs.length !== nodes.length) return null;
     const owned = hs.flatMap((h) => h.partitions);
     if (owned.length !== PARTITIONS || new Set(owned).size !== PARTITIONS) return null;
     if (hs.some((h) => h.members.length !== nodes.length || h.partitions.length !== h.target)) return null;
