@@ -24,7 +24,7 @@ import { serveApi } from './http/serve.js';
 import { JobStore } from './jobs/job-store.js';
 import { startLoadLog } from './load-log.js';
 import { Metrics } from './metrics.js';
-import { ShardPool } from './pool/shard-pool.js';
+import { ShardPool, type ShardPoolOptions } from './pool/shard-pool.js';
 import { ReadModel } from './state/read-model.js';
 import { loadState } from './store/state-store.js';
 import { StartupStages } from './startup-stages.js';
@@ -59,27 +59,8 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   const jobs = new JobStore(undefined, testJobResultsBound());
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
-  const metrics: Metrics = new Metrics({
-    hostsByState: () => model.countByState(),
-    jobsByState: () => jobs.countByState(),
-    shards: () => broadcaster.shardMetrics,
-    lastSeq: () => broadcaster.lastSeq,
-    storeRowsWritten: () => store.stats.rows,
-    wsClients: (): number => stream.clientCount,
-  });
-  const pool = new ShardPool({
-    workers: config.daemon.workers,
-    settings: config.workers,
-    onBatch: (shard, batch) => broadcaster.onBatch(shard, batch),
-    onShardLost: (shard, reason, cause) => {
-      log.error({ shard, reason }, 'shard worker died; rebuilding its actors on a new worker');
-      metrics.workerReplaced(cause);
-      const restore = recovery.shardLost((name) => pool.shardOf(name) === shard, cause === 'silent' ? 'worker stopped answering' : 'worker died');
-      registry.reattach(shard, restore).then(() => log.info({ shard, reason }, 'shard re-attached'), (err: Error) => log.error({ shard, err: err.message }, 'could not re-attach shard'));
-    },
-    watchdogMs: config.daemon.worker_watchdog_ms,
-    onShardSilent: (shard, silentMs) => log.error({ shard, silent_ms: silentMs }, 'shard worker stopped answering; terminating it'),
-  });
+  const metrics = daemonMetrics(model, jobs, broadcaster, { storeRowsWritten: () => store.stats.rows, wsClients: () => stream.clientCount });
+  const pool = shardPool(config, log, broadcaster, (shard, reason, cause) => rebuildShard({ log, metrics, recovery, registry, pool }, shard, reason, cause));
   const registry = new HostRegistry(config.hosts, config.groups, state.registered, config.defaults, pool, {
     applyStatus: (s) => broadcaster.applyStatus(s),
     removeHost: (name) => broadcaster.removeHost(name),
@@ -94,9 +75,7 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
 
   await orFail(registry.attachAll(restoreFrom), pool, (m) => new WorkerPoolError(`worker pool failed to start: ${m}`));
   stages.lap('shard_attach');
-  // Statuses arrive on the shards' ports right after attach; wait for all.
-  const t0 = Date.now();
-  while (model.size < registry.size && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 5));
+  await firstStatuses(model, registry);
   broadcaster.live();
   stages.lap('host_statuses');
 
@@ -116,20 +95,76 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   });
   const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model, broadcaster, audit, metrics }), pool, (m) => new BindError(m));
   stages.lap('listen');
-  const { host, tls } = config.daemon;
-  log.info({ host, port: server.port, startup_ms: stages.totalMs, startup_stages_ms: stages.stages, tls: tls.enabled, workers: pool.size, hosts: model.size, uws: `${uws.build} (${uws.package} ${uws.version}, ABI ${uws.abi})`, config: config.file }, 'listening');
+  logListening(log, config, { port: server.port, stages, workers: pool.size, hosts: model.size, uws });
   const loadLog = startLoadLog(log, broadcaster);
   const reloader = new ConfigReloader(config, registry, log, audit, (name) => model.get(name)?.state);
 
-  let stopping: Promise<void> | null = null;
   const stop = () => stopInOrder(config.daemon, { timers: [loadLog, reloader], server, stream, fleet, pool, recovery, closeLast: [store, audit] });
+  return daemonHandle(server.port, pool, reloader, stop);
+}
+
+/** What main.ts holds of a started daemon; stopping twice waits for the same stop. */
+function daemonHandle(port: number, pool: ShardPool, reloader: ConfigReloader, stop: () => Promise<void>): RunningDaemon {
+  let stopping: Promise<void> | null = null;
   return {
-    port: server.port,
+    port,
     reload: () => reloader.reload(),
     crashShard: async (shard) => void (await pool.run({ kind: 'crash', shard })),
     freezeShard: async (shard) => void (await pool.run({ kind: 'freeze', shard })),
     stop: () => (stopping ??= stop()),
   };
+}
+
+/** The worker threads; their port batches go to the broadcaster, a lost worker to `onShardLost`. */
+function shardPool(config: Config, log: Logger, broadcaster: Broadcaster, onShardLost: ShardPoolOptions['onShardLost']): ShardPool {
+  return new ShardPool({
+    workers: config.daemon.workers,
+    settings: config.workers,
+    onBatch: (shard, batch) => broadcaster.onBatch(shard, batch),
+    onShardLost,
+    watchdogMs: config.daemon.worker_watchdog_ms,
+    onShardSilent: (shard, silentMs) => log.error({ shard, silent_ms: silentMs }, 'shard worker stopped answering; terminating it'),
+  });
+}
+
+/** The metrics, read at scrape time from the parts that hold the figures (`later`: parts built after the metrics). */
+function daemonMetrics(model: ReadModel, jobs: JobStore, broadcaster: Broadcaster, later: { storeRowsWritten(): number; wsClients(): number }): Metrics {
+  return new Metrics({
+    hostsByState: () => model.countByState(),
+    jobsByState: () => jobs.countByState(),
+    shards: () => broadcaster.shardMetrics,
+    lastSeq: () => broadcaster.lastSeq,
+    storeRowsWritten: () => later.storeRowsWritten(),
+    wsClients: () => later.wsClients(),
+  });
+}
+
+/** A shard's worker died or stopped answering: recovery fails its interrupted work, and its hosts start again on a new worker. */
+function rebuildShard(
+  p: { log: Logger; metrics: Metrics; recovery: Recovery; registry: HostRegistry; pool: ShardPool },
+  shard: number,
+  reason: string,
+  cause: 'died' | 'silent',
+): void {
+  p.log.error({ shard, reason }, 'shard worker died; rebuilding its actors on a new worker');
+  p.metrics.workerReplaced(cause);
+  const restore = p.recovery.shardLost((name) => p.pool.shardOf(name) === shard, cause === 'silent' ? 'worker stopped answering' : 'worker died');
+  p.registry.reattach(shard, restore).then(
+    () => p.log.info({ shard, reason }, 'shard re-attached'),
+    (err: Error) => p.log.error({ shard, err: err.message }, 'could not re-attach shard'),
+  );
+}
+
+/** Statuses arrive on the shards' ports right after attach: wait for every host's (at most 30 s). */
+async function firstStatuses(model: ReadModel, registry: HostRegistry): Promise<void> {
+  const t0 = Date.now();
+  while (model.size < registry.size && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 5));
+}
+
+function logListening(log: Logger, config: Config, d: { port: number; stages: StartupStages; workers: number; hosts: number; uws: ReturnType<typeof preflight> }): void {
+  const { host, tls } = config.daemon;
+  const uws = `${d.uws.build} (${d.uws.package} ${d.uws.version}, ABI ${d.uws.abi})`;
+  log.info({ host, port: d.port, startup_ms: d.stages.totalMs, startup_stages_ms: d.stages.stages, tls: tls.enabled, workers: d.workers, hosts: d.hosts, uws, config: config.file }, 'listening');
 }
 
 /** A start-up step that failed: the workers are torn down and the error says which step (main.ts picks the exit code by its class). */
