@@ -6,6 +6,7 @@ import { HOST_COMMAND_ERRORS, type ErrorCode, type WireError } from './errors.js
 import type { HostState, HostStatus, ResolvedHost } from './schemas/host.js';
 import type { UnstampedEvent } from './schemas/events.js';
 import type { DaemonSettingsForWorkers } from './config-types.js';
+import type { Lifecycle } from './host-machine.js';
 
 /** Context carried with every operation so logs, events and audit line up. */
 export interface Trace {
@@ -55,7 +56,8 @@ export type WorkerTask =
       /** JSON of AttachHost[] (see encodeAttachHosts). */
       hosts_json: string;
     }
-  | { kind: 'add_host'; shard: number; host: ResolvedHost; groups: string[] }
+  /** `restore`: the status a new actor starts from (a cluster partition taken over). */
+  | { kind: 'add_host'; shard: number; host: ResolvedHost; groups: string[]; restore?: Partial<HostStatus> }
   | { kind: 'remove_host'; shard: number; name: string; force: boolean }
   | { kind: 'set_groups'; shard: number; groups: Record<string, string[]> }
   /**
@@ -98,6 +100,8 @@ export type PortMessage =
   | { kind: 'status'; status: HostStatus }
   | { kind: 'event'; event: UnstampedEvent }
   | { kind: 'removed'; name: string }
+  /** A step of the host's update lifecycle, as its machine decided it, with the operation's trace. */
+  | { kind: 'lifecycle'; host: string; fact: Lifecycle; job_id: string | null; request_id: string | null }
   | {
       kind: 'job_result';
       job_id: string;

@@ -8,7 +8,7 @@ import { BUSY_STATES, type HostState, type HostStatus, type ResolvedHost } from 
 import type { UnstampedEvent } from '../common/schemas/events.js';
 import { isInWindow, msUntilWindow } from '../common/maintenance-window.js';
 import { now as clockNow } from '../common/clock.js';
-import { INITIAL, transition, type Effect, type MachineInput, type Snapshot } from '../common/host-machine.js';
+import { INITIAL, transition, type Effect, type MachineInput, type Outcome, type Snapshot } from '../common/host-machine.js';
 import type { HostOperations } from './operations.js';
 import { performEffect, type ActorFacts, type EffectTarget } from './actor-effects.js';
 
@@ -146,7 +146,7 @@ export class HostActor {
     if (!outcome.ok) return;
     this.#parked = null; // a turn at the gate that comes later finds nothing to run
     this.#facts = { ...this.#facts, error: outcome.next.failed?.error ?? null };
-    this.#apply(outcome.next, outcome.changed);
+    this.#apply(outcome);
     this.#running = false;
     this.#maybeFinish();
   }
@@ -176,7 +176,7 @@ export class HostActor {
       this.#log('info', 'operation started', { input: input.type, user: trace.user });
     }
     if (input.type === 'RETRY') this.#facts = { ...this.#facts, error: null };
-    this.#apply(outcome.next, outcome.changed);
+    this.#apply(outcome);
     if (outcome.effects.length > 0) this.#begin(outcome.effects);
     else this.#maybeFinish();
     return { ok: true, state: this.#snap.state };
@@ -218,7 +218,7 @@ export class HostActor {
           this.#log('warn', 'machine refused an effect result', { input: input.type, reason: outcome.reason });
           continue;
         }
-        this.#apply(outcome.next, outcome.changed);
+        this.#apply(outcome);
         pending.push(...outcome.effects);
       }
     } finally {
@@ -268,12 +268,15 @@ export class HostActor {
     return null;
   }
 
-  #apply(next: Snapshot, changed: boolean): void {
+  #apply({ next, changed, lifecycle }: Extract<Outcome, { ok: true }>): void {
     const from = this.#snap.state;
     this.#snap = next;
     // Status first, so a client that reacts to the event reads the new state.
     this.#publishStatus();
     if (changed) this.#event({ type: 'HostStateChanged', host: this.name, from, to: next.state });
+    if (lifecycle && !this.#silent) {
+      this.#deps.emit({ kind: 'lifecycle', host: this.name, fact: lifecycle, job_id: this.#trace.job_id, request_id: this.#trace.request_id });
+    }
   }
 
   /** An operation ended (the host rests): report its job's outcome once. */
