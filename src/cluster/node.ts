@@ -88,6 +88,21 @@ export class ClusterNode {
     return partitionOf(host, this.settings.partitions);
   }
 
+  /** This process's id in the cluster (a restarted node is a new instance of the same node_id). */
+  get instance(): string {
+    return this.ownership.instance;
+  }
+
+  /** The node holding the host's partition as this node sees it (null: none right now). */
+  ownerOf(host: string): string | null {
+    return this.ownership.owners().get(this.partitionOf(host)) ?? null;
+  }
+
+  /** Live members with their process instances. */
+  members(): Array<{ node_id: string; instance: string }> {
+    return this.ownership.status().members;
+  }
+
   /** Whether this node runs the host now. */
   owns(host: string): boolean {
     return this.ownership.owns(this.partitionOf(host));
