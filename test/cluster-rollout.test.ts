@@ -154,6 +154,27 @@ t.test('cluster rollouts', { skip: skipWithoutNats() }, async (t) => {
     t.ok(cut.every((h) => failed.has(h.host)) && failed.has('fail-s1'), 'interrupted hosts count as failed, with the scripted failure');
     t.equal(job.hosts.find((h) => h.host === 'down-s1')?.state, pRuns.includes('down-s1') ? job.hosts.find((h) => h.host === 'down-s1')?.state : 'unreachable');
   });
+
+  await t.test('an owner process killed with SIGKILL while running hosts: the coordinator records them interrupted and goes on', async (t) => {
+    const proc = spawnJobsNode(nats.url, 'q', 1500);
+    t.teardown(() => void proc.child.kill('SIGKILL'));
+    await until(() => proc.lines.some((l) => l.event === 'ready'), 20_000);
+    await until(() => live.flatMap((n) => n.node.status().partitions).length <= PARTITIONS - 3, 20_000); // q took its share
+    const hosts = Array.from({ length: 40 }, (_, i) => `o-${i}`);
+    const job0 = await a.jobs.rollouts.begin({ batch_size: 20 }, hosts, { request_id: null, user: null });
+    const qRuns = () => proc.lines.filter((l) => l.event === 'run' && l.job === job0.id).map((l) => l.host as string);
+    await until(() => qRuns().length > 0, 20_000, 20);
+    proc.child.kill('SIGKILL');
+    const job = await finished(log, job0.id);
+    accounted(t, job, hosts);
+    const runs = [...a.runs, ...b.runs, ...c.runs, ...qRuns().map((h) => `${job0.id} ${h}`)].filter((r) => r.startsWith(job0.id));
+    noDuplicateRuns(t, runs);
+    const cut = job.hosts.filter((h) => h.code === 'INTERRUPTED').map((h) => h.host);
+    t.same(cut.sort(), qRuns().sort(), 'exactly the hosts q was running are interrupted');
+    t.ok(job.hosts.filter((h) => h.code === 'INTERRUPTED').every((h) => /cluster node q stopped during the update/.test(h.error ?? '')), 'named');
+    t.equal(jobView(job).summary.completed, hosts.length - cut.length, 'every other host completed, on the nodes that took q\'s partitions over');
+    t.equal((await log.header(job0.id))?.value.coordinator, 'a', 'the coordinator stayed');
+  });
 });
 
 interface Proc {
