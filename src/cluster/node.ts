@@ -49,8 +49,8 @@ export class ClusterNode {
   ) {}
 
   /** Connect, open the shared state, join and start taking a share. */
-  static async start(settings: ClusterSettings, hooks: ClusterNodeHooks, opts: { apiUrl?: string | null; retention?: RetentionOptions; nc?: NatsConnection } = {}): Promise<ClusterNode> {
-    const nc = opts.nc ?? (await connectCluster(settings));
+  static async start(settings: ClusterSettings, hooks: ClusterNodeHooks, opts: { apiUrl?: string | null; retention?: RetentionOptions; nc?: NatsConnection; configFile?: string } = {}): Promise<ClusterNode> {
+    const nc = opts.nc ?? (await connectCluster(settings, { configFile: opts.configFile, onRetry: (err) => hooks.warn?.(err) }));
     const link = trackLink(nc);
     const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id });
     const r = settings.events_retention;
