@@ -211,7 +211,8 @@ export class JobCoordinator {
       const alive = e.instance !== null && live.has(e.instance);
       if (alive && (owner === null || owner === e.node)) continue;
       const reason = alive ? `interrupted: cluster node ${e.node} lost the host's partition to ${owner}` : `interrupted: cluster node ${e.node} stopped during the update`;
-      const cut: ClusterJobHostEntry = { ...e, result: { ...e.result, state: 'failed', error: reason, code: 'INTERRUPTED', reason, finished_at: this.ctx.now().toISOString() } };
+      // reason stays null, as the rollout records a failure (the error says it): no second write for the same result.
+      const cut: ClusterJobHostEntry = { ...e, result: { ...e.result, state: 'failed', error: reason, code: 'INTERRUPTED', reason: null, finished_at: this.ctx.now().toISOString() } };
       this.chain(h.host, async () => {
         try {
           const revision = await this.ctx.log.writeEntry(this.id, cut, known.revision);
