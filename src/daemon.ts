@@ -4,12 +4,15 @@
 //   broadcaster (events/)           the read model and the event stream
 //   shard pool (pool/)              the worker threads
 //   HTTP/WebSocket (http/)          routes that get only the parts they use
+//   cluster (app/cluster-join.ts)   with [cluster] on: the fleet's read model from the
+//                                   cluster stream, commands sent to each host's owner
 // Each failure class has its own error type so main.ts can pick the exit code.
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../common/config-types.js';
 import { HostRegistry } from './app/host-registry.js';
 import { preflight } from './app/preflight.js';
+import { prepareCluster } from './app/cluster-join.js';
 import { Recovery } from './app/recovery.js';
 import { ConfigReloader, type ReloadResult } from './app/reload.js';
 import { resumeLastRun } from './app/resume.js';
@@ -27,6 +30,7 @@ import { Metrics } from './metrics.js';
 import { ShardPool } from './pool/shard-pool.js';
 import { ReadModel } from './state/read-model.js';
 import { loadState } from './store/state-store.js';
+import { StartupStages } from './startup-stages.js';
 
 export { StoreError } from './store/store-error.js';
 export { NoNativeHttpError } from './app/preflight.js';
@@ -47,20 +51,23 @@ export interface RunningDaemon {
   freezeShard(shard: number): Promise<void>;
 }
 
-export async function startDaemon(config: Config, log: Logger): Promise<RunningDaemon> {
+export async function startDaemon(config: Config, log: Logger, stages = new StartupStages(performance.now())): Promise<RunningDaemon> {
   const uws = preflight(config, log);
+  stages.lap('preflight');
   // What the last run left behind (throws StoreError: locked, corrupted, too new).
   const { file: storeFile, state } = loadState(config.daemon.state_dir);
+  stages.lap('store_load');
 
   const model = new ReadModel();
   const jobs = new JobStore(undefined, testJobResultsBound());
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
   const metrics: Metrics = new Metrics({
-    hostsByState: () => model.countByState(),
+    hostsByState: () => reads.countByState(),
     jobsByState: () => jobs.countByState(),
     shards: () => broadcaster.shardMetrics,
-    lastSeq: () => broadcaster.lastSeq,
+    lastSeq: () => source.lastSeq,
+    ...(config.cluster.enabled ? { cluster: () => cluster?.status() ?? null } : {}),
     storeRowsWritten: () => store.stats.rows,
     wsClients: (): number => stream.clientCount,
   });
@@ -77,51 +84,74 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     watchdogMs: config.daemon.worker_watchdog_ms,
     onShardSilent: (shard, silentMs) => log.error({ shard, silent_ms: silentMs }, 'shard worker stopped answering; terminating it'),
   });
-  const registry = new HostRegistry(config.hosts, config.groups, state.registered, config.defaults, pool, {
+  // A cluster node starts with no hosts: it runs those of the partitions it takes (app/cluster-mode.ts).
+  const clustered = config.cluster.enabled;
+  const registry = new HostRegistry(clustered ? [] : config.hosts, config.groups, clustered ? [] : state.registered, config.defaults, pool, {
     applyStatus: (s) => broadcaster.applyStatus(s),
     removeHost: (name) => broadcaster.removeHost(name),
     register: (h) => store.register(h),
     unregister: (name) => store.unregister(name),
   }, log);
-  const recovery = new Recovery({ hosts: model, jobs, emit: (e) => broadcaster.emit(e), audit, log });
+  const recovery = new Recovery({ hosts: model, jobs, emit: (e) => broadcaster.emit(e), lifecycle: broadcaster.lifecycle, audit, log });
 
+  stages.lap('registry');
   const { store, restoreFrom } = await resumeLastRun(state, storeFile, config, log, { model, jobs, broadcaster, recovery, isHost: (name) => registry.has(name) });
+  stages.lap('store_restore');
 
   await orFail(registry.attachAll(restoreFrom), pool, (m) => new WorkerPoolError(`worker pool failed to start: ${m}`));
+  stages.lap('shard_attach');
   // Statuses arrive on the shards' ports right after attach; wait for all.
   const t0 = Date.now();
   while (model.size < registry.size && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 5));
   broadcaster.live();
+  stages.lap('host_statuses');
 
   const actions = new HostActions(pool, jobs, model);
+  const cluster = clustered ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions }) : null;
+  // What clients read and watch: this daemon's hosts, or on a cluster node the whole fleet.
+  const reads = cluster?.model ?? model;
+  const source = cluster?.feed ?? broadcaster;
   const fleet = new FleetUpdates({ pool, jobs, model, broadcaster, hostConfig: (n) => registry.config(n), log });
-  if (audit) attachActorAudit(broadcaster, jobs, model, { record: (r) => audit.recordAfterRequest(r) });
+  if (audit) attachActorAudit(broadcaster.lifecycle, jobs, { record: (r) => audit.recordAfterRequest(r) });
   broadcaster.setObserver(metrics);
 
   const startedAt = Date.now();
   const routes = buildRoutes({
-    system: { version: VERSION, startedAt, uws, workers: pool.size, hostCount: () => model.size, ready: () => ({ workers: pool.ready, store: store.open }), metrics: metrics.registry },
-    hosts: { hosts: model, registry, actions, log },
-    groups: { groups: () => registry.groups, hosts: model },
+    system: { version: VERSION, startedAt, uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
+    hosts: { hosts: reads, registry: cluster?.commands ?? registry, actions: cluster?.commands ?? actions, log },
+    groups: { groups: () => registry.groups, hosts: reads },
     fleet,
     jobs,
-    pipeline: { auth: config.daemon.auth.enabled, rateLimit: config.daemon.rate_limit.enabled },
+    pipeline: { auth: config.daemon.auth.enabled, rateLimit: config.daemon.rate_limit.enabled, cluster: clustered },
   });
-  const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model, broadcaster, audit, metrics }), pool, (m) => new BindError(m));
+  const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model: reads, broadcaster: source, audit, metrics }), pool, (m) => new BindError(m));
+  stages.lap('listen');
   const { host, tls } = config.daemon;
-  log.info({ host, port: server.port, tls: tls.enabled, workers: pool.size, hosts: model.size, uws: `${uws.build} (${uws.package} ${uws.version}, ABI ${uws.abi})`, config: config.file }, 'listening');
+  log.info({ host, port: server.port, startup_ms: stages.totalMs, startup_stages_ms: stages.stages, tls: tls.enabled, workers: pool.size, hosts: model.size, uws: `${uws.build} (${uws.package} ${uws.version}, ABI ${uws.abi})`, config: config.file }, 'listening');
+  await cluster?.join(`${tls.enabled ? 'https' : 'http'}://${host}:${server.port}`);
   const loadLog = startLoadLog(log, broadcaster);
   const reloader = new ConfigReloader(config, registry, log, audit, (name) => model.get(name)?.state);
 
   let stopping: Promise<void> | null = null;
-  const stop = () => stopInOrder(config.daemon, { timers: [loadLog, reloader], server, stream, fleet, pool, recovery, closeLast: [store, audit] });
+  const stop = async () => {
+    // A node hands its partitions back first, while its workers can still stop their actors.
+    await cluster?.stop();
+    await stopInOrder(config.daemon, { timers: [loadLog, reloader], server, stream, fleet, pool, recovery, closeLast: [store, audit] });
+  };
   return {
     port: server.port,
-    reload: () => reloader.reload(),
+    reload: () => (cluster ? Promise.resolve(clusterReloadRefused(log)) : reloader.reload()),
     crashShard: async (shard) => void (await pool.run({ kind: 'crash', shard })),
     freezeShard: async (shard) => void (await pool.run({ kind: 'freeze', shard })),
     stop: () => (stopping ??= stop()),
   };
+}
+
+/** SIGHUP on a cluster node: hosts live in the shared registry, so the file's host list is read at start only. */
+function clusterReloadRefused(log: Logger): ReloadResult {
+  const error = 'config reload is not supported on a cluster node yet; restart the node to apply its config file';
+  log.warn(error);
+  return { ok: false, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [], error };
 }
 
 /** A start-up step that failed: the workers are torn down and the error says which step (main.ts picks the exit code by its class). */

@@ -11,6 +11,7 @@ import type { StreamEvent, UnstampedStreamEvent } from '../../common/schemas/str
 import { sameStatus } from '../state/same-status.js';
 import type { ReadModel } from '../state/read-model.js';
 import { ReplayBuffer, type StampedEvent } from './replay-buffer.js';
+import { LifecycleFeed } from './lifecycle-feed.js';
 
 export interface JobSink {
   hostResult(msg: Extract<PortMessage, { kind: 'job_result' }>): void;
@@ -19,6 +20,17 @@ export interface JobSink {
 /** Where stamped events go (the WebSocket fan-out); set once the server is up. */
 export interface EventFanout {
   deliver(events: StampedEvent[]): void;
+}
+
+/**
+ * What /ws/events serves from: the last seq, the recent events for `?since=`,
+ * and a fan-out to feed. The broadcaster of a single daemon; on a cluster
+ * node, the feed of the cluster stream (cluster-feed.ts).
+ */
+export interface EventSource {
+  readonly lastSeq: number;
+  readonly replay: Pick<ReplayBuffer, 'since' | 'oldestSeq'>;
+  setFanout(f: EventFanout): void;
 }
 
 /** Where every status and stamped event is also written (the state store). */
@@ -46,9 +58,11 @@ export interface ShardMetrics {
   at: number;
 }
 
-export class Broadcaster {
+export class Broadcaster implements EventSource {
   readonly replay: ReplayBuffer;
   readonly shardMetrics = new Map<number, ShardMetrics>();
+  /** The hosts' update lifecycle, as their machines tell it (the audit listens). */
+  readonly lifecycle = new LifecycleFeed();
   #seq = 0;
   /** The events of the port batch being handled (null between batches). */
   #current: StampedEvent[] | null = null;
@@ -120,9 +134,11 @@ export class Broadcaster {
   /** A host's new status (from a shard, or a registration the API answers at once). */
   applyStatus(status: HostStatus): void {
     const prev = this.#model.apply(status);
-    this.#persist?.status(status);
     const known = prev ?? this.#baseline?.(status.name);
+    // Unchanged: the store holds it already (every change before was written) —
+    // a restart with 100,000 hosts writes no row for the hosts that come back as they were.
     if (known && sameStatus(known, status)) return;
+    this.#persist?.status(status);
     if (!known && !this.#announceNew) return;
     this.emit({ type: 'HostUpdated', host: status.name, status });
   }
@@ -130,6 +146,7 @@ export class Broadcaster {
   /** The host is gone; announced once, whoever tells first (the API, a reload, or its shard). */
   removeHost(name: string): void {
     if (!this.#model.remove(name)) return;
+    this.lifecycle.forget(name);
     this.#persist?.removed(name);
     this.emit({ type: 'HostRemoved', host: name });
   }
@@ -164,6 +181,9 @@ export class Broadcaster {
           break;
         case 'removed':
           this.removeHost(msg.name);
+          break;
+        case 'lifecycle':
+          this.lifecycle.report(msg);
           break;
         case 'job_result':
           this.#jobs.hostResult(msg);

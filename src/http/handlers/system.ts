@@ -2,6 +2,24 @@
 import { Type } from 'typebox';
 import { ok, type Route, defineRoute } from '../route.js';
 import { UwsBuild } from '../../../common/schemas/http-build.js';
+import type { ClusterNodeStatus } from '../../cluster/node.js';
+
+/** A cluster node's part of /health (absent on a single daemon). */
+export const ClusterHealth = Type.Object(
+  {
+    node_id: Type.String(),
+    /** Random per process: a restarted node is a new instance. */
+    instance: Type.String(),
+    /** Whether the NATS connection is up now (down: reads are served, commands refused). */
+    connected: Type.Boolean(),
+    /** The partitions this node owns, sorted. */
+    partitions: Type.Array(Type.Integer()),
+    /** How many it should own once balanced. */
+    target: Type.Integer(),
+    members: Type.Array(Type.Object({ node_id: Type.String(), api_url: Type.Union([Type.String(), Type.Null()]), started_at: Type.String() })),
+  },
+  { title: 'ClusterHealth' },
+);
 
 export const Health = Type.Object(
   {
@@ -11,6 +29,14 @@ export const Health = Type.Object(
     workers: Type.Integer(),
     hosts: Type.Integer(),
     uws: UwsBuild,
+    startup: Type.Object(
+      {
+        ready_ms: Type.Number({ description: 'From process start to listening, in ms' }),
+        stages_ms: Type.Record(Type.String(), Type.Number(), { description: 'Each start-up stage (boot, config_parse, config_validate, store_load, shard_attach, …), in ms' }),
+      },
+      { description: 'Where start-up time went' },
+    ),
+    cluster: Type.Optional(ClusterHealth),
   },
   { title: 'Health' },
 );
@@ -24,11 +50,14 @@ export interface SystemRouteDeps {
   version: string;
   startedAt: number;
   uws: UwsBuild;
+  startup: { readonly totalMs: number; readonly stages: Readonly<Record<string, number>> };
   workers: number;
   hostCount(): number;
   /** Readiness: every worker up, the state store open. */
   ready(): { workers: boolean; store: boolean };
   metrics: { metrics(): Promise<string>; contentType: string };
+  /** A cluster node's ownership and link; null on a single daemon (and before the node has joined). */
+  cluster?: () => ClusterNodeStatus | null;
 }
 
 export function systemRoutes(sys: SystemRouteDeps): Route[] {
@@ -41,14 +70,26 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
       auth: false,
       responses: { 200: { description: 'Daemon health', schema: Health } },
       handler() {
+        const c = sys.cluster?.() ?? null;
         return ok({
-          // Serving on the pure-JS uWS fallback works but is far slower: say so.
-          status: sys.uws.build === 'native' ? 'healthy' : 'degraded',
+          // Serving on the pure-JS uWS fallback works but is far slower: say so. So is a node cut off from its cluster.
+          status: sys.uws.build === 'native' && (c === null || c.connected) ? 'healthy' : 'degraded',
           version: sys.version,
           uptime_s: Math.round((Date.now() - sys.startedAt) / 100) / 10,
           workers: sys.workers,
           hosts: sys.hostCount(),
           uws: sys.uws,
+          startup: { ready_ms: sys.startup.totalMs, stages_ms: sys.startup.stages },
+          ...(c && {
+            cluster: {
+              node_id: c.node_id,
+              instance: c.instance,
+              connected: c.connected,
+              partitions: c.partitions,
+              target: c.target,
+              members: c.members.map((m) => ({ node_id: m.node_id, api_url: m.api_url, started_at: m.started_at })),
+            },
+          }),
         });
       },
     }),
