@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { JobLog } from '../src/cluster/job-log.js';
+import { listJobs, readJob, readJobHosts } from '../src/cluster/job-reads.js';
 import { jobHostsPage, jobView } from '../src/jobs/job-view.js';
 import type { JobRecord } from '../common/schemas/job.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
@@ -81,6 +82,11 @@ t.test('cluster rollouts', { skip: skipWithoutNats() }, async (t) => {
     t.match(jobHostsPage(job, { state: 'skipped', page: 1, per_page: 50 }).data, [{ host: 'busy-1', code: 'HOST_BUSY', reason: /busy/ }, { host: 'busy-2' }]);
     t.match(a.events.filter((e) => e.type === 'FleetUpdateCompleted'), [{ job_id: job.id, total: 57, completed: 50, failed: 3, unreachable: 2, skipped: 2 }]);
     t.equal((await log.active()).length, 0, 'no longer active');
+    // What GET /jobs/{id}, /jobs/{id}/hosts and /jobs answer on any node.
+    t.match(await readJob(c.jobs.log, job.id), { id: job.id, kind: 'fleet_update', state: 'failed', summary: { total: 57, completed: 50 }, batches: [{ batch: 1, total: 10 }] });
+    t.match(await readJobHosts(b.jobs.log, job.id, { state: 'unreachable', page: 1, per_page: 10 }), { total_items: 2, data: [{ host: 'down-1', code: 'SSH_UNREACHABLE' }, { host: 'down-2' }] });
+    t.equal(await readJob(b.jobs.log, 'no-such-job'), null);
+    t.match(await listJobs(c.jobs.log, { state: 'failed' }), [{ id: job.id, summary: { total: 57, completed: 50, failed: 3, unreachable: 2, skipped: 2 } }], 'the list carries the final counts');
   });
 
   await t.test('a cancel asked on another node reaches the coordinator', async (t) => {
