@@ -1,8 +1,9 @@
 // A node's rollouts: the ones it received (it coordinates them) and the ones
-// it took over. Every tick it renews their job leases, and looks for
-// unfinished jobs (`active.<id>` in the job log) whose lease nobody holds —
-// their coordinator died — and continues them. Whoever creates the lease
-// first continues the job; the others find it held.
+// it took over. Every tick it renews their job leases, and looks at the
+// unfinished jobs (`active.<id>` in the job log, followed by a watch and
+// listed again every LIST_EVERY ticks in case the watch missed one) for one
+// whose lease nobody holds — its coordinator died — and continues it.
+// Whoever creates the lease first continues the job; the others find it held.
 import type { FleetUpdateRequest } from '../../common/schemas/requests.js';
 import type { JobRecord } from '../../common/schemas/job.js';
 import { JobCoordinator, type CoordinatorContext } from './job-coordinator.js';
@@ -12,8 +13,13 @@ export interface ClusterRolloutsOptions {
   tickMs: number;
 }
 
+const LIST_EVERY = 30;
+
 export class ClusterRollouts {
   private readonly coordinated = new Map<string, JobCoordinator>();
+  private readonly active = new Set<string>();
+  private watcher: { stop(): void } | null = null;
+  private rounds = 0;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private stopped = false;
@@ -23,8 +29,9 @@ export class ClusterRollouts {
     private readonly o: ClusterRolloutsOptions,
   ) {}
 
-  /** Start ticking (and so continue orphaned rollouts). */
-  start(): this {
+  /** Follow the unfinished jobs and start ticking (and so continue orphaned rollouts). */
+  async start(): Promise<this> {
+    this.watcher = await this.ctx.log.watchActive((id, on) => (on ? this.active.add(id) : this.active.delete(id)));
     this.timer = setInterval(() => this.tick(), this.o.tickMs);
     return this;
   }
@@ -64,6 +71,7 @@ export class ClusterRollouts {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.watcher?.stop();
     while (this.ticking) await new Promise((r) => setTimeout(r, 10));
     await Promise.all([...this.coordinated.values()].map((c) => c.abandon(opts.handBack ?? true)));
     this.coordinated.clear();
@@ -87,7 +95,8 @@ export class ClusterRollouts {
 
   private async round(): Promise<void> {
     await Promise.all([...this.coordinated.values()].map((c) => c.tick().catch((err: Error) => this.ctx.warn?.(err))));
-    for (const id of await this.ctx.log.active()) {
+    if (++this.rounds % LIST_EVERY === 0) for (const id of await this.ctx.log.active()) this.active.add(id);
+    for (const id of [...this.active]) {
       if (this.stopped || this.coordinated.has(id) || (await this.ctx.leases.isHeld(id))) continue;
       const c = await JobCoordinator.resume(this.ctx, id);
       if (c && !this.stopped) this.track(c);

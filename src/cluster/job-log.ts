@@ -170,6 +170,15 @@ export class JobLog {
     return out.sort();
   }
 
+  /** Follow the unfinished jobs: every one there is now, then each one that starts or ends. */
+  async watchActive(fn: (id: string, active: boolean) => void): Promise<{ stop(): void }> {
+    const it = await this.kv.watch({ key: 'active.>' });
+    (async () => {
+      for await (const e of it) fn(e.key.slice('active.'.length), e.operation === 'PUT');
+    })().catch(() => undefined);
+    return it;
+  }
+
   async clearActive(id: string): Promise<void> {
     await this.kv.delete(activeKey(id));
   }
