@@ -72,6 +72,10 @@ t.test('a cluster losing a node, then NATS', { skip: skipWithoutNats() }, async 
     t.equal(refused.status, 503, 'a command is refused');
     t.equal(refused.body.code, 'CLUSTER_UNAVAILABLE');
     t.notMatch(refused.text, /Error:|at .*\.js/, 'no exception text');
+    const spec = (await x.get('/openapi.json')).body;
+    const codes503 = (path: string, method: string) => spec.paths[path][method].responses['503']?.content['application/json'].schema.allOf[1].properties.code.enum ?? [];
+    t.same(codes503('/hosts/{name}/update', 'post').filter((c: string) => c.startsWith('CLUSTER') || c.startsWith('PARTITION')), ['CLUSTER_UNAVAILABLE', 'PARTITION_UNOWNED'], 'the answer is documented for the route');
+    t.same(codes503('/hosts', 'get'), [], 'reads never answer it');
     await back;
     await balanced([x, y], 30_000);
     t.pass('both nodes own every partition again');

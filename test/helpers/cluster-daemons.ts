@@ -25,7 +25,8 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; workers?: number }): Promise<Cluster> {
+/** `replayBuffer`: [daemon.ws] replay_buffer, small to make `?since=` read back from the stream. */
+export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; workers?: number; replayBuffer?: number }): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-cluster-'));
   const nats = await startNats();
   const sim = await startSimulator({ baseAddr: randomBase(), port: 0, rebootDownMs: 400, clientKeyPath: join(dir, 'client_ed25519'), ...o.sim });
@@ -38,7 +39,9 @@ export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; wo
     const file = join(dir, `${id}.toml`);
     writeFileSync(
       file,
-      `${daemonTable({ stateDir: join(dir, `state-${id}`), workers: o.workers ?? 2 })}[daemon.ssh]
+      `${daemonTable({ stateDir: join(dir, `state-${id}`), workers: o.workers ?? 2 })}[daemon.ws]
+replay_buffer = ${o.replayBuffer ?? 10_000}
+[daemon.ssh]
 host_key_policy = "accept-new"
 known_hosts = "${join(dir, `known_hosts-${id}`)}"
 [daemon.operations]
