@@ -1,6 +1,9 @@
 // Scale: one daemon with 100,000 registered hosts (issue: "100,000 hosts per
-// daemon"). Runs two benchmarks as child processes, each printing its figures
-// beside its goals:
+// daemon"). First the start-up alone, twice on one state dir (a first start,
+// then a restart that restores every host's status from the store), with the
+// daemon's stage breakdown (config parse/validate/resolve, store load and
+// restore, shard attach, …: GET /health `startup`), then two benchmarks as
+// child processes, each printing its figures beside its goals:
 //   1. http-reads at SCALE_HOSTS (100,000) hosts, daemon and bare uWS on the
 //      same data: start-up to serving (< 10 s), idle RSS (< 1.5 GiB), idle CPU
 //      over 10 s (< 1 % of a core), GET /hosts/:name CPU/request against bare
@@ -12,10 +15,15 @@
 //
 //   npx tsc && node dist/bench/scale.js
 //   SCALE_HOSTS=100000 SCALE_QUERY=1 node dist/bench/scale.js
+//   SCALE_STARTUP_ONLY=1 node dist/bench/scale.js   (the start-up runs alone)
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envNumber } from './lib/bench-env.js';
+import { fleetHosts, hostName, writeDaemonConfig } from './lib/fleet-config.js';
+import { printStartupRuns, probeStartup } from './lib/startup-probe.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const HOSTS = Math.round(envNumber('SCALE_HOSTS', 100_000));
@@ -32,13 +40,33 @@ function runBench(name: string, env: Record<string, string>): Promise<number> {
   });
 }
 
-const codes = [
+const STARTUP_GOAL_MS = 10_000;
+
+async function startupRuns(): Promise<number> {
+  console.log(`\n--- scale: start-up with ${HOSTS.toLocaleString('en-US')} hosts (first start, then a restart on the same state) ---`);
+  const dir = mkdtempSync(join(tmpdir(), 'tendhost-bench-scale-'));
+  try {
+    const config = writeDaemonConfig(fleetHosts(HOSTS), { workers: Math.round(envNumber('BENCH_DAEMON_WORKERS', 2)), dir });
+    const runs = [await probeStartup('first start', config, hostName(HOSTS)), await probeStartup('restart', config, hostName(HOSTS))];
+    printStartupRuns(runs, STARTUP_GOAL_MS);
+    return 0;
+  } catch (err) {
+    console.error(`scale: start-up: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const codes = [await startupRuns()];
+if (process.env.SCALE_STARTUP_ONLY === '1') process.exit(codes[0]);
+codes.push(
   await runBench('http-reads', {
     BENCH_HOSTS: String(HOSTS),
     BENCH_SERVERS: 'bare-uws,daemon',
     BENCH_IDLE_SECONDS: process.env.BENCH_IDLE_SECONDS ?? '10',
   }),
-];
+);
 if (process.env.SCALE_QUERY === '1') {
   codes.push(
     await runBench('fleet-query', {

@@ -49,6 +49,10 @@ export interface ClusterSettings {
   node_id: string;
   partitions: number;
   lease_ttl_ms: number;
+  /** The event stream's limits (whichever is reached first drops the oldest events). */
+  events_retention: { max_age_ms: number; max_msgs: number; max_bytes: number };
+  /** The jobs bucket's limits: entries expire max_age after their last write; a full bucket refuses new jobs. */
+  jobs_retention: { max_age_ms: number; max_bytes: number };
 }
 
 export interface Config {

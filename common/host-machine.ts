@@ -39,7 +39,7 @@ export type MachineInput =
   | { type: 'RETRY' }
   | { type: 'ACKNOWLEDGE' }
   | { type: 'QUERY_DONE'; pending: number }
-  | { type: 'UPGRADE_DONE'; reboot_required: boolean }
+  | { type: 'UPGRADE_DONE'; reboot_required: boolean; upgraded: number }
   | { type: 'REBOOT_DONE' }
   | { type: 'VERIFY_OK' }
   | { type: 'OP_FAILED'; code: ErrorCode; error: string; at: string }
@@ -56,13 +56,28 @@ export type Effect =
   /** Feed this input next, as part of the same operation. */
   | { kind: 'continue'; input: MachineInput };
 
+/**
+ * What a transition means for the host's update lifecycle, told by the
+ * machine that decides it (the audit only writes these down): an update
+ * starts when the machine takes on an update intent, finishes when the intent
+ * ends (done, nothing to do, failed or interrupted), and a reboot is
+ * triggered when the host leaves waiting_reboot for rebooting.
+ */
+export type Lifecycle =
+  | { kind: 'update_started'; dry_run: boolean }
+  | { kind: 'update_finished'; dry_run: boolean; result: 'ok' | ErrorCode; upgraded: number; reboot_required: boolean }
+  | { kind: 'reboot_triggered' };
+
 export type Outcome =
-  | { ok: true; next: Snapshot; effects: Effect[]; changed: boolean }
+  | { ok: true; next: Snapshot; effects: Effect[]; changed: boolean; lifecycle: Lifecycle | null }
   | { ok: false; refused: ErrorCode; reason: string };
+
+/** One step of the table, before its lifecycle fact is added. */
+type Step = Exclude<Outcome, { ok: true }> | Omit<Extract<Outcome, { ok: true }>, 'lifecycle'>;
 
 export const INITIAL: Snapshot = { state: 'idle', intent: null, failed: null, retries: 0 };
 
-function to(s: Snapshot, state: HostState, patch: Partial<Snapshot>, effects: Effect[]): Outcome {
+function to(s: Snapshot, state: HostState, patch: Partial<Snapshot>, effects: Effect[]): Step {
   if (s.state !== state && !canTransition(s.state, state)) {
     // A programming error, not a user error: the table and this function disagree.
     throw new Error(`illegal transition ${s.state} → ${state}`);
@@ -70,7 +85,7 @@ function to(s: Snapshot, state: HostState, patch: Partial<Snapshot>, effects: Ef
   return { ok: true, next: { ...s, ...patch, state }, effects, changed: s.state !== state };
 }
 
-function refuse(s: Snapshot, what: string): Outcome {
+function refuse(s: Snapshot, what: string): Step {
   if (s.state === 'failed') {
     return { ok: false, refused: 'HOST_FAILED', reason: `cannot ${what}: host is failed (retry or acknowledge first)` };
   }
@@ -80,6 +95,27 @@ function refuse(s: Snapshot, what: string): Outcome {
 }
 
 export function transition(s: Snapshot, input: MachineInput): Outcome {
+  const o = step(s, input);
+  return o.ok ? { ...o, lifecycle: lifecycleOf(s, input, o.next) } : o;
+}
+
+/** How an update ended, from the input that ended it. */
+function updateEnd(input: MachineInput): { result: 'ok' | ErrorCode; upgraded: number; reboot_required: boolean } {
+  if (input.type === 'OP_FAILED' || input.type === 'INTERRUPTED') return { result: input.code, upgraded: 0, reboot_required: false };
+  if (input.type === 'UPGRADE_DONE') return { result: 'ok', upgraded: input.upgraded, reboot_required: input.reboot_required };
+  return { result: 'ok', upgraded: 0, reboot_required: false }; // the query found nothing to do
+}
+
+function lifecycleOf(before: Snapshot, input: MachineInput, after: Snapshot): Lifecycle | null {
+  const was = before.intent?.kind === 'update' ? before.intent : null;
+  const now = after.intent?.kind === 'update' ? after.intent : null;
+  if (!was && now) return { kind: 'update_started', dry_run: now.dry_run };
+  if (was && !now) return { kind: 'update_finished', dry_run: was.dry_run, ...updateEnd(input) };
+  if (before.state === 'waiting_reboot' && after.state === 'rebooting') return { kind: 'reboot_triggered' };
+  return null;
+}
+
+function step(s: Snapshot, input: MachineInput): Step {
   switch (input.type) {
     case 'UPDATE': {
       const intent: Intent = { kind: 'update', dry_run: input.dry_run };

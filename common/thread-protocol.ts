@@ -6,6 +6,7 @@ import { HOST_COMMAND_ERRORS, type ErrorCode, type WireError } from './errors.js
 import type { HostState, HostStatus, ResolvedHost } from './schemas/host.js';
 import type { UnstampedEvent } from './schemas/events.js';
 import type { DaemonSettingsForWorkers } from './config-types.js';
+import type { Lifecycle } from './host-machine.js';
 
 /** Context carried with every operation so logs, events and audit line up. */
 export interface Trace {
@@ -38,6 +39,13 @@ export const COMMAND_ERRORS = {
   inventory: ['HOST_NOT_FOUND', ...HOST_COMMAND_ERRORS],
 } as const satisfies Record<HostCommand['kind'], readonly ErrorCode[]>;
 
+/** One host a shard gets at attach: its config, its groups, what its actor starts from. */
+export interface AttachHost {
+  host: ResolvedHost;
+  groups: string[];
+  restore?: Partial<HostStatus>;
+}
+
 /** Tasks the front process runs on a worker through piscina (request → reply). */
 export type WorkerTask =
   | {
@@ -45,7 +53,8 @@ export type WorkerTask =
       shard: number;
       port: MessagePort;
       settings: DaemonSettingsForWorkers;
-      hosts: Array<{ host: ResolvedHost; groups: string[]; restore?: Partial<HostStatus> }>;
+      /** JSON of AttachHost[] (see encodeAttachHosts). */
+      hosts_json: string;
     }
   /** `restore`: the status a new actor starts from (a cluster partition taken over). */
   | { kind: 'add_host'; shard: number; host: ResolvedHost; groups: string[]; restore?: Partial<HostStatus> }
@@ -91,6 +100,8 @@ export type PortMessage =
   | { kind: 'status'; status: HostStatus }
   | { kind: 'event'; event: UnstampedEvent }
   | { kind: 'removed'; name: string }
+  /** A step of the host's update lifecycle, as its machine decided it, with the operation's trace. */
+  | { kind: 'lifecycle'; host: string; fact: Lifecycle; job_id: string | null; request_id: string | null }
   | {
       kind: 'job_result';
       job_id: string;
@@ -106,6 +117,32 @@ export type PortMessage =
   | { kind: 'fatal'; shard: number; error: WireError };
 
 export type PortBatch = PortMessage[];
+
+/**
+ * What a worker posts on its port: a batch, or a big one as its JSON text.
+ * Structured clone of tens of thousands of small objects (a shard's first
+ * statuses at start-up: 50,000 at 100,000 hosts) costs the receiver about
+ * twice what JSON.parse of the same data does; small batches stay objects.
+ */
+export type PortPost = PortBatch | string;
+const JSON_BATCH_FROM = 256;
+
+export function encodeBatch(batch: PortBatch): PortPost {
+  return batch.length >= JSON_BATCH_FROM ? JSON.stringify(batch) : batch;
+}
+
+export function decodeBatch(post: PortPost): PortBatch {
+  return typeof post === 'string' ? (JSON.parse(post) as PortBatch) : post;
+}
+
+/** A shard's hosts for its attach task, as text for the same reason as big port batches. */
+export function encodeAttachHosts(hosts: AttachHost[]): string {
+  return JSON.stringify(hosts);
+}
+
+export function decodeAttachHosts(json: string): AttachHost[] {
+  return JSON.parse(json) as AttachHost[];
+}
 
 export function unreachable(value: never, what = 'message'): never {
   throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`);

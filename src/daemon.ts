@@ -30,6 +30,7 @@ import { Metrics } from './metrics.js';
 import { ShardPool } from './pool/shard-pool.js';
 import { ReadModel } from './state/read-model.js';
 import { loadState } from './store/state-store.js';
+import { StartupStages } from './startup-stages.js';
 
 export { StoreError } from './store/store-error.js';
 export { NoNativeHttpError } from './app/preflight.js';
@@ -50,10 +51,12 @@ export interface RunningDaemon {
   freezeShard(shard: number): Promise<void>;
 }
 
-export async function startDaemon(config: Config, log: Logger): Promise<RunningDaemon> {
+export async function startDaemon(config: Config, log: Logger, stages = new StartupStages(performance.now())): Promise<RunningDaemon> {
   const uws = preflight(config, log);
+  stages.lap('preflight');
   // What the last run left behind (throws StoreError: locked, corrupted, too new).
   const { file: storeFile, state } = loadState(config.daemon.state_dir);
+  stages.lap('store_load');
 
   const model = new ReadModel();
   const jobs = new JobStore(undefined, testJobResultsBound());
@@ -89,15 +92,19 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     register: (h) => store.register(h),
     unregister: (name) => store.unregister(name),
   }, log);
-  const recovery = new Recovery({ hosts: model, jobs, emit: (e) => broadcaster.emit(e), audit, log });
+  const recovery = new Recovery({ hosts: model, jobs, emit: (e) => broadcaster.emit(e), lifecycle: broadcaster.lifecycle, audit, log });
 
+  stages.lap('registry');
   const { store, restoreFrom } = await resumeLastRun(state, storeFile, config, log, { model, jobs, broadcaster, recovery, isHost: (name) => registry.has(name) });
+  stages.lap('store_restore');
 
   await orFail(registry.attachAll(restoreFrom), pool, (m) => new WorkerPoolError(`worker pool failed to start: ${m}`));
+  stages.lap('shard_attach');
   // Statuses arrive on the shards' ports right after attach; wait for all.
   const t0 = Date.now();
   while (model.size < registry.size && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 5));
   broadcaster.live();
+  stages.lap('host_statuses');
 
   const actions = new HostActions(pool, jobs, model);
   const cluster = clustered ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions }) : null;
@@ -105,12 +112,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
   const reads = cluster?.model ?? model;
   const source = cluster?.feed ?? broadcaster;
   const fleet = new FleetUpdates({ pool, jobs, model, broadcaster, hostConfig: (n) => registry.config(n), log });
-  if (audit) attachActorAudit(broadcaster, jobs, model, { record: (r) => audit.recordAfterRequest(r) });
+  if (audit) attachActorAudit(broadcaster.lifecycle, jobs, { record: (r) => audit.recordAfterRequest(r) });
   broadcaster.setObserver(metrics);
 
   const startedAt = Date.now();
   const routes = buildRoutes({
-    system: { version: VERSION, startedAt, uws, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
+    system: { version: VERSION, startedAt, uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
     hosts: { hosts: reads, registry: cluster?.commands ?? registry, actions: cluster?.commands ?? actions, log },
     groups: { groups: () => registry.groups, hosts: reads },
     fleet,
@@ -118,8 +125,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     pipeline: { auth: config.daemon.auth.enabled, rateLimit: config.daemon.rate_limit.enabled, cluster: clustered },
   });
   const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model: reads, broadcaster: source, audit, metrics }), pool, (m) => new BindError(m));
+  stages.lap('listen');
   const { host, tls } = config.daemon;
-  log.info({ host, port: server.port, tls: tls.enabled, workers: pool.size, hosts: model.size, uws: `${uws.build} (${uws.package} ${uws.version}, ABI ${uws.abi})`, config: config.file }, 'listening');
+  log.info({ host, port: server.port, startup_ms: stages.totalMs, startup_stages_ms: stages.stages, tls: tls.enabled, workers: pool.size, hosts: model.size, uws: `${uws.build} (${uws.package} ${uws.version}, ABI ${uws.abi})`, config: config.file }, 'listening');
   await cluster?.join(`${tls.enabled ? 'https' : 'http'}://${host}:${server.port}`);
   const loadLog = startLoadLog(log, broadcaster);
   const reloader = new ConfigReloader(config, registry, log, audit, (name) => model.get(name)?.state);

@@ -7,13 +7,16 @@ import type { Config } from '../common/config-types.js';
 import { createLogger } from './logger.js';
 import { startDaemon, BindError, NoNativeHttpError, WorkerPoolError, StoreError, type RunningDaemon } from './daemon.js';
 import { EXIT } from './exit-codes.js';
+import { StartupStages } from './startup-stages.js';
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const stages = new StartupStages();
+  stages.lap('boot');
+  const config = readConfig(stages);
   const log = createLogger(config.daemon.log_level);
   let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon(config, log);
+    daemon = await startDaemon(config, log, stages);
   } catch (err) {
     exitForStartFailure(err, config, log);
   }
@@ -21,9 +24,9 @@ async function main(): Promise<void> {
   enableTestSwitches(daemon, log);
 }
 
-function readConfig(): Config {
+function readConfig(stages: StartupStages): Config {
   try {
-    return loadConfig(findConfigFile());
+    return loadConfig(findConfigFile(), process.env, (stage) => stages.lap(stage));
   } catch (err) {
     if (err instanceof ConfigError) {
       // Before the logger exists: one plain line on stderr, and exit 2.

@@ -72,8 +72,69 @@ export function errorResponses(codes: readonly ErrorCode[]): ResponsesObject {
   return out;
 }
 
+/** `GET /hosts/:name` → `getHostsName` */
+function operationId(route: Route): string {
+  return `${route.method.toLowerCase()}${route.path.replace(/[/:]+([a-z])/g, (_, c: string) => c.toUpperCase()).replace(/[^A-Za-z]/g, '')}`;
+}
+
+/** The route's own answers (its response table), then every error it can answer. */
+function routeResponses(route: Route, pipeline: PipelineSettings): ResponsesObject {
+  const responses: ResponsesObject = {};
+  for (const [status, spec] of Object.entries(route.responses)) {
+    responses[status] = spec.schema
+      ? { description: spec.description, content: { [spec.contentType ?? 'application/json']: { schema: schema(spec.schema) } } }
+      : spec.contentType
+        ? { description: spec.description, content: { [spec.contentType]: { schema: { type: 'string' } } } }
+        : { description: spec.description };
+  }
+  return Object.assign(responses, errorResponses(routeErrorCodes(route, pipeline)));
+}
+
+function operation(route: Route, pipeline: PipelineSettings): OperationObject {
+  const op: OperationObject = {
+    summary: route.summary,
+    operationId: operationId(route),
+    tags: [route.tag],
+    parameters: parameters(route),
+    responses: routeResponses(route, pipeline),
+  };
+  op.security = route.auth === false || !pipeline.auth ? [] : [{ bearer: [] }];
+  if (route.body) {
+    op.requestBody = { required: false, content: { 'application/json': { schema: schema(route.body) } } };
+  }
+  return op;
+}
+
+const listParam = (name: string): ParameterObject => ({ name, in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true });
+
+/** The WebSocket stream, outside the route table: its upgrade and what it sends. */
+function wsOperation(authEnabled: boolean): OperationObject {
+  return {
+    summary: 'Event stream (WebSocket upgrade)',
+    operationId: 'getWsEvents',
+    tags: ['events'],
+    description:
+      'Upgrade to a WebSocket. First message: `Snapshot` {seq, hosts[]} (or, with `since`, the missed events, or `Resync` + `Snapshot` ' +
+      'when the replay buffer no longer reaches back). Then every event (one of `StreamEvent`; every message: `StreamMessage`) with a monotonic `seq`. `HostUpdated` carries a host’s whole status after any change, so a client that applies it holds what `GET /hosts` serves. ' +
+      'Send `{"type":"filter", hosts?, tags?, groups?, types?}` to change the filter. A client too slow to keep up is closed with code 4008.',
+    security: authEnabled ? [{ bearer: [] }] : [],
+    parameters: [
+      { name: 'since', in: 'query', required: false, schema: { type: 'integer', minimum: 0 }, description: 'Resume after this seq' },
+      listParam('hosts'),
+      listParam('tags'),
+      listParam('groups'),
+      listParam('types'),
+      { name: 'token', in: 'query', required: false, schema: { type: 'string' }, description: 'Bearer token for browsers' },
+    ],
+    responses: {
+      '101': { description: 'Switching to the WebSocket protocol' },
+      // The upgrade is decided in ws.ts: a bad since/types, or (auth on) a missing token.
+      ...errorResponses(authEnabled ? ['VALIDATION_FAILED', 'UNAUTHORIZED'] : ['VALIDATION_FAILED']),
+    },
+  };
+}
+
 export function buildOpenApi(routes: Route[], version: string, pipeline: PipelineSettings): object {
-  const authEnabled = pipeline.auth;
   const b = OpenApiBuilder.create()
     .addOpenApiVersion('3.1.0')
     .addTitle('tendhost')
@@ -85,64 +146,15 @@ export function buildOpenApi(routes: Route[], version: string, pipeline: Pipelin
     .addSchema('Error', schema(ErrorBody))
     .addSchema('StreamEvent', schema(StreamEvent))
     .addSchema('StreamMessage', schema(ServerMessage))
-    .addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A token whose sha256 is in [daemon.auth] tokens' });
-
-  const errorCodes = Object.entries(ERROR_CODES).map(([code, v]) => ({ code, status: v.status, message: v.message }));
-  b.addSchema('ErrorCode', { type: 'string', enum: Object.keys(ERROR_CODES), description: 'Every error code the daemon uses' });
-
+    .addSecurityScheme('bearer', { type: 'http', scheme: 'bearer', description: 'A token whose sha256 is in [daemon.auth] tokens' })
+    .addSchema('ErrorCode', { type: 'string', enum: Object.keys(ERROR_CODES), description: 'Every error code the daemon uses' });
   for (const route of routes) {
-    const responses: ResponsesObject = {};
-    const op: OperationObject = {
-      summary: route.summary,
-      operationId: `${route.method.toLowerCase()}${route.path.replace(/[/:]+([a-z])/g, (_, c: string) => c.toUpperCase()).replace(/[^A-Za-z]/g, '')}`,
-      tags: [route.tag],
-      parameters: parameters(route),
-      responses,
-    };
-    if (route.auth === false || !authEnabled) op.security = [];
-    else op.security = [{ bearer: [] }];
-    if (route.body) {
-      op.requestBody = { required: false, content: { 'application/json': { schema: schema(route.body) } } };
-    }
-    for (const [status, spec] of Object.entries(route.responses)) {
-      responses[status] = spec.schema
-        ? { description: spec.description, content: { [spec.contentType ?? 'application/json']: { schema: schema(spec.schema) } } }
-        : spec.contentType
-          ? { description: spec.description, content: { [spec.contentType]: { schema: { type: 'string' } } } }
-          : { description: spec.description };
-    }
-    Object.assign(responses, errorResponses(routeErrorCodes(route, pipeline)));
     const path = openApiPath(route.path);
     const existing = (b.getSpec().paths ?? {})[path] ?? {};
-    b.addPath(path, { ...existing, [route.method.toLowerCase()]: op });
+    b.addPath(path, { ...existing, [route.method.toLowerCase()]: operation(route, pipeline) });
   }
-
-  b.addPath(WS_PATH, {
-    get: {
-      summary: 'Event stream (WebSocket upgrade)',
-      operationId: 'getWsEvents',
-      tags: ['events'],
-      description:
-        'Upgrade to a WebSocket. First message: `Snapshot` {seq, hosts[]} (or, with `since`, the missed events, or `Resync` + `Snapshot` ' +
-        'when the replay buffer no longer reaches back). Then every event (one of `StreamEvent`; every message: `StreamMessage`) with a monotonic `seq`. `HostUpdated` carries a host’s whole status after any change, so a client that applies it holds what `GET /hosts` serves. ' +
-        'Send `{"type":"filter", hosts?, tags?, groups?, types?}` to change the filter. A client too slow to keep up is closed with code 4008.',
-      security: authEnabled ? [{ bearer: [] }] : [],
-      parameters: [
-        { name: 'since', in: 'query', required: false, schema: { type: 'integer', minimum: 0 }, description: 'Resume after this seq' },
-        { name: 'hosts', in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
-        { name: 'tags', in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
-        { name: 'groups', in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
-        { name: 'types', in: 'query', required: false, schema: { type: 'array', items: { type: 'string' } }, style: 'form', explode: true },
-        { name: 'token', in: 'query', required: false, schema: { type: 'string' }, description: 'Bearer token for browsers' },
-      ],
-      responses: {
-        '101': { description: 'Switching to the WebSocket protocol' },
-        // The upgrade is decided in ws.ts: a bad since/types, or (auth on) a missing token.
-        ...errorResponses(authEnabled ? ['VALIDATION_FAILED', 'UNAUTHORIZED'] : ['VALIDATION_FAILED']),
-      },
-    },
-  });
+  b.addPath(WS_PATH, { get: wsOperation(pipeline.auth) });
   const spec = b.getSpec() as unknown as Record<string, unknown>;
-  (spec as { 'x-error-codes'?: unknown })['x-error-codes'] = errorCodes;
+  spec['x-error-codes'] = Object.entries(ERROR_CODES).map(([code, v]) => ({ code, status: v.status, message: v.message }));
   return spec;
 }

@@ -19,6 +19,11 @@ import { RequestOrderedAudit } from '../src/audit/request-order.js';
 import { Broadcaster } from '../src/events/broadcaster.js';
 import { JobStore } from '../src/jobs/job-store.js';
 import { ReadModel } from '../src/state/read-model.js';
+import { Recovery } from '../src/app/recovery.js';
+import type { Lifecycle } from '../common/host-machine.js';
+import type { PortMessage } from '../common/thread-protocol.js';
+import type { HostStatus } from '../common/schemas/host.js';
+import { hostStatus } from './helpers/host-status.js';
 
 const KEYS = ['timestamp', 'action', 'host', 'user', 'source_ip', 'result', 'job_id', 'request_id'];
 const quiet = pino({ level: 'silent' });
@@ -252,33 +257,56 @@ except Exception: pass
   await none.close();
 });
 
-t.test('actor audit: update started/finished and reboot triggered, with the job user', async (t) => {
+t.test('actor audit: the machine\'s lifecycle facts become lines, with the job user', async (t) => {
   const model = new ReadModel();
   const jobs = new JobStore();
   const b = new Broadcaster(model, jobs, quiet, 100);
   const records: AuditRecord[] = [];
-  attachActorAudit(b, jobs, model, { record: (r) => records.push(r) });
+  attachActorAudit(b.lifecycle, jobs, { record: (r) => records.push(r) });
   const job = jobs.create({ kind: 'update', hosts: ['h1'], request_id: 'rq-1', user: 'alice' });
-  const ev = (e: object) => b.emit({ job_id: job.id, request_id: 'rq-1', ...e } as never);
-  ev({ type: 'HostStateChanged', host: 'h1', from: 'idle', to: 'querying' });
-  ev({ type: 'HostStateChanged', host: 'h1', from: 'querying', to: 'pending_updates' });
-  ev({ type: 'HostStateChanged', host: 'h1', from: 'pending_updates', to: 'updating' });
-  ev({ type: 'UpdateCompleted', host: 'h1', result: { success: true, dry_run: false, upgraded: 3, new: 0, removed: 0, reboot_required: true, reboot_packages: ['linux-image'], packages: [] } });
-  ev({ type: 'HostStateChanged', host: 'h1', from: 'updating', to: 'waiting_reboot' });
-  ev({ type: 'HostStateChanged', host: 'h1', from: 'waiting_reboot', to: 'rebooting' });
-  ev({ type: 'HostStateChanged', host: 'h1', from: 'rebooting', to: 'verifying' });
-  ev({ type: 'HostStateChanged', host: 'h1', from: 'verifying', to: 'idle' });
+  // The actor's port messages of one update, as a shard posts them (status and events left out).
+  const fact = (host: string, f: Lifecycle, jobId: string | null = job.id): PortMessage => ({ kind: 'lifecycle', host, fact: f, job_id: jobId, request_id: jobId ? 'rq-1' : null });
+  b.onBatch(0, [fact('h1', { kind: 'update_started', dry_run: false })]);
+  b.onBatch(0, [fact('h1', { kind: 'update_finished', dry_run: false, result: 'ok', upgraded: 3, reboot_required: true }), fact('h1', { kind: 'reboot_triggered' })]);
   t.match(records, [
-    { action: 'update.started', host: 'h1', user: 'alice', job_id: job.id, request_id: 'rq-1', result: 'ok' },
+    { action: 'update.started', host: 'h1', user: 'alice', job_id: job.id, request_id: 'rq-1', result: 'ok', details: { dry_run: false } },
     { action: 'update.finished', host: 'h1', user: 'alice', result: 'ok', details: { upgraded: 3, reboot_required: true } },
     { action: 'reboot.triggered', host: 'h1', user: 'alice', job_id: job.id, result: 'ok' },
   ]);
   t.equal(records.length, 3, 'nothing else');
+  t.equal(b.lifecycle.openUpdate('h1'), null, 'the update is closed');
 
-  const q = jobs.create({ kind: 'query', hosts: ['h2'], request_id: null, user: null });
-  b.emit({ type: 'HostStateChanged', host: 'h2', from: 'idle', to: 'querying', job_id: q.id } as never);
-  b.emit({ type: 'HostStateChanged', host: 'h2', from: 'querying', to: 'idle', job_id: q.id } as never);
-  t.equal(records.length, 3, 'a plain query is not an update');
+  // A reboot the maintenance window started later has no job: no user.
+  b.onBatch(0, [fact('h2', { kind: 'reboot_triggered' }, null)]);
+  t.match(records[3], { action: 'reboot.triggered', host: 'h2', user: null, job_id: null, request_id: null });
+});
+
+t.test('actor audit: an update cut short by a lost worker finishes with WORKER_FAILED, through the machine', async (t) => {
+  const model = new ReadModel();
+  const jobs = new JobStore();
+  const b = new Broadcaster(model, jobs, quiet, 100);
+  const records: AuditRecord[] = [];
+  attachActorAudit(b.lifecycle, jobs, { record: (r) => records.push(r) });
+  const job = jobs.create({ kind: 'fleet_update', hosts: ['h1', 'h2'], request_id: 'rq-2', user: 'bob' });
+  const status = (name: string, state: HostStatus['state']): HostStatus => hostStatus(name, { state, job_id: job.id });
+  b.onBatch(0, [
+    { kind: 'status', status: status('h1', 'updating') },
+    { kind: 'lifecycle', host: 'h1', fact: { kind: 'update_started', dry_run: true }, job_id: job.id, request_id: 'rq-2' },
+    // h2 rebooting: its update finished before the worker went.
+    { kind: 'status', status: status('h2', 'rebooting') },
+  ]);
+  const recovery = new Recovery({ hosts: model, jobs, emit: (e) => b.emit(e), lifecycle: b.lifecycle, audit: { record: (r) => records.push(r) }, log: quiet });
+  recovery.shardLost(() => true, 'worker died');
+  t.match(
+    records.map((r) => [r.action, r.host, r.result]),
+    [
+      ['update.started', 'h1', 'ok'],
+      ['update.finished', 'h1', 'WORKER_FAILED'],
+      ['host.interrupted', 'h1', 'interrupted: worker died during updating'],
+      ['host.interrupted', 'h2', 'interrupted: worker died during rebooting'],
+    ],
+  );
+  t.match(records[1], { user: 'bob', job_id: job.id, request_id: 'rq-2', details: { dry_run: true, upgraded: 0 } });
 });
 
 t.test('an actor line that arrives before its request line is written after it; one whose request never comes still lands', async (t) => {

@@ -27,7 +27,10 @@ interface World {
 }
 
 async function startWorld(nats: NatsServer, id: string): Promise<World> {
-  const settings: ClusterSettings = { enabled: true, servers: [nats.url], auth: { kind: 'none' }, tls_ca_file: null, node_id: id, partitions: PARTITIONS, lease_ttl_ms: TTL_MS };
+  const settings: ClusterSettings = { enabled: true, servers: [nats.url], auth: { kind: 'none' }, tls_ca_file: null, node_id: id, partitions: PARTITIONS, lease_ttl_ms: TTL_MS,
+    events_retention: { max_age_ms: 3_600_000, max_msgs: 100_000, max_bytes: 64 * 1024 ** 2 },
+    jobs_retention: { max_age_ms: 3_600_000, max_bytes: 64 * 1024 ** 2 },
+  };
   const hosts = new Map<string, Partial<HostStatus>>();
   const detached: string[] = [];
   const world = { hosts, detached } as World;

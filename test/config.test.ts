@@ -151,7 +151,13 @@ t.test('[cluster]: off by default; defaults and credentials; errors name the key
     FILE,
     {},
   ).cluster;
-  t.same(on, { enabled: true, servers: ['nats://127.0.0.1:4222', 'tls://nats.example:4222'], auth: { kind: 'nkey', seed_file: seed }, tls_ca_file: null, node_id: 'node-a.dc1', partitions: 64, lease_ttl_ms: 5000 });
+  t.same(on, { enabled: true, servers: ['nats://127.0.0.1:4222', 'tls://nats.example:4222'], auth: { kind: 'nkey', seed_file: seed }, tls_ca_file: null, node_id: 'node-a.dc1', partitions: 64, lease_ttl_ms: 5000,
+    events_retention: { max_age_ms: 86_400_000, max_msgs: 1_000_000, max_bytes: 1024 ** 3 },
+    jobs_retention: { max_age_ms: 7 * 86_400_000, max_bytes: 1024 ** 3 },
+  });
+  const kept = parseConfig('[cluster]\nevents_max_age_s = 3600\nevents_max_msgs = 50000\nevents_max_bytes = 10485760\njobs_max_age_s = 86400\njobs_max_bytes = 2097152', FILE, {}).cluster;
+  t.same(kept.events_retention, { max_age_ms: 3_600_000, max_msgs: 50_000, max_bytes: 10_485_760 }, 'event stream retention from [cluster]');
+  t.same(kept.jobs_retention, { max_age_ms: 86_400_000, max_bytes: 2_097_152 }, 'jobs bucket retention from [cluster]');
   t.same(parseConfig('[cluster]\ntoken = "s3cret"', FILE, {}).cluster.auth, { kind: 'token', token: 's3cret' });
   t.same(parseConfig('[cluster]\nuser = "a"\npassword = "b"', FILE, {}).cluster.auth, { kind: 'user', user: 'a', password: 'b' });
 
@@ -168,5 +174,11 @@ t.test('[cluster]: off by default; defaults and credentials; errors name the key
   fails(t, '[cluster]\npassword = "a"', /cluster\.user is required with cluster\.password/);
   fails(t, '[cluster]\nnkey_seed_file = "/nonexistent/seed.nk"', /cluster\.nkey_seed_file cannot read \/nonexistent\/seed\.nk/);
   fails(t, '[cluster]\ntls_ca_file = "/nonexistent/ca.pem"', /cluster\.tls_ca_file cannot read/);
+  const age = fails(t, '[cluster]\nenabled = false\nevents_max_age_s = 10', /cluster\.events_max_age_s must be an integer 60\.\.31536000/);
+  t.equal(age?.line, 3, 'the key line');
+  fails(t, '[cluster]\nevents_max_msgs = 5', /cluster\.events_max_msgs must be an integer 1000\.\./);
+  fails(t, '[cluster]\nevents_max_bytes = "1G"', /cluster\.events_max_bytes must be an integer/);
+  fails(t, '[cluster]\njobs_max_age_s = 60', /cluster\.jobs_max_age_s must be an integer 3600\.\./);
+  fails(t, '[cluster]\njobs_max_bytes = 1024', /cluster\.jobs_max_bytes must be an integer 1048576\.\./);
   fails(t, '[cluster]\nleases_ttl_s = 5', /cluster\.leases_ttl_s is not a known key \(did you mean "lease_ttl_s"\?\)/);
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
-import { startSimulator, type FaultName, type SimHost, type Simulator } from '../harness/simulator/index.js';
+import { outdatedServices, startSimulator, type FaultName, type SimHost, type Simulator } from '../harness/simulator/index.js';
 import { KnownHostsFile, fingerprint } from '../workers/exec/known-hosts.js';
 import { CMD } from '../workers/pkg/commands.js';
 import { startDaemon, until, type Daemon, jobWithHosts } from '../harness/daemon.js';
@@ -52,7 +52,7 @@ async function waitJob(d: Daemon, id: string, timeoutMs: number): Promise<any> {
 
 const faulty = (h: SimHost) => h.faults.size > 0;
 /** What the daemon lists for a simulated host: its packages, plus each stack service whose tag moved in the registry. */
-const pendingOf = (h: SimHost) => h.pending.length + h.stacks.flatMap((st) => st.services).filter((sv) => sv.remote !== sv.running).length;
+const pendingOf = (h: SimHost) => h.pending.length + outdatedServices(h);
 const simName = (i: number) => `sim-${String(i).padStart(5, '0')}`;
 /** Hosts i with i % step === offset, of 1,000. */
 const every = (step: number, offset: number) => Array.from({ length: 1000 / step }, (_, k) => simName(k * step + offset)).join(',');

@@ -1,6 +1,6 @@
 // The pure transition table: every allowed edge, and refusals.
 import t from 'tap';
-import { INITIAL, TRANSITIONS, canTransition, transition, type Snapshot } from '../common/host-machine.js';
+import { INITIAL, TRANSITIONS, canTransition, transition, type Lifecycle, type MachineInput, type Snapshot } from '../common/host-machine.js';
 import { HOST_STATES } from '../common/schemas/host.js';
 import { COMMAND_ERRORS } from '../common/thread-protocol.js';
 
@@ -45,18 +45,18 @@ t.test('update from idle: query, then straight on to updating when something is 
   if (!o.ok) return t.fail('refused');
   t.equal(o.next.state, 'updating');
   t.same(o.effects, [{ kind: 'upgrade', dry_run: false }]);
-  const noReboot = transition(o.next, { type: 'UPGRADE_DONE', reboot_required: false });
+  const noReboot = transition(o.next, { type: 'UPGRADE_DONE', reboot_required: false, upgraded: 3 });
   if (!noReboot.ok) return t.fail('refused');
   t.equal(noReboot.next.state, 'idle');
   t.same(noReboot.effects, [{ kind: 'mark_updated' }]);
-  const reboot = transition(o.next, { type: 'UPGRADE_DONE', reboot_required: true });
+  const reboot = transition(o.next, { type: 'UPGRADE_DONE', reboot_required: true, upgraded: 3 });
   if (!reboot.ok) return t.fail('refused');
   t.equal(reboot.next.state, 'waiting_reboot');
   t.same(reboot.effects, [{ kind: 'reboot_if_allowed' }]);
 });
 
 t.test('a dry run never marks the host updated and never reboots', async (t) => {
-  const o = transition(snap('updating', { intent: { kind: 'update', dry_run: true } }), { type: 'UPGRADE_DONE', reboot_required: true });
+  const o = transition(snap('updating', { intent: { kind: 'update', dry_run: true } }), { type: 'UPGRADE_DONE', reboot_required: true, upgraded: 3 });
   if (!o.ok) return t.fail('refused');
   t.equal(o.next.state, 'idle');
   t.same(o.effects, []);
@@ -146,4 +146,50 @@ t.test('every refusal of an operator command is one the API documents for it (CO
     }
   }
   t.ok(refusals >= 20, `${refusals} refusals checked`);
+});
+
+/** The lifecycle facts of a run of inputs from `start`, in order (refused inputs tell nothing). */
+function factsOf(start: Snapshot, inputs: MachineInput[]): Lifecycle[] {
+  const out: Lifecycle[] = [];
+  let s = start;
+  for (const input of inputs) {
+    const o = transition(s, input);
+    if (!o.ok) throw new Error(`${input.type} refused in ${s.state}: ${o.reason}`);
+    if (o.lifecycle) out.push(o.lifecycle);
+    s = o.next;
+  }
+  return out;
+}
+
+t.test('lifecycle: an update starts when the machine takes it on and finishes once, however it ends', async (t) => {
+  const done = (extra: object) => ({ kind: 'update_finished', dry_run: false, result: 'ok', upgraded: 0, reboot_required: false, ...extra });
+  t.same(
+    factsOf(INITIAL, [{ type: 'UPDATE', dry_run: false }, { type: 'QUERY_DONE', pending: 3 }, { type: 'UPDATE', dry_run: false }, { type: 'UPGRADE_DONE', reboot_required: true, upgraded: 3 }, { type: 'REBOOT' }, { type: 'REBOOT_DONE' }, { type: 'VERIFY_OK' }]),
+    [{ kind: 'update_started', dry_run: false }, done({ upgraded: 3, reboot_required: true }), { kind: 'reboot_triggered' }],
+    'upgrade, reboot, verify: started once (the continue is the same update), finished at the upgrade, reboot triggered',
+  );
+  t.same(factsOf(INITIAL, [{ type: 'UPDATE', dry_run: true }, { type: 'QUERY_DONE', pending: 0 }]), [{ kind: 'update_started', dry_run: true }, done({ dry_run: true })], 'nothing pending');
+  t.same(
+    factsOf(INITIAL, [{ type: 'UPDATE', dry_run: true }, { type: 'QUERY_DONE', pending: 2 }, { type: 'UPDATE', dry_run: true }, { type: 'UPGRADE_DONE', reboot_required: false, upgraded: 2 }]),
+    [{ kind: 'update_started', dry_run: true }, done({ dry_run: true, upgraded: 2 })],
+    'a dry run finishes with what it would upgrade',
+  );
+  t.same(factsOf(INITIAL, [{ type: 'UPDATE', dry_run: false }, { type: 'OP_FAILED', code: 'SSH_CONNECTION_REFUSED', error: 'refused', at }]), [{ kind: 'update_started', dry_run: false }, done({ result: 'SSH_CONNECTION_REFUSED' })], 'the query failed');
+  t.same(
+    factsOf(snap('updating', { intent: { kind: 'update', dry_run: false } }), [{ type: 'INTERRUPTED', code: 'WORKER_FAILED', error: 'worker died', at }]),
+    [done({ result: 'WORKER_FAILED' })],
+    'interrupted while upgrading',
+  );
+  // A query left the host in pending_updates; an update from there starts without querying again.
+  t.same(
+    factsOf(INITIAL, [{ type: 'QUERY' }, { type: 'QUERY_DONE', pending: 2 }, { type: 'UPDATE', dry_run: false }, { type: 'UPGRADE_DONE', reboot_required: false, upgraded: 2 }]),
+    [{ kind: 'update_started', dry_run: false }, done({ upgraded: 2 })],
+    'an update of a host a query left pending',
+  );
+});
+
+t.test('lifecycle: queries, reboot failures, retries and acknowledgements are no update', async (t) => {
+  t.same(factsOf(INITIAL, [{ type: 'QUERY' }, { type: 'QUERY_DONE', pending: 0 }]), [], 'a query');
+  t.same(factsOf(snap('rebooting'), [{ type: 'OP_FAILED', code: 'REBOOT_TIMEOUT', error: 'never came back', at }, { type: 'ACKNOWLEDGE' }, { type: 'RETRY' }]), [], 'a failed reboot (its update had finished)');
+  t.same(factsOf(snap('waiting_reboot'), [{ type: 'REBOOT' }]), [{ kind: 'reboot_triggered' }], 'a reboot the operator asked for');
 });

@@ -102,7 +102,7 @@ async function upgrade(dryRun: boolean, t: EffectTarget): Promise<MachineInput> 
   t.event({ type: 'UpdateCompleted', host: t.name, result });
   if (!result.success) return failed(t, result.error_code ?? 'PKG_COMMAND_FAILED', result.error ?? 'upgrade failed');
   if (!dryRun) t.patchFacts({ pending_updates: 0 });
-  return { type: 'UPGRADE_DONE', reboot_required: result.reboot_required };
+  return { type: 'UPGRADE_DONE', reboot_required: result.reboot_required, upgraded: result.upgraded };
 }
 
 function failed(t: EffectTarget, code: string, message: string): MachineInput {

@@ -8,7 +8,7 @@ import { BUSY_STATES, type HostState, type HostStatus, type ResolvedHost } from 
 import type { UnstampedEvent } from '../common/schemas/events.js';
 import { isInWindow, msUntilWindow } from '../common/maintenance-window.js';
 import { now as clockNow } from '../common/clock.js';
-import { INITIAL, transition, type Effect, type MachineInput, type Snapshot } from '../common/host-machine.js';
+import { INITIAL, transition, type Effect, type MachineInput, type Outcome, type Snapshot } from '../common/host-machine.js';
 import type { HostOperations } from './operations.js';
 import { performEffect, type ActorFacts, type EffectTarget } from './actor-effects.js';
 
@@ -17,6 +17,8 @@ export interface ActorDeps {
   emit: (msg: PortMessage) => void;
   operations: HostOperations;
   now?: () => Date;
+  /** The shard's cap on operations running at once (operation-gate.ts); none: run at once. */
+  gate?: { enter(name: string): boolean; leave(): void };
 }
 
 const NO_TRACE: Trace = { job_id: null, request_id: null, user: null };
@@ -32,6 +34,8 @@ export class HostActor {
   #trace: Trace = NO_TRACE;
   #running = false;
   #queue: MachineInput[] = [];
+  /** An operation's first effects, waiting for the shard's gate (resume() runs them). */
+  #parked: Effect[] | null = null;
   #rebootTimer: NodeJS.Timeout | null = null;
   #stopped = false;
   #silent = false;
@@ -140,8 +144,9 @@ export class HostActor {
       at: this.#now().toISOString(),
     });
     if (!outcome.ok) return;
+    this.#parked = null; // a turn at the gate that comes later finds nothing to run
     this.#facts = { ...this.#facts, error: outcome.next.failed?.error ?? null };
-    this.#apply(outcome.next, outcome.changed);
+    this.#apply(outcome);
     this.#running = false;
     this.#maybeFinish();
   }
@@ -171,14 +176,36 @@ export class HostActor {
       this.#log('info', 'operation started', { input: input.type, user: trace.user });
     }
     if (input.type === 'RETRY') this.#facts = { ...this.#facts, error: null };
-    this.#apply(outcome.next, outcome.changed);
-    if (outcome.effects.length > 0) void this.#run(outcome.effects);
+    this.#apply(outcome);
+    if (outcome.effects.length > 0) this.#begin(outcome.effects);
     else this.#maybeFinish();
     return { ok: true, state: this.#snap.state };
   }
 
-  /** Runs effects in order; each effect's result is the next machine input. */
-  async #run(effects: Effect[]): Promise<void> {
+  /** Run an operation now, or park it until the shard's gate lets the host in (busy meanwhile). */
+  #begin(effects: Effect[]): void {
+    const gate = this.#deps.gate;
+    // An acknowledge during a running operation runs beside it, as it always did.
+    if (!gate || this.#running) {
+      void this.#run(effects, false);
+      return;
+    }
+    this.#running = true;
+    if (gate.enter(this.name)) void this.#run(effects, true);
+    else this.#parked = effects;
+  }
+
+  /** The gate's turn (OperationGate's wake): false when nothing is left to run (interrupted, removed). */
+  resume(): boolean {
+    const effects = this.#parked;
+    this.#parked = null;
+    if (!effects || this.#stopped) return false;
+    void this.#run(effects, true);
+    return true;
+  }
+
+  /** Runs effects in order; each effect's result is the next machine input. `admitted`: leaves the gate when done. */
+  async #run(effects: Effect[], admitted: boolean): Promise<void> {
     this.#running = true;
     const pending = [...effects];
     try {
@@ -191,11 +218,12 @@ export class HostActor {
           this.#log('warn', 'machine refused an effect result', { input: input.type, reason: outcome.reason });
           continue;
         }
-        this.#apply(outcome.next, outcome.changed);
+        this.#apply(outcome);
         pending.push(...outcome.effects);
       }
     } finally {
       this.#running = false;
+      if (admitted) this.#deps.gate?.leave();
       this.#maybeFinish();
     }
   }
@@ -240,12 +268,15 @@ export class HostActor {
     return null;
   }
 
-  #apply(next: Snapshot, changed: boolean): void {
+  #apply({ next, changed, lifecycle }: Extract<Outcome, { ok: true }>): void {
     const from = this.#snap.state;
     this.#snap = next;
     // Status first, so a client that reacts to the event reads the new state.
     this.#publishStatus();
     if (changed) this.#event({ type: 'HostStateChanged', host: this.name, from, to: next.state });
+    if (lifecycle && !this.#silent) {
+      this.#deps.emit({ kind: 'lifecycle', host: this.name, fact: lifecycle, job_id: this.#trace.job_id, request_id: this.#trace.request_id });
+    }
   }
 
   /** An operation ended (the host rests): report its job's outcome once. */

@@ -6,13 +6,14 @@ import { threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { TendhostError, asTendhostError } from '../common/errors.js';
-import type { CommandReply, PortMessage, ReplyOf, TaskKind, TaskOf, WorkerReply, WorkerTask } from '../common/thread-protocol.js';
+import { decodeAttachHosts, encodeBatch, type CommandReply, type PortMessage, type ReplyOf, type TaskKind, type TaskOf, type WorkerReply, type WorkerTask } from '../common/thread-protocol.js';
 import type { DaemonSettingsForWorkers } from '../common/config-types.js';
 import type { HostStatus, ResolvedHost } from '../common/schemas/host.js';
 import { lowerThisThreadPriority } from '../common/thread-priority.js';
 import { nameThisThread } from '../common/thread-name.js';
 import { HostActor } from './actor.js';
 import { createHostOperations, createShardResources, type ShardResources } from './operations.js';
+import { OperationGate } from './operation-gate.js';
 
 interface ShardState {
   shard: number;
@@ -20,6 +21,8 @@ interface ShardState {
   settings: DaemonSettingsForWorkers;
   resources: ShardResources;
   actors: Map<string, HostActor>;
+  /** At most max_sessions_per_worker operations at once; the rest wait as names. */
+  gate: OperationGate;
 }
 
 let current: ShardState | null = null;
@@ -31,7 +34,7 @@ function flush(): void {
   if (!current || outbox.length === 0) return;
   const batch = outbox;
   outbox = [];
-  current.port.postMessage(batch);
+  current.port.postMessage(encodeBatch(batch));
 }
 
 /**
@@ -55,7 +58,7 @@ function emit(msg: PortMessage): void {
 function newActor(state: ShardState, host: ResolvedHost, groups: string[], restore?: Partial<HostStatus>): HostActor {
   let actor: HostActor | null = null;
   const operations = createHostOperations(host, state.settings, state.resources, (notice) => actor?.notice(notice));
-  actor = new HostActor(host, groups, { shard: state.shard, emit, operations }, restore);
+  actor = new HostActor(host, groups, { shard: state.shard, emit, operations, gate: state.gate }, restore);
   return actor;
 }
 
@@ -136,7 +139,7 @@ function flushStatuses(): void {
   const head = cut === -1 ? outbox : outbox.slice(0, cut);
   const statuses = head.filter((m) => m.kind === 'status');
   if (statuses.length === 0) return;
-  current.port.postMessage(statuses);
+  current.port.postMessage(encodeBatch(statuses));
   outbox = [...head.filter((m) => m.kind !== 'status'), ...(cut === -1 ? [] : outbox.slice(cut))];
 }
 
@@ -144,12 +147,18 @@ function flushStatuses(): void {
 const HANDLERS: { [K in TaskKind]: (task: TaskOf<K>) => ReplyOf<K> | Promise<ReplyOf<K>> } = {
   attach(task) {
     if (current) throw new TendhostError('INTERNAL', `worker already owns shard ${current.shard}`);
-    lowerThisThreadPriority(task.settings.nice);
     nameThisThread(`shard-${task.shard}`);
     const resources = createShardResources(task.settings);
-    current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors: new Map() };
-    for (const h of task.hosts) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));
+    const actors = new Map<string, HostActor>();
+    const gate = new OperationGate(task.settings.ssh.max_sessions_per_worker, (name) => actors.get(name)?.resume() ?? false);
+    current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors, gate };
+    for (const h of decodeAttachHosts(task.hosts_json)) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));
     startMetrics(current);
+    // Building the actors and posting their first statuses (after this returns)
+    // is start-up work the front waits for, not background work: the thread
+    // drops to worker_nice only then. At nice 10 on a busy machine, 50,000
+    // actors took several times as long to come up.
+    setImmediate(() => lowerThisThreadPriority(task.settings.nice));
     return { kind: 'attached', shard: task.shard, hosts: current.actors.size, thread_id: threadId };
   },
   add_host(task) {

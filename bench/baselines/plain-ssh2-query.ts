@@ -27,6 +27,7 @@ import type { Client as SshClient } from 'ssh2';
 import { parse } from 'smol-toml';
 import { CMD } from '../../workers/pkg/commands.js';
 import { manifestUrl, parseImageRef } from '../../workers/pkg/image-ref.js';
+import { containerIds, parseContainerStates } from '../../workers/pkg/compose-services.js';
 import { STACK_SERVICES } from '../../harness/simulator/fleet.js';
 
 // The same ssh2 build the daemon uses on this runtime (TENDHOST_SSH2_PATCH).
@@ -42,12 +43,22 @@ interface FleetHost {
   compose_paths?: string[];
 }
 
+/** A command, or one built from the previous command's output (null: nothing to send). */
+export type Step = string | ((previous: string) => string | null);
+
+/** The image each service's first container runs, as the daemon reads it (workers/pkg/compose.ts). */
+function runningImages(states: string): string[] {
+  const byService = new Map<string, string>();
+  for (const c of parseContainerStates(states)) if (!byService.has(c.service) && c.image) byService.set(c.service, c.image);
+  return [...byService.values()];
+}
+
 /**
  * What tendhost sends on a dry run, per persona (pinned by the benchmark: it
  * compares the simulator's exec counters of both runs). The apt simulation
  * runs once: the dry run reuses the query's (workers/operations.ts).
  */
-export function dryRunCommands(h: FleetHost, known = false): string[] {
+export function dryRunCommands(h: FleetHost, known = false): Step[] {
   // A daemon that has queried the host before remembers its OS and tools (workers/operations.ts).
   const probe: string[] = known ? [] : [CMD.osRelease, CMD.detectTools];
   if (h.tags.includes('fedora')) return [...probe, CMD.rpmCheckUpdate('dnf'), CMD.rpmUpgradeDryRun('dnf')];
@@ -56,11 +67,12 @@ export function dryRunCommands(h: FleetHost, known = false): string[] {
   if (dirs.length === 0) return apt;
   // The query and then the dry run each check every stack against the registry (one HEAD per image).
   const refs = STACK_SERVICES.map((s) => `${s.image}:${s.tag}`);
-  const check: string[] = [CMD.dockerConfig];
+  const check: Step[] = [CMD.dockerConfig];
   dirs.forEach((dir, i) => {
-    // The daemon also inspects the running containers and their images; their ids are not known here,
-    // so this list sends the tag inspection only (two execs fewer per stack than the daemon).
-    check.push(CMD.composeFind(dir), CMD.composeConfig('v2', dir), CMD.composePs('v2', dir), CMD.imageDigests(refs));
+    // As the daemon: the stack's containers, then the local images of its tags and of what those containers run.
+    check.push(CMD.composeFind(dir), CMD.composeConfig('v2', dir), CMD.composePs('v2', dir));
+    check.push((ps) => (containerIds(ps).length > 0 ? CMD.containerStates(containerIds(ps)) : null));
+    check.push((states) => CMD.imageDigests([...new Set([...refs, ...runningImages(states)])]));
     if (i === 0) check.push(...refs.map((r) => CMD.registryHead(manifestUrl(parseImageRef(r)))));
   });
   return [...apt, ...check, ...check];
@@ -134,10 +146,14 @@ async function queryAll(hosts: FleetHost[], keyOf: (path: string) => Buffer, con
       let c: SshClient | null = null;
       try {
         c = await connect(h, keyOf(h.ssh_key));
-        for (const command of dryRunCommands(h, known)) {
+        let previous = '';
+        for (const step of dryRunCommands(h, known)) {
+          const command = typeof step === 'string' ? step : step(previous);
+          if (command === null) continue;
           const r = await exec(c, command);
           execs++;
           pending += countPending(command, r.stdout);
+          previous = r.stdout;
         }
         ok++;
       } catch (err) {

@@ -30,7 +30,8 @@ export const JobHostResult = Type.Object(
 );
 export type JobHostResult = Static<typeof JobHostResult>;
 
-const JobFields = {
+/** A job's own fields (what a job record has besides its hosts and counts). */
+export const JobFields = {
   id: Type.String(),
   kind: JobKind,
   state: JobState,

@@ -27,7 +27,10 @@ export interface FleetSummary {
   dead: number;
   personas: Record<PersonaName, number>;
   faults: Record<string, number>;
+  /** Pending packages, every host. */
   pending: number;
+  /** Outdated compose services, every host: with `pending`, what the daemon reports as pending updates. */
+  pending_images: number;
   connections: number;
   auth_ok: number;
   auth_rejected: number;

@@ -130,6 +130,13 @@ export function recordCommand(host: SimHost, command: string, raw = command): vo
   if (host.recent.length > RECENT_MAX) host.recent.shift();
 }
 
+/** Stack services whose registry image differs from the one running: pending updates as the daemon counts them, besides packages. */
+export function outdatedServices(h: SimHost): number {
+  let n = 0;
+  for (const s of h.stacks) for (const x of s.services) if (x.running !== x.remote) n++;
+  return n;
+}
+
 /** The public view of a host (control endpoint, tests). */
 export function hostView(h: SimHost) {
   return {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startControl } from './control.js';
 import type { FaultName } from './faults.js';
 import { aptPending, buildFleet, rpmPending } from './fleet.js';
-import { newCounters, PERSONAS, type PersonaName, type SimHost } from './host.js';
+import { newCounters, outdatedServices, PERSONAS, type PersonaName, type SimHost } from './host.js';
 import { fingerprint, hostKey, loadOrCreateClientKey } from './keys.js';
 import { HostListeners } from './listeners.js';
 import { DEFAULTS, type SimulatorOptions } from './options.js';
@@ -18,7 +18,7 @@ import { seededRng } from './faults.js';
 
 export type { SimulatorOptions } from './options.js';
 export type { SimHost, HostView } from './host.js';
-export { hostView } from './host.js';
+export { hostView, outdatedServices } from './host.js';
 export { FAULTS, type FaultName } from './faults.js';
 
 import type { SimulatorControl, FleetSummary } from './control.js';
@@ -110,6 +110,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         personas,
         faults,
         pending: 0,
+        pending_images: 0,
         connections: 0,
         auth_ok: 0,
         auth_rejected: 0,
@@ -123,6 +124,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         if (h.rebooting) s.rebooting++;
         if (h.dead) s.dead++;
         s.pending += h.pending.length;
+        s.pending_images += outdatedServices(h);
         s.connections += h.counters.connections;
         s.auth_ok += h.counters.authOk;
         s.auth_rejected += h.counters.authRejected;

@@ -5,12 +5,13 @@
 // the reason; its job gets a failed result; clients and the audit hear of it.
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../../common/errors.js';
-import { transition } from '../../common/host-machine.js';
+import { transition, type Intent } from '../../common/host-machine.js';
 import { BUSY_STATES, type HostStatus } from '../../common/schemas/host.js';
 import type { JobRecord } from '../../common/schemas/job.js';
 import type { UnstampedStreamEvent } from '../../common/schemas/stream.js';
 import type { AuditRecord } from '../audit/audit-log.js';
 import { jobFinished } from '../events/job-announcer.js';
+import type { LifecycleFeed } from '../events/lifecycle-feed.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { LoadedState } from '../store/state-store.js';
 import type { RestoreFrom } from './host-registry.js';
@@ -30,6 +31,16 @@ export function wasInterrupted(s: HostStatus): boolean {
   return BUSY_STATES.has(s.state);
 }
 
+/** The machine's answer to an interruption of `prev`'s operation; `intent`: what that operation was doing, when known. */
+function interrupt(prev: HostStatus, interruption: Interruption, intent: Intent | null = null) {
+  const error = `interrupted: ${interruption.cause} during ${prev.state}`;
+  const out = transition(
+    { state: prev.state, intent, failed: prev.failed, retries: prev.failed?.retry_count ?? 0 },
+    { type: 'INTERRUPTED', code: interruption.code, error, at: interruption.at },
+  );
+  return out.ok ? { ...out, error } : null;
+}
+
 /** What an actor starts from: `prev`, or — when an interruption cut its operation short — the machine's failed state. */
 export function restoredStatus(prev: HostStatus, interruption: Interruption | null): Partial<HostStatus> {
   const restored: Partial<HostStatus> = {
@@ -42,13 +53,14 @@ export function restoredStatus(prev: HostStatus, interruption: Interruption | nu
     job_id: null,
   };
   if (!interruption || !wasInterrupted(prev)) return restored;
-  const error = `interrupted: ${interruption.cause} during ${prev.state}`;
-  const out = transition(
-    { state: prev.state, intent: null, failed: prev.failed, retries: prev.failed?.retry_count ?? 0 },
-    { type: 'INTERRUPTED', code: interruption.code, error, at: interruption.at },
-  );
-  if (!out.ok) return restored;
-  return { ...restored, state: out.next.state, failed: out.next.failed, error };
+  const out = interrupt(prev, interruption);
+  if (!out) return restored;
+  return { ...restored, state: out.next.state, failed: out.next.failed, error: out.error };
+}
+
+/** The status of a host that has never been touched (what its actor starts as anyway). */
+function isPristine(s: HostStatus): boolean {
+  return s.state === 'idle' && s.pending_updates === null && s.last_updated === null && s.error === null && s.failed === null && s.package_manager === null && s.job_id === null;
 }
 
 export interface RecoveryDeps {
@@ -56,6 +68,8 @@ export interface RecoveryDeps {
   jobs: Pick<JobStore, 'restore' | 'hostResult' | 'list'>;
   /** The broadcaster: clients resuming with ?since= see what recovery did. */
   emit(event: UnstampedStreamEvent): unknown;
+  /** The broadcaster's lifecycle feed: which hosts had an update under way, and where its end is told. */
+  lifecycle: Pick<LifecycleFeed, 'openUpdate' | 'report'>;
   audit: { record(r: AuditRecord): void } | null;
   log: Logger;
 }
@@ -75,7 +89,8 @@ export class Recovery {
     const stopped: Interruption = { cause: 'daemon stopped', code: 'INTERRUPTED', at: new Date().toISOString() };
     for (const [name, prev] of state.statuses) {
       if (!isHost(name)) continue;
-      this.#fromLastRun.set(name, restoredStatus(prev, stopped));
+      // A host that never did anything starts as a new actor would: nothing to carry over (or hold).
+      if (!isPristine(prev)) this.#fromLastRun.set(name, restoredStatus(prev, stopped));
       if (!wasInterrupted(prev)) continue;
       this.#interruptedAtStop.push({ name, prev });
       log.warn({ host: name, state: prev.state, job_id: prev.job_id }, `interrupted: daemon stopped during ${prev.state}`);
@@ -115,9 +130,12 @@ export class Recovery {
         jobs.hostResult({ kind: 'job_result', job_id: s.job_id, host: s.name, success: false, state: 'failed', error: `interrupted: ${what} during ${s.state}`, code: 'WORKER_FAILED' });
       }
       if (!wasInterrupted(s)) continue;
+      // The machine, given the update the host had under way (if any), fails it and ends that update.
+      const open = this.deps.lifecycle.openUpdate(s.name);
+      const out = interrupt(s, lost, open?.intent ?? null);
       // In order with the host's other events.
-      const to = restoredStatus(s, lost).state ?? s.state;
-      this.deps.emit({ type: 'HostStateChanged', host: s.name, from: s.state, to, ...(s.job_id ? { job_id: s.job_id } : {}) });
+      this.deps.emit({ type: 'HostStateChanged', host: s.name, from: s.state, to: out?.next.state ?? s.state, ...(s.job_id ? { job_id: s.job_id } : {}) });
+      if (open && out?.lifecycle) this.deps.lifecycle.report({ kind: 'lifecycle', host: s.name, fact: out.lifecycle, job_id: open.job_id, request_id: open.request_id });
       audit?.record({ action: 'host.interrupted', host: s.name, user: null, source_ip: null, result: `interrupted: ${what} during ${s.state}`, job_id: s.job_id });
     }
     return (name) => {

@@ -10,6 +10,11 @@ import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { isWrongRevision } from './buckets.js';
 import { leaseKey, partitionOfLeaseKey } from './partition.js';
 
+/** Margin between a holder giving a lease up and the server freeing it (job leases use the same). */
+export function leaseMargin(ttlMs: number): number {
+  return Math.max(1000, Math.floor(ttlMs / 5));
+}
+
 export interface LeaseValue {
   node_id: string;
   instance: string;
@@ -49,7 +54,7 @@ export class Leases {
     this.kv = kv;
     this.o = { now: Date.now, ...o };
     this.value = JSON.stringify({ node_id: o.nodeId, instance: o.instance } satisfies LeaseValue);
-    this.marginMs = Math.max(1000, Math.floor(o.ttlMs / 5));
+    this.marginMs = leaseMargin(o.ttlMs);
   }
 
   /** Follow every lease (for the owners view). */

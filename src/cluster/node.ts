@@ -55,7 +55,8 @@ export class ClusterNode {
     const nc = opts.nc ?? (await connectCluster(settings));
     const link = trackLink(nc);
     const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id });
-    const events = await openEventStream(nc, opts.retention);
+    const r = settings.events_retention;
+    const events = await openEventStream(nc, opts.retention ?? { maxAgeMs: r.max_age_ms, maxMsgs: r.max_msgs, maxBytes: r.max_bytes });
     let ownership: PartitionOwnership | null = null;
     const forwarder = new CommandForwarder(nc, { nodeId: settings.node_id, partitions: settings.partitions, owns: (p) => ownership?.owns(p) ?? false, handle: (cmd) => hooks.handle(cmd), failed: (err, cmd) => hooks.commandFailed?.(err, cmd) }, link);
     ownership = await PartitionOwnership.start(

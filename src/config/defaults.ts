@@ -135,6 +135,12 @@ function resolveCluster(cfg: ConfigFile, rel: (p: string) => string): ClusterSet
     node_id: c.node_id ?? hostname(),
     partitions: c.partitions ?? 256,
     lease_ttl_ms: (c.lease_ttl_s ?? 10) * 1000,
+    events_retention: {
+      max_age_ms: (c.events_max_age_s ?? 86_400) * 1000,
+      max_msgs: c.events_max_msgs ?? 1_000_000,
+      max_bytes: c.events_max_bytes ?? 1024 ** 3,
+    },
+    jobs_retention: { max_age_ms: (c.jobs_max_age_s ?? 7 * 86_400) * 1000, max_bytes: c.jobs_max_bytes ?? 1024 ** 3 },
   };
 }
 

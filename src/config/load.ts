@@ -37,17 +37,21 @@ export function findConfigFile(env: NodeJS.ProcessEnv = process.env, cwd = proce
   );
 }
 
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+/** Called as each loading stage ends (read, parse, validate, resolve): start-up reports where its time went. */
+export type StageLap = (stage: string) => void;
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, lap: StageLap = () => {}): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, null, `cannot read: ${(err as Error).message}`);
   }
-  return parseConfig(text, file, env);
+  lap('config_read');
+  return parseConfig(text, file, env, lap);
 }
 
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, lap: StageLap = () => {}): Config {
   let raw: unknown;
   try {
     raw = detachStrings(parse(text));
@@ -58,13 +62,17 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }
     throw new ConfigError(file, null, `TOML syntax error: ${(err as Error).message}`);
   }
+  lap('config_parse');
   if (!checkConfigFile.Check(raw)) {
     const first = describeSchemaError(ConfigFile, raw, [...checkConfigFile.Errors(raw)]);
     throw new ConfigError(file, first.key, first.message, findKeyLine(text, first.key));
   }
   const cfg = raw as ConfigFile;
   crossCheck(cfg, file, text);
-  return Object.freeze(applyDefaults(cfg, file, env)) as Config;
+  lap('config_validate');
+  const config = Object.freeze(applyDefaults(cfg, file, env)) as Config;
+  lap('config_resolve');
+  return config;
 }
 
 const MIN_WORKER_WATCHDOG_S = 5;

@@ -173,6 +173,12 @@ export const ClusterSection = Type.Object(
     node_id: Type.Optional(Type.String({ pattern: NODE_ID_PATTERN })),
     partitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
     lease_ttl_s: Type.Optional(Type.Integer({ minimum: 3, maximum: 600 })),
+    // Retention of what the cluster keeps in JetStream (docs/cluster.md, "Retention").
+    events_max_age_s: Type.Optional(Type.Integer({ minimum: 60, maximum: 31_536_000, description: 'Oldest event the stream keeps (how far back ?since= reaches)' })),
+    events_max_msgs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 1_000_000_000 })),
+    events_max_bytes: Type.Optional(Type.Integer({ minimum: 1_048_576, maximum: 1_099_511_627_776 })),
+    jobs_max_age_s: Type.Optional(Type.Integer({ minimum: 3600, maximum: 31_536_000, description: 'How long a job record is kept after its last write' })),
+    jobs_max_bytes: Type.Optional(Type.Integer({ minimum: 1_048_576, maximum: 1_099_511_627_776 })),
   },
   strict,
 );

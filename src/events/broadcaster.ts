@@ -11,6 +11,7 @@ import type { StreamEvent, UnstampedStreamEvent } from '../../common/schemas/str
 import { sameStatus } from '../state/same-status.js';
 import type { ReadModel } from '../state/read-model.js';
 import { ReplayBuffer, type StampedEvent } from './replay-buffer.js';
+import { LifecycleFeed } from './lifecycle-feed.js';
 
 export interface JobSink {
   hostResult(msg: Extract<PortMessage, { kind: 'job_result' }>): void;
@@ -62,6 +63,8 @@ export interface ShardMetrics {
 export class Broadcaster implements EventSource {
   readonly replay: ReplayBuffer;
   readonly shardMetrics = new Map<number, ShardMetrics>();
+  /** The hosts' update lifecycle, as their machines tell it (the audit listens). */
+  readonly lifecycle = new LifecycleFeed();
   #seq = 0;
   /** The events of the port batch being handled (null between batches). */
   #current: StampedEvent[] | null = null;
@@ -133,9 +136,11 @@ export class Broadcaster implements EventSource {
   /** A host's new status (from a shard, or a registration the API answers at once). */
   applyStatus(status: HostStatus): void {
     const prev = this.#model.apply(status);
-    this.#persist?.status(status);
     const known = prev ?? this.#baseline?.(status.name);
+    // Unchanged: the store holds it already (every change before was written) —
+    // a restart with 100,000 hosts writes no row for the hosts that come back as they were.
     if (known && sameStatus(known, status)) return;
+    this.#persist?.status(status);
     if (!known && !this.#announceNew) return;
     this.emit({ type: 'HostUpdated', host: status.name, status });
   }
@@ -143,6 +148,7 @@ export class Broadcaster implements EventSource {
   /** The host is gone; announced once, whoever tells first (the API, a reload, or its shard). */
   removeHost(name: string): void {
     if (!this.#model.remove(name)) return;
+    this.lifecycle.forget(name);
     this.#persist?.removed(name);
     this.emit({ type: 'HostRemoved', host: name });
   }
@@ -177,6 +183,9 @@ export class Broadcaster implements EventSource {
           break;
         case 'removed':
           this.removeHost(msg.name);
+          break;
+        case 'lifecycle':
+          this.lifecycle.report(msg);
           break;
         case 'job_result':
           this.#jobs.hostResult(msg);

@@ -3,6 +3,9 @@
 // `delay_ms` between them, stopping before the next batch once max_failures or
 // max_unreachable is crossed. Every selected host ends in exactly one of
 // completed / failed / unreachable / skipped, with its reason.
+// A rollout can also continue a job another process started (a cluster node
+// taking over from a dead coordinator): hosts already final are counted,
+// hosts still running are waited for, and batches go on from the last one.
 import type { JobRecord, JobHostResult } from '../../common/schemas/job.js';
 import type { PortMessage } from '../../common/thread-protocol.js';
 import { BUSY_STATES } from '../../common/schemas/host.js';
@@ -35,7 +38,16 @@ export class Rollout {
     this.job = job;
     this.#spec = spec;
     this.#deps = deps;
-    for (const h of job.hosts) this.#results.set(h.host, h);
+    for (const h of job.hosts) {
+      this.#results.set(h.host, h);
+      if (h.state !== 'pending' && h.state !== 'running') this.#counts[h.state]++;
+      this.#batch = Math.max(this.#batch, h.batch ?? 0);
+    }
+  }
+
+  /** Whether this rollout continues one that already started hosts (a job taken over). */
+  get resumed(): boolean {
+    return this.#batch > 0 || this.job.hosts.some((h) => h.state !== 'pending');
   }
 
   /** Claim every selected host no other rollout holds; the rest are skipped at start. */
@@ -71,13 +83,16 @@ export class Rollout {
 
   async run(): Promise<void> {
     const names = this.job.hosts.map((h) => h.host);
-    this.#deps.broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() });
+    const resumed = this.resumed;
+    if (!resumed) this.#deps.broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() });
     this.#skipClaimed(names);
+    let aborted = resumed ? await this.#resume() : null;
     const eligible = names.filter((n) => this.#results.get(n)?.state === 'pending');
-    const canary = eligible.slice(0, this.#spec.canary);
+    // A resumed rollout whose first batch started is past its canary.
+    const canary = this.#batch > 0 ? [] : eligible.slice(0, this.#spec.canary);
     const deferred: string[] = [];
-    let aborted = canary.length > 0 ? await this.#runCanary(canary) : null;
-    aborted ??= await this.#runInBatches(eligible.slice(this.#spec.canary), deferred, canary.length > 0);
+    if (!aborted && canary.length > 0) aborted = await this.#runCanary(canary);
+    aborted ??= await this.#runInBatches(eligible.slice(canary.length), deferred, this.#batch > 0);
     aborted ??= await this.#runDeferred(deferred);
     this.#end(names, aborted);
   }
@@ -86,7 +101,8 @@ export class Rollout {
   #skipClaimed(names: string[]): void {
     for (const n of names) {
       const owner = this.#deps.claims.get(n);
-      if (owner !== this.job.id) this.#finish(this.#results.get(n) as JobHostResult, 'skipped', null, null, `claimed by rollout ${owner ?? 'unknown'}`);
+      const h = this.#results.get(n) as JobHostResult;
+      if (owner !== this.job.id && h.state === 'pending') this.#finish(h, 'skipped', null, null, `claimed by rollout ${owner ?? 'unknown'}`);
     }
   }
 
@@ -94,8 +110,26 @@ export class Rollout {
   async #runCanary(canary: string[]): Promise<string | null> {
     // Canary hosts are never deferred: a canary that cannot run now is a failed canary.
     await this.#runBatch(canary, null);
+    return this.#canaryVerdict(canary);
+  }
+
+  #canaryVerdict(canary: string[]): string | null {
     const bad = canary.filter((n) => this.#results.get(n)?.state !== 'completed');
     return bad.length > 0 ? `canary failed on ${bad.map((n) => `${n} (${this.#results.get(n)?.state})`).join(', ')}` : null;
+  }
+
+  /**
+   * A job taken over: the hosts its previous coordinator had started are
+   * waited for (their owners report them, or they are recorded interrupted),
+   * then the canary, if it was the batch under way, is judged as usual.
+   */
+  async #resume(): Promise<string | null> {
+    const running = [...this.#results.values()].filter((h) => h.state === 'running');
+    this.#inProgress += running.length;
+    this.#progress();
+    await Promise.all(running.map((h) => new Promise<void>((resolve) => this.#waiting.set(h.host, resolve)).then(() => this.#waiting.delete(h.host))));
+    if (this.#spec.canary === 0) return null;
+    return this.#canaryVerdict(this.job.hosts.filter((h) => h.batch === 1).map((h) => h.host));
   }
 
   /** The hosts batch by batch (hosts outside their window go to `deferred`); the abort reason when a threshold is crossed. */

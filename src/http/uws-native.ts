@@ -93,3 +93,17 @@ export function loadUwsBuild(skipNative = false): LoadedUws {
   const dir = packageDir(FALLBACK);
   return { uws: loadFallback(dir), build: { build: 'fallback', package: FALLBACK, version: versionOf(dir), abi }, refused };
 }
+
+let loaded: LoadedUws | null = null;
+
+/**
+ * The uWS module serving this process, loaded once: a native build when one
+ * loads here, else the pure-JS fallback. The test switch
+ * TENDHOST_TEST_SWITCHES=no-native-uws pretends no binary loads.
+ */
+export function loadUws(): LoadedUws {
+  if (loaded) return loaded;
+  const skipNative = (process.env.TENDHOST_TEST_SWITCHES ?? '').split(',').includes('no-native-uws');
+  loaded = loadUwsBuild(skipNative);
+  return loaded;
+}

@@ -3,25 +3,12 @@
 // requests into plain `HttpRequest` values before any await, streams bodies
 // with a byte limit, corks every write, and wraps WebSockets in `WsClient`.
 import type * as UwsTypes from '@trufflesuite/uws-js-unofficial';
-import { loadUwsBuild, type LoadedUws } from './uws-native.js';
+import { loadUws, type LoadedUws } from './uws-native.js';
 import type { AbortState, HttpRequest, HttpResponse, Prepared, RequestHandlers, RunningServer, ServerOptions, WsClient, WsHandlers } from './uws-types.js';
 
 export type { LoadedUws };
+export { loadUws };
 export type * from './uws-types.js';
-
-let loaded: LoadedUws | null = null;
-
-/**
- * The uWS module serving this process, loaded once: a native build when one
- * loads here (see uws-native.ts), else the pure-JS fallback. The test switch
- * TENDHOST_TEST_SWITCHES=no-native-uws pretends no binary loads.
- */
-export function loadUws(): LoadedUws {
-  if (loaded) return loaded;
-  const skipNative = (process.env.TENDHOST_TEST_SWITCHES ?? '').split(',').includes('no-native-uws');
-  loaded = loadUwsBuild(skipNative);
-  return loaded;
-}
 
 function isResponse(x: HttpResponse | Prepared): x is HttpResponse {
   return (x as HttpResponse).status !== undefined;
@@ -201,7 +188,7 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
   const route = new HttpRoute(opts.http);
   app.any('/*', (res, req) => route.onRequest(res, req));
   const sockets = new Set<UwsTypes.WebSocket<T>>();
-  mountWebSocket(app, opts.ws, opts.http.ipForReads, sockets);
+  new WsRoute(opts.ws, opts.http.ipForReads, sockets).mount(app);
 
   let listenSocket: UwsTypes.us_listen_socket | null = null;
   return new Promise((resolve, reject) => {
@@ -230,75 +217,92 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
   });
 }
 
-/** The event stream's route: upgrade decided synchronously by its handlers; one WsClient per socket, inert once uWS reports it closed. */
-function mountWebSocket<T>(app: UwsTypes.TemplatedApp, handlers: WsHandlers<T>, ipForReads: boolean, sockets: Set<UwsTypes.WebSocket<T>>): void {
-  app.ws<T>(handlers.path, {
-    idleTimeout: handlers.idleTimeoutS,
-    maxBackpressure: handlers.maxBackpressure * 2,
-    closeOnBackpressureLimit: true as unknown as number, // typed as number, read as a flag
-    sendPingsAutomatically: true,
-    maxPayloadLength: 64 * 1024,
-    upgrade: (res, req, context) => {
-      const request = readRequest(req, res, ipForReads, true);
-      const key = req.getHeader('sec-websocket-key');
-      const protocol = req.getHeader('sec-websocket-protocol');
-      const extensions = req.getHeader('sec-websocket-extensions');
-      // Decided synchronously, inside uWS's callback: no abort can happen in between.
-      const decision = handlers.upgrade(request);
-      if ('status' in decision) {
-        writeResponse(res, decision);
-        return;
-      }
-      // Echo the first offered subprotocol (browsers may carry the token there).
-      const chosen = protocol.split(',')[0]?.trim() ?? '';
-      res.upgrade(decision.data, key, chosen, extensions, context);
-    },
-    open: (ws) => {
-      sockets.add(ws);
-      handlers.open(wrap(ws));
-    },
-    message: (ws, message) => {
-      handlers.message(wrap(ws), Buffer.from(message).toString('utf8'));
-    },
-    close: (ws, code) => {
-      sockets.delete(ws);
-      handlers.close(wrapClosed(ws), code);
-    },
-  });
+/** A socket's WsClient, and the switch that makes it inert once uWS reports the socket closed. */
+interface SocketWrapper<T> {
+  client: WsClient<T>;
+  markClosed(): void;
+}
 
-  // One wrapper per socket, keyed by the socket's user data; `markClosed`
-  // stops it touching the uWS socket, which is gone once uWS reports the close.
-  const wrappers = new WeakMap<object, { client: WsClient<T>; markClosed: () => void }>();
-  function wrapper(ws: UwsTypes.WebSocket<T>): { client: WsClient<T>; markClosed: () => void } {
+/** A WsClient over a uWS socket; `open` goes false when the socket is gone, and every call is a no-op from then on. */
+function socketWrapper<T>(ws: UwsTypes.WebSocket<T>): SocketWrapper<T> {
+  let open = true;
+  const client: WsClient<T> = {
+    data: ws.getUserData(),
+    send: (text) => open && ws.send(text, false) !== 2,
+    bufferedAmount: () => (open ? ws.getBufferedAmount() : 0),
+    subscribe: (t) => {
+      if (open) ws.subscribe(t);
+    },
+    unsubscribe: (t) => {
+      if (open) ws.unsubscribe(t);
+    },
+    close: (code, reason) => {
+      if (!open) return;
+      open = false;
+      ws.end(code, reason);
+    },
+  };
+  return { client, markClosed: () => (open = false) };
+}
+
+/** The event stream's route: upgrade decided synchronously by its handlers; one WsClient per socket, inert once uWS reports it closed. */
+class WsRoute<T> {
+  /** Keyed by the socket's user data: uWS hands the same socket over as different objects. */
+  readonly #wrappers = new WeakMap<object, SocketWrapper<T>>();
+
+  constructor(
+    private readonly handlers: WsHandlers<T>,
+    private readonly ipForReads: boolean,
+    private readonly sockets: Set<UwsTypes.WebSocket<T>>,
+  ) {}
+
+  mount(app: UwsTypes.TemplatedApp): void {
+    app.ws<T>(this.handlers.path, {
+      idleTimeout: this.handlers.idleTimeoutS,
+      maxBackpressure: this.handlers.maxBackpressure * 2,
+      closeOnBackpressureLimit: true as unknown as number, // typed as number, read as a flag
+      sendPingsAutomatically: true,
+      maxPayloadLength: 64 * 1024,
+      upgrade: (res, req, context) => this.#upgrade(res, req, context),
+      open: (ws) => {
+        this.sockets.add(ws);
+        this.handlers.open(this.#wrapper(ws).client);
+      },
+      message: (ws, message) => {
+        this.handlers.message(this.#wrapper(ws).client, Buffer.from(message).toString('utf8'));
+      },
+      close: (ws, code) => {
+        this.sockets.delete(ws);
+        const w = this.#wrapper(ws);
+        w.markClosed();
+        this.handlers.close(w.client, code);
+      },
+    });
+  }
+
+  #upgrade(res: UwsTypes.HttpResponse, req: UwsTypes.HttpRequest, context: UwsTypes.us_socket_context_t): void {
+    const request = readRequest(req, res, this.ipForReads, true);
+    const key = req.getHeader('sec-websocket-key');
+    const protocol = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    // Decided synchronously, inside uWS's callback: no abort can happen in between.
+    const decision = this.handlers.upgrade(request);
+    if ('status' in decision) {
+      writeResponse(res, decision);
+      return;
+    }
+    // Echo the first offered subprotocol (browsers may carry the token there).
+    const chosen = protocol.split(',')[0]?.trim() ?? '';
+    res.upgrade(decision.data, key, chosen, extensions, context);
+  }
+
+  #wrapper(ws: UwsTypes.WebSocket<T>): SocketWrapper<T> {
     const key = ws.getUserData() as object;
-    let w = wrappers.get(key);
+    let w = this.#wrappers.get(key);
     if (!w) {
-      let open = true;
-      const client: WsClient<T> = {
-        data: ws.getUserData(),
-        send: (text) => open && ws.send(text, false) !== 2,
-        bufferedAmount: () => (open ? ws.getBufferedAmount() : 0),
-        subscribe: (t) => {
-          if (open) ws.subscribe(t);
-        },
-        unsubscribe: (t) => {
-          if (open) ws.unsubscribe(t);
-        },
-        close: (code, reason) => {
-          if (!open) return;
-          open = false;
-          ws.end(code, reason);
-        },
-      };
-      w = { client, markClosed: () => (open = false) };
-      wrappers.set(key, w);
+      w = socketWrapper(ws);
+      this.#wrappers.set(key, w);
     }
     return w;
-  }
-  const wrap = (ws: UwsTypes.WebSocket<T>): WsClient<T> => wrapper(ws).client;
-  function wrapClosed(ws: UwsTypes.WebSocket<T>): WsClient<T> {
-    const w = wrapper(ws);
-    w.markClosed();
-    return w.client;
   }
 }

@@ -8,16 +8,19 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { TendhostError } from '../../common/errors.js';
-import type {
-  CommandReply,
-  HostCommand,
-  PortBatch,
-  Trace,
-  ReplyOf,
-  WorkerTask,
+import {
+  decodeBatch,
+  encodeAttachHosts,
+  type AttachHost,
+  type CommandReply,
+  type HostCommand,
+  type PortBatch,
+  type PortPost,
+  type Trace,
+  type ReplyOf,
+  type WorkerTask,
 } from '../../common/thread-protocol.js';
 import type { DaemonSettingsForWorkers } from '../../common/config-types.js';
-import type { HostStatus, ResolvedHost } from '../../common/schemas/host.js';
 import { shardOf } from './shard-of.js';
 
 type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
@@ -27,11 +30,7 @@ type PiscinaWorker = Parameters<Balancer>[1][number];
 const kQueueOptions = Piscina.queueOptionsSymbol;
 const WORKER_FILE = fileURLToPath(new URL('../../workers/shard.js', import.meta.url));
 
-export interface ShardHost {
-  host: ResolvedHost;
-  groups: string[];
-  restore?: Partial<HostStatus>;
-}
+export type ShardHost = AttachHost;
 
 export interface ShardPoolOptions {
   workers: number;
@@ -151,12 +150,12 @@ export class ShardPool {
   /** Start (or restart) one shard with its hosts. */
   async attach(shard: number, hosts: ShardHost[]): Promise<ReplyOf<'attach'>> {
     const { port1, port2 } = new MessageChannel();
-    port1.on('message', (batch: PortBatch) => {
+    port1.on('message', (post: PortPost) => {
       this.#lastHeard.set(shard, Date.now());
-      this.#opts.onBatch(shard, batch);
+      this.#opts.onBatch(shard, decodeBatch(post));
     });
     this.#ports.set(shard, port1);
-    const reply = await this.run({ kind: 'attach', shard, port: port2, settings: this.#opts.settings, hosts }, [port2]);
+    const reply = await this.run({ kind: 'attach', shard, port: port2, settings: this.#opts.settings, hosts_json: encodeAttachHosts(hosts) }, [port2]);
     this.#lastHeard.set(shard, Date.now());
     this.#attached.add(shard);
     return reply;

@@ -9,7 +9,8 @@ import { Summary } from './components/summary.js';
 import { Filters } from './components/filters.js';
 import { HostTable } from './components/host-table.js';
 import { HostDetail } from './components/host-detail.js';
-import { JobList, JobView } from './components/jobs.js';
+import { JobList } from './components/jobs.js';
+import { JobView } from './components/job-view.js';
 import { RolloutForm } from './components/rollout-form.js';
 import { ConfirmDialog, Notice } from './components/confirm.js';
 

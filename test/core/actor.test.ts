@@ -56,6 +56,19 @@ t.test('a query rests in pending_updates; an update from there upgrades and mark
   t.match(done, { type: 'UpdateCompleted', result: { success: true, upgraded: 2, dry_run: false, reboot_required: false } });
 });
 
+t.test('the actor posts its machine\'s lifecycle facts with the operation\'s trace: a query is none, an update from pending_updates is one', async (t) => {
+  const rig = new ActorRig();
+  await rig.job({ kind: 'query' });
+  const facts = () => rig.emitted.flatMap((m) => (m.kind === 'lifecycle' ? [m] : []));
+  t.same(facts(), [], 'a query tells nothing');
+  await rig.job({ kind: 'update', dry_run: false });
+  const [started, finished] = facts();
+  t.match(started, { host: rig.actor.name, fact: { kind: 'update_started', dry_run: false }, job_id: /^job-/, request_id: /^req-job-/ });
+  t.match(finished, { fact: { kind: 'update_finished', result: 'ok', upgraded: 2, reboot_required: false }, job_id: started!.job_id });
+  t.equal(facts().length, 2);
+  walked(t, rig);
+});
+
 t.test('a dry run reports what it would do and changes nothing', async (t) => {
   const rig = new ActorRig();
   const r = await rig.job({ kind: 'update', dry_run: true });
@@ -242,7 +255,7 @@ t.test('the edges walked are exactly the table’s reachable edges', async (t) =
     RETRY: [{ type: 'RETRY' }],
     ACKNOWLEDGE: [{ type: 'ACKNOWLEDGE' }],
     QUERY_DONE: [{ type: 'QUERY_DONE', pending: 0 }, { type: 'QUERY_DONE', pending: 2 }],
-    UPGRADE_DONE: [{ type: 'UPGRADE_DONE', reboot_required: false }, { type: 'UPGRADE_DONE', reboot_required: true }],
+    UPGRADE_DONE: [{ type: 'UPGRADE_DONE', reboot_required: false, upgraded: 3 }, { type: 'UPGRADE_DONE', reboot_required: true, upgraded: 3 }],
     REBOOT_DONE: [{ type: 'REBOOT_DONE' }],
     VERIFY_OK: [{ type: 'VERIFY_OK' }],
     OP_FAILED: [{ type: 'OP_FAILED', code: 'INTERNAL', error: 'x', at: '2026-01-01T00:00:00Z' }],

@@ -6,7 +6,7 @@
 import { Rollout, type RolloutSpec } from '../../src/fleet/rollout.js';
 import type { ErrorCode } from '../../common/errors.js';
 import type { HostStatus, MaintenanceWindow, ResolvedHost } from '../../common/schemas/host.js';
-import type { JobRecord, JobState } from '../../common/schemas/job.js';
+import type { JobHostResult, JobRecord, JobState } from '../../common/schemas/job.js';
 import type { CommandReply } from '../../common/thread-protocol.js';
 import { hostStatus } from '../helpers/host-status.js';
 
@@ -60,7 +60,8 @@ export class RolloutRig {
   /** Hosts held by running rollouts (shared between rigs to run two at once). */
   readonly claims: Map<string, string>;
 
-  constructor(names: string[], spec: Partial<RolloutSpec> = {}, claims = new Map<string, string>(), id = 'job-1') {
+  /** `prior`: change the job's host results before the rollout sees them (a job another coordinator started). */
+  constructor(names: string[], spec: Partial<RolloutSpec> = {}, claims = new Map<string, string>(), id = 'job-1', prior: (hosts: JobHostResult[]) => void = () => {}) {
     this.claims = claims;
     for (const n of names) this.model.set(n, hostStatus(n));
     this.job = {
@@ -76,6 +77,7 @@ export class RolloutRig {
       error: null,
       hosts: names.map((host) => ({ host, state: 'pending', host_state: null, error: null, code: null, reason: null, finished_at: null })),
     };
+    prior(this.job.hosts);
     this.rollout = new Rollout(this.job, { ...SPEC, ...spec }, {
       pool: {
         command: (host, cmd, trace) => {

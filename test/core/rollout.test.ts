@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import { parseThreshold } from '../../src/fleet/threshold.js';
 import { rolloutSelector } from '../../src/fleet/fleet-filter.js';
 import { hostStatus } from '../helpers/host-status.js';
+import type { JobHostResult } from '../../common/schemas/job.js';
 import { RolloutRig, START, names, until } from './rollout-rig.js';
 
 /** Every job ends with each selected host in exactly one final state, and the counts agree everywhere. */
@@ -283,4 +284,50 @@ t.test('a big batch (600 hosts) starts over several turns, so the event loop kee
   t.same(accounting(t, rig), { completed: 600, failed: 0, unreachable: 0, skipped: 0 });
   t.ok(sentWhenOtherWorkRan > 0 && sentWhenOtherWorkRan < 600, `other work ran after ${sentWhenOtherWorkRan} of 600 starts`);
   t.equal(rig.eventsOf('FleetUpdateProgress').length, 601, 'one progress after the batch starts, one per finished host');
+});
+
+/** Mark hosts as another coordinator left them. */
+function left(hosts: JobHostResult[], marks: Record<string, [JobHostResult['state'], number]>): void {
+  for (const h of hosts) {
+    const m = marks[h.host];
+    if (!m) continue;
+    h.state = m[0];
+    h.batch = m[1];
+    if (m[0] !== 'running') h.finished_at = new Date(START).toISOString();
+    if (m[0] === 'failed') Object.assign(h, { error: 'apt failed', code: 'PKG_COMMAND_FAILED' });
+  }
+}
+
+t.test('a rollout taken over continues: final hosts counted, running ones waited for, batches go on from the last', async (t) => {
+  const rig = new RolloutRig(names(7), { batch_size: 2 }, new Map(), 'job-1', (hosts) =>
+    left(hosts, { h01: ['completed', 1], h02: ['failed', 1], h03: ['running', 2], h04: ['completed', 2] }),
+  );
+  t.equal(rig.rollout.resumed, true);
+  const done = rig.run();
+  await until(() => rig.eventsOf('FleetUpdateProgress').length > 0, 'the resumed progress');
+  t.match(rig.eventsOf('FleetUpdateProgress')[0], { batch: 2, completed: 2, failed: 1, in_progress: 1 }, 'counts carried over; h03 still in progress');
+  t.same(rig.sent, [], 'nothing new starts before the batch under way has ended');
+  rig.rollout.hostResult({ kind: 'job_result', job_id: 'job-1', host: 'h03', success: true, state: 'idle', error: null, code: null });
+  await done;
+  t.same(accounting(t, rig), { completed: 6, failed: 1, unreachable: 0, skipped: 0 });
+  t.same(rig.sent, ['h05', 'h06', 'h07'], 'only the hosts not started before, none twice');
+  t.same(rig.job.hosts.map((h) => h.batch), [1, 1, 2, 2, 3, 3, 4], 'batches numbered on from the last one');
+  t.equal(rig.eventsOf('FleetUpdateStarted').length, 0, 'no second FleetUpdateStarted');
+  t.same(rig.finished, [{ state: 'failed', error: null }]);
+});
+
+t.test('a rollout taken over during its canary judges the canary when it ends', async (t) => {
+  const rig = new RolloutRig(names(4), { batch_size: 2, canary: 1 }, new Map(), 'job-1', (hosts) => left(hosts, { h01: ['running', 1] }));
+  const done = rig.run();
+  await until(() => rig.eventsOf('FleetUpdateProgress').length > 0, 'the resumed progress');
+  rig.rollout.hostResult({ kind: 'job_result', job_id: 'job-1', host: 'h01', success: false, state: 'failed', error: 'boom', code: 'PKG_COMMAND_FAILED' });
+  await done;
+  t.same(accounting(t, rig), { completed: 0, failed: 1, unreachable: 0, skipped: 3 });
+  t.same(rig.sent, [], 'no host after a failed canary');
+  t.match(rig.finished, [{ state: 'failed', error: 'canary failed on h01 (failed)' }]);
+
+  const passed = new RolloutRig(names(4), { batch_size: 2, canary: 1 }, new Map(), 'job-2', (hosts) => left(hosts, { h01: ['completed', 1] }));
+  await passed.run();
+  t.same(accounting(t, passed), { completed: 4, failed: 0, unreachable: 0, skipped: 0 });
+  t.same(passed.sent, ['h02', 'h03', 'h04'], 'a canary that had passed is not run again');
 });

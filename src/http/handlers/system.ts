@@ -29,6 +29,13 @@ export const Health = Type.Object(
     workers: Type.Integer(),
     hosts: Type.Integer(),
     uws: UwsBuild,
+    startup: Type.Object(
+      {
+        ready_ms: Type.Number({ description: 'From process start to listening, in ms' }),
+        stages_ms: Type.Record(Type.String(), Type.Number(), { description: 'Each start-up stage (boot, config_parse, config_validate, store_load, shard_attach, …), in ms' }),
+      },
+      { description: 'Where start-up time went' },
+    ),
     cluster: Type.Optional(ClusterHealth),
   },
   { title: 'Health' },
@@ -43,6 +50,7 @@ export interface SystemRouteDeps {
   version: string;
   startedAt: number;
   uws: UwsBuild;
+  startup: { readonly totalMs: number; readonly stages: Readonly<Record<string, number>> };
   workers: number;
   hostCount(): number;
   /** Readiness: every worker up, the state store open. */
@@ -71,6 +79,7 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
           workers: sys.workers,
           hosts: sys.hostCount(),
           uws: sys.uws,
+          startup: { ready_ms: sys.startup.totalMs, stages_ms: sys.startup.stages },
           ...(c && {
             cluster: {
               node_id: c.node_id,

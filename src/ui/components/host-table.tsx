@@ -31,75 +31,95 @@ function when(iso: string | null): string {
   return s;
 }
 
+/** Enter or space opens the row's host; the arrow keys move between rows. */
+function rowKeyDown(e: KeyboardEvent & { currentTarget: HTMLElement }, open: () => void): void {
+  if (e.key === 'Enter' || e.key === ' ') {
+    e.preventDefault();
+    open();
+  } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    e.preventDefault();
+    const sib = e.key === 'ArrowDown' ? e.currentTarget.nextElementSibling : e.currentTarget.previousElementSibling;
+    (sib as HTMLElement | null)?.focus();
+  }
+}
+
+/**
+ * Row i of the table. A plain function, not a component: a component per row
+ * would add its own bookkeeping to every row of every frame.
+ */
+function hostRow(h: HostStatus, i: number, slot: number, selected: boolean, open: (name: string) => void) {
+  return (
+    <div
+      key={slot}
+      class={`row${selected ? ' selected' : ''}`}
+      role="row"
+      aria-rowindex={i + 2}
+      tabIndex={0}
+      data-host={h.name}
+      style={{ transform: `translateY(${i * ROW_HEIGHT}px)` }}
+      onClick={() => open(h.name)}
+      onKeyDown={(e) => rowKeyDown(e, () => open(h.name))}
+    >
+      <span role="cell" class="c-name">{h.name}</span>
+      <span role="cell" class="c-state">
+        <span class={`pill st-${h.state}`}>{STATE_LABEL[h.state]}</span>
+        {h.failed && !h.failed.acknowledged && <span class="muted"> unacknowledged</span>}
+      </span>
+      <span role="cell" class="c-addr">{h.addr}</span>
+      <span role="cell" class="c-pending">{h.pending_updates ?? '–'}</span>
+      <span role="cell" class="c-when">{when(h.last_updated)}</span>
+      <span role="cell" class="c-tags">{h.tags.join(', ')}</span>
+      <span role="cell" class="c-groups">{h.groups.join(', ')}</span>
+    </div>
+  );
+}
+
+function HeaderRow({ sort, desc }: { sort: SortKey; desc: boolean }) {
+  const sortBy = (k: SortKey) => setView(sort === k ? { desc: !desc } : { sort: k, desc: false });
+  return (
+    <div class="row head" role="row" aria-rowindex={1}>
+      {COLUMNS.map((c) => (
+        <span key={c.key} role="columnheader" class={`c-${c.key === 'last_updated' ? 'when' : c.key}`} aria-sort={sort === c.key ? (desc ? 'descending' : 'ascending') : 'none'}>
+          <button type="button" onClick={() => sortBy(c.key)}>
+            {c.label}
+            {sort === c.key ? (desc ? ' ▼' : ' ▲') : ''}
+          </button>
+        </span>
+      ))}
+    </div>
+  );
+}
+
+/** The element's height, kept current as it resizes. */
+function useHeight(el: { current: HTMLElement | null }, initial: number): number {
+  const [height, setHeight] = useState(initial);
+  useEffect(() => {
+    const e = el.current;
+    if (!e) return;
+    const ro = new ResizeObserver(() => setHeight(e.clientHeight));
+    ro.observe(e);
+    return () => ro.disconnect();
+  }, []);
+  return height;
+}
+
 export function HostTable({ rows }: { rows: HostStatus[] }) {
   const body = useRef<HTMLDivElement>(null);
   const [top, setTop] = useState(0);
-  const [height, setHeight] = useState(600);
-  useEffect(() => {
-    const el = body.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
+  const height = useHeight(body, 600);
   const v = view.value;
   const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(rows.length, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN);
-  const sortBy = (k: SortKey) => setView(v.sort === k ? { desc: !v.desc } : { sort: k, desc: false });
   const open = (name: string) => setView({ host: name, job: null });
   const visible = [];
   // Rows are keyed by their slot, not their host: scrolling rewrites the text of
   // the same elements instead of building a new row element per host that scrolls
   // into view (that was most of a scroll's cost in bench/dashboard).
   const slots = last - first;
-  for (let i = first; i < last; i++) {
-    const h = rows[i];
-    visible.push(
-      <div
-        key={i % slots}
-        class={`row${v.host === h.name ? ' selected' : ''}`}
-        role="row"
-        aria-rowindex={i + 2}
-        tabIndex={0}
-        data-host={h.name}
-        style={{ transform: `translateY(${i * ROW_HEIGHT}px)` }}
-        onClick={() => open(h.name)}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' || e.key === ' ') {
-            e.preventDefault();
-            open(h.name);
-          } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-            e.preventDefault();
-            const sib = e.key === 'ArrowDown' ? e.currentTarget.nextElementSibling : e.currentTarget.previousElementSibling;
-            (sib as HTMLElement | null)?.focus();
-          }
-        }}
-      >
-        <span role="cell" class="c-name">{h.name}</span>
-        <span role="cell" class="c-state">
-          <span class={`pill st-${h.state}`}>{STATE_LABEL[h.state]}</span>
-          {h.failed && !h.failed.acknowledged && <span class="muted"> unacknowledged</span>}
-        </span>
-        <span role="cell" class="c-addr">{h.addr}</span>
-        <span role="cell" class="c-pending">{h.pending_updates ?? '–'}</span>
-        <span role="cell" class="c-when">{when(h.last_updated)}</span>
-        <span role="cell" class="c-tags">{h.tags.join(', ')}</span>
-        <span role="cell" class="c-groups">{h.groups.join(', ')}</span>
-      </div>,
-    );
-  }
+  for (let i = first; i < last; i++) visible.push(hostRow(rows[i], i, i % slots, v.host === rows[i].name, open));
   return (
     <section class="table" role="table" aria-label="Hosts" aria-rowcount={rows.length + 1}>
-      <div class="row head" role="row" aria-rowindex={1}>
-        {COLUMNS.map((c) => (
-          <span key={c.key} role="columnheader" class={`c-${c.key === 'last_updated' ? 'when' : c.key}`} aria-sort={v.sort === c.key ? (v.desc ? 'descending' : 'ascending') : 'none'}>
-            <button type="button" onClick={() => sortBy(c.key)}>
-              {c.label}
-              {v.sort === c.key ? (v.desc ? ' ▼' : ' ▲') : ''}
-            </button>
-          </span>
-        ))}
-      </div>
+      <HeaderRow sort={v.sort} desc={v.desc} />
       <div class="body" ref={body} onScroll={(e) => setTop(e.currentTarget.scrollTop)} data-testid="table-body">
         <div class="spacer" style={{ height: `${rows.length * ROW_HEIGHT}px` }}>{visible}</div>
       </div>

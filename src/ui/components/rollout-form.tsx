@@ -12,10 +12,49 @@ const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 /** "3" → 3, "10%" → "10%", "" → undefined (the daemon's default). */
 const threshold = (s: string): number | string | undefined => (s.trim() === '' ? undefined : s.trim().endsWith('%') ? s.trim() : Number(s));
 
+const EMPTY_FORM = { tags: '', groups: '', exclude: '', batch: '10', delay: '0', canary: '0', maxFailures: '', maxUnreachable: '', dryRun: false, waitWindow: false };
+type Form = typeof EMPTY_FORM;
+
+/** The request the form stands for; empty fields are left to the daemon's defaults. */
+function requestBody(f: Form): FleetUpdateRequest {
+  const tags = list(f.tags);
+  const groups = list(f.groups);
+  const exclude = list(f.exclude);
+  const body: FleetUpdateRequest = {
+    batch_size: Number(f.batch) || 10,
+    delay_ms: Number(f.delay) || 0,
+    canary: Number(f.canary) || 0,
+    dry_run: f.dryRun,
+    wait_for_window: f.waitWindow,
+    filter: {
+      ...(tags.length ? { tags } : {}),
+      ...(groups.length ? { groups } : {}),
+      ...(exclude.length ? { exclude_hosts: exclude } : {}),
+    },
+  };
+  const mf = threshold(f.maxFailures);
+  const mu = threshold(f.maxUnreachable);
+  if (mf !== undefined) body.max_failures = mf;
+  if (mu !== undefined) body.max_unreachable = mu;
+  return body;
+}
+
+function confirmRollout(store: Store, body: FleetUpdateRequest, count: number): void {
+  confirmAction({
+    title: `Start a ${body.dry_run ? 'dry-run ' : ''}rollout on ${count} hosts?`,
+    action: 'Start rollout',
+    body: `Batches of ${body.batch_size}${body.canary ? ` after a canary of ${body.canary}` : ''}${body.delay_ms ? `, ${body.delay_ms} ms apart` : ''}.`,
+    run: async () => {
+      const r = await store.call((c) => c.fleetUpdate(body));
+      setView({ job: r.job_id });
+    },
+  });
+}
+
 export function RolloutForm({ store, hosts }: { store: Store; hosts: ReadonlyMap<string, HostStatus> }) {
   store.tick.value; // the preview follows the fleet (same Map, new contents)
-  const [f, setF] = useState({ tags: '', groups: '', exclude: '', batch: '10', delay: '0', canary: '0', maxFailures: '', maxUnreachable: '', dryRun: false, waitWindow: false });
-  const set = (k: keyof typeof f) => (e: Event) => {
+  const [f, setF] = useState(EMPTY_FORM);
+  const set = (k: keyof Form) => (e: Event) => {
     const t = e.currentTarget as HTMLInputElement;
     setF({ ...f, [k]: t.type === 'checkbox' ? t.checked : t.value });
   };
@@ -27,32 +66,7 @@ export function RolloutForm({ store, hosts }: { store: Store; hosts: ReadonlyMap
   const bad = [f.maxFailures, f.maxUnreachable].some((x) => x.trim() !== '' && !/^(\d+|(100|\d{1,2})(\.\d+)?%)$/.test(x.trim()));
   const submit = (e: Event) => {
     e.preventDefault();
-    if (bad) return;
-    const body: FleetUpdateRequest = {
-      batch_size: Number(f.batch) || 10,
-      delay_ms: Number(f.delay) || 0,
-      canary: Number(f.canary) || 0,
-      dry_run: f.dryRun,
-      wait_for_window: f.waitWindow,
-      filter: {
-        ...(filter.tags.length ? { tags: filter.tags } : {}),
-        ...(filter.groups.length ? { groups: filter.groups } : {}),
-        ...(filter.exclude_hosts.length ? { exclude_hosts: filter.exclude_hosts } : {}),
-      },
-    };
-    const mf = threshold(f.maxFailures);
-    const mu = threshold(f.maxUnreachable);
-    if (mf !== undefined) body.max_failures = mf;
-    if (mu !== undefined) body.max_unreachable = mu;
-    confirmAction({
-      title: `Start a ${f.dryRun ? 'dry-run ' : ''}rollout on ${count} hosts?`,
-      action: 'Start rollout',
-      body: `Batches of ${body.batch_size}${body.canary ? ` after a canary of ${body.canary}` : ''}${body.delay_ms ? `, ${body.delay_ms} ms apart` : ''}.`,
-      run: async () => {
-        const r = await store.call((c) => c.fleetUpdate(body));
-        setView({ job: r.job_id });
-      },
-    });
+    if (!bad) confirmRollout(store, requestBody(f), count);
   };
   return (
     <form class="rollout" onSubmit={submit} aria-label="Fleet rollout">

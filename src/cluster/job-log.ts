@@ -1,0 +1,192 @@
+// Jobs and their per-host results in one JetStream KV bucket, so any node
+// can read a job (paged and filtered with src/jobs/job-view.ts, as on one
+// machine) and take an unfinished one over. Keys, for job <id>:
+//   job.<id>           the header (ClusterJobHeader): fields, coordinator, request, counts
+//   sel.<id>.<n>       the selected host names in order, 1,000 per chunk
+//   host.<id>.<host>   one host's result, written when it changes (absent: pending)
+//   active.<id>        present while the job is unfinished (what nodes scan for orphans)
+//   cancel.<id>        a cancel asked on any node, for the coordinator to act on
+// Per-host keys (not one big value) let the owner that ran a host and the
+// coordinator write results independently, each by compare-and-set on the
+// key's revision, and keep every write small whatever the job's size.
+import { Kvm, KvWatchInclude, type KV, type KvEntry, type KvWatchEntry } from '@nats-io/kv';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Compile } from 'typebox/compile';
+import { JobFields, type JobHostResult, type JobRecord } from '../../common/schemas/job.js';
+import { ClusterJobChunk, ClusterJobHeader, ClusterJobHostEntry } from './job-log-schema.js';
+
+export const JOBS_BUCKET = 'tendhost_jobs';
+const CHUNK = 1000;
+
+export interface JobsRetention {
+  /** An entry is removed this long after its last write. */
+  maxAgeMs: number;
+  /** The bucket's size cap: past it, writes (and so new jobs) are refused. */
+  maxBytes: number;
+}
+
+/** A value and the revision to compare-and-set against. `value` null: the key was deleted. */
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+const checkHeader = Compile(ClusterJobHeader);
+const checkEntry = Compile(ClusterJobHostEntry);
+const checkChunk = Compile(ClusterJobChunk);
+const JOB_FIELD_NAMES = Object.keys(JobFields) as Array<keyof typeof JobFields>;
+
+const headerKey = (id: string) => `job.${id}`;
+const chunkKey = (id: string, n: number) => `sel.${id}.${n}`;
+const entryPrefix = (id: string) => `host.${id}.`;
+const activeKey = (id: string) => `active.${id}`;
+const cancelKey = (id: string) => `cancel.${id}`;
+
+/** A host that has no entry yet: not started. */
+export function pendingResult(host: string): JobHostResult {
+  return { host, state: 'pending', host_state: null, error: null, code: null, reason: null, finished_at: null };
+}
+
+export class JobLog {
+  private constructor(private readonly kv: KV) {}
+
+  /** Open (creating once) the jobs bucket; the latest node to start sets its retention, like the event stream's. */
+  static async open(nc: NatsConnection, retention: JobsRetention): Promise<JobLog> {
+    const kv = await new Kvm(nc).create(JOBS_BUCKET, { history: 1, ttl: retention.maxAgeMs, max_bytes: retention.maxBytes });
+    const jsm = await jetstreamManager(nc);
+    const stream = `KV_${JOBS_BUCKET}`;
+    const info = await jsm.streams.info(stream);
+    const maxAge = retention.maxAgeMs * 1_000_000;
+    if (info.config.max_age !== maxAge || info.config.max_bytes !== retention.maxBytes) {
+      await jsm.streams.update(stream, { ...info.config, max_age: maxAge, max_bytes: retention.maxBytes });
+    }
+    return new JobLog(kv);
+  }
+
+  /** Record a new job: its selection, its header, and the active marker (in that order, so a marker never names a job that cannot be read). */
+  async create(header: ClusterJobHeader, hosts: readonly string[]): Promise<number> {
+    const chunks = Math.ceil(hosts.length / CHUNK);
+    await Promise.all(Array.from({ length: chunks }, (_, n) => this.kv.put(chunkKey(header.id, n), JSON.stringify(hosts.slice(n * CHUNK, (n + 1) * CHUNK)))));
+    const revision = await this.kv.create(headerKey(header.id), JSON.stringify({ ...header, chunks }));
+    if (header.finished_at === null) await this.kv.put(activeKey(header.id), header.coordinator);
+    return revision;
+  }
+
+  async header(id: string): Promise<Versioned<ClusterJobHeader> | null> {
+    const e = await this.kv.get(headerKey(id));
+    return e && e.operation === 'PUT' ? { value: parse(checkHeader, e, 'job header'), revision: e.revision } : null;
+  }
+
+  /** Compare-and-set the header; a wrong revision (another coordinator wrote it) throws. */
+  writeHeader(h: ClusterJobHeader, revision: number): Promise<number> {
+    return this.kv.update(headerKey(h.id), JSON.stringify(h), revision);
+  }
+
+  /** The job's hosts in selection order. */
+  async selection(id: string, chunks: number): Promise<string[]> {
+    const parts = await Promise.all(Array.from({ length: chunks }, (_, n) => this.kv.get(chunkKey(id, n))));
+    return parts.flatMap((e, n) => {
+      if (!e || e.operation !== 'PUT') throw new Error(`${JOBS_BUCKET} ${chunkKey(id, n)}: selection chunk missing (expired?)`);
+      return parse(checkChunk, e, 'selection chunk');
+    });
+  }
+
+  /** Every host entry of the job (one pass over the bucket's stream): host → entry (null: released). */
+  async entries(id: string): Promise<Map<string, Versioned<ClusterJobHostEntry | null>>> {
+    const out = new Map<string, Versioned<ClusterJobHostEntry | null>>();
+    const prefix = entryPrefix(id);
+    for await (const e of await this.kv.history({ key: `${prefix}>` })) {
+      out.set(e.key.slice(prefix.length), versioned(e));
+    }
+    return out;
+  }
+
+  async entry(id: string, host: string): Promise<Versioned<ClusterJobHostEntry | null> | null> {
+    const e = await this.kv.get(entryPrefix(id) + host);
+    return e ? versioned(e) : null;
+  }
+
+  /**
+   * Write a host's entry: created when `revision` is null (or the key was
+   * released), else compare-and-set on it. A wrong revision throws
+   * (isWrongRevision): someone else wrote the host first.
+   */
+  writeEntry(id: string, e: ClusterJobHostEntry, revision: number | null): Promise<number> {
+    const key = entryPrefix(id) + e.result.host;
+    return revision === null ? this.kv.create(key, JSON.stringify(e)) : this.kv.update(key, JSON.stringify(e), revision);
+  }
+
+  /** Give a host's claim back (its owner refused to start it): the host is pending again. */
+  async releaseEntry(id: string, host: string, revision: number): Promise<void> {
+    await this.kv.delete(entryPrefix(id) + host, { previousSeq: revision });
+  }
+
+  /** Follow the job's host entries from now on. */
+  async watchEntries(id: string, fn: (host: string, e: Versioned<ClusterJobHostEntry | null>) => void): Promise<{ stop(): void }> {
+    const prefix = entryPrefix(id);
+    const it = await this.kv.watch({ key: `${prefix}>`, include: KvWatchInclude.UpdatesOnly });
+    (async () => {
+      for await (const e of it) fn(e.key.slice(prefix.length), versioned(e));
+    })().catch(() => undefined);
+    return it;
+  }
+
+  /** The whole job as the single daemon keeps it (for job-view's jobView / jobHostsPage); null when unknown or expired. */
+  async read(id: string): Promise<JobRecord | null> {
+    const h = await this.header(id);
+    if (!h) return null;
+    const [names, entries] = await Promise.all([this.selection(id, h.value.chunks), this.entries(id)]);
+    return toRecord(h.value, names, entries);
+  }
+
+  /** Every job header the bucket keeps, newest first. */
+  async list(): Promise<ClusterJobHeader[]> {
+    const out: ClusterJobHeader[] = [];
+    for await (const e of await this.kv.history({ key: 'job.>' })) {
+      if (e.operation === 'PUT') out.push(parse(checkHeader, e, 'job header'));
+    }
+    return out.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  }
+
+  /** Ids of unfinished jobs. */
+  async active(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const k of await this.kv.keys('active.>')) out.push(k.slice('active.'.length));
+    return out.sort();
+  }
+
+  async clearActive(id: string): Promise<void> {
+    await this.kv.delete(activeKey(id));
+  }
+
+  /** Ask the job's coordinator, wherever it runs, to cancel. False when the job is unknown or finished. */
+  async requestCancel(id: string): Promise<boolean> {
+    const h = await this.header(id);
+    if (!h || h.value.finished_at !== null) return false;
+    await this.kv.put(cancelKey(id), new Date().toISOString());
+    return true;
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    const e = await this.kv.get(cancelKey(id));
+    return !!e && e.operation === 'PUT';
+  }
+}
+
+/** The header's fields, the selection in order, each host's entry (or pending). */
+export function toRecord(h: ClusterJobHeader, names: readonly string[], entries: ReadonlyMap<string, Versioned<ClusterJobHostEntry | null>>): JobRecord {
+  const fields = Object.fromEntries(JOB_FIELD_NAMES.map((k) => [k, h[k]])) as Omit<JobRecord, 'hosts'>;
+  return { ...fields, hosts: names.map((n) => ({ ...(entries.get(n)?.value?.result ?? pendingResult(n)) })) };
+}
+
+function versioned(e: KvEntry | KvWatchEntry): Versioned<ClusterJobHostEntry | null> {
+  return { value: e.operation === 'PUT' ? parse(checkEntry, e, 'job host entry') : null, revision: e.revision };
+}
+
+function parse<T>(check: { Check(v: unknown): v is T }, e: KvEntry, what: string): T {
+  const v = e.json<unknown>();
+  if (!check.Check(v)) throw new Error(`${JOBS_BUCKET} ${e.key}: not a ${what}`);
+  return v;
+}
+
