@@ -54,7 +54,12 @@ t.test('a cluster losing a node, then NATS', { skip: skipWithoutNats() }, async 
     await until(async () => (await others[0].get(`/hosts/${HANGS}`)).body.state === 'idle', 15_000);
   });
 
-  const live = [a, b, c].filter((d) => d.proc.exitCode === null && d.proc.signalCode === null);
+  let victimId = '';
+  const live = [a, b, c].filter((d) => {
+    const up = d.proc.exitCode === null && d.proc.signalCode === null;
+    if (!up) victimId = [...cluster.nodes].find(([, n]) => n === d)![0];
+    return up;
+  });
   const [x, y] = live as [Daemon, Daemon];
 
   await t.test('NATS away: reads served, commands 503 CLUSTER_UNAVAILABLE; NATS back: the nodes re-join by themselves', async (t) => {
@@ -85,5 +90,18 @@ t.test('a cluster losing a node, then NATS', { skip: skipWithoutNats() }, async 
     t.equal(ok.status, 202, 'commands work again');
     await until(() => w.all.some((m) => m.type === 'UpdateCompleted' && m.host === host), 30_000);
     t.pass('and the stream carries their events');
+  });
+
+  await t.test('the killed node restarted with its id takes its share again; stopped with SIGTERM it hands it back at once', async (t) => {
+    const again = await cluster.start(victimId);
+    await balanced([x, y, again], 30_000);
+    await until(async () => (await allHosts(again)).size === HOSTS, 15_000);
+    t.pass('three nodes balanced again, the restarted one lists the whole fleet');
+    const stoppedAt = Date.now();
+    t.equal(await again.stop('SIGTERM'), 0, 'a clean exit');
+    await balanced([x, y], 15_000);
+    const tookMs = Date.now() - stoppedAt;
+    t.ok(tookMs < LEASE_TTL_S * 1000 + 2000, `its partitions owned by the others ${tookMs} ms after SIGTERM (handed back, not left to expire)`);
+    t.equal((await allHosts(x)).size, HOSTS, 'no host lost');
   });
 });

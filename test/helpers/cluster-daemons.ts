@@ -88,6 +88,8 @@ export async function clusterHealth(d: Daemon): Promise<{ node_id: string; parti
 export async function balanced(nodes: Daemon[], timeoutMs = 30_000): Promise<Map<string, number[]>> {
   return until(async () => {
     const hs = await Promise.all(nodes.map((d) => clusterHealth(d)));
+    // A node listens before it has joined (its /health has no cluster part yet).
+    if (hs.some((h) => !h)) return null;
     const owned = hs.flatMap((h) => h.partitions);
     if (owned.length !== PARTITIONS || new Set(owned).size !== PARTITIONS) return null;
     if (hs.some((h) => h.members.length !== nodes.length || h.partitions.length !== h.target)) return null;
