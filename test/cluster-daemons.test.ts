@@ -77,6 +77,7 @@ t.test('three daemons as one cluster', { skip: skipWithoutNats() }, async (t) =>
   await t.test('/health and /metrics name the node, its partitions and the members', async (t) => {
     const h = (await b.get('/health')).body;
     t.match(h, { status: 'healthy', hosts: HOSTS, cluster: { node_id: 'b', connected: true, partitions: owners.get('b'), members: IDS.map((node_id) => ({ node_id, api_url: String })) } });
+    t.same((await b.get('/readyz')).body, { status: 'ok', checks: { config: true, workers: true, store: true, cluster: true } }, '/readyz checks the cluster link too');
     const m = (await b.get('/metrics')).text;
     t.match(m, 'tendhost_cluster_connected{node_id="b"} 1');
     t.match(m, `tendhost_cluster_partitions_owned{node_id="b"} ${owners.get('b')!.length}`);

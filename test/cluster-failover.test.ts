@@ -69,6 +69,9 @@ t.test('a cluster losing a node, then NATS', { skip: skipWithoutNats() }, async 
     const health = await x.get('/health');
     t.equal(health.body.status, 'degraded', '/health says degraded');
     t.equal(health.body.cluster.connected, false, 'and that the link is down');
+    const ready = await x.get('/readyz');
+    t.equal(ready.status, 503, '/readyz: not ready');
+    t.match(ready.body.checks, { cluster: false, workers: true });
     const list = await x.get('/hosts?per_page=200');
     t.equal(list.status, 200, 'GET /hosts still answers');
     t.equal(list.body.pagination.total_items, HOSTS, 'with the whole fleet');

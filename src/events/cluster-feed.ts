@@ -61,6 +61,15 @@ export class ClusterFeed implements EventSource {
     this.#following = this.#follow(events, registry);
   }
 
+  /**
+   * Read again from the last seq applied: after NATS came back, a consumer
+   * from before may never deliver again, and reading twice loses nothing
+   * (events up to the last seq are skipped).
+   */
+  reread(): void {
+    this.#reader?.stop();
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#reader?.stop();
