@@ -103,7 +103,7 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
 
   const startedAt = Date.now();
   const routes = buildRoutes({
-    system: { version: VERSION, startedAt, uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
+    system: { version: VERSION, startedAt, uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open, ...(cluster && { cluster: cluster.status()?.connected ?? false }) }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
     hosts: { hosts: reads, registry: cluster?.commands ?? registry, actions: cluster?.commands ?? actions, log },
     groups: { groups: () => registry.groups, hosts: reads },
     fleet,

@@ -25,7 +25,8 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; workers?: number }): Promise<Cluster> {
+/** `replayBuffer`: [daemon.ws] replay_buffer, small to make `?since=` read back from the stream. */
+export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; workers?: number; replayBuffer?: number }): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-cluster-'));
   const nats = await startNats();
   const sim = await startSimulator({ baseAddr: randomBase(), port: 0, rebootDownMs: 400, clientKeyPath: join(dir, 'client_ed25519'), ...o.sim });
@@ -38,7 +39,9 @@ export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; wo
     const file = join(dir, `${id}.toml`);
     writeFileSync(
       file,
-      `${daemonTable({ stateDir: join(dir, `state-${id}`), workers: o.workers ?? 2 })}[daemon.ssh]
+      `${daemonTable({ stateDir: join(dir, `state-${id}`), workers: o.workers ?? 2 })}[daemon.ws]
+replay_buffer = ${o.replayBuffer ?? 10_000}
+[daemon.ssh]
 host_key_policy = "accept-new"
 known_hosts = "${join(dir, `known_hosts-${id}`)}"
 [daemon.operations]
@@ -75,8 +78,8 @@ ${hosts.join('\n')}
   };
 }
 
-/** GET /health's cluster part (undefined until the node has joined: it answers /health before). */
-export async function clusterHealth(d: Daemon): Promise<{ node_id: string; partitions: number[]; members: Array<{ node_id: string }>; connected: boolean; target: number } | undefined> {
+/** GET /health's cluster part. */
+export async function clusterHealth(d: Daemon): Promise<{ node_id: string; partitions: number[]; members: Array<{ node_id: string }>; connected: boolean; target: number }> {
   const r = await d.get('/health');
   return r.body.cluster;
 }
@@ -84,9 +87,9 @@ export async function clusterHealth(d: Daemon): Promise<{ node_id: string; parti
 /** Until every node holds its target and the partitions add up, each owned once. */
 export async function balanced(nodes: Daemon[], timeoutMs = 30_000): Promise<Map<string, number[]>> {
   return until(async () => {
-    const all = await Promise.all(nodes.map((d) => clusterHealth(d)));
-    const hs = all.filter((h) => h !== undefined);
-    if (hs.length !== nodes.length) return null;
+    const hs = await Promise.all(nodes.map((d) => clusterHealth(d)));
+    // A node listens before it has joined (its /health has no cluster part yet).
+    if (hs.some((h) => !h)) return null;
     const owned = hs.flatMap((h) => h.partitions);
     if (owned.length !== PARTITIONS || new Set(owned).size !== PARTITIONS) return null;
     if (hs.some((h) => h.members.length !== nodes.length || h.partitions.length !== h.target)) return null;
