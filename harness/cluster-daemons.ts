@@ -7,11 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startNats, type NatsServer } from '../../harness/nats.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../harness/simulator/index.js';
-import { hostToml } from '../../harness/simulator/toml.js';
-import { daemonTable, spawnDaemon, until, type Daemon } from '../../harness/daemon.js';
-import { randomBase } from './sim-daemon.js';
+import { startNats, type NatsServer } from './nats.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from './simulator/index.js';
+import { hostToml } from './simulator/toml.js';
+import { daemonTable, spawnDaemon, until, type Daemon } from './daemon.js';
+import { randomBase } from './simulator/base-addr.js';
 
 export const PARTITIONS = 16;
 export const LEASE_TTL_S = 3;
