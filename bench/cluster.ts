@@ -49,6 +49,7 @@ import { startSimulatorProc } from '../harness/simulator-proc.js';
 import { randomBase } from '../harness/simulator/base-addr.js';
 import { envNumber } from './lib/bench-env.js';
 import { processCpuMicros } from './lib/proc-cpu.js';
+import { cpuByThreadGroup, type ThreadGroup } from './lib/fleet-runs.js';
 import { FeedWatch, percentiles } from './lib/cluster-watch.js';
 import { perHost, streamStats } from './lib/stream-stats.js';
 
@@ -81,7 +82,15 @@ interface Pass {
   failed: number;
   first_failures: string[];
   daemon_cpu_ms_per_host: number;
+  /** The daemons' CPU per host by thread: front (HTTP, events, the cluster's NATS client), shards, the rest. */
+  by_thread: Record<ThreadGroup, number>;
   nats_cpu_ms_per_host: number | null;
+}
+
+function threadTotals(pids: number[]): Record<ThreadGroup, number> {
+  const sum: Record<ThreadGroup, number> = { front: 0, shards: 0, store_writer: 0, runtime: 0 };
+  for (const pid of pids) for (const [k, v] of Object.entries(cpuByThreadGroup(pid))) sum[k as ThreadGroup] += v;
+  return sum;
 }
 
 /** Dry-run every host once through `via(host)`, `CONCURRENCY` in flight; CPU of `pids` (and nats) across it. */
@@ -90,6 +99,7 @@ async function queryAll(hosts: string[], via: (host: string) => Daemon, watch: F
   const fin = watch.finished;
   const cpu = () => pids.reduce((s, p) => s + processCpuMicros(p), 0);
   const cpu0 = cpu();
+  const threads0 = threadTotals(pids);
   const nats0 = natsPid === null ? 0 : processCpuMicros(natsPid);
   const t0 = performance.now();
   const deadline = t0 + PASS_TIMEOUT_MS;
@@ -109,12 +119,16 @@ async function queryAll(hosts: string[], via: (host: string) => Daemon, watch: F
   }
   const wall = performance.now() - t0;
   const cpuUs = cpu() - cpu0;
+  const threads1 = threadTotals(pids);
+  const by_thread = { ...threads1 };
+  for (const k of Object.keys(by_thread) as ThreadGroup[]) by_thread[k] = round2((threads1[k] - threads0[k]) / 1000 / hosts.length);
   return {
     wall_ms: Math.round(wall),
     ok: fin.ok.size,
     failed: fin.failed.size,
     first_failures: [...fin.failed].slice(0, 5).map(([h, why]) => `${h}: ${why}`),
     daemon_cpu_ms_per_host: round2(cpuUs / 1000 / hosts.length),
+    by_thread,
     nats_cpu_ms_per_host: natsPid === null ? null : round2((processCpuMicros(natsPid) - nats0) / 1000 / hosts.length),
   };
 }
@@ -126,7 +140,7 @@ async function fleetListed(d: Daemon, n: number): Promise<void> {
 
 function showPass(label: string, p: Pass): string {
   return (
-    `${label}: ${p.wall_ms} ms wall (${Math.round((TOTAL / p.wall_ms) * 1000)} hosts/s), ${p.daemon_cpu_ms_per_host} ms daemon CPU/host` +
+    `${label}: ${p.wall_ms} ms wall (${Math.round((TOTAL / p.wall_ms) * 1000)} hosts/s), ${p.daemon_cpu_ms_per_host} ms daemon CPU/host (${Object.entries(p.by_thread).map(([k, v]) => `${k} ${v}`).join(', ')})` +
     (p.nats_cpu_ms_per_host === null ? '' : ` + ${p.nats_cpu_ms_per_host} ms nats-server CPU/host`) +
     `, ok ${p.ok}/${TOTAL}` +
     (p.failed ? `, failed ${p.failed} (${p.first_failures.join('; ')})` : '')
@@ -202,7 +216,7 @@ async function main(): Promise<void> {
     const loaded = { same: percentiles(watch.latencies.same), cross: percentiles(watch.latencies.cross) };
     console.log(showPass('cluster', clusterPass));
     const written = perHost(streams0, await streamStats(nats.url), TOTAL);
-    console.log(`  JetStream writes per host queried (bytes per write): ${Object.entries(written).map(([k, v]) => `${k} ${v.writes_per_host} (${v.bytes_per_write} B)`).join(', ')}`);
+    console.log(`  JetStream writes per host queried (bytes per message kept): ${Object.entries(written).map(([k, v]) => `${k} ${v.writes_per_host} (${v.bytes_per_message} B/message)`).join(', ')}`);
     report.jetstream_per_host = written;
     const ratio = round2(clusterPass.daemon_cpu_ms_per_host / singlePass.daemon_cpu_ms_per_host);
     const ratioWithNats = round2((clusterPass.daemon_cpu_ms_per_host + clusterPass.nats_cpu_ms_per_host!) / singlePass.daemon_cpu_ms_per_host);

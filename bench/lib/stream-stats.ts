@@ -19,14 +19,14 @@ export async function streamStats(url: string): Promise<StreamStats> {
   }
 }
 
-/** Per stream: writes between two readings, per host, and the bytes each write added on average. */
-export function perHost(before: StreamStats, after: StreamStats, hosts: number): Record<string, { writes_per_host: number; bytes_per_write: number }> {
-  const out: Record<string, { writes_per_host: number; bytes_per_write: number }> = {};
+/** Per stream: writes between two readings, per host, and the bytes per message it holds (a KV bucket keeps one per key). */
+export function perHost(before: StreamStats, after: StreamStats, hosts: number): Record<string, { writes_per_host: number; bytes_per_message: number }> {
+  const out: Record<string, { writes_per_host: number; bytes_per_message: number }> = {};
   for (const [name, a] of after) {
     const b = before.get(name) ?? { last_seq: 0, bytes: 0, messages: 0 };
     const writes = a.last_seq - b.last_seq;
     if (writes === 0) continue;
-    out[name] = { writes_per_host: Math.round((writes / hosts) * 100) / 100, bytes_per_write: a.messages >= b.messages ? Math.round((a.bytes - b.bytes) / Math.max(1, a.messages - b.messages)) : NaN };
+    out[name] = { writes_per_host: Math.round((writes / hosts) * 100) / 100, bytes_per_message: Math.round(a.bytes / Math.max(1, a.messages)) };
   }
   return out;
 }
