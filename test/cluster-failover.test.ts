@@ -10,7 +10,7 @@ import { partitionOf } from '../src/cluster/partition.js';
 import { until, type Daemon } from '../harness/daemon.js';
 import { skipWithoutNats } from '../harness/nats.js';
 import { allHosts } from './helpers/sim-daemon.js';
-import { LEASE_TTL_S, PARTITIONS, balanced, clusterHealth, startCluster, watch, type Cluster } from './helpers/cluster-daemons.js';
+import { LEASE_TTL_S, PARTITIONS, balanced, clusterHealth, startCluster, watch, type Cluster } from '../harness/cluster-daemons.js';
 
 const HOSTS = 60;
 const IDS = ['a', 'b', 'c'];
