@@ -56,7 +56,8 @@ export type WorkerTask =
       /** JSON of AttachHost[] (see encodeAttachHosts). */
       hosts_json: string;
     }
-  | { kind: 'add_host'; shard: number; host: ResolvedHost; groups: string[] }
+  /** `restore`: the status a new actor starts from (a cluster partition taken over). */
+  | { kind: 'add_host'; shard: number; host: ResolvedHost; groups: string[]; restore?: Partial<HostStatus> }
   | { kind: 'remove_host'; shard: number; name: string; force: boolean }
   | { kind: 'set_groups'; shard: number; groups: Record<string, string[]> }
   /**

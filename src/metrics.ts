@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BroadcastObserver, ShardMetrics } from './events/broadcaster.js';
 import { HOST_STATES } from '../common/schemas/host.js';
 import { JOB_STATES } from '../common/schemas/job.js';
+import type { ClusterNodeStatus } from './cluster/node.js';
 
 const ELD_WINDOW_MS = 5000;
 const ELD_RESOLUTION_MS = 10;
@@ -18,6 +19,8 @@ export interface MetricSources {
   lastSeq(): number;
   storeRowsWritten(): number;
   wsClients(): number;
+  /** On a cluster node: its ownership and link (absent on a single daemon: no cluster gauges). */
+  cluster?(): ClusterNodeStatus | null;
 }
 
 export class Metrics implements BroadcastObserver {
@@ -113,6 +116,7 @@ export class Metrics implements BroadcastObserver {
         this.set(read.storeRowsWritten());
       },
     });
+    if (read.cluster) this.#clusterGauges(read.cluster);
     // The front process's event-loop delay, per ELD_WINDOW_MS window: a scrape
     // reads the last complete window, so a stall between scrapes still shows.
     // Sampled every ELD_RESOLUTION_MS by a native timer; a sample is the time
@@ -181,6 +185,25 @@ export class Metrics implements BroadcastObserver {
       labelNames: ['shard'],
       registers: [r],
     });
+  }
+
+  /** Which partitions this node owns, the members it sees, whether NATS is reachable; labelled with the node id. */
+  #clusterGauges(status: () => ClusterNodeStatus | null): void {
+    const gauge = (name: string, help: string, pick: (s: ClusterNodeStatus) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['node_id'],
+        registers: [this.registry],
+        collect() {
+          const s = status();
+          if (s) this.set({ node_id: s.node_id }, pick(s));
+        },
+      });
+    gauge('tendhost_cluster_connected', '1 while this node is connected to NATS, else 0', (s) => (s.connected ? 1 : 0));
+    gauge('tendhost_cluster_partitions_owned', 'Partitions this node holds the lease of', (s) => s.partitions.length);
+    gauge('tendhost_cluster_partitions_target', 'Partitions this node should hold once the cluster is balanced', (s) => s.target);
+    gauge('tendhost_cluster_members', 'Live cluster nodes as this node sees them (itself included)', (s) => s.members.length);
   }
 
   httpRequest(route: string, method: string, status: number): void {

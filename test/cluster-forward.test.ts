@@ -36,6 +36,7 @@ async function startNode(nats: NatsServer, id: string): Promise<Node> {
     handle: async (cmd) => {
       ran.push(cmd);
       if (cmd.command === 'retry') throw new TendhostError('HOST_NOT_FAILED', `${cmd.host} is not failed`);
+      if (cmd.command === 'explode') throw new Error(`sqlite at /var/lib/secret.db: disk I/O error for ${cmd.host}`);
       return { status: 202, body: { job_id: `job-${id}-${ran.length}`, host: cmd.host } };
     },
   });
@@ -84,6 +85,14 @@ t.test('forwarding host commands', { skip: skipWithoutNats() }, async (t) => {
     const onB = hosts.find((h) => b.own.owns(partitionOf(h, PARTITIONS)))!;
     const r = await a.fwd.send({ host: onB, command: 'retry', body: null });
     t.same(r, { status: 409, node: 'b', body: { error: { code: 'HOST_NOT_FAILED', message: `${onB} is not failed` } } });
+  });
+
+  await t.test('an exception on the owner comes back as INTERNAL with the request id, never its text', async (t) => {
+    const onB = hosts.find((h) => b.own.owns(partitionOf(h, PARTITIONS)))!;
+    const r = await a.fwd.send({ host: onB, command: 'explode', body: null, request_id: 'req-42' });
+    t.equal(r.status, 500);
+    t.match(r.body, { error: { code: 'INTERNAL', message: /request id req-42/, details: { request_id: 'req-42' } } });
+    t.notMatch(JSON.stringify(r.body), /secret|sqlite|I\/O/, 'nothing of the exception');
   });
 
   await t.test('owner gone: PARTITION_UNOWNED until its lease expires, then the new owner answers', async (t) => {

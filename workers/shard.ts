@@ -165,7 +165,7 @@ const HANDLERS: { [K in TaskKind]: (task: TaskOf<K>) => ReplyOf<K> | Promise<Rep
     const state = requireShard(task.shard);
     let actor = state.actors.get(task.host.name);
     if (actor) actor.reconfigure(task.host, task.groups);
-    else state.actors.set(task.host.name, (actor = newActor(state, task.host, task.groups)));
+    else state.actors.set(task.host.name, (actor = newActor(state, task.host, task.groups, task.restore)));
     return { kind: 'added', status: actor.status };
   },
   async remove_host(task) {

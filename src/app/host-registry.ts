@@ -99,14 +99,15 @@ export class HostRegistry {
 
   // ── the API ───────────────────────────────────────────────────────────
 
-  /** POST /hosts: a new host with an actor on its shard, kept across restarts. */
-  async register(request: RegisterHostRequest, known: (name: string) => boolean): Promise<void> {
+  /** POST /hosts: a new host with an actor on its shard, kept across restarts. Returns its first status. */
+  async register(request: RegisterHostRequest, known: (name: string) => boolean): Promise<HostStatus> {
     if (this.#configs.has(request.name) || known(request.name)) throw new TendhostError('HOST_EXISTS', `host ${request.name} already exists`);
     const host = resolveHost(request, this.defaults);
     // Written first: a worker that dies under add_host rebuilds the shard from this map.
     this.#configs.set(host.name, host);
+    let reply;
     try {
-      const reply = await this.shards.run({ kind: 'add_host', shard: this.shards.shardOf(host.name), host, groups: [] });
+      reply = await this.shards.run({ kind: 'add_host', shard: this.shards.shardOf(host.name), host, groups: [] });
       // Visible to the very next GET, not only once the shard's port delivers it.
       if (!known(host.name)) this.sinks.applyStatus(reply.status);
     } catch (err) {
@@ -115,6 +116,7 @@ export class HostRegistry {
     }
     this.#registered.add(host.name);
     this.sinks.register(host);
+    return reply.status;
   }
 
   /** DELETE /hosts/:name: HOST_BUSY unless forced. */
@@ -123,6 +125,38 @@ export class HostRegistry {
     const reply = await this.shards.run({ kind: 'remove_host', shard: this.shards.shardOf(name), name, force });
     if (!reply.reply.ok) throw new TendhostError(reply.reply.error.code, reply.reply.error.message);
     this.#forget(name);
+  }
+
+  // ── a cluster node taking and handing back partitions ─────────────────
+
+  /** A host this node now runs (its partition was taken): an actor from `restore`, or fresh. Returns its status. */
+  async adopt(host: ResolvedHost, restore?: Partial<HostStatus>): Promise<HostStatus> {
+    this.#configs.set(host.name, host);
+    const groups = groupsByHost(this.#groups).get(host.name) ?? [];
+    try {
+      const reply = await this.shards.run({ kind: 'add_host', shard: this.shards.shardOf(host.name), host, groups, restore });
+      this.sinks.applyStatus(reply.status);
+      return reply.status;
+    } catch (err) {
+      this.#configs.delete(host.name);
+      throw err;
+    }
+  }
+
+  /** A host another node runs from now on: its actor is stopped (even mid-operation), the host itself is not removed. */
+  async release(name: string): Promise<void> {
+    if (!this.#configs.has(name)) return;
+    this.#configs.delete(name);
+    try {
+      await this.shards.run({ kind: 'remove_host', shard: this.shards.shardOf(name), name, force: true });
+    } finally {
+      this.sinks.removeHost(name);
+    }
+  }
+
+  /** The hosts this registry runs now. */
+  names(): string[] {
+    return [...this.#configs.keys()];
   }
 
   // ── a reload of the config file ───────────────────────────────────────

@@ -14,12 +14,6 @@ export class NoNativeHttpError extends Error {}
 
 /** Returns the uWS build that will serve. */
 export function preflight(config: Config, log: Logger): UwsBuild {
-  // The cluster's parts (src/cluster/) are built and tested but not yet driven by
-  // the daemon. Running alone while the admin asked for a cluster would let two
-  // daemons drive the same hosts, so the start is refused instead.
-  if (config.cluster.enabled) {
-    throw new ConfigError(config.file, 'cluster.enabled', 'is true, but this build cannot join a cluster yet (docs/cluster.md: the daemon does not drive src/cluster/); remove [cluster] or set enabled = false');
-  }
   const { build: uws, refused } = loadUws();
   if (uws.build !== 'native') {
     // Built for tens of thousands of hosts: the pure-JS server would not keep up, so it is opt-in.

@@ -7,7 +7,8 @@
 // running the command (a late message for a partition it just lost is
 // refused, and retried by the sender against the new owner).
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { TendhostError } from '../../common/errors.js';
+import { TendhostError, asTendhostError } from '../../common/errors.js';
+import { clientError } from '../http/error-response.js';
 import { trackLink, type Link } from './link.js';
 import { partitionOf } from './partition.js';
 
@@ -44,6 +45,8 @@ export interface ForwarderOptions {
   timeoutMs?: number;
   /** How long to keep retrying while nobody owns the partition (default 3 s). */
   unownedRetryMs?: number;
+  /** A command that failed on this node with a server error (5xx): for the log, which keeps what the answer leaves out. */
+  failed?(err: TendhostError, cmd: HostCommand): void;
 }
 
 interface Wire {
@@ -65,7 +68,7 @@ export class CommandForwarder {
     o: ForwarderOptions,
     link?: Link,
   ) {
-    this.o = { timeoutMs: 30_000, unownedRetryMs: 3000, ...o };
+    this.o = { timeoutMs: 30_000, unownedRetryMs: 3000, failed: () => undefined, ...o };
     this.link = link ?? trackLink(nc);
   }
 
@@ -131,8 +134,12 @@ export class CommandForwarder {
       const r = await this.o.handle(cmd);
       return { ok: true, node: this.o.nodeId, ...r };
     } catch (err) {
-      const e = err instanceof TendhostError ? err : new TendhostError('INTERNAL', (err as Error).message);
-      return { ok: true, node: this.o.nodeId, status: e.status, body: { error: e.toWire() } };
+      // As the HTTP layer answers: the error table's code and status, and for an
+      // unexpected exception only "internal error" and the request id (the log has the rest).
+      const e = asTendhostError(err);
+      if (e.status >= 500) this.o.failed(e, cmd);
+      const shown = clientError(e, cmd.request_id ?? `forwarded to ${this.o.nodeId}`);
+      return { ok: true, node: this.o.nodeId, status: shown.status, body: { error: shown.toWire() } };
     }
   }
 }

@@ -30,6 +30,8 @@ export interface ClusterNodeHooks {
   fatal?(err: Error): void;
   /** Something failed that is retried or can be lived with (a round against NATS, a detach): for the log. */
   warn?(err: Error): void;
+  /** A command sent here failed with a server error: its answer carries only the code (and "internal error"), the log gets this. */
+  commandFailed?(err: Error, cmd: HostCommand): void;
 }
 
 export interface ClusterNodeStatus extends OwnershipStatus {
@@ -56,7 +58,7 @@ export class ClusterNode {
     const r = settings.events_retention;
     const events = await openEventStream(nc, opts.retention ?? { maxAgeMs: r.max_age_ms, maxMsgs: r.max_msgs, maxBytes: r.max_bytes });
     let ownership: PartitionOwnership | null = null;
-    const forwarder = new CommandForwarder(nc, { nodeId: settings.node_id, partitions: settings.partitions, owns: (p) => ownership?.owns(p) ?? false, handle: (cmd) => hooks.handle(cmd) }, link);
+    const forwarder = new CommandForwarder(nc, { nodeId: settings.node_id, partitions: settings.partitions, owns: (p) => ownership?.owns(p) ?? false, handle: (cmd) => hooks.handle(cmd), failed: (err, cmd) => hooks.commandFailed?.(err, cmd) }, link);
     ownership = await PartitionOwnership.start(
       nc,
       { nodeId: settings.node_id, partitions: settings.partitions, ttlMs: settings.lease_ttl_ms, apiUrl: opts.apiUrl ?? null },

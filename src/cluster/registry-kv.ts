@@ -5,7 +5,7 @@
 // two nodes registering the same name at once cannot both succeed.
 // Values are checked against their schema on the way in from NATS: another
 // process wrote them.
-import { Kvm, type KV } from '@nats-io/kv';
+import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -132,6 +132,30 @@ export class RegistryKv {
   /** The last statuses of one partition's hosts (a new owner restores from them). */
   async partitionStatuses(partition: number): Promise<HostStatus[]> {
     return this.list(this.status, `${partition}.>`, (k, v) => this.parseStatus(k, v));
+  }
+
+  /**
+   * Hosts written from now on, by any node (registrations, config files): the
+   * owner of a partition starts actors for hosts that arrive after it took it.
+   */
+  async watchHosts(on: (record: ClusterHostRecord) => void, bad: (err: Error) => void): Promise<{ stop(): void }> {
+    const it = await this.registry.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
+    void (async () => {
+      for await (const e of it) {
+        if (e.operation !== 'PUT' || !/^\d+\./.test(e.key)) continue;
+        try {
+          on(this.parseRecord(e.key, e.string()));
+        } catch (err) {
+          bad(err as Error);
+        }
+      }
+    })();
+    return it;
+  }
+
+  /** Every host's last status (a node builds its read model of the whole fleet from these). */
+  async allStatuses(): Promise<HostStatus[]> {
+    return this.list(this.status, '>', (k, v) => this.parseStatus(k, v));
   }
 
   private async list<T>(kv: KV, filter: string, parse: (key: string, value: string) => T): Promise<T[]> {

@@ -22,6 +22,17 @@ export interface EventFanout {
   deliver(events: StampedEvent[]): void;
 }
 
+/**
+ * What /ws/events serves from: the last seq, the recent events for `?since=`,
+ * and a fan-out to feed. The broadcaster of a single daemon; on a cluster
+ * node, the feed of the cluster stream (cluster-feed.ts).
+ */
+export interface EventSource {
+  readonly lastSeq: number;
+  readonly replay: Pick<ReplayBuffer, 'since' | 'oldestSeq'>;
+  setFanout(f: EventFanout): void;
+}
+
 /** Where every status and stamped event is also written (the state store). */
 export interface PersistSink {
   status(s: HostStatus): void;
@@ -47,7 +58,7 @@ export interface ShardMetrics {
   at: number;
 }
 
-export class Broadcaster {
+export class Broadcaster implements EventSource {
   readonly replay: ReplayBuffer;
   readonly shardMetrics = new Map<number, ShardMetrics>();
   /** The hosts' update lifecycle, as their machines tell it (the audit listens). */

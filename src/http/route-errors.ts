@@ -9,6 +9,8 @@ export interface PipelineSettings {
   auth: boolean;
   /** [daemon.rate_limit] enabled: routes that are not public answer RATE_LIMITED. */
   rateLimit: boolean;
+  /** [cluster] enabled: routes that reach a host's owner answer CLUSTER_UNAVAILABLE and PARTITION_UNOWNED. */
+  cluster?: boolean;
 }
 
 export function routeErrorCodes(route: Route, s: PipelineSettings): ErrorCode[] {
@@ -16,6 +18,7 @@ export function routeErrorCodes(route: Route, s: PipelineSettings): ErrorCode[] 
   const guarded = route.auth !== false;
   if (s.auth && guarded) codes.push('UNAUTHORIZED');
   if (s.rateLimit && guarded) codes.push('RATE_LIMITED');
+  if (s.cluster && route.forwarded) codes.push('CLUSTER_UNAVAILABLE', 'PARTITION_UNOWNED');
   if (route.body) codes.push('UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'VALIDATION_FAILED');
   // Any request but GET/HEAD may carry a body; its size is counted while it streams in.
   if (route.method !== 'GET') codes.push('PAYLOAD_TOO_LARGE');

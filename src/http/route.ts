@@ -70,6 +70,8 @@ export interface Route {
    * pipeline answers are added from the route's shape (route-errors.ts).
    */
   errors?: DomainErrorCode[];
+  /** On a cluster node the route's work runs on the host's owner (CLUSTER_UNAVAILABLE, PARTITION_UNOWNED). */
+  forwarded?: boolean;
   handler(ctx: RequestContext): Reply | Promise<Reply>;
 }
 

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config-types.js';
 import type { RequestOrderedAudit } from '../audit/request-order.js';
-import type { Broadcaster } from '../events/broadcaster.js';
+import type { EventSource } from '../events/broadcaster.js';
 import type { Metrics } from '../metrics.js';
 import type { ReadModel } from '../state/read-model.js';
 import { createHttpHandlers } from './app.js';
@@ -14,7 +14,8 @@ import { EventStream } from './ws.js';
 export interface ServeParts {
   routes: Route[];
   model: ReadModel;
-  broadcaster: Broadcaster;
+  /** The broadcaster, or on a cluster node the feed of the cluster stream. */
+  broadcaster: EventSource;
   audit: RequestOrderedAudit | null;
   metrics: Pick<Metrics, 'httpRequest' | 'wsDropped'>;
 }

@@ -4,7 +4,7 @@
 // happen in the broadcaster's turn, so between snapshot and live there is
 // neither gap nor duplicate. Slow clients are dropped with code 4008.
 import type { Logger } from 'pino';
-import type { Broadcaster, EventFanout } from '../events/broadcaster.js';
+import type { EventFanout, EventSource } from '../events/broadcaster.js';
 import type { StampedEvent } from '../events/replay-buffer.js';
 import type { ReadModel } from '../state/read-model.js';
 import type { HttpRequest, HttpResponse, WsClient, WsHandlers } from './uws.js';
@@ -30,7 +30,8 @@ export interface ClientData {
 
 export interface EventStreamOptions {
   model: ReadModel;
-  broadcaster: Broadcaster;
+  /** The broadcaster, or on a cluster node the feed of the cluster stream. */
+  broadcaster: EventSource;
   log: Logger;
   auth: TokenAuth | null;
   maxBackpressure: number;

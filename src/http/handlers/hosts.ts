@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { TendhostError } from '../../../common/errors.js';
 import type { Logger } from 'pino';
 import type { HostRegistry } from '../../app/host-registry.js';
-import type { HostActions } from '../../app/host-actions.js';
+import type { ActionRequest, HostActions } from '../../app/host-actions.js';
 import type { ReadModel } from '../../state/read-model.js';
 import { HostStatus } from '../../../common/schemas/host.js';
 import { Inventory } from '../../../common/schemas/inventory.js';
@@ -29,8 +29,9 @@ export const HostList = Type.Object({ data: Type.Array(HostStatus), pagination: 
 export interface HostRouteDeps {
   /** Reads: the read model's cached JSON. */
   hosts: Pick<ReadModel, 'json' | 'listBody' | 'has'>;
+  /** The host registry, or on a cluster node the commands that reach each host's owner. */
   registry: Pick<HostRegistry, 'register' | 'remove'>;
-  actions: Pick<HostActions, 'start' | 'ask'>;
+  actions: { start(req: ActionRequest): Promise<{ id: string }>; ask: HostActions['ask'] };
   log: Logger;
 }
 
@@ -90,10 +91,12 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: RegisterHostRequest,
       responses: { 201: { description: 'Registered', schema: HostStatus } },
       errors: ['HOST_EXISTS'],
+      forwarded: true,
       async handler(r) {
-        await registry.register(r.body, (name) => hosts.has(name));
+        const status = await registry.register(r.body, (name) => hosts.has(name));
         log.info({ host: r.body.name, user: r.user, req_id: r.request_id }, 'host registered');
-        return ok(new RawJson(hosts.json(r.body.name) ?? 'null'), 201);
+        // A cluster node's read model may not have it yet (it comes back on the stream).
+        return ok(new RawJson(hosts.json(r.body.name) ?? JSON.stringify(status)), 201);
       },
     }),
     defineRoute({
@@ -105,6 +108,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       query: DeleteHostQuery,
       responses: { 204: { description: 'Removed' } },
       errors: ['HOST_NOT_FOUND', 'HOST_BUSY'],
+      forwarded: true,
       async handler(r) {
         const name = r.params.name;
         await registry.remove(name, r.query.force ?? false);
@@ -121,6 +125,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: UpdateRequest,
       responses: accepted,
       errors: sentToWorker('update'),
+      forwarded: true,
       handler: (r) => startAction(actions, r, 'update', { kind: 'update', dry_run: r.body.dry_run ?? false }),
     }),
     defineRoute({
@@ -132,6 +137,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: EmptyBody,
       responses: accepted,
       errors: sentToWorker('reboot'),
+      forwarded: true,
       handler: (r) => startAction(actions, r, 'reboot', { kind: 'reboot' }),
     }),
     defineRoute({
@@ -143,6 +149,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: EmptyBody,
       responses: accepted,
       errors: sentToWorker('retry'),
+      forwarded: true,
       handler: (r) => startAction(actions, r, 'retry', { kind: 'retry' }),
     }),
     defineRoute({
@@ -154,6 +161,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: EmptyBody,
       responses: accepted,
       errors: sentToWorker('acknowledge'),
+      forwarded: true,
       handler: (r) => startAction(actions, r, 'acknowledge', { kind: 'acknowledge' }),
     }),
     defineRoute({
@@ -165,6 +173,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       body: EmptyBody,
       responses: { 200: { description: 'Accepted', schema: HostStatus } },
       errors: sentToWorker('accept_host_key'),
+      forwarded: true,
       async handler(r) {
         await actions.ask(r.params.name, { kind: 'accept_host_key' }, { job_id: null, request_id: r.request_id, user: r.user });
         return ok(new RawJson(hosts.json(r.params.name) ?? 'null'));
@@ -179,6 +188,7 @@ export function hostRoutes({ hosts, registry, actions, log }: HostRouteDeps): Ro
       query: InventoryQuery,
       responses: { 200: { description: 'Inventory (cached with a TTL)', schema: Inventory } },
       errors: sentToWorker('inventory'),
+      forwarded: true,
       async handler(r) {
         const refresh = r.query.refresh ?? false;
         const data = await actions.ask(r.params.name, { kind: 'inventory', refresh }, { job_id: null, request_id: r.request_id, user: r.user });

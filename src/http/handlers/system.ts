@@ -1,7 +1,25 @@
 // /health: public, cheap, and honest about whether uWS runs natively.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { ok, type Route, defineRoute } from '../route.js';
 import { UwsBuild } from '../../../common/schemas/http-build.js';
+import type { ClusterNodeStatus } from '../../cluster/node.js';
+
+/** A cluster node's part of /health (absent on a single daemon). */
+export const ClusterHealth = Type.Object(
+  {
+    node_id: Type.String(),
+    /** Random per process: a restarted node is a new instance. */
+    instance: Type.String(),
+    /** Whether the NATS connection is up now (down: reads are served, commands refused). */
+    connected: Type.Boolean(),
+    /** The partitions this node owns, sorted. */
+    partitions: Type.Array(Type.Integer()),
+    /** How many it should own once balanced. */
+    target: Type.Integer(),
+    members: Type.Array(Type.Object({ node_id: Type.String(), api_url: Type.Union([Type.String(), Type.Null()]), started_at: Type.String() })),
+  },
+  { title: 'ClusterHealth' },
+);
 
 export const Health = Type.Object(
   {
@@ -18,6 +36,7 @@ export const Health = Type.Object(
       },
       { description: 'Where start-up time went' },
     ),
+    cluster: Type.Optional(ClusterHealth),
   },
   { title: 'Health' },
 );
@@ -37,6 +56,32 @@ export interface SystemRouteDeps {
   /** Readiness: every worker up, the state store open. */
   ready(): { workers: boolean; store: boolean };
   metrics: { metrics(): Promise<string>; contentType: string };
+  /** A cluster node's ownership and link; null on a single daemon (and before the node has joined). */
+  cluster?: () => ClusterNodeStatus | null;
+}
+
+function health(sys: SystemRouteDeps): Static<typeof Health> {
+  const c = sys.cluster?.() ?? null;
+  return {
+    // Serving on the pure-JS uWS fallback works but is far slower: say so. So is a node cut off from its cluster.
+    status: sys.uws.build === 'native' && (c === null || c.connected) ? 'healthy' : 'degraded',
+    version: sys.version,
+    uptime_s: Math.round((Date.now() - sys.startedAt) / 100) / 10,
+    workers: sys.workers,
+    hosts: sys.hostCount(),
+    uws: sys.uws,
+    startup: { ready_ms: sys.startup.totalMs, stages_ms: sys.startup.stages },
+    ...(c && {
+      cluster: {
+        node_id: c.node_id,
+        instance: c.instance,
+        connected: c.connected,
+        partitions: c.partitions,
+        target: c.target,
+        members: c.members.map((m) => ({ node_id: m.node_id, api_url: m.api_url, started_at: m.started_at })),
+      },
+    }),
+  };
 }
 
 export function systemRoutes(sys: SystemRouteDeps): Route[] {
@@ -48,18 +93,7 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
       tag: 'system',
       auth: false,
       responses: { 200: { description: 'Daemon health', schema: Health } },
-      handler() {
-        return ok({
-          // Serving on the pure-JS uWS fallback works but is far slower: say so.
-          status: sys.uws.build === 'native' ? 'healthy' : 'degraded',
-          version: sys.version,
-          uptime_s: Math.round((Date.now() - sys.startedAt) / 100) / 10,
-          workers: sys.workers,
-          hosts: sys.hostCount(),
-          uws: sys.uws,
-          startup: { ready_ms: sys.startup.totalMs, stages_ms: sys.startup.stages },
-        });
-      },
+      handler: () => ok(health(sys)),
     }),
     defineRoute({
       method: 'GET',

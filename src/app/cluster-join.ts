@@ -1,0 +1,100 @@
+// Start-up of a daemon with [cluster] enabled: connect to NATS, put this
+// node's config hosts in the shared registry, build the read model of the
+// whole fleet from the cluster stream, and — once the API listens — join the
+// partition ownership. Returns what the daemon hands its routes and stream
+// instead of the single-daemon parts. Refusals that come from the config
+// (another partition count or lease TTL than the cluster's, a node_id that a
+// live node uses) stop the start as config errors naming the key.
+import type { Logger } from 'pino';
+import type { Config } from '../../common/config-types.js';
+import { ClusterSetupError } from '../cluster/buckets.js';
+import { connectCluster } from '../cluster/connect.js';
+import { openEventStream } from '../cluster/event-stream.js';
+import { DuplicateNodeError } from '../cluster/membership.js';
+import { ClusterNode, type ClusterNodeStatus } from '../cluster/node.js';
+import { PartitionCountError, RegistryKv } from '../cluster/registry-kv.js';
+import { ConfigError } from '../config/errors.js';
+import type { Broadcaster } from '../events/broadcaster.js';
+import { ClusterFeed } from '../events/cluster-feed.js';
+import { ReadModel } from '../state/read-model.js';
+import { ClusterCommands } from './cluster-commands.js';
+import { ClusterMode } from './cluster-mode.js';
+import type { HostActions } from './host-actions.js';
+import type { HostRegistry } from './host-registry.js';
+
+export interface LocalParts {
+  registry: HostRegistry;
+  /** The hosts this node runs. */
+  local: ReadModel;
+  broadcaster: Broadcaster;
+  actions: HostActions;
+}
+
+export interface ClusterParts {
+  /** The whole fleet, fed by the cluster stream. */
+  model: ReadModel;
+  feed: ClusterFeed;
+  commands: ClusterCommands;
+  /** Join the ownership (after the API listens, so members can name its URL). */
+  join(apiUrl: string): Promise<void>;
+  status(): ClusterNodeStatus | null;
+  /** Hand the partitions back and leave. */
+  stop(): Promise<void>;
+}
+
+export async function prepareCluster(config: Config, log: Logger, parts: LocalParts): Promise<ClusterParts> {
+  const settings = config.cluster;
+  log.info({ servers: settings.servers, node_id: settings.node_id }, 'cluster: connecting to NATS');
+  const nc = await connectCluster(settings);
+  const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id }).catch((err) => rethrow(err, config.file));
+  const events = await openEventStream(nc);
+
+  const model = new ReadModel();
+  const feed = new ClusterFeed(model, log, config.daemon.ws.replay_buffer);
+  await feed.start(events, registry);
+  const commands = new ClusterCommands(model, config.defaults);
+  const mode = new ClusterMode({
+    settings,
+    ...parts,
+    log,
+    fatal: (err) => {
+      log.fatal({ err: err.message }, 'cluster: this node cannot go on');
+      process.exit(1);
+    },
+  });
+  // Watched before this node's own hosts are written: a partition's owner learns of every host written after its list.
+  const watch = await registry.watchHosts(
+    (r) => mode.hostArrived(r),
+    (err) => log.warn({ err: err.message }, 'cluster: a registry entry is not a host record'),
+  );
+  // Before joining: whichever node takes a partition reads its hosts from here.
+  await Promise.all(config.hosts.map((h) => registry.putConfigHost(h)));
+  let node: ClusterNode | null = null;
+  log.info({ node_id: settings.node_id, hosts_in_config: config.hosts.length, fleet: model.size, seq: feed.lastSeq }, 'cluster: connected');
+  return {
+    model,
+    feed,
+    commands,
+    async join(apiUrl) {
+      node = await ClusterNode.start(settings, mode.hooks(), { nc, apiUrl }).catch((err) => rethrow(err, config.file));
+      mode.connect(node);
+      commands.connect(node);
+      log.info({ node_id: settings.node_id, instance: node.status().instance }, 'cluster: joined');
+    },
+    status: () => node?.status() ?? null,
+    async stop() {
+      await node?.stop({ handBack: true }).catch((err: Error) => log.warn({ err: err.message }, 'cluster: leaving failed; the leases expire by themselves'));
+      watch.stop();
+      await feed.stop();
+      if (!nc.isClosed()) await nc.close();
+    },
+  };
+}
+
+/** A refusal the config can fix, as a config error naming the key. */
+function rethrow(err: unknown, file: string): never {
+  if (err instanceof PartitionCountError) throw new ConfigError(file, 'cluster.partitions', err.message);
+  if (err instanceof ClusterSetupError) throw new ConfigError(file, 'cluster.lease_ttl_s', err.message);
+  if (err instanceof DuplicateNodeError) throw new ConfigError(file, 'cluster.node_id', err.message);
+  throw err;
+}

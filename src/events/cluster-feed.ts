@@ -1,0 +1,120 @@
+// A cluster node's view of the whole fleet: the read model fed from the
+// cluster event stream (every node's events in stream order), so GETs and
+// /ws/events on any node show the hosts the others run. It starts from the
+// shared status bucket, then applies each HostUpdated / HostRemoved as the
+// stream delivers it and hands the same event, stamped with the stream's seq,
+// to the WebSocket fan-out in the same turn: a snapshot taken between two
+// events has exactly the seq of the first, so what follows it has no gap and
+// no duplicate.
+import type { Logger } from 'pino';
+import type { StreamEvent } from '../../common/schemas/stream.js';
+import type { EventReader, EventStream } from '../cluster/event-stream.js';
+import type { RegistryKv } from '../cluster/registry-kv.js';
+import type { ReadModel } from '../state/read-model.js';
+import type { EventFanout, EventSource } from './broadcaster.js';
+import { ReplayBuffer, type StampedEvent } from './replay-buffer.js';
+
+/** How long to wait before reading again after the stream reader ended (NATS away). */
+const REOPEN_MS = 500;
+
+export class ClusterFeed implements EventSource {
+  readonly replay: ReplayBuffer;
+  #last = 0;
+  #fanout: EventFanout | null = null;
+  #reader: EventReader | null = null;
+  #stopped = false;
+  #following: Promise<void> | null = null;
+  readonly #listeners = new Set<(e: StampedEvent) => void>();
+
+  constructor(
+    private readonly model: ReadModel,
+    private readonly log: Logger,
+    replaySize: number,
+  ) {
+    this.replay = new ReplayBuffer(replaySize);
+  }
+
+  get lastSeq(): number {
+    return this.#last;
+  }
+
+  setFanout(f: EventFanout): void {
+    this.#fanout = f;
+  }
+
+  /** In-process subscribers, after the fan-out. */
+  subscribe(fn: (e: StampedEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** The fleet as the cluster last recorded it, the recent events for `?since=`, then live. */
+  async start(events: EventStream, registry: Pick<RegistryKv, 'allStatuses'>): Promise<void> {
+    const { first, last } = await events.bounds();
+    for (const s of await registry.allStatuses()) this.model.apply(s);
+    await this.#history(events, Math.max(first - 1, last - this.replay.capacity), last);
+    this.#last = last;
+    this.#following = this.#follow(events, registry);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#reader?.stop();
+    await this.#following;
+  }
+
+  /** Events (from, to] into the replay buffer only: the statuses read before are newer than they are. */
+  async #history(events: EventStream, from: number, to: number): Promise<void> {
+    if (to <= from) return;
+    const reader = await events.read({ since: from });
+    try {
+      for await (const item of reader) {
+        if (item.kind === 'resync') break;
+        if (item.event.seq > to) break;
+        this.replay.push(stamp(item.event));
+        if (item.event.seq === to) break;
+      }
+    } finally {
+      reader.stop();
+    }
+  }
+
+  async #follow(events: EventStream, registry: Pick<RegistryKv, 'allStatuses'>): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        this.#reader = await events.read({ since: this.#last });
+        for await (const item of this.#reader) {
+          if (item.kind === 'resync') {
+            // Events aged out of the stream before this node read them: what they
+            // changed is in the status bucket. Clients behind that point get Resync
+            // on their next connect (the replay buffer no longer reaches them).
+            this.log.warn({ since: item.since, first: item.first }, 'cluster stream: events aged out before this node read them; reloading host statuses');
+            for (const s of await registry.allStatuses()) this.model.apply(s);
+            this.#last = item.first - 1;
+            break;
+          }
+          this.#apply(item.event);
+        }
+      } catch (err) {
+        if (!this.#stopped) this.log.warn({ err: (err as Error).message }, 'cluster stream reader stopped; reading again');
+      }
+      this.#reader?.stop();
+      if (!this.#stopped) await new Promise((r) => setTimeout(r, REOPEN_MS));
+    }
+  }
+
+  #apply(e: StreamEvent): void {
+    if (e.seq <= this.#last) return;
+    if (e.type === 'HostUpdated') this.model.apply(e.status);
+    else if (e.type === 'HostRemoved') this.model.remove(e.host);
+    const s = stamp(e);
+    this.#last = e.seq;
+    this.replay.push(s);
+    this.#fanout?.deliver([s]);
+    for (const fn of this.#listeners) fn(s);
+  }
+}
+
+function stamp(e: StreamEvent): StampedEvent {
+  return { seq: e.seq, type: e.type, host: 'host' in e ? e.host : null, event: e, json: JSON.stringify(e) };
+}

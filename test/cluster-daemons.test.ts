@@ -1,0 +1,77 @@
+// Three real daemon processes as one cluster, on a real nats-server and the
+// SSH fleet simulator: every host run by exactly one node; a WebSocket client
+// on one node sees the hosts and events of the others, with no gap and no
+// duplicate; a command sent to any node runs on the host's owner and is
+// answered where it was sent.
+import t from 'tap';
+import { partitionOf } from '../src/cluster/partition.js';
+import { until, type Daemon } from '../harness/daemon.js';
+import { skipWithoutNats } from '../harness/nats.js';
+import { allHosts } from './helpers/sim-daemon.js';
+import { PARTITIONS, balanced, startCluster, watch, type Cluster } from './helpers/cluster-daemons.js';
+
+const HOSTS = 60;
+const IDS = ['a', 'b', 'c'];
+
+t.test('three daemons as one cluster', { skip: skipWithoutNats() }, async (t) => {
+  const cluster: Cluster = await startCluster({ ids: IDS, sim: { hosts: HOSTS, mix: { debian: 100 } } });
+  t.teardown(() => cluster.stop());
+  const [a, b, c] = await Promise.all(IDS.map((id) => cluster.start(id)));
+  const nodes: Daemon[] = [a, b, c];
+  const names = cluster.sim.hosts.map((h) => h.name);
+  const owners = await balanced(nodes);
+  const ownerOf = (host: string): string => [...owners].find(([, ps]) => ps.includes(partitionOf(host, PARTITIONS)))![0];
+  // Every node's read model has the whole fleet once the owners have announced their hosts.
+  await until(async () => (await Promise.all(nodes.map(async (d) => (await allHosts(d)).size))).every((n) => n === HOSTS), 30_000, 200);
+
+  await t.test('every host is owned by exactly one node, and every node lists them all', async (t) => {
+    t.same([...owners.values()].flat().sort((x, y) => x - y), Array.from({ length: PARTITIONS }, (_, i) => i), 'each partition once');
+    for (const d of nodes) {
+      const hosts = await allHosts(d);
+      t.same([...hosts.keys()].sort(), [...names].sort(), `${d.port}: the whole fleet`);
+      t.ok([...hosts.values()].every((h) => h.state === 'idle'), 'idle');
+    }
+    const r = await a.get(`/hosts/${names[0]}`);
+    t.equal(r.status, 200, 'one host on any node');
+  });
+
+  await t.test('an update sent to a for a host c owns runs on c and answers on a', async (t) => {
+    const host = names.find((n) => ownerOf(n) === 'c')!;
+    const w = await watch(a);
+    t.teardown(() => w.close());
+    const r = await a.request('POST', `/hosts/${host}/update`, { dry_run: true });
+    t.equal(r.status, 202, 'accepted on a');
+    t.match(r.body, { job_id: String });
+    await until(() => w.all.some((m) => m.type === 'UpdateCompleted' && m.host === host), 30_000);
+    // The job lives where the host runs (jobs in the cluster are not shared yet).
+    const job = await c.get(`/jobs/${r.body.job_id}`);
+    t.equal(job.status, 200, 'the job is on c');
+    t.equal(job.body.summary.total, 1, 'for that one host');
+    const missing = await a.request('POST', '/hosts/no-such-host/update', {});
+    t.equal(missing.status, 404, 'an unknown host is 404 on any node');
+    t.equal(missing.body.code, 'HOST_NOT_FOUND');
+  });
+
+  await t.test('a client on a sees the events of b and c, in order, with no gap or duplicate', async (t) => {
+    const w = await watch(a);
+    t.teardown(() => w.close());
+    const snap = w.all[0];
+    t.equal(snap.type, 'Snapshot');
+    t.equal(snap.hosts.length, HOSTS, 'the snapshot has the whole fleet');
+    // Dry runs on every host, sent to all three nodes in turn.
+    const jobs = await Promise.all(names.map((h, i) => nodes[i % 3].request('POST', `/hosts/${h}/update`, { dry_run: true })));
+    t.ok(jobs.every((j) => j.status === 202), 'all accepted');
+    await until(() => names.every((h) => w.all.some((m) => m.type === 'UpdateCompleted' && m.host === h)), 60_000, 100);
+    const seqs = w.all.slice(1).map((m) => m.seq);
+    t.same(seqs, Array.from({ length: seqs.length }, (_, i) => snap.seq + 1 + i), 'seq follows the snapshot with no gap or duplicate');
+    // A second client resuming from the middle gets exactly the rest.
+    const mid = seqs[Math.floor(seqs.length / 2)];
+    const resumed = await watch(a, `?since=${mid}`);
+    t.teardown(() => resumed.close());
+    await until(() => resumed.all.length >= seqs.filter((s) => s > mid).length, 10_000);
+    t.same(resumed.all.map((m) => m.seq).slice(0, seqs.filter((s) => s > mid).length), seqs.filter((s) => s > mid), '?since= resumes from the stream');
+    const tooFar = await watch(a, `?since=${snap.seq + 1_000_000}`);
+    t.teardown(() => tooFar.close());
+    t.equal(tooFar.all[0].type, 'Resync', 'a seq the stream never had: Resync');
+  });
+});

@@ -1,0 +1,114 @@
+// A cluster on one machine for the end-to-end tests: a real nats-server
+// (JetStream, its own port and store dir), the SSH fleet simulator in this
+// process, and daemon processes (dist/src/main.js) that each list a share of
+// the hosts in their own config file, with small partitions and lease TTL so
+// takeovers are quick. Every wait is bounded.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { startNats, type NatsServer } from '../../harness/nats.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../harness/simulator/index.js';
+import { hostToml } from '../../harness/simulator/toml.js';
+import { daemonTable, spawnDaemon, until, type Daemon } from '../../harness/daemon.js';
+import { randomBase } from './sim-daemon.js';
+
+export const PARTITIONS = 16;
+export const LEASE_TTL_S = 3;
+
+export interface Cluster {
+  nats: NatsServer;
+  sim: Simulator;
+  nodes: Map<string, Daemon>;
+  /** Start (or restart, same state dir) a node; `hostsOf(i)` decides which hosts its config lists. */
+  start(id: string): Promise<Daemon>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; workers?: number }): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'tendhost-cluster-'));
+  const nats = await startNats();
+  const sim = await startSimulator({ baseAddr: randomBase(), port: 0, rebootDownMs: 400, clientKeyPath: join(dir, 'client_ed25519'), ...o.sim });
+  const nodes = new Map<string, Daemon>();
+  const all: Daemon[] = [];
+  const configOf = (id: string): string => {
+    const i = o.ids.indexOf(id);
+    // Each node lists every len-th host: the others run most of them.
+    const hosts = sim.hosts.filter((_, k) => i < 0 || k % o.ids.length === i).map((h) => hostToml(h, sim.clientKeyPath));
+    const file = join(dir, `${id}.toml`);
+    writeFileSync(
+      file,
+      `${daemonTable({ stateDir: join(dir, `state-${id}`), workers: o.workers ?? 2 })}[daemon.ssh]
+host_key_policy = "accept-new"
+known_hosts = "${join(dir, `known_hosts-${id}`)}"
+[daemon.operations]
+reboot_poll_s = 0.2
+reboot_deadline_s = 5
+
+[cluster]
+enabled = true
+servers = ["${nats.url}"]
+node_id = "${id}"
+partitions = ${PARTITIONS}
+lease_ttl_s = ${LEASE_TTL_S}
+
+${hosts.join('\n')}
+`,
+    );
+    return file;
+  };
+  return {
+    nats,
+    sim,
+    nodes,
+    async start(id) {
+      const d = await spawnDaemon(configOf(id), dir);
+      nodes.set(id, d);
+      all.push(d);
+      return d;
+    },
+    async stop() {
+      for (const d of all) await d.stop('SIGKILL');
+      await sim.stop();
+      await nats.stop();
+    },
+  };
+}
+
+/** GET /health's cluster part (undefined until the node has joined: it answers /health before). */
+export async function clusterHealth(d: Daemon): Promise<{ node_id: string; partitions: number[]; members: Array<{ node_id: string }>; connected: boolean; target: number } | undefined> {
+  const r = await d.get('/health');
+  return r.body.cluster;
+}
+
+/** Until every node holds its target and the partitions add up, each owned once. */
+export async function balanced(nodes: Daemon[], timeoutMs = 30_000): Promise<Map<string, number[]>> {
+  return until(async () => {
+    const all = await Promise.all(nodes.map((d) => clusterHealth(d)));
+    const hs = all.filter((h) => h !== undefined);
+    if (hs.length !== nodes.length) return null;
+    const owned = hs.flatMap((h) => h.partitions);
+    if (owned.length !== PARTITIONS || new Set(owned).size !== PARTITIONS) return null;
+    if (hs.some((h) => h.members.length !== nodes.length || h.partitions.length !== h.target)) return null;
+    return new Map(hs.map((h) => [h.node_id, h.partitions]));
+  }, timeoutMs, 200);
+}
+
+export interface Watcher {
+  all: any[];
+  ws: WebSocket;
+  close(): void;
+}
+
+/** Every message of one /ws/events client of `d`, from its first (Snapshot or Resync) on. */
+export async function watch(d: Daemon, query = ''): Promise<Watcher> {
+  const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws/events${query}`);
+  const all: any[] = [];
+  ws.on('message', (m) => all.push(JSON.parse(String(m))));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  await until(() => all.length > 0, 10_000);
+  return { all, ws, close: () => ws.close() };
+}
