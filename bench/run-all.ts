@@ -19,6 +19,7 @@ const BENCHMARKS: readonly string[] = [
   'dashboard',
   'ssh2-patch',
   'cluster-parts',
+  'cluster-jobs',
   'soak',
 ];
 

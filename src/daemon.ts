@@ -27,7 +27,9 @@ import { serveApi } from './http/serve.js';
 import { JobStore } from './jobs/job-store.js';
 import { startLoadLog } from './load-log.js';
 import { Metrics } from './metrics.js';
-import { ShardPool } from './pool/shard-pool.js';
+import type { ClusterNodeStatus } from './cluster/node.js';
+import type { EventSource } from './events/broadcaster.js';
+import { ShardPool, type ShardPoolOptions } from './pool/shard-pool.js';
 import { ReadModel } from './state/read-model.js';
 import { loadState } from './store/state-store.js';
 import { StartupStages } from './startup-stages.js';
@@ -62,30 +64,16 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   const jobs = new JobStore(undefined, testJobResultsBound());
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
-  const metrics: Metrics = new Metrics({
-    hostsByState: () => reads.countByState(),
-    jobsByState: () => jobs.countByState(),
-    shards: () => broadcaster.shardMetrics,
-    lastSeq: () => source.lastSeq,
-    ...(config.cluster.enabled ? { cluster: () => cluster?.status() ?? null } : {}),
-    storeRowsWritten: () => store.stats.rows,
-    wsClients: (): number => stream.clientCount,
-  });
-  const pool = new ShardPool({
-    workers: config.daemon.workers,
-    settings: config.workers,
-    onBatch: (shard, batch) => broadcaster.onBatch(shard, batch),
-    onShardLost: (shard, reason, cause) => {
-      log.error({ shard, reason }, 'shard worker died; rebuilding its actors on a new worker');
-      metrics.workerReplaced(cause);
-      const restore = recovery.shardLost((name) => pool.shardOf(name) === shard, cause === 'silent' ? 'worker stopped answering' : 'worker died');
-      registry.reattach(shard, restore).then(() => log.info({ shard, reason }, 'shard re-attached'), (err: Error) => log.error({ shard, err: err.message }, 'could not re-attach shard'));
-    },
-    watchdogMs: config.daemon.worker_watchdog_ms,
-    onShardSilent: (shard, silentMs) => log.error({ shard, silent_ms: silentMs }, 'shard worker stopped answering; terminating it'),
-  });
-  // A cluster node starts with no hosts: it runs those of the partitions it takes (app/cluster-mode.ts).
   const clustered = config.cluster.enabled;
+  const metrics = daemonMetrics(jobs, broadcaster, {
+    reads: () => reads,
+    source: () => source,
+    cluster: clustered ? () => cluster?.status() ?? null : undefined,
+    storeRowsWritten: () => store.stats.rows,
+    wsClients: () => stream.clientCount,
+  });
+  const pool = shardPool(config, log, broadcaster, (shard, reason, cause) => rebuildShard({ log, metrics, recovery, registry, pool }, shard, reason, cause));
+  // A cluster node starts with no hosts: it runs those of the partitions it takes (app/cluster-mode.ts).
   const registry = new HostRegistry(clustered ? [] : config.hosts, config.groups, clustered ? [] : state.registered, config.defaults, pool, {
     applyStatus: (s) => broadcaster.applyStatus(s),
     removeHost: (name) => broadcaster.removeHost(name),
@@ -100,9 +88,7 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
 
   await orFail(registry.attachAll(restoreFrom), pool, (m) => new WorkerPoolError(`worker pool failed to start: ${m}`));
   stages.lap('shard_attach');
-  // Statuses arrive on the shards' ports right after attach; wait for all.
-  const t0 = Date.now();
-  while (model.size < registry.size && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 5));
+  await firstStatuses(model, registry);
   broadcaster.live();
   stages.lap('host_statuses');
 
@@ -110,7 +96,7 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   const cluster = clustered ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions }) : null;
   // What clients read and watch: this daemon's hosts, or on a cluster node the whole fleet.
   const reads = cluster?.model ?? model;
-  const source = cluster?.feed ?? broadcaster;
+  const source: EventSource = cluster?.feed ?? broadcaster;
   const fleet = new FleetUpdates({ pool, jobs, model, broadcaster, hostConfig: (n) => registry.config(n), log });
   if (audit) attachActorAudit(broadcaster.lifecycle, jobs, { record: (r) => audit.recordAfterRequest(r) });
   broadcaster.setObserver(metrics);
@@ -126,25 +112,19 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   });
   const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model: reads, broadcaster: source, audit, metrics }), pool, (m) => new BindError(m));
   stages.lap('listen');
+  logListening(log, config, { port: server.port, stages, workers: pool.size, hosts: model.size, uws });
   const { host, tls } = config.daemon;
-  log.info({ host, port: server.port, startup_ms: stages.totalMs, startup_stages_ms: stages.stages, tls: tls.enabled, workers: pool.size, hosts: model.size, uws: `${uws.build} (${uws.package} ${uws.version}, ABI ${uws.abi})`, config: config.file }, 'listening');
   await cluster?.join(`${tls.enabled ? 'https' : 'http'}://${host}:${server.port}`);
   const loadLog = startLoadLog(log, broadcaster);
   const reloader = new ConfigReloader(config, registry, log, audit, (name) => model.get(name)?.state);
 
-  let stopping: Promise<void> | null = null;
   const stop = async () => {
     // A node hands its partitions back first, while its workers can still stop their actors.
     await cluster?.stop();
     await stopInOrder(config.daemon, { timers: [loadLog, reloader], server, stream, fleet, pool, recovery, closeLast: [store, audit] });
   };
-  return {
-    port: server.port,
-    reload: () => (cluster ? Promise.resolve(clusterReloadRefused(log)) : reloader.reload()),
-    crashShard: async (shard) => void (await pool.run({ kind: 'crash', shard })),
-    freezeShard: async (shard) => void (await pool.run({ kind: 'freeze', shard })),
-    stop: () => (stopping ??= stop()),
-  };
+  const reload = cluster ? () => Promise.resolve(clusterReloadRefused(log)) : () => reloader.reload();
+  return daemonHandle(server.port, pool, reload, stop);
 }
 
 /** SIGHUP on a cluster node: hosts live in the shared registry, so the file's host list is read at start only. */
@@ -152,6 +132,79 @@ function clusterReloadRefused(log: Logger): ReloadResult {
   const error = 'config reload is not supported on a cluster node yet; restart the node to apply its config file';
   log.warn(error);
   return { ok: false, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [], error };
+}
+
+/** What main.ts holds of a started daemon; stopping twice waits for the same stop. */
+function daemonHandle(port: number, pool: ShardPool, reload: () => Promise<ReloadResult>, stop: () => Promise<void>): RunningDaemon {
+  let stopping: Promise<void> | null = null;
+  return {
+    port,
+    reload,
+    crashShard: async (shard) => void (await pool.run({ kind: 'crash', shard })),
+    freezeShard: async (shard) => void (await pool.run({ kind: 'freeze', shard })),
+    stop: () => (stopping ??= stop()),
+  };
+}
+
+/** The worker threads; their port batches go to the broadcaster, a lost worker to `onShardLost`. */
+function shardPool(config: Config, log: Logger, broadcaster: Broadcaster, onShardLost: ShardPoolOptions['onShardLost']): ShardPool {
+  return new ShardPool({
+    workers: config.daemon.workers,
+    settings: config.workers,
+    onBatch: (shard, batch) => broadcaster.onBatch(shard, batch),
+    onShardLost,
+    watchdogMs: config.daemon.worker_watchdog_ms,
+    onShardSilent: (shard, silentMs) => log.error({ shard, silent_ms: silentMs }, 'shard worker stopped answering; terminating it'),
+  });
+}
+
+/**
+ * The metrics, read at scrape time from the parts that hold the figures
+ * (`later`: parts built after the metrics; `reads`/`source`: the whole fleet's
+ * model and stream on a cluster node, this daemon's otherwise).
+ */
+function daemonMetrics(
+  jobs: JobStore,
+  broadcaster: Broadcaster,
+  later: { reads(): ReadModel; source(): EventSource; cluster: (() => ClusterNodeStatus | null) | undefined; storeRowsWritten(): number; wsClients(): number },
+): Metrics {
+  return new Metrics({
+    hostsByState: () => later.reads().countByState(),
+    jobsByState: () => jobs.countByState(),
+    shards: () => broadcaster.shardMetrics,
+    lastSeq: () => later.source().lastSeq,
+    ...(later.cluster ? { cluster: later.cluster } : {}),
+    storeRowsWritten: () => later.storeRowsWritten(),
+    wsClients: () => later.wsClients(),
+  });
+}
+
+/** A shard's worker died or stopped answering: recovery fails its interrupted work, and its hosts start again on a new worker. */
+function rebuildShard(
+  p: { log: Logger; metrics: Metrics; recovery: Recovery; registry: HostRegistry; pool: ShardPool },
+  shard: number,
+  reason: string,
+  cause: 'died' | 'silent',
+): void {
+  p.log.error({ shard, reason }, 'shard worker died; rebuilding its actors on a new worker');
+  p.metrics.workerReplaced(cause);
+  const restore = p.recovery.shardLost((name) => p.pool.shardOf(name) === shard, cause === 'silent' ? 'worker stopped answering' : 'worker died');
+  p.registry.reattach(shard, restore).then(
+    () => p.log.info({ shard, reason }, 'shard re-attached'),
+    (err: Error) => p.log.error({ shard, err: err.message }, 'could not re-attach shard'),
+  );
+}
+
+/** Statuses arrive on the shards' ports right after attach: wait for every host's (at most 30 s). */
+async function firstStatuses(model: ReadModel, registry: HostRegistry): Promise<void> {
+  const t0 = Date.now();
+  while (model.size < registry.size && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 5));
+}
+
+function logListening(log: Logger, config: Config, d: { port: number; stages: StartupStages; workers: number; hosts: number; uws: ReturnType<typeof preflight> }): void {
+  const { host, tls } = config.daemon;
+  const uws = `${d.uws.build} (${d.uws.package} ${d.uws.version}, ABI ${d.uws.abi})`;
+  log.info({ host, port: d.port, startup_ms: d.stages.totalMs, startup_stages_ms: d.stages.stages, tls: tls.enabled, workers: d.workers, hosts: d.hosts, uws, config: config.file }, 'listening');
 }
 
 /** A start-up step that failed: the workers are torn down and the error says which step (main.ts picks the exit code by its class). */

@@ -301,7 +301,8 @@ export async function withDaemon<T>(sim: SimulatorProc, workers: number, concurr
     daemon: [
       '[daemon.ssh]',
       `max_handshakes_per_worker = ${Math.max(1, Math.ceil(concurrency / workers))}`,
-      `max_sessions_per_worker = ${Math.ceil(8000 / workers)}`,
+      // FLEET_QUERY_MAX_SESSIONS: a lower cap puts more hosts behind it (memory per waiting host).
+      `max_sessions_per_worker = ${Math.ceil(Number(process.env.FLEET_QUERY_MAX_SESSIONS ?? 8000) / workers)}`,
       'idle_timeout_s = 2',
       // A stalled host fails with its error well inside RUN_TIMEOUT_MS
       // (a query is a connect and at most four commands).

@@ -48,7 +48,7 @@ export class EventStream implements EventFanout {
   /** Clients whose `?since=` is being read back from the source's history: live events wait here for them. */
   readonly #waiting = new Map<WsClient<ClientData>, StampedEvent[]>();
   readonly #opts: EventStreamOptions;
-  #publish: ((topic: string, text: string) => void) | null = null;
+  #publish: ((topic: string, text: string | Uint8Array) => void) | null = null;
   #sweep: NodeJS.Timeout | null = null;
   dropped = 0;
 
@@ -60,7 +60,7 @@ export class EventStream implements EventFanout {
     return this.#clients.size;
   }
 
-  attach(publish: (topic: string, text: string) => void): void {
+  attach(publish: (topic: string, text: string | Uint8Array) => void): void {
     this.#publish = publish;
     this.#sweep = setInterval(() => this.#checkBackpressure(), SWEEP_MS);
     this.#sweep.unref();
@@ -179,12 +179,16 @@ export class EventStream implements EventFanout {
   #sendSnapshot(c: WsClient<ClientData>): void {
     const { model, broadcaster } = this.#opts;
     const f = c.data.filter;
-    const parts: string[] = [];
-    for (const name of model.names()) {
-      if (f && !hostMatches(f, name, this.#hostOf)) continue;
-      parts.push(model.json(name) as string);
+    let hosts: string;
+    if (f) {
+      const parts: string[] = [];
+      for (const name of model.names()) if (hostMatches(f, name, this.#hostOf)) parts.push(model.json(name) as string);
+      hosts = parts.join(',');
+    } else {
+      // Every unfiltered client joining between two host changes gets the same list.
+      hosts = model.allJson();
     }
-    const text = `{"type":"Snapshot","seq":${broadcaster.lastSeq},"ts":"${new Date().toISOString()}","hosts":[${parts.join(',')}]}`;
+    const text = `{"type":"Snapshot","seq":${broadcaster.lastSeq},"ts":"${new Date().toISOString()}","hosts":[${hosts}]}`;
     // A big fleet's snapshot may alone be larger than the limit: it is allowed on top.
     c.data.allowance = Buffer.byteLength(text);
     this.#send(c, text);
@@ -259,8 +263,14 @@ export class EventStream implements EventFanout {
       for (const e of events) this.#publish(ALL_TOPIC, e.json);
     }
     if (this.#filtered.size === 0) return;
+    // Encoded once per event, not once per filtered client that gets it.
+    const bytes: Array<Buffer | undefined> = new Array(events.length);
     for (const c of this.#filtered) {
-      for (const e of events) if (matches(c.data.filter, e, this.#hostOf) && !this.#send(c, e.json)) break;
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i];
+        if (!matches(c.data.filter, e, this.#hostOf)) continue;
+        if (!this.#send(c, (bytes[i] ??= Buffer.from(e.json)))) break;
+      }
     }
   }
 
@@ -270,7 +280,7 @@ export class EventStream implements EventFanout {
    * by the sweep instead: per-publish checks would cost a native call per
    * client per event.
    */
-  #send(c: WsClient<ClientData>, text: string): boolean {
+  #send(c: WsClient<ClientData>, text: string | Uint8Array): boolean {
     if (!c.send(text)) return false;
     if (c.bufferedAmount() <= this.#opts.maxBackpressure + c.data.allowance) return true;
     this.#drop(c);

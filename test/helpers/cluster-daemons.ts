@@ -78,8 +78,8 @@ ${hosts.join('\n')}
   };
 }
 
-/** GET /health's cluster part. */
-export async function clusterHealth(d: Daemon): Promise<{ node_id: string; partitions: number[]; members: Array<{ node_id: string }>; connected: boolean; target: number }> {
+/** GET /health's cluster part (undefined until the node has joined: it answers /health before). */
+export async function clusterHealth(d: Daemon): Promise<{ node_id: string; partitions: number[]; members: Array<{ node_id: string }>; connected: boolean; target: number } | undefined> {
   const r = await d.get('/health');
   return r.body.cluster;
 }
