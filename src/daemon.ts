@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../common/config-types.js';
 import { HostRegistry } from './app/host-registry.js';
 import { preflight } from './app/preflight.js';
-import { prepareCluster } from './app/cluster-join.js';
+import { prepareCluster, type ClusterParts } from './app/cluster-join.js';
 import { Recovery } from './app/recovery.js';
 import { ConfigReloader, type ReloadResult } from './app/reload.js';
 import { resumeLastRun } from './app/resume.js';
@@ -31,7 +31,8 @@ import type { ClusterNodeStatus } from './cluster/node.js';
 import type { EventSource } from './events/broadcaster.js';
 import { ShardPool, type ShardPoolOptions } from './pool/shard-pool.js';
 import { ReadModel } from './state/read-model.js';
-import { loadState } from './store/state-store.js';
+import { loadState, type LoadedState, type StateStore } from './store/state-store.js';
+import type { HostStatus, ResolvedHost } from '../common/schemas/host.js';
 import { StartupStages } from './startup-stages.js';
 
 export { StoreError } from './store/store-error.js';
@@ -65,21 +66,9 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
   const clustered = config.cluster.enabled;
-  const metrics = daemonMetrics(jobs, broadcaster, {
-    reads: () => reads,
-    source: () => source,
-    cluster: clustered ? () => cluster?.status() ?? null : undefined,
-    storeRowsWritten: () => store.stats.rows,
-    wsClients: () => stream.clientCount,
-  });
+  const metrics = daemonMetrics(jobs, broadcaster, { reads: () => reads, source: () => source, cluster: clustered ? () => cluster?.status() ?? null : undefined, storeRowsWritten: () => store.stats.rows, wsClients: () => stream.clientCount });
   const pool = shardPool(config, log, broadcaster, (shard, reason, cause) => rebuildShard({ log, metrics, recovery, registry, pool }, shard, reason, cause));
-  // A cluster node starts with no hosts: it runs those of the partitions it takes (app/cluster-mode.ts).
-  const registry = new HostRegistry(clustered ? [] : config.hosts, config.groups, clustered ? [] : state.registered, config.defaults, pool, {
-    applyStatus: (s) => broadcaster.applyStatus(s),
-    removeHost: (name) => broadcaster.removeHost(name),
-    register: (h) => store.register(h),
-    unregister: (name) => store.unregister(name),
-  }, log);
+  const registry = hostRegistry(config, state, pool, broadcaster, () => store, log);
   const recovery = new Recovery({ hosts: model, jobs, emit: (e) => broadcaster.emit(e), lifecycle: broadcaster.lifecycle, audit, log });
 
   stages.lap('registry');
@@ -95,15 +84,14 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   const actions = new HostActions(pool, jobs, model);
   const cluster = clustered ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions }) : null;
   // What clients read and watch: this daemon's hosts, or on a cluster node the whole fleet.
-  const reads = cluster?.model ?? model;
-  const source: EventSource = cluster?.feed ?? broadcaster;
+  const [reads, source]: [ReadModel, EventSource] = cluster ? [cluster.model, cluster.feed] : [model, broadcaster];
   const fleet = new FleetUpdates({ pool, jobs, model, broadcaster, hostConfig: (n) => registry.config(n), log });
   if (audit) attachActorAudit(broadcaster.lifecycle, jobs, { record: (r) => audit.recordAfterRequest(r) });
   broadcaster.setObserver(metrics);
 
   const startedAt = Date.now();
   const routes = buildRoutes({
-    system: { version: VERSION, startedAt, uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open, ...(cluster && { cluster: cluster.status()?.connected ?? false }) }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
+    system: { version: VERSION, startedAt, uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => readiness(pool, store, cluster), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
     hosts: { hosts: reads, registry: cluster?.commands ?? registry, actions: cluster?.commands ?? actions, log },
     groups: { groups: () => registry.groups, hosts: reads },
     fleet,
@@ -113,18 +101,31 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model: reads, broadcaster: source, audit, metrics }), pool, (m) => new BindError(m));
   stages.lap('listen');
   logListening(log, config, { port: server.port, stages, workers: pool.size, hosts: model.size, uws });
-  const { host, tls } = config.daemon;
-  await cluster?.join(`${tls.enabled ? 'https' : 'http'}://${host}:${server.port}`);
+  await cluster?.join(`${config.daemon.tls.enabled ? 'https' : 'http'}://${config.daemon.host}:${server.port}`);
   const loadLog = startLoadLog(log, broadcaster);
   const reloader = new ConfigReloader(config, registry, log, audit, (name) => model.get(name)?.state);
 
-  const stop = async () => {
-    // A node hands its partitions back first, while its workers can still stop their actors.
-    await cluster?.stop();
-    await stopInOrder(config.daemon, { timers: [loadLog, reloader], server, stream, fleet, pool, recovery, closeLast: [store, audit] });
-  };
+  // A node hands its partitions back first, while its workers can still stop their actors.
+  const stop = async () => void (await cluster?.stop(), await stopInOrder(config.daemon, { timers: [loadLog, reloader], server, stream, fleet, pool, recovery, closeLast: [store, audit] }));
   const reload = cluster ? () => Promise.resolve(clusterReloadRefused(log)) : () => reloader.reload();
   return daemonHandle(server.port, pool, reload, stop);
+}
+
+/** Which hosts exist and which shard runs each; a cluster node starts with none (it runs those of the partitions it takes, app/cluster-mode.ts). */
+function hostRegistry(config: Config, state: LoadedState, pool: ShardPool, broadcaster: Broadcaster, store: () => StateStore, log: Logger): HostRegistry {
+  const clustered = config.cluster.enabled;
+  const sinks = {
+    applyStatus: (s: HostStatus) => broadcaster.applyStatus(s),
+    removeHost: (name: string) => broadcaster.removeHost(name),
+    register: (h: ResolvedHost) => store().register(h),
+    unregister: (name: string) => store().unregister(name),
+  };
+  return new HostRegistry(clustered ? [] : config.hosts, config.groups, clustered ? [] : state.registered, config.defaults, pool, sinks, log);
+}
+
+/** /readyz: every worker up, the state store open, and on a cluster node joined and connected. */
+function readiness(pool: ShardPool, store: StateStore, cluster: ClusterParts | null): { workers: boolean; store: boolean; cluster?: boolean } {
+  return { workers: pool.ready, store: store.open, ...(cluster && { cluster: cluster.status()?.connected ?? false }) };
 }
 
 /** SIGHUP on a cluster node: hosts live in the shared registry, so the file's host list is read at start only. */

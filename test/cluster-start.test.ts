@@ -12,7 +12,7 @@ import { skipWithoutNats, startNats } from '../harness/nats.js';
 t.test('enabled = false is a single daemon, as without the section', async (t) => {
   const { file } = writeConfig({ toml: '[cluster]\nenabled = false\n' });
   // It starts and listens; runToExit stops it after a moment.
-  const r = await runToExit(file, {}, 8_000);
+  const r = await runToExit(file, {}, 20_000);
   t.match(r.output, /"msg":"listening"/, 'it listens');
   t.notMatch(r.output, /cluster/, 'no cluster at all');
 });

@@ -5,6 +5,7 @@
 // instead of the single-daemon parts. Refusals that come from the config
 // (another partition count or lease TTL than the cluster's, a node_id that a
 // live node uses) stop the start as config errors naming the key.
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config-types.js';
 import { ClusterSetupError } from '../cluster/buckets.js';
@@ -70,18 +71,15 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
     );
   let watch = await watchHosts();
   // NATS back after an outage: the stream reader and the watch start again rather than trust consumers from before it.
-  void (async () => {
-    for await (const s of nc.status()) {
-      if (s.type !== 'reconnect') continue;
-      log.info('cluster: NATS is back; reading the stream and watching the registry again');
-      feed.reread();
-      watch.stop();
-      watch = await watchHosts().catch((err: Error) => {
-        log.warn({ err: err.message }, 'cluster: could not watch the registry again');
-        return watch;
-      });
-    }
-  })();
+  void onReconnect(nc, async () => {
+    log.info('cluster: NATS is back; reading the stream and watching the registry again');
+    feed.reread();
+    watch.stop();
+    watch = await watchHosts().catch((err: Error) => {
+      log.warn({ err: err.message }, 'cluster: could not watch the registry again');
+      return watch;
+    });
+  });
   // Before joining: whichever node takes a partition reads its hosts from here.
   await Promise.all(config.hosts.map((h) => registry.putConfigHost(h)));
   let node: ClusterNode | null = null;
@@ -104,6 +102,10 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
       if (!nc.isClosed()) await nc.close();
     },
   };
+}
+
+async function onReconnect(nc: NatsConnection, fn: () => Promise<void>): Promise<void> {
+  for await (const s of nc.status()) if (s.type === 'reconnect') await fn();
 }
 
 /** A refusal the config can fix, as a config error naming the key. */

@@ -1,5 +1,5 @@
 // /health: public, cheap, and honest about whether uWS runs natively.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { ok, type Route, defineRoute } from '../route.js';
 import { UwsBuild } from '../../../common/schemas/http-build.js';
 import type { ClusterNodeStatus } from '../../cluster/node.js';
@@ -61,6 +61,12 @@ export interface SystemRouteDeps {
   cluster?: () => ClusterNodeStatus | null;
 }
 
+/** The node as /health shows it (ClusterHealth). */
+function clusterHealth(c: ClusterNodeStatus): Static<typeof ClusterHealth> {
+  const members = c.members.map((m) => ({ node_id: m.node_id, api_url: m.api_url, started_at: m.started_at }));
+  return { node_id: c.node_id, instance: c.instance, connected: c.connected, partitions: c.partitions, target: c.target, members };
+}
+
 export function systemRoutes(sys: SystemRouteDeps): Route[] {
   return [
     defineRoute({
@@ -81,16 +87,7 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
           hosts: sys.hostCount(),
           uws: sys.uws,
           startup: { ready_ms: sys.startup.totalMs, stages_ms: sys.startup.stages },
-          ...(c && {
-            cluster: {
-              node_id: c.node_id,
-              instance: c.instance,
-              connected: c.connected,
-              partitions: c.partitions,
-              target: c.target,
-              members: c.members.map((m) => ({ node_id: m.node_id, api_url: m.api_url, started_at: m.started_at })),
-            },
-          }),
+          ...(c && { cluster: clusterHealth(c) }),
         });
       },
     }),
