@@ -46,7 +46,10 @@ export interface ClusterParts {
 export async function prepareCluster(config: Config, log: Logger, parts: LocalParts): Promise<ClusterParts> {
   const settings = config.cluster;
   log.info({ servers: settings.servers, node_id: settings.node_id }, 'cluster: connecting to NATS');
-  const nc = await connectCluster(settings);
+  // A misconfiguration (CA, TLS, credentials) stops the start as a config error; a server not up yet is waited for.
+  let tries = 0;
+  const onRetry = (err: Error) => void (tries++ % 20 === 0 && log.warn({ servers: settings.servers, err: err.message }, 'cluster: NATS not reachable yet; retrying'));
+  const nc = await connectCluster(settings, { configFile: config.file, onRetry });
   const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id }).catch((err) => rethrow(err, config.file));
   const events = await openEventStream(nc);
 
