@@ -8,7 +8,7 @@ import { partitionOf } from '../src/cluster/partition.js';
 import { until, type Daemon } from '../harness/daemon.js';
 import { skipWithoutNats } from '../harness/nats.js';
 import { allHosts } from './helpers/sim-daemon.js';
-import { PARTITIONS, balanced, startCluster, watch, type Cluster } from './helpers/cluster-daemons.js';
+import { PARTITIONS, balanced, startCluster, watch, type Cluster } from '../harness/cluster-daemons.js';
 
 const HOSTS = 60;
 const IDS = ['a', 'b', 'c'];

@@ -10,7 +10,7 @@ import { partitionOf } from '../src/cluster/partition.js';
 import { until, type Daemon } from '../harness/daemon.js';
 import { skipWithoutNats } from '../harness/nats.js';
 import { allHosts } from './helpers/sim-daemon.js';
-import { LEASE_TTL_S, PARTITIONS, balanced, clusterHealth, startCluster, watch, type Cluster } from './helpers/cluster-daemons.js';
+import { LEASE_TTL_S, PARTITIONS, balanced, clusterHealth, startCluster, watch, type Cluster } from '../harness/cluster-daemons.js';
 
 const HOSTS = 60;
 const IDS = ['a', 'b', 'c'];
@@ -79,7 +79,7 @@ t.test('a cluster losing a node, then NATS', { skip: skipWithoutNats() }, async 
   await t.test('NATS away: reads served, commands 503 CLUSTER_UNAVAILABLE; NATS back: the nodes re-join by themselves', async (t) => {
     const host = [...(await allHosts(x)).keys()].find((h) => h !== HANGS)!;
     const back = cluster.nats.restart({ downMs: 6000 });
-    await until(async () => (await clusterHealth(x))?.connected === false, 10_000);
+    await until(async () => (await clusterHealth(x)).connected === false, 10_000);
     const health = await x.get('/health');
     t.equal(health.body.status, 'degraded', '/health says degraded');
     t.equal(health.body.cluster.connected, false, 'and that the link is down');

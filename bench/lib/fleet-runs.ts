@@ -52,7 +52,7 @@ export interface Pass {
  */
 export type ThreadGroup = 'front' | 'shards' | 'store_writer' | 'runtime';
 
-function cpuByThreadGroup(pid: number): Record<ThreadGroup, number> {
+export function cpuByThreadGroup(pid: number): Record<ThreadGroup, number> {
   const out: Record<ThreadGroup, number> = { front: 0, shards: 0, store_writer: 0, runtime: 0 };
   for (const t of threadsCpu(pid)) {
     const group: ThreadGroup = t.tid === pid ? 'front' : t.name.startsWith('shard-') ? 'shards' : t.name === 'store-writer' ? 'store_writer' : 'runtime';

@@ -51,7 +51,8 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
   const onRetry = (err: Error) => void (tries++ % 20 === 0 && log.warn({ servers: settings.servers, err: err.message }, 'cluster: NATS not reachable yet; retrying'));
   const nc = await connectCluster(settings, { configFile: config.file, onRetry });
   const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id }).catch((err) => rethrow(err, config.file));
-  const events = await openEventStream(nc);
+  const r = settings.events_retention;
+  const events = await openEventStream(nc, { maxAgeMs: r.max_age_ms, maxMsgs: r.max_msgs, maxBytes: r.max_bytes });
 
   const model = new ReadModel();
   const feed = new ClusterFeed(model, log, config.daemon.ws.replay_buffer);
@@ -92,7 +93,7 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
     feed,
     commands,
     async join(apiUrl) {
-      node = await ClusterNode.start(settings, mode.hooks(), { nc, apiUrl }).catch((err) => rethrow(err, config.file));
+      node = await ClusterNode.start(settings, mode.hooks(), { nc, apiUrl, configFile: config.file }).catch((err) => rethrow(err, config.file));
       mode.connect(node);
       commands.connect(node);
       log.info({ node_id: settings.node_id, instance: node.status().instance }, 'cluster: joined');
