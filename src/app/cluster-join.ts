@@ -45,11 +45,7 @@ export interface ClusterParts {
 
 export async function prepareCluster(config: Config, log: Logger, parts: LocalParts): Promise<ClusterParts> {
   const settings = config.cluster;
-  log.info({ servers: settings.servers, node_id: settings.node_id }, 'cluster: connecting to NATS');
-  // A misconfiguration (CA, TLS, credentials) stops the start as a config error; a server not up yet is waited for.
-  let tries = 0;
-  const onRetry = (err: Error) => void (tries++ % 20 === 0 && log.warn({ servers: settings.servers, err: err.message }, 'cluster: NATS not reachable yet; retrying'));
-  const nc = await connectCluster(settings, { configFile: config.file, onRetry });
+  const nc = await connectNats(config, log);
   const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id }).catch((err) => rethrow(err, config.file));
   const r = settings.events_retention;
   const events = await openEventStream(nc, { maxAgeMs: r.max_age_ms, maxMsgs: r.max_msgs, maxBytes: r.max_bytes });
@@ -58,15 +54,7 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
   const feed = new ClusterFeed(model, log, config.daemon.ws.replay_buffer);
   await feed.start(events, registry);
   const commands = new ClusterCommands(model, config.defaults);
-  const mode = new ClusterMode({
-    settings,
-    ...parts,
-    log,
-    fatal: (err) => {
-      log.fatal({ err: err.message }, 'cluster: this node cannot go on');
-      process.exit(1);
-    },
-  });
+  const mode = new ClusterMode({ settings, ...parts, log, fatal: (err) => exitFatal(log, err) });
   // Watched before this node's own hosts are written: a partition's owner learns of every host written after its list.
   const watchHosts = () =>
     registry.watchHosts(
@@ -106,6 +94,21 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
       if (!nc.isClosed()) await nc.close();
     },
   };
+}
+
+/** A misconfiguration (CA, TLS, credentials) stops the start as a config error; a server not up yet is waited for. */
+function connectNats(config: Config, log: Logger): Promise<NatsConnection> {
+  const { servers, node_id } = config.cluster;
+  log.info({ servers, node_id }, 'cluster: connecting to NATS');
+  let tries = 0;
+  const onRetry = (err: Error) => void (tries++ % 20 === 0 && log.warn({ servers, err: err.message }, 'cluster: NATS not reachable yet; retrying'));
+  return connectCluster(config.cluster, { configFile: config.file, onRetry });
+}
+
+/** Another live node has this node's id: two would drive the same hosts. */
+function exitFatal(log: Logger, err: Error): never {
+  log.fatal({ err: err.message }, 'cluster: this node cannot go on');
+  process.exit(1);
 }
 
 async function onReconnect(nc: NatsConnection, fn: () => Promise<void>): Promise<void> {
