@@ -19,6 +19,8 @@ const BENCHMARKS: readonly string[] = [
   'dashboard',
   'ssh2-patch',
   'cluster-parts',
+  'cluster-jobs',
+  'cluster',
   'soak',
 ];
 

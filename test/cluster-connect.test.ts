@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nkeys } from '@nats-io/transport-node';
 import { connectCluster, connectionOptions, type ClusterConnectSettings } from '../src/cluster/connect.js';
+import { ConfigError } from '../src/config/errors.js';
 import { skipWithoutNats, startNats } from '../harness/nats.js';
 
 const settings = (url: string, over: Partial<ClusterConnectSettings> = {}): ClusterConnectSettings => ({
@@ -86,5 +87,55 @@ t.test('credentials and TLS', { skip: skipWithoutNats() }, async (t) => {
     t.ok(nc.info?.tls_required, 'connected over TLS, trusting the CA from tls_ca_file');
     await nc.close();
     t.match(await tryConnect(settings(nats.url)), /certificate|self.signed|verify/i, 'without the CA the server is not trusted');
+  });
+
+  await t.test('a misconfiguration is a start-up error naming the key, not a retry forever', async (t) => {
+    const d = mkdtempSync(join(tmpdir(), 'tendhost-nats-tls-'));
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+    const file = (n: string) => join(d, n);
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=tendhost test CA');
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('other.key'), '-out', file('other.pem'), '-days', '2', '-subj', '/CN=another CA');
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=127.0.0.1');
+    writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('server.pem'), '-days', '2', '-extfile', file('san.ext'));
+    writeFileSync(file('garbage.pem'), 'not a certificate\n');
+    const [tls, plain, tokened] = await Promise.all([startNats({ tls: { cert: file('server.pem'), key: file('server.key') } }), startNats(), startNats({ token: 's3cret' })]);
+    t.teardown(() => Promise.all([tls.stop(), plain.stop(), tokened.stop()]));
+
+    /** connectCluster's refusal within 5 s (a retry loop would time out instead). */
+    const refusal = async (s: ClusterConnectSettings): Promise<ConfigError> => {
+      const err = await Promise.race([
+        connectCluster(s, { configFile: '/etc/tendhost/tendhost.toml' }).then(async (nc) => {
+          await nc.close();
+          throw new Error('connected');
+        }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still retrying after 5 s')), 5000)),
+      ]).catch((e: Error) => e);
+      if (!(err instanceof ConfigError)) throw err;
+      return err;
+    };
+    const wrongCa = await refusal(settings(tls.url, { tls_ca_file: file('other.pem') }));
+    t.equal(wrongCa.key, 'cluster.tls_ca_file');
+    t.match(wrongCa.message, /^\/etc\/tendhost\/tendhost\.toml: cluster\.tls_ca_file .*other\.pem did not sign the certificate of the NATS server at tls:\/\/127\.0\.0\.1:\d+ \(unable to verify/);
+    const noCa = await refusal(settings(tls.url));
+    t.match(noCa.message, /cluster\.tls_ca_file is not set and the system's CAs do not trust the certificate/);
+    const garbage = await refusal(settings(tls.url, { tls_ca_file: file('garbage.pem') }));
+    t.match(garbage.message, /cluster\.tls_ca_file .*garbage\.pem is not a PEM certificate/);
+    const noTls = await refusal(settings(plain.url, { tls_ca_file: file('ca.pem') }));
+    t.match(noTls.message, /cluster\.tls_ca_file asks for TLS but the NATS server at nats:\/\/127\.0\.0\.1:\d+ does not speak it/);
+    const badToken = await refusal(settings(tokened.url, { auth: { kind: 'token', token: 'wrong' } }));
+    t.match(badToken.message, /cluster\.token was refused by the NATS server/);
+    const noToken = await refusal(settings(tokened.url));
+    t.match(noToken.message, /cluster\.token is not set and the NATS server at .* requires credentials/);
+
+    // A server that is merely not up yet is waited for.
+    await plain.stop({ keepStore: true });
+    const retries: string[] = [];
+    const pending = connectCluster(settings(plain.url), { retryMs: 100, onRetry: (e) => void retries.push(e.message) });
+    await new Promise((r) => setTimeout(r, 600));
+    await plain.restart();
+    const nc = await pending;
+    t.ok(retries.length >= 2 && retries.every((m) => /refused/i.test(m)), `retried ${retries.length} times while the server was down`);
+    await nc.close();
   });
 });

@@ -135,6 +135,18 @@ t.test('jobs bucket', { skip: skipWithoutNats() }, async (t) => {
     t.equal(await b.read('nope'), null);
   });
 
+  await t.test('a finished job is read back once, then from the cache until its header changes', async (t) => {
+    const first = await b.read('job-3');
+    t.equal(await b.read('job-3'), first, 'the same record: nothing re-read');
+    const h = await a.header('job-3');
+    await a.writeHeader({ ...h!.value, error: 'late note' }, h!.revision);
+    const again = await b.read('job-3');
+    t.not(again, first, 'a header write is seen');
+    t.equal(again?.error, 'late note');
+    const running = await b.read('job-1');
+    t.not(await b.read('job-1'), running, 'a running job is read afresh every time');
+  });
+
   await t.test('a value that is not a job header is refused with its key', async (t) => {
     const kv = await new Kvm(ncA).open(JOBS_BUCKET);
     await kv.put('job.bad', JSON.stringify({ id: 'bad', state: 'weird' }));

@@ -6,6 +6,7 @@
 // (another partition count or lease TTL than the cluster's, a node_id that a
 // live node uses) stop the start as config errors naming the key.
 import type { Logger } from 'pino';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../../common/config-types.js';
 import { ClusterSetupError } from '../cluster/buckets.js';
 import { connectCluster } from '../cluster/connect.js';
@@ -63,10 +64,7 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
     },
   });
   // Watched before this node's own hosts are written: a partition's owner learns of every host written after its list.
-  const watch = await registry.watchHosts(
-    (r) => mode.hostArrived(r),
-    (err) => log.warn({ err: err.message }, 'cluster: a registry entry is not a host record'),
-  );
+  const watch = await watchRegistry(nc, registry, mode, feed, log);
   // Before joining: whichever node takes a partition reads its hosts from here.
   await Promise.all(config.hosts.map((h) => registry.putConfigHost(h)));
   let node: ClusterNode | null = null;
@@ -89,6 +87,33 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
       if (!nc.isClosed()) await nc.close();
     },
   };
+}
+
+/**
+ * New hosts in the registry go to the node's mode; when NATS is back after an
+ * outage the stream reader and the watch start again rather than trust
+ * consumers from before it. `stop` ends the current watch.
+ */
+async function watchRegistry(nc: NatsConnection, registry: RegistryKv, mode: ClusterMode, feed: ClusterFeed, log: Logger): Promise<{ stop(): void }> {
+  const watchHosts = () =>
+    registry.watchHosts(
+      (r) => mode.hostArrived(r),
+      (err) => log.warn({ err: err.message }, 'cluster: a registry entry is not a host record'),
+    );
+  let watch = await watchHosts();
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type !== 'reconnect') continue;
+      log.info('cluster: NATS is back; reading the stream and watching the registry again');
+      feed.reread();
+      watch.stop();
+      watch = await watchHosts().catch((err: Error) => {
+        log.warn({ err: err.message }, 'cluster: could not watch the registry again');
+        return watch;
+      });
+    }
+  })();
+  return { stop: () => watch.stop() };
 }
 
 /** A refusal the config can fix, as a config error naming the key. */

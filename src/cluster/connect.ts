@@ -1,9 +1,13 @@
 // One NATS connection for a cluster node, from `[cluster]`: servers, the one
-// kind of credentials, a private CA. It reconnects forever (a node outlives
-// NATS restarts); whoever holds it decides what "unreachable" means.
+// kind of credentials, a private CA. Until it first connects it retries a
+// server that is not up, but a misconfiguration (connect-errors.ts: wrong CA,
+// TLS mismatch, credentials refused) is a start-up error naming the key. Once
+// connected it reconnects forever (a node outlives NATS restarts); whoever
+// holds it decides what "unreachable" means.
 import { readFileSync } from 'node:fs';
 import { connect, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { ClusterSettings } from '../../common/config-types.js';
+import { checkCaFile, misconfiguration } from './connect-errors.js';
 
 export type ClusterConnectSettings = Pick<ClusterSettings, 'servers' | 'auth' | 'tls_ca_file' | 'node_id'>;
 
@@ -13,8 +17,6 @@ export function connectionOptions(s: ClusterConnectSettings): ConnectionOptions 
     name: `tendhost ${s.node_id}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    // Without this the first connect gives up at once while the server is down.
-    waitOnFirstConnect: true,
   };
   switch (s.auth.kind) {
     case 'token':
@@ -36,6 +38,29 @@ export function connectionOptions(s: ClusterConnectSettings): ConnectionOptions 
   return opts;
 }
 
-export function connectCluster(s: ClusterConnectSettings): Promise<NatsConnection> {
-  return connect(connectionOptions(s));
+export interface FirstConnectOptions {
+  /** The config file, named in a misconfiguration's message (default "tendhost.toml"). */
+  configFile?: string;
+  /** Between first-connect attempts while no server answers (default 500 ms). */
+  retryMs?: number;
+  /** Each failed attempt that will be retried (for the log). */
+  onRetry?: (err: Error) => void;
+}
+
+/** Connect; retried while no server answers, refused at once (ConfigError) when [cluster] is wrong. */
+export async function connectCluster(s: ClusterConnectSettings, o: FirstConnectOptions = {}): Promise<NatsConnection> {
+  const ctx = { servers: s.servers, auth: s.auth, tls_ca_file: s.tls_ca_file, file: o.configFile ?? 'tendhost.toml' };
+  checkCaFile(ctx);
+  for (;;) {
+    try {
+      // One pass over the servers per attempt; the library's own first-connect
+      // wait would retry a TLS or credentials failure forever.
+      return await connect({ ...connectionOptions(s), waitOnFirstConnect: false });
+    } catch (err) {
+      const wrong = misconfiguration(err, ctx);
+      if (wrong) throw wrong;
+      o.onRetry?.(err as Error);
+      await new Promise((r) => setTimeout(r, o.retryMs ?? 500));
+    }
+  }
 }

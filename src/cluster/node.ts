@@ -51,8 +51,8 @@ export class ClusterNode {
   ) {}
 
   /** Connect, open the shared state, join and start taking a share. */
-  static async start(settings: ClusterSettings, hooks: ClusterNodeHooks, opts: { apiUrl?: string | null; retention?: RetentionOptions; nc?: NatsConnection } = {}): Promise<ClusterNode> {
-    const nc = opts.nc ?? (await connectCluster(settings));
+  static async start(settings: ClusterSettings, hooks: ClusterNodeHooks, opts: { apiUrl?: string | null; retention?: RetentionOptions; nc?: NatsConnection; configFile?: string } = {}): Promise<ClusterNode> {
+    const nc = opts.nc ?? (await connectCluster(settings, { configFile: opts.configFile, onRetry: (err) => hooks.warn?.(err) }));
     const link = trackLink(nc);
     const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id });
     const r = settings.events_retention;
@@ -90,6 +90,21 @@ export class ClusterNode {
     return partitionOf(host, this.settings.partitions);
   }
 
+  /** This process's id in the cluster (a restarted node is a new instance of the same node_id). */
+  get instance(): string {
+    return this.ownership.instance;
+  }
+
+  /** The node holding the host's partition as this node sees it (null: none right now). */
+  ownerOf(host: string): string | null {
+    return this.ownership.owners().get(this.partitionOf(host)) ?? null;
+  }
+
+  /** Live members with their process instances. */
+  members(): Array<{ node_id: string; instance: string }> {
+    return this.ownership.status().members;
+  }
+
   /** Whether this node runs the host now. */
   owns(host: string): boolean {
     return this.ownership.owns(this.partitionOf(host));
@@ -98,6 +113,11 @@ export class ClusterNode {
   /** Run a host command here or on its owner (TendhostError CLUSTER_UNAVAILABLE / PARTITION_UNOWNED when it cannot). */
   send(cmd: HostCommand): Promise<ForwardedReply> {
     return this.forwarder.send(cmd);
+  }
+
+  /** Whether the NATS connection is up now. */
+  connected(): boolean {
+    return this.link.connected();
   }
 
   status(): ClusterNodeStatus {

@@ -54,7 +54,8 @@ export interface SystemRouteDeps {
   workers: number;
   hostCount(): number;
   /** Readiness: every worker up, the state store open. */
-  ready(): { workers: boolean; store: boolean };
+  /** `cluster` on a cluster node: joined and connected to NATS. */
+  ready(): { workers: boolean; store: boolean; cluster?: boolean };
   metrics: { metrics(): Promise<string>; contentType: string };
   /** A cluster node's ownership and link; null on a single daemon (and before the node has joined). */
   cluster?: () => ClusterNodeStatus | null;
@@ -109,7 +110,7 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
     defineRoute({
       method: 'GET',
       path: '/readyz',
-      summary: 'Readiness probe: config loaded, every worker up, state store open (public)',
+      summary: 'Readiness probe: config loaded, every worker up, state store open, on a cluster node joined and connected (public)',
       tag: 'system',
       auth: false,
       responses: { 200: { description: 'Ready', schema: Probe }, 503: { description: 'Not ready', schema: Probe } },

@@ -1,0 +1,97 @@
+// A cluster node with its job side (src/cluster/node-jobs.ts) and a scripted
+// "owner" in place of shard workers, for the tests and benchmarks of cluster
+// rollouts, in this process or in one of its own (cluster-jobs-node.ts, so it
+// can be SIGKILLed). Each host's update runs for `runMs`, then reports by its
+// name: `fail-*` fails (PKG_COMMAND_FAILED), `down-*` is unreachable
+// (SSH_UNREACHABLE), `busy-*` is refused by its actor (HOST_BUSY), the rest
+// complete. Every host is idle in the read model.
+import type { ClusterSettings } from '../common/config-types.js';
+import type { HostStatus } from '../common/schemas/host.js';
+import type { CommandReply, Trace } from '../common/thread-protocol.js';
+import type { UnstampedStreamEvent } from '../common/schemas/stream.js';
+import { ClusterNode } from '../src/cluster/node.js';
+import { startNodeJobs, type NodeJobs } from '../src/cluster/node-jobs.js';
+import { JOB_UPDATE_COMMAND } from '../src/cluster/job-runner.js';
+
+export interface JobsNode {
+  id: string;
+  node: ClusterNode;
+  jobs: NodeJobs;
+  /** `job host` for every update this node's owner side started. */
+  runs: string[];
+  /** Hosts it started while it did not own them (must stay empty). */
+  foreign: string[];
+  events: Array<{ type: string; [k: string]: unknown }>;
+  stop(opts?: { handBack?: boolean }): Promise<void>;
+}
+
+export function jobsSettings(natsUrl: string, id: string, partitions: number, ttlMs: number): ClusterSettings {
+  return {
+    enabled: true,
+    servers: [natsUrl],
+    auth: { kind: 'none' },
+    tls_ca_file: null,
+    node_id: id,
+    partitions,
+    lease_ttl_ms: ttlMs,
+    events_retention: { max_age_ms: 3_600_000, max_msgs: 100_000, max_bytes: 64 * 1024 ** 2 },
+    jobs_retention: { max_age_ms: 3_600_000, max_bytes: 64 * 1024 ** 2 },
+  };
+}
+
+function idle(name: string): HostStatus {
+  return { name, addr: '192.0.2.1', state: 'idle', tags: [], groups: [], pending_updates: null, last_updated: null, error: null, failed: null, shard: 0, package_manager: null, compose: false, job_id: null } as HostStatus;
+}
+
+export async function startJobsNode(settings: ClusterSettings, o: { runMs: number; onRun?: (job: string, host: string) => void }): Promise<JobsNode> {
+  let jobs: NodeJobs | null = null;
+  const runs: string[] = [];
+  const foreign: string[] = [];
+  const events: JobsNode['events'] = [];
+  const node = await ClusterNode.start(settings, {
+    isBusy: () => false,
+    attach: () => undefined,
+    detach: () => undefined,
+    handle: async (cmd) => {
+      if (cmd.command !== JOB_UPDATE_COMMAND || !jobs) return { status: 503, body: { error: { code: 'WORKER_UNAVAILABLE', message: 'not ready' } } };
+      return jobs.runner.handle(cmd);
+    },
+  });
+  const pool = {
+    command: async (host: string, _cmd: { kind: 'update'; dry_run: boolean }, trace: Trace): Promise<CommandReply> => {
+      if (host.startsWith('busy-')) return { ok: false, state: 'querying', error: { code: 'HOST_BUSY', message: `${host} is busy (querying)` } };
+      runs.push(`${trace.job_id} ${host}`);
+      if (!node.owns(host)) foreign.push(host);
+      o.onRun?.(trace.job_id as string, host);
+      setTimeout(() => {
+        const code = host.startsWith('fail-') ? 'PKG_COMMAND_FAILED' : host.startsWith('down-') ? 'SSH_UNREACHABLE' : null;
+        jobs?.runner.hostResult({ kind: 'job_result', job_id: trace.job_id as string, host, success: code === null, state: code ? 'failed' : 'idle', error: code ? `${host}: scripted ${code}` : null, code });
+      }, o.runMs);
+      return { ok: true, state: 'updating' };
+    },
+  };
+  jobs = await startNodeJobs(node, {
+    pool,
+    model: { get: (name) => idle(name) },
+    hostConfig: () => undefined,
+    broadcaster: {
+      emit: (e: UnstampedStreamEvent) => {
+        events.push(e as unknown as JobsNode['events'][number]);
+        return e as never;
+      },
+    },
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  });
+  return {
+    id: settings.node_id,
+    node,
+    jobs,
+    runs,
+    foreign,
+    events,
+    async stop(opts = {}) {
+      await jobs!.stop(opts);
+      await node.stop(opts);
+    },
+  };
+}

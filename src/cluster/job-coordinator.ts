@@ -1,0 +1,337 @@
+// One cluster rollout, coordinated by the node holding its job lease: the
+// single-daemon Rollout (src/fleet/rollout.ts: batches, canary, thresholds,
+// windows) run with deps that dispatch each host to its owner (forward.ts,
+// command `job_update`, run there by job-runner.ts), follow the job log for
+// the results the owners record, and record what the coordinator decides
+// itself (skipped hosts, hosts cut short). Every write is fenced: a
+// coordinator that lost its lease writes, dispatches and announces nothing
+// more, and the header's compare-and-set refuses a stale one.
+import { randomUUID } from 'node:crypto';
+import { TendhostError } from '../../common/errors.js';
+import type { FleetUpdateRequest } from '../../common/schemas/requests.js';
+import type { JobHostResult, JobRecord, JobState } from '../../common/schemas/job.js';
+import type { CommandReply as PoolReply } from '../../common/thread-protocol.js';
+import { Rollout, type RolloutDeps } from '../fleet/rollout.js';
+import { rolloutSpec } from '../fleet/rollout-spec.js';
+import { summarize } from '../jobs/job-view.js';
+import { isWrongRevision } from './buckets.js';
+import type { ForwardedReply, HostCommand } from './forward.js';
+import type { JobLeases } from './job-lease.js';
+import { toRecord, type JobLog, type Versioned } from './job-log.js';
+import type { ClusterJobHeader, ClusterJobHostEntry, JobDispatch } from './job-log-schema.js';
+import { JOB_UPDATE_COMMAND, type DispatchAnswer } from './job-runner.js';
+
+/** What a coordinator needs from its node and from the daemon (the rollout's own deps among them). */
+export interface CoordinatorContext extends Pick<RolloutDeps, 'model' | 'hostConfig' | 'broadcaster' | 'claims' | 'now' | 'sleep'> {
+  nodeId: string;
+  instance: string;
+  log: JobLog;
+  leases: JobLeases;
+  /** Run a host command on the host's owner (ClusterNode.send). */
+  send(cmd: HostCommand): Promise<ForwardedReply>;
+  /** Live cluster members (node id and process instance). */
+  members(): Array<{ node_id: string; instance: string }>;
+  /** The node holding the host's partition as this node sees it, null when none does. */
+  ownerOf(host: string): string | null;
+  /** How long a dispatch nobody can take (partition unowned, NATS away) is retried before the host fails. */
+  dispatchRetryMs: number;
+  onFinish?(job: JobRecord): void;
+  warn?(err: Error): void;
+}
+
+const FINAL = new Set<JobHostResult['state']>(['completed', 'failed', 'unreachable', 'skipped']);
+const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+
+export class JobCoordinator {
+  readonly job: JobRecord;
+  private readonly byHost: Map<string, JobHostResult>;
+  private readonly entries = new Map<string, Versioned<ClusterJobHostEntry | null>>();
+  private readonly writes = new Map<string, Promise<void>>();
+  private readonly rollout: Rollout;
+  private watcher: { stop(): void } | null = null;
+  private fenced = false;
+  private headerDirty = false;
+  private settle!: () => void;
+  private readonly settled = new Promise<void>((r) => (this.settle = r));
+
+  private constructor(
+    private readonly ctx: CoordinatorContext,
+    private header: ClusterJobHeader,
+    private headerRevision: number,
+    names: readonly string[],
+    known: Map<string, Versioned<ClusterJobHostEntry | null>>,
+  ) {
+    for (const [h, v] of known) this.entries.set(h, v);
+    this.job = toRecord(header, names, known);
+    this.byHost = new Map(this.job.hosts.map((h) => [h.host, h]));
+    const request = header.request ?? {};
+    this.rollout = new Rollout(this.job, rolloutSpec(request), {
+      pool: { command: (host, cmd) => (cmd.kind === 'update' ? this.dispatch(host, cmd.dry_run) : Promise.reject(new Error(`a rollout sends updates only, not ${cmd.kind}`))) },
+      jobs: { touch: (_job, host) => (host ? this.writeHost(host) : void (this.headerDirty = true)), finish: (_id, state, error) => void this.finish(state, error ?? null) },
+      model: ctx.model,
+      hostConfig: ctx.hostConfig,
+      broadcaster: { emit: (e) => (this.fenced ? e : ctx.broadcaster.emit(e)) } as RolloutDeps['broadcaster'],
+      claims: ctx.claims,
+      now: ctx.now,
+      sleep: ctx.sleep,
+    });
+  }
+
+  /** A new rollout received by this node: take its lease, record it, and coordinate it. */
+  static async create(ctx: CoordinatorContext, request: FleetUpdateRequest, hosts: readonly string[], trace: { request_id: string | null; user: string | null }): Promise<JobCoordinator> {
+    const id = randomUUID();
+    if (!(await ctx.leases.acquire(id))) throw new Error(`job lease ${id} is taken`);
+    const ts = ctx.now().toISOString();
+    const header: ClusterJobHeader = {
+      id,
+      kind: 'fleet_update',
+      state: 'running',
+      dry_run: request.dry_run ?? false,
+      created_at: ts,
+      started_at: ts,
+      finished_at: null,
+      request_id: trace.request_id,
+      user: trace.user,
+      error: null,
+      coordinator: ctx.nodeId,
+      request,
+      chunks: 0,
+      summary: { total: hosts.length, pending: hosts.length, running: 0, completed: 0, failed: 0, unreachable: 0, skipped: 0 },
+    };
+    const revision = await ctx.log.create(header, hosts);
+    const chunks = (await ctx.log.header(id))?.value.chunks ?? 0;
+    const c = new JobCoordinator(ctx, { ...header, chunks }, revision, hosts, new Map());
+    await c.follow();
+    return c;
+  }
+
+  /**
+   * Continue an unfinished job whose coordinator is gone: null when another
+   * node got its lease first, or there is nothing left to continue.
+   */
+  static async resume(ctx: CoordinatorContext, id: string): Promise<JobCoordinator | null> {
+    if (!(await ctx.leases.acquire(id))) return null;
+    try {
+      const h = await ctx.log.header(id);
+      if (!h || h.value.finished_at !== null) {
+        await ctx.log.clearActive(id);
+        await ctx.leases.release(id);
+        return null;
+      }
+      // Writing ourselves in as coordinator fences the previous one's header writes.
+      const header = { ...h.value, coordinator: ctx.nodeId };
+      const revision = await ctx.log.writeHeader(header, h.revision);
+      const names = await ctx.log.selection(id, header.chunks);
+      const early: Array<[string, Versioned<ClusterJobHostEntry | null>]> = [];
+      let c: JobCoordinator | null = null;
+      // Follow before reading, so no result that lands in between is missed.
+      const watcher = await ctx.log.watchEntries(id, (host, v) => (c ? c.onEntry(host, v) : early.push([host, v])));
+      const known = await ctx.log.entries(id);
+      c = new JobCoordinator(ctx, header, revision, names, known);
+      c.watcher = watcher;
+      for (const [host, v] of early) c.onEntry(host, v);
+      return c;
+    } catch (err) {
+      await ctx.leases.release(id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  get id(): string {
+    return this.job.id;
+  }
+
+  /** Run the rollout to its end (or until this node stops coordinating it). */
+  async run(): Promise<void> {
+    this.rollout.claim();
+    this.rollout.run().catch((err: Error) => this.finish('failed', err.message));
+    await this.settled;
+  }
+
+  /** Periodic work: renew the lease, record hosts cut short, act on a cancel asked elsewhere, write the counts. */
+  async tick(): Promise<void> {
+    if (this.fenced) return;
+    if (!(await this.ctx.leases.renew(this.id))) return this.fence();
+    this.sweep();
+    if (await this.ctx.log.cancelRequested(this.id).catch(() => false)) this.rollout.cancel();
+    if (this.headerDirty) await this.flushHeader();
+  }
+
+  cancel(): void {
+    this.rollout.cancel();
+  }
+
+  /** Stop coordinating without ending the job (this node stops; `release`: let another node continue at once). */
+  async abandon(release: boolean): Promise<void> {
+    this.fence();
+    if (release) await this.ctx.leases.release(this.id).catch(() => undefined);
+  }
+
+  private async follow(): Promise<void> {
+    this.watcher = await this.ctx.log.watchEntries(this.id, (host, v) => this.onEntry(host, v));
+  }
+
+  private fence(): void {
+    if (this.fenced) return;
+    this.fenced = true;
+    this.watcher?.stop();
+    this.ctx.leases.forget(this.id);
+    this.rollout.cancel();
+    this.settle();
+  }
+
+  /** A host entry from the log: an owner's result is handed to the rollout. */
+  private onEntry(host: string, v: Versioned<ClusterJobHostEntry | null>): void {
+    const prev = this.entries.get(host);
+    if (prev && prev.revision >= v.revision) return;
+    this.entries.set(host, v);
+    const h = this.byHost.get(host);
+    const r = v.value?.result;
+    // Skipped is only ever written by a coordinator, for a host it decided itself.
+    if (h && r && h.state === 'running' && FINAL.has(r.state) && r.state !== 'skipped') this.feed(h, r);
+  }
+
+  private feed(h: JobHostResult, r: JobHostResult): void {
+    h.host_state = r.host_state;
+    this.rollout.hostResult({ kind: 'job_result', job_id: this.id, host: h.host, success: r.state === 'completed', state: r.host_state ?? 'failed', error: r.error, code: r.code });
+  }
+
+  /** Hosts whose owner died or lost the host's partition while running it: failed, interrupted, named. */
+  private sweep(): void {
+    const members = this.ctx.members();
+    // Until this node sees itself, its view of the members is not complete enough to judge anyone.
+    if (!members.some((m) => m.instance === this.ctx.instance)) return;
+    const live = new Set(members.map((m) => m.instance));
+    for (const h of this.job.hosts) {
+      if (h.state !== 'running') continue;
+      const known = this.entries.get(h.host);
+      const e = known?.value;
+      if (!known || !e || e.result.state !== 'running' || e.node === null) continue;
+      const owner = this.ctx.ownerOf(h.host);
+      const alive = e.instance !== null && live.has(e.instance);
+      if (alive && (owner === null || owner === e.node)) continue;
+      const reason = alive ? `interrupted: cluster node ${e.node} lost the host's partition to ${owner}` : `interrupted: cluster node ${e.node} stopped during the update`;
+      // reason stays null, as the rollout records a failure (the error says it): no second write for the same result.
+      const cut: ClusterJobHostEntry = { ...e, result: { ...e.result, state: 'failed', error: reason, code: 'INTERRUPTED', reason: null, finished_at: this.ctx.now().toISOString() } };
+      this.chain(h.host, async () => {
+        try {
+          const revision = await this.ctx.log.writeEntry(this.id, cut, known.revision);
+          this.onEntry(h.host, { value: cut, revision });
+        } catch (err) {
+          // The owner's own result landed first: the watch brings it.
+          if (!isWrongRevision(err)) throw err;
+        }
+      });
+    }
+  }
+
+  /** Send one host's update to its owner. Resolves with the owner's answer as the pool would give it. */
+  private async dispatch(host: string, dryRun: boolean): Promise<PoolReply> {
+    if (this.fenced) return never();
+    const known = this.entries.get(host)?.value;
+    const h = this.byHost.get(host) as JobHostResult;
+    if (known) {
+      // Claimed before this coordinator got here (a takeover): never run twice; the log says how it ends.
+      if (FINAL.has(known.result.state) && known.result.state !== 'skipped') queueMicrotask(() => h.state === 'running' && this.feed(h, known.result));
+      return { ok: true, state: 'updating' };
+    }
+    const body: JobDispatch = { job_id: this.id, batch: h.batch ?? 1, dry_run: dryRun, request_id: this.job.request_id, user: this.job.user, coordinator: this.ctx.nodeId };
+    const deadline = Date.now() + this.ctx.dispatchRetryMs;
+    for (;;) {
+      if (this.fenced) return never();
+      try {
+        const reply = await this.ctx.send({ host, command: JOB_UPDATE_COMMAND, body, request_id: this.job.request_id ?? undefined });
+        const a = reply.body as DispatchAnswer | { error: { code: string; message: string } };
+        if ('outcome' in a) {
+          if (a.outcome === 'refused') return { ok: false, state: a.state ?? undefined, error: a.error as Extract<PoolReply, { ok: false }>['error'] };
+          return { ok: true, state: a.outcome === 'started' ? a.state : 'updating' };
+        }
+        throw new TendhostError('WORKER_UNAVAILABLE', `${reply.node} answered ${reply.status}: ${a.error.code} ${a.error.message}`);
+      } catch (err) {
+        const retry = err instanceof TendhostError && (err.code === 'PARTITION_UNOWNED' || err.code === 'CLUSTER_UNAVAILABLE');
+        if (retry && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        // The request may have reached the owner after all: its claim decides.
+        const now = await this.ctx.log.entry(this.id, host).catch(() => null);
+        if (now?.value) {
+          this.onEntry(host, now);
+          return { ok: true, state: 'updating' };
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** Record a host the rollout finished, unless the log already says the same (its owner wrote it). */
+  private writeHost(host: string): void {
+    this.headerDirty = true;
+    this.chain(host, async () => {
+      const h = this.byHost.get(host);
+      if (!h || !FINAL.has(h.state)) return;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const known = this.entries.get(host);
+        const e = known?.value;
+        if (e && FINAL.has(e.result.state) && e.result.state === h.state && e.result.reason === h.reason) return;
+        const entry: ClusterJobHostEntry = { node: e?.node ?? null, instance: e?.instance ?? null, result: { ...h } };
+        try {
+          const revision = await this.ctx.log.writeEntry(this.id, entry, known ? known.revision : null);
+          this.entries.set(host, { value: entry, revision });
+          return;
+        } catch (err) {
+          if (!isWrongRevision(err)) throw err;
+          const now = await this.ctx.log.entry(this.id, host);
+          if (now) this.entries.set(host, now);
+          if (now?.value && FINAL.has(now.value.result.state)) return; // recorded by whoever got there first
+        }
+      }
+    });
+  }
+
+  /** Writes for one host run in order; a failed one is reported, not fatal. */
+  private chain(host: string, fn: () => Promise<void>): void {
+    if (this.fenced) return;
+    const next = (this.writes.get(host) ?? Promise.resolve())
+      .then(() => (this.fenced ? undefined : fn()))
+      .catch((err: Error) => this.ctx.warn?.(err));
+    this.writes.set(host, next);
+    void next.then(() => this.writes.get(host) === next && this.writes.delete(host));
+  }
+
+  private async flushHeader(): Promise<void> {
+    if (this.fenced) return;
+    this.headerDirty = false;
+    const { hosts: _hosts, ...fields } = this.job;
+    const header: ClusterJobHeader = { ...this.header, ...fields, coordinator: this.ctx.nodeId, summary: summarize(this.job) };
+    try {
+      this.headerRevision = await this.ctx.log.writeHeader(header, this.headerRevision);
+      this.header = header;
+    } catch (err) {
+      if (isWrongRevision(err)) return this.fence(); // another node coordinates the job now
+      this.headerDirty = true;
+      throw err;
+    }
+  }
+
+  private async finish(state: JobState, error: string | null): Promise<void> {
+    if (this.fenced) return;
+    this.job.state = state;
+    this.job.error = error;
+    this.job.finished_at = this.ctx.now().toISOString();
+    try {
+      await Promise.all(this.writes.values());
+      await this.flushHeader();
+      if (this.fenced) return;
+      this.watcher?.stop();
+      await this.ctx.log.clearActive(this.id);
+      await this.ctx.leases.release(this.id);
+      this.ctx.onFinish?.(this.job);
+    } catch (err) {
+      // Left active with its lease: it expires and another node finishes the record.
+      this.ctx.warn?.(err as Error);
+    } finally {
+      this.settle();
+    }
+  }
+}
