@@ -35,6 +35,8 @@ export interface CoordinatorContext extends Pick<RolloutDeps, 'model' | 'hostCon
   ownerOf(host: string): string | null;
   /** How long a dispatch nobody can take (partition unowned, NATS away) is retried before the host fails. */
   dispatchRetryMs: number;
+  /** The jobs bucket's max_age: a job running longer has its entries written again every half of it. */
+  jobsMaxAgeMs: number;
   onFinish?(job: JobRecord): void;
   warn?(err: Error): void;
 }
@@ -51,6 +53,7 @@ export class JobCoordinator {
   private watcher: { stop(): void } | null = null;
   private fenced = false;
   private headerDirty = false;
+  private refreshedAt = Date.now();
   private settle!: () => void;
   private readonly settled = new Promise<void>((r) => (this.settle = r));
 
@@ -154,7 +157,31 @@ export class JobCoordinator {
     if (!(await this.ctx.leases.renew(this.id))) return this.fence();
     this.sweep();
     if (await this.ctx.log.cancelRequested(this.id).catch(() => false)) this.rollout.cancel();
+    if (Date.now() - this.refreshedAt > this.ctx.jobsMaxAgeMs / 2) await this.refresh();
     if (this.headerDirty) await this.flushHeader();
+  }
+
+  /**
+   * Keep a long rollout's record from expiring under it: the selection, the
+   * active marker, the header and every final host result are written again
+   * (a claim still running is left alone: its owner writes over it by its revision).
+   */
+  private async refresh(): Promise<void> {
+    this.refreshedAt = Date.now();
+    await this.ctx.log.refresh(this.id, this.job.hosts.map((h) => h.host), this.ctx.nodeId);
+    for (const host of this.entries.keys()) {
+      this.chain(host, async () => {
+        const cur = this.entries.get(host);
+        if (!cur?.value || !FINAL.has(cur.value.result.state)) return;
+        try {
+          const revision = await this.ctx.log.writeEntry(this.id, cur.value, cur.revision);
+          if (this.entries.get(host) === cur) this.entries.set(host, { value: cur.value, revision });
+        } catch (err) {
+          if (!isWrongRevision(err)) throw err;
+        }
+      });
+    }
+    this.headerDirty = true;
   }
 
   cancel(): void {
