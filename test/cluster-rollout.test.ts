@@ -125,6 +125,7 @@ t.test('cluster rollouts', { skip: skipWithoutNats() }, async (t) => {
     t.ok(cut.every((h) => /interrupted: cluster node d stopped during the update/.test(h.error ?? '')), 'each named with the node that died');
     t.ok(cut.every((h) => dRuns.some((r) => r.endsWith(` ${h.host}`))), 'only hosts d was running');
     t.equal(jobView(job).summary.completed + cut.length, hosts.length, 'the rest completed');
+    await t.rejects(d.jobs.rollouts.begin({}, ['k-1'], { request_id: null, user: null }), { code: 'CLUSTER_UNAVAILABLE', message: /could not be recorded in the cluster/ }, 'a node cut off from NATS refuses a new rollout with 503 CLUSTER_UNAVAILABLE');
     await d.node.stop({ handBack: false }).catch(() => undefined);
   });
 

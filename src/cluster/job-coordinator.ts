@@ -83,7 +83,8 @@ export class JobCoordinator {
   /** A new rollout received by this node: take its lease, record it, and coordinate it. */
   static async create(ctx: CoordinatorContext, request: FleetUpdateRequest, hosts: readonly string[], trace: { request_id: string | null; user: string | null }): Promise<JobCoordinator> {
     const id = randomUUID();
-    if (!(await ctx.leases.acquire(id))) throw new Error(`job lease ${id} is taken`);
+    const unavailable = (err: unknown) => new TendhostError('CLUSTER_UNAVAILABLE', `the rollout could not be recorded in the cluster: ${(err as Error).message}`);
+    if (!(await ctx.leases.acquire(id).catch((err) => Promise.reject(unavailable(err))))) throw unavailable(new Error(`job lease ${id} is taken`));
     const ts = ctx.now().toISOString();
     const header: ClusterJobHeader = {
       id,
@@ -101,11 +102,17 @@ export class JobCoordinator {
       chunks: 0,
       summary: { total: hosts.length, pending: hosts.length, running: 0, completed: 0, failed: 0, unreachable: 0, skipped: 0 },
     };
-    const revision = await ctx.log.create(header, hosts);
-    const chunks = (await ctx.log.header(id))?.value.chunks ?? 0;
-    const c = new JobCoordinator(ctx, { ...header, chunks }, revision, hosts, new Map());
-    await c.follow();
-    return c;
+    try {
+      const revision = await ctx.log.create(header, hosts);
+      const chunks = (await ctx.log.header(id))?.value.chunks ?? 0;
+      const c = new JobCoordinator(ctx, { ...header, chunks }, revision, hosts, new Map());
+      await c.follow();
+      return c;
+    } catch (err) {
+      // Not recorded (NATS away, the bucket full): nothing to continue, so nothing held.
+      await ctx.leases.release(id).catch(() => ctx.leases.forget(id));
+      throw unavailable(err);
+    }
   }
 
   /**
@@ -204,6 +211,8 @@ export class JobCoordinator {
     this.watcher?.stop();
     this.ctx.leases.forget(this.id);
     this.rollout.cancel();
+    // Its rollout may never reach its end here: the hosts it held are free for this node's other rollouts.
+    for (const [host, job] of this.ctx.claims) if (job === this.id) this.ctx.claims.delete(host);
     this.settle();
   }
 
