@@ -197,8 +197,10 @@ export class JobCoordinator {
 
   /** Stop coordinating without ending the job (this node stops; `release`: let another node continue at once). */
   async abandon(release: boolean): Promise<void> {
+    // Stop acting first, then let the lease go (fence() would forget it, leaving nothing to release).
+    const releasing = release ? this.ctx.leases.release(this.id).catch(() => undefined) : Promise.resolve();
     this.fence();
-    if (release) await this.ctx.leases.release(this.id).catch(() => undefined);
+    await releasing;
   }
 
   private async follow(): Promise<void> {
@@ -272,7 +274,8 @@ export class JobCoordinator {
       return { ok: true, state: 'updating' };
     }
     const body: JobDispatch = { job_id: this.id, batch: h.batch ?? 1, dry_run: dryRun, request_id: this.job.request_id, user: this.job.user, coordinator: this.ctx.nodeId };
-    const deadline = Date.now() + this.ctx.dispatchRetryMs;
+    let deadline = Date.now() + this.ctx.dispatchRetryMs;
+    let timeouts = 0;
     for (;;) {
       if (this.fenced) return never();
       try {
@@ -285,6 +288,8 @@ export class JobCoordinator {
         throw new TendhostError('WORKER_UNAVAILABLE', `${reply.node} answered ${reply.status}: ${a.error.code} ${a.error.message}`);
       } catch (err) {
         const retry = err instanceof TendhostError && (err.code === 'PARTITION_UNOWNED' || err.code === 'CLUSTER_UNAVAILABLE');
+        // No answer at all (the owner died holding the request): the partition moves within a lease TTL, so wait that long again, twice at most.
+        if (retry && /timeout/i.test(err.message) && ++timeouts <= 2) deadline = Math.max(deadline, Date.now() + this.ctx.dispatchRetryMs);
         if (retry && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 500));
           continue;
