@@ -5,6 +5,8 @@
 //
 //   npx tsc && node dist/bench/fleet-query.js
 //   FLEET_QUERY_SIZES=1000,10000 FLEET_QUERY_WORKERS=1,2 FLEET_QUERY_CONCURRENCY=128 FLEET_QUERY_REPEAT=3 (the defaults) node dist/bench/fleet-query.js
+//   FLEET_QUERY_BASE_ADDR=127.60.0.1 … (the simulated hosts' first address, when another run on this machine uses the default)
+//   FLEET_QUERY_MAX_SESSIONS=2000 … (the daemon's SSH session cap, split over its workers; 8000 by default)
 //
 // Everything runs FLEET_QUERY_REPEAT times per fleet size, each time with a
 // fresh plain script and fresh daemons, and the summary gives each worker
@@ -219,7 +221,7 @@ async function main(): Promise<void> {
   const report: Array<{ hosts: number; summary: Record<string, unknown>; repetitions: SizeReport[] }> = [];
   for (const hosts of SIZES) {
     const dir = mkdtempSync(join(tmpdir(), 'tendhost-fleet-query-'));
-    const sim = await startSimulatorProc({ hosts, dir });
+    const sim = await startSimulatorProc({ hosts, dir, ...(process.env.FLEET_QUERY_BASE_ADDR ? { baseAddr: process.env.FLEET_QUERY_BASE_ADDR } : {}) });
     const repetitions: SizeReport[] = [];
     try {
       for (let i = 0; i < REPEAT; i++) {

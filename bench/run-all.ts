@@ -20,6 +20,7 @@ const BENCHMARKS: readonly string[] = [
   'ssh2-patch',
   'cluster-parts',
   'cluster-jobs',
+  'cluster',
   'soak',
 ];
 

@@ -8,7 +8,8 @@
 //      same data: start-up to serving (< 10 s), idle RSS (< 1.5 GiB), idle CPU
 //      over 10 s (< 1 % of a core), GET /hosts/:name CPU/request against bare
 //      uWS in the same run (≤ 1.3×).
-//   2. with SCALE_QUERY=1: fleet-query's dry-run over SCALE_HOSTS simulated
+//   2. waiting-hosts: heap per host waiting for its turn in a shard (goal < 1 KB).
+//   3. with SCALE_QUERY=1: fleet-query's dry-run over SCALE_HOSTS simulated
 //      hosts (every host accounted for; its peak RSS, goal < 2 GiB). Off by
 //      default: on this 2-core machine it runs for many minutes, with the
 //      simulator sharing the cores.
@@ -28,10 +29,10 @@ import { printStartupRuns, probeStartup } from './lib/startup-probe.js';
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const HOSTS = Math.round(envNumber('SCALE_HOSTS', 100_000));
 
-function runBench(name: string, env: Record<string, string>): Promise<number> {
+function runBench(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<number> {
   console.log(`\n--- scale: ${name} ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')} ---`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(HERE, `${name}.js`)], { stdio: 'inherit', env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...nodeArgs, join(HERE, `${name}.js`)], { stdio: 'inherit', env: { ...process.env, ...env } });
     child.on('error', (err) => {
       console.error(`${name}: ${err.message}`);
       resolve(1);
@@ -60,6 +61,8 @@ async function startupRuns(): Promise<number> {
 
 const codes = [await startupRuns()];
 if (process.env.SCALE_STARTUP_ONLY === '1') process.exit(codes[0]);
+// The memory a host costs while it waits for its turn (the big lever of a 100,000-host dry run).
+codes.push(await runBench('waiting-hosts', {}, ['--expose-gc']));
 codes.push(
   await runBench('http-reads', {
     BENCH_HOSTS: String(HOSTS),

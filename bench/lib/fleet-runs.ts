@@ -52,7 +52,7 @@ export interface Pass {
  */
 export type ThreadGroup = 'front' | 'shards' | 'store_writer' | 'runtime';
 
-function cpuByThreadGroup(pid: number): Record<ThreadGroup, number> {
+export function cpuByThreadGroup(pid: number): Record<ThreadGroup, number> {
   const out: Record<ThreadGroup, number> = { front: 0, shards: 0, store_writer: 0, runtime: 0 };
   for (const t of threadsCpu(pid)) {
     const group: ThreadGroup = t.tid === pid ? 'front' : t.name.startsWith('shard-') ? 'shards' : t.name === 'store-writer' ? 'store_writer' : 'runtime';
@@ -301,7 +301,8 @@ export async function withDaemon<T>(sim: SimulatorProc, workers: number, concurr
     daemon: [
       '[daemon.ssh]',
       `max_handshakes_per_worker = ${Math.max(1, Math.ceil(concurrency / workers))}`,
-      `max_sessions_per_worker = ${Math.ceil(8000 / workers)}`,
+      // FLEET_QUERY_MAX_SESSIONS: a lower cap puts more hosts behind it (memory per waiting host).
+      `max_sessions_per_worker = ${Math.ceil(Number(process.env.FLEET_QUERY_MAX_SESSIONS ?? 8000) / workers)}`,
       'idle_timeout_s = 2',
       // A stalled host fails with its error well inside RUN_TIMEOUT_MS
       // (a query is a connect and at most four commands).

@@ -89,8 +89,14 @@ export class ClusterCommands {
     return reply.body;
   }
 
+  /**
+   * Refused while NATS is away even for a host this node still holds the lease
+   * of: the lease may lapse mid-command, and nothing it does would reach the
+   * shared state or the other nodes until NATS is back.
+   */
   #joined(): ClusterNode {
     if (!this.#node) throw new TendhostError('CLUSTER_UNAVAILABLE', 'this node has not joined the cluster yet');
+    if (!this.#node.connected()) throw new TendhostError('CLUSTER_UNAVAILABLE');
     return this.#node;
   }
 }

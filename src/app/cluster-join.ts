@@ -63,10 +63,25 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
     },
   });
   // Watched before this node's own hosts are written: a partition's owner learns of every host written after its list.
-  const watch = await registry.watchHosts(
-    (r) => mode.hostArrived(r),
-    (err) => log.warn({ err: err.message }, 'cluster: a registry entry is not a host record'),
-  );
+  const watchHosts = () =>
+    registry.watchHosts(
+      (r) => mode.hostArrived(r),
+      (err) => log.warn({ err: err.message }, 'cluster: a registry entry is not a host record'),
+    );
+  let watch = await watchHosts();
+  // NATS back after an outage: the stream reader and the watch start again rather than trust consumers from before it.
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type !== 'reconnect') continue;
+      log.info('cluster: NATS is back; reading the stream and watching the registry again');
+      feed.reread();
+      watch.stop();
+      watch = await watchHosts().catch((err: Error) => {
+        log.warn({ err: err.message }, 'cluster: could not watch the registry again');
+        return watch;
+      });
+    }
+  })();
   // Before joining: whichever node takes a partition reads its hosts from here.
   await Promise.all(config.hosts.map((h) => registry.putConfigHost(h)));
   let node: ClusterNode | null = null;

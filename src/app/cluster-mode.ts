@@ -19,6 +19,8 @@ import { checkForwarded, type ForwardedBody } from './cluster-commands.js';
 import type { HostActions } from './host-actions.js';
 import type { HostRegistry } from './host-registry.js';
 
+const ARRIVED_KEEP_MS = 120_000;
+
 export interface ClusterModeParts {
   settings: ClusterSettings;
   registry: HostRegistry;
@@ -35,8 +37,12 @@ export class ClusterMode {
   #node: ClusterNode | null = null;
   /** Partitions whose hosts run here (from the start of their attach to their detach). */
   readonly #owned = new Set<number>();
-  /** Hosts written to the registry since start for partitions not attached here (yet): a partition taken later adds them. */
-  readonly #arrived = new Map<string, ResolvedHost>();
+  /**
+   * Hosts written to the registry lately for partitions not attached here: a
+   * partition taken meanwhile (listed before they were written) adds them.
+   * Kept ARRIVED_KEEP_MS, far longer than listing a partition takes.
+   */
+  readonly #arrived = new Map<string, { host: ResolvedHost; at: number }>();
   /** Hosts being removed through the API: their HostRemoved goes out (a host that only moves to another node is not removed). */
   readonly #removing = new Set<string>();
 
@@ -50,7 +56,14 @@ export class ClusterMode {
   hostArrived(record: ClusterHostRecord): void {
     const { host } = record;
     if (!this.#owned.has(this.#partition(host.name))) {
-      this.#arrived.set(host.name, host);
+      const now = Date.now();
+      this.#arrived.delete(host.name);
+      this.#arrived.set(host.name, { host, at: now });
+      // Oldest first (insertion order): drop what no attach can still need.
+      for (const [name, a] of this.#arrived) {
+        if (now - a.at < ARRIVED_KEEP_MS) break;
+        this.#arrived.delete(name);
+      }
       return;
     }
     if (this.p.registry.has(host.name)) return;
@@ -87,10 +100,10 @@ export class ClusterMode {
       attach: async (partition, restore) => {
         this.#owned.add(partition);
         const hosts = new Map(restore.hosts.map((h) => [h.name, h]));
-        for (const [name, h] of this.#arrived) {
+        for (const [name, a] of this.#arrived) {
           if (this.#partition(name) !== partition) continue;
           this.#arrived.delete(name);
-          if (!hosts.has(name)) hosts.set(name, h);
+          if (!hosts.has(name)) hosts.set(name, a.host);
         }
         await Promise.all([...hosts.values()].map((h) => registry.adopt(h, restore.statuses.get(h.name))));
         if (restore.interrupted.length) log.warn({ partition, hosts: restore.interrupted }, 'cluster: took over hosts whose operation was cut short; they are failed');

@@ -115,6 +115,11 @@ export class ClusterNode {
     return this.forwarder.send(cmd);
   }
 
+  /** Whether the NATS connection is up now. */
+  connected(): boolean {
+    return this.link.connected();
+  }
+
   status(): ClusterNodeStatus {
     return { ...this.ownership.status(), connected: this.link.connected() };
   }

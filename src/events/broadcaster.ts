@@ -31,6 +31,8 @@ export interface EventSource {
   readonly lastSeq: number;
   readonly replay: Pick<ReplayBuffer, 'since' | 'oldestSeq'>;
   setFanout(f: EventFanout): void;
+  /** Events (since, upTo] from further back than the replay buffer, or null when they are gone (→ Resync). */
+  history?(since: number, upTo: number): Promise<StampedEvent[] | null>;
 }
 
 /** Where every status and stamped event is also written (the state store). */

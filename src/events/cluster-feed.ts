@@ -14,6 +14,8 @@ import type { ReadModel } from '../state/read-model.js';
 import type { EventFanout, EventSource } from './broadcaster.js';
 import { ReplayBuffer, type StampedEvent } from './replay-buffer.js';
 
+/** The most events one client's `?since=` is read back from the stream; further back it resyncs. */
+const HISTORY_MAX = 100_000;
 /** How long to wait before reading again after the stream reader ended (NATS away). */
 const REOPEN_MS = 500;
 
@@ -24,6 +26,7 @@ export class ClusterFeed implements EventSource {
   #reader: EventReader | null = null;
   #stopped = false;
   #following: Promise<void> | null = null;
+  #events: EventStream | null = null;
   readonly #listeners = new Set<(e: StampedEvent) => void>();
 
   constructor(
@@ -50,6 +53,7 @@ export class ClusterFeed implements EventSource {
 
   /** The fleet as the cluster last recorded it, the recent events for `?since=`, then live. */
   async start(events: EventStream, registry: Pick<RegistryKv, 'allStatuses'>): Promise<void> {
+    this.#events = events;
     const { first, last } = await events.bounds();
     for (const s of await registry.allStatuses()) this.model.apply(s);
     await this.#history(events, Math.max(first - 1, last - this.replay.capacity), last);
@@ -57,10 +61,38 @@ export class ClusterFeed implements EventSource {
     this.#following = this.#follow(events, registry);
   }
 
+  /**
+   * Read again from the last seq applied: after NATS came back, a consumer
+   * from before may never deliver again, and reading twice loses nothing
+   * (events up to the last seq are skipped).
+   */
+  reread(): void {
+    this.#reader?.stop();
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#reader?.stop();
     await this.#following;
+  }
+
+  /** A client's `?since=` older than the replay buffer: read back from the stream itself, as far as it keeps. */
+  async history(since: number, upTo: number): Promise<StampedEvent[] | null> {
+    if (!this.#events || upTo - since > HISTORY_MAX) return null;
+    if (upTo <= since) return [];
+    const out: StampedEvent[] = [];
+    const reader = await this.#events.read({ since });
+    try {
+      for await (const item of reader) {
+        if (item.kind === 'resync') return null;
+        if (item.event.seq > upTo) break;
+        out.push(stamp(item.event));
+        if (item.event.seq === upTo) break;
+      }
+    } finally {
+      reader.stop();
+    }
+    return out;
   }
 
   /** Events (from, to] into the replay buffer only: the statuses read before are newer than they are. */

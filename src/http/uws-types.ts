@@ -40,8 +40,8 @@ export interface RequestHandlers {
 
 export interface WsClient<T> {
   readonly data: T;
-  /** false when the message was not queued (socket closed) */
-  send(text: string): boolean;
+  /** false when the message was not queued (socket closed). Bytes are sent as a text frame too: a message encoded once for many clients. */
+  send(text: string | Uint8Array): boolean;
   bufferedAmount(): number;
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
@@ -69,7 +69,7 @@ export interface ServerOptions<T> {
 
 export interface RunningServer {
   port: number;
-  publish(topic: string, text: string): void;
+  publish(topic: string, text: string | Uint8Array): void;
   numSubscribers(topic: string): number;
   /** Stop listening; open connections finish what they are doing. */
   stopListening(): void;

@@ -45,8 +45,10 @@ export class EventStream implements EventFanout {
   readonly #hostOf = (name: string) => this.#opts.model.get(name);
   readonly #clients = new Set<WsClient<ClientData>>();
   readonly #filtered = new Set<WsClient<ClientData>>();
+  /** Clients whose `?since=` is being read back from the source's history: live events wait here for them. */
+  readonly #waiting = new Map<WsClient<ClientData>, StampedEvent[]>();
   readonly #opts: EventStreamOptions;
-  #publish: ((topic: string, text: string) => void) | null = null;
+  #publish: ((topic: string, text: string | Uint8Array) => void) | null = null;
   #sweep: NodeJS.Timeout | null = null;
   dropped = 0;
 
@@ -58,7 +60,7 @@ export class EventStream implements EventFanout {
     return this.#clients.size;
   }
 
-  attach(publish: (topic: string, text: string) => void): void {
+  attach(publish: (topic: string, text: string | Uint8Array) => void): void {
     this.#publish = publish;
     this.#sweep = setInterval(() => this.#checkBackpressure(), SWEEP_MS);
     this.#sweep.unref();
@@ -79,6 +81,7 @@ export class EventStream implements EventFanout {
       close: (c) => {
         this.#clients.delete(c);
         this.#filtered.delete(c);
+        this.#waiting.delete(c);
       },
     };
   }
@@ -123,6 +126,10 @@ export class EventStream implements EventFanout {
     if (since !== null) {
       // A seq from the future belongs to another daemon's history: resync too.
       const missed = since > broadcaster.lastSeq ? null : broadcaster.replay.since(since, broadcaster.lastSeq);
+      if (missed === null && since <= broadcaster.lastSeq && broadcaster.history) {
+        this.#catchUp(c, since, broadcaster.history.bind(broadcaster));
+        return;
+      }
       if (missed === null) {
         const reason =
           since > broadcaster.lastSeq
@@ -140,15 +147,48 @@ export class EventStream implements EventFanout {
     if (this.#clients.has(c)) this.#route(c);
   }
 
+  /**
+   * Older than the replay buffer, but the source keeps more (a cluster node
+   * reads its stream back): the client gets those events, then what went live
+   * meanwhile (held for it), then joins the live path — or Resync and a
+   * snapshot when the source no longer has them either.
+   */
+  #catchUp(c: WsClient<ClientData>, since: number, history: NonNullable<EventSource['history']>): void {
+    const upTo = this.#opts.broadcaster.lastSeq;
+    this.#waiting.set(c, []);
+    const done = (events: StampedEvent[] | null) => {
+      this.#flush();
+      const held = this.#waiting.get(c);
+      this.#waiting.delete(c);
+      if (!held || !this.#clients.has(c)) return;
+      if (events === null) {
+        const { lastSeq } = this.#opts.broadcaster;
+        this.#send(c, JSON.stringify({ type: 'Resync', seq: lastSeq, since, reason: `events after ${since} are no longer kept` }));
+        this.#sendSnapshot(c);
+      } else {
+        for (const e of [...events, ...held.filter((h) => h.seq > upTo)]) if (matches(c.data.filter, e, this.#hostOf) && !this.#send(c, e.json)) break;
+      }
+      if (this.#clients.has(c)) this.#route(c);
+    };
+    history(since, upTo).then(done, (err: Error) => {
+      this.#opts.log.warn({ client: c.data.id, since, err: err.message }, 'could not read the event history; the client resyncs');
+      done(null);
+    });
+  }
+
   #sendSnapshot(c: WsClient<ClientData>): void {
     const { model, broadcaster } = this.#opts;
     const f = c.data.filter;
-    const parts: string[] = [];
-    for (const name of model.names()) {
-      if (f && !hostMatches(f, name, this.#hostOf)) continue;
-      parts.push(model.json(name) as string);
+    let hosts: string;
+    if (f) {
+      const parts: string[] = [];
+      for (const name of model.names()) if (hostMatches(f, name, this.#hostOf)) parts.push(model.json(name) as string);
+      hosts = parts.join(',');
+    } else {
+      // Every unfiltered client joining between two host changes gets the same list.
+      hosts = model.allJson();
     }
-    const text = `{"type":"Snapshot","seq":${broadcaster.lastSeq},"ts":"${new Date().toISOString()}","hosts":[${parts.join(',')}]}`;
+    const text = `{"type":"Snapshot","seq":${broadcaster.lastSeq},"ts":"${new Date().toISOString()}","hosts":[${hosts}]}`;
     // A big fleet's snapshot may alone be larger than the limit: it is allowed on top.
     c.data.allowance = Buffer.byteLength(text);
     this.#send(c, text);
@@ -183,7 +223,8 @@ export class EventStream implements EventFanout {
       }
       this.#flush();
       c.data.filter = filter;
-      this.#route(c);
+      // A client still catching up joins the live path when it has caught up.
+      if (!this.#waiting.has(c)) this.#route(c);
       this.#send(c, JSON.stringify({ type: 'FilterChanged', seq: this.#opts.broadcaster.lastSeq, filter: describe(c.data.filter) }));
       // Hosts the new filter lets in were not in the client's view: a fresh
       // snapshot of the new subset (same seq, so live events follow without gap).
@@ -217,12 +258,19 @@ export class EventStream implements EventFanout {
     this.#flushScheduled = false;
     if (this.#pending.length === 0) return;
     const events = this.#pending.splice(0);
+    for (const held of this.#waiting.values()) held.push(...events);
     if (this.#publish && this.#clients.size > this.#filtered.size) {
       for (const e of events) this.#publish(ALL_TOPIC, e.json);
     }
     if (this.#filtered.size === 0) return;
+    // Encoded once per event, not once per filtered client that gets it.
+    const bytes: Array<Buffer | undefined> = new Array(events.length);
     for (const c of this.#filtered) {
-      for (const e of events) if (matches(c.data.filter, e, this.#hostOf) && !this.#send(c, e.json)) break;
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i];
+        if (!matches(c.data.filter, e, this.#hostOf)) continue;
+        if (!this.#send(c, (bytes[i] ??= Buffer.from(e.json)))) break;
+      }
     }
   }
 
@@ -232,7 +280,7 @@ export class EventStream implements EventFanout {
    * by the sweep instead: per-publish checks would cost a native call per
    * client per event.
    */
-  #send(c: WsClient<ClientData>, text: string): boolean {
+  #send(c: WsClient<ClientData>, text: string | Uint8Array): boolean {
     if (!c.send(text)) return false;
     if (c.bufferedAmount() <= this.#opts.maxBackpressure + c.data.allowance) return true;
     this.#drop(c);

@@ -7,12 +7,10 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startSimulator, type Simulator, type SimulatorOptions, type SimHost } from '../../harness/simulator/index.js';
 import { hostToml } from '../../harness/simulator/toml.js';
+import { randomBase } from '../../harness/simulator/base-addr.js';
 import { daemonTable, jobWithHosts, spawnDaemon, until, type Daemon, type StartOptions } from '../../harness/daemon.js';
 
-/** A base address in 127.64.0.0–127.191.255.0 so parallel test files do not collide. */
-export function randomBase(): string {
-  return `127.${64 + Math.floor(Math.random() * 128)}.${Math.floor(Math.random() * 256)}.1`;
-}
+export { randomBase } from '../../harness/simulator/base-addr.js';
 
 export interface SimSetup {
   sim: Simulator;

@@ -1,4 +1,4 @@
-// A cluster on one machine for the end-to-end tests: a real nats-server
+// A cluster on one machine for the end-to-end tests and bench/cluster: a real nats-server
 // (JetStream, its own port and store dir), the SSH fleet simulator in this
 // process, and daemon processes (dist/src/main.js) that each list a share of
 // the hosts in their own config file, with small partitions and lease TTL so
@@ -7,14 +7,37 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startNats, type NatsServer } from '../../harness/nats.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../harness/simulator/index.js';
-import { hostToml } from '../../harness/simulator/toml.js';
-import { daemonTable, spawnDaemon, until, type Daemon } from '../../harness/daemon.js';
-import { randomBase } from './sim-daemon.js';
+import { startNats, type NatsServer } from './nats.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from './simulator/index.js';
+import { hostToml } from './simulator/toml.js';
+import { daemonTable, spawnDaemon, until, type Daemon } from './daemon.js';
+import { randomBase } from './simulator/base-addr.js';
 
 export const PARTITIONS = 16;
 export const LEASE_TTL_S = 3;
+
+/** One node's config file text: its own state dir and known_hosts in `dir`, the [cluster] table, then `hosts` ([[host]] tables). */
+export function nodeToml(o: { dir: string; id: string; natsUrl: string; workers: number; hosts: string; replayBuffer?: number; partitions?: number; leaseTtlS?: number; daemon?: string; ssh?: string }): string {
+  return `${daemonTable({ stateDir: join(o.dir, `state-${o.id}`), workers: o.workers, extra: o.daemon })}[daemon.ws]
+replay_buffer = ${o.replayBuffer ?? 10_000}
+[daemon.ssh]
+host_key_policy = "accept-new"
+known_hosts = "${join(o.dir, `known_hosts-${o.id}`)}"
+${o.ssh ?? ''}
+[daemon.operations]
+reboot_poll_s = 0.2
+reboot_deadline_s = 5
+
+[cluster]
+enabled = true
+servers = ["${o.natsUrl}"]
+node_id = "${o.id}"
+partitions = ${o.partitions ?? PARTITIONS}
+lease_ttl_s = ${o.leaseTtlS ?? LEASE_TTL_S}
+
+${o.hosts}
+`;
+}
 
 export interface Cluster {
   nats: NatsServer;
@@ -25,7 +48,8 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; workers?: number }): Promise<Cluster> {
+/** `replayBuffer`: [daemon.ws] replay_buffer, small to make `?since=` read back from the stream. */
+export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; workers?: number; replayBuffer?: number }): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-cluster-'));
   const nats = await startNats();
   const sim = await startSimulator({ baseAddr: randomBase(), port: 0, rebootDownMs: 400, clientKeyPath: join(dir, 'client_ed25519'), ...o.sim });
@@ -36,25 +60,7 @@ export async function startCluster(o: { ids: string[]; sim: SimulatorOptions; wo
     // Each node lists every len-th host: the others run most of them.
     const hosts = sim.hosts.filter((_, k) => i < 0 || k % o.ids.length === i).map((h) => hostToml(h, sim.clientKeyPath));
     const file = join(dir, `${id}.toml`);
-    writeFileSync(
-      file,
-      `${daemonTable({ stateDir: join(dir, `state-${id}`), workers: o.workers ?? 2 })}[daemon.ssh]
-host_key_policy = "accept-new"
-known_hosts = "${join(dir, `known_hosts-${id}`)}"
-[daemon.operations]
-reboot_poll_s = 0.2
-reboot_deadline_s = 5
-
-[cluster]
-enabled = true
-servers = ["${nats.url}"]
-node_id = "${id}"
-partitions = ${PARTITIONS}
-lease_ttl_s = ${LEASE_TTL_S}
-
-${hosts.join('\n')}
-`,
-    );
+    writeFileSync(file, nodeToml({ dir, id, natsUrl: nats.url, workers: o.workers ?? 2, replayBuffer: o.replayBuffer ?? 10_000, hosts: hosts.join('\n') }));
     return file;
   };
   return {
@@ -75,20 +81,20 @@ ${hosts.join('\n')}
   };
 }
 
-/** GET /health's cluster part (undefined until the node has joined: it answers /health before). */
-export async function clusterHealth(d: Daemon): Promise<{ node_id: string; partitions: number[]; members: Array<{ node_id: string }>; connected: boolean; target: number } | undefined> {
+/** GET /health's cluster part. */
+export async function clusterHealth(d: Daemon): Promise<{ node_id: string; partitions: number[]; members: Array<{ node_id: string }>; connected: boolean; target: number }> {
   const r = await d.get('/health');
   return r.body.cluster;
 }
 
 /** Until every node holds its target and the partitions add up, each owned once. */
-export async function balanced(nodes: Daemon[], timeoutMs = 30_000): Promise<Map<string, number[]>> {
+export async function balanced(nodes: Daemon[], timeoutMs = 30_000, partitions = PARTITIONS): Promise<Map<string, number[]>> {
   return until(async () => {
-    const all = await Promise.all(nodes.map((d) => clusterHealth(d)));
-    const hs = all.filter((h) => h !== undefined);
-    if (hs.length !== nodes.length) return null;
+    const hs = await Promise.all(nodes.map((d) => clusterHealth(d)));
+    // A node listens before it has joined (its /health has no cluster part yet).
+    if (hs.some((h) => !h)) return null;
     const owned = hs.flatMap((h) => h.partitions);
-    if (owned.length !== PARTITIONS || new Set(owned).size !== PARTITIONS) return null;
+    if (owned.length !== partitions || new Set(owned).size !== partitions) return null;
     if (hs.some((h) => h.members.length !== nodes.length || h.partitions.length !== h.target)) return null;
     return new Map(hs.map((h) => [h.node_id, h.partitions]));
   }, timeoutMs, 200);

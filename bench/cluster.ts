@@ -1,0 +1,299 @@
+// A whole cluster on one machine: a real nats-server (JetStream, loopback),
+// CLUSTER_BENCH_NODES daemon processes (default 3) in cluster mode, and the
+// SSH fleet simulator as a process of its own (harness/simulator-proc.ts)
+// serving NODES × CLUSTER_BENCH_HOSTS hosts (default 10,000 per node); each
+// node's config lists its share, the partitions decide who runs what. In the
+// same run, a single daemon (no [cluster]) serves the same hosts first.
+// Each figure is printed beside its goal (issue #21):
+//  1. CPU per host of a dry-run query of every host, the cluster's daemons
+//     together (from /proc, every thread) vs the single daemon (goal ≤ 1.25×).
+//     Path measured: one `POST /hosts/{name}/update {dry_run: true}` per host,
+//     sent to the host's owner (to the single daemon for the baseline), at most
+//     CLUSTER_BENCH_CONCURRENCY hosts in flight, a host done when its
+//     UpdateCompleted (or its move to failed) arrives on a WebSocket. A fleet
+//     rollout coordinated across nodes is not wired into the daemon yet, so
+//     both sides run the per-host path. The simulator shares the 2 cores, so
+//     CPU per host is the figure, not wall time (printed for reference).
+//     nats-server's CPU is given apart.
+//  2. Event latency: a /ws/events client on the first node (one client, as on
+//     the single daemon) timestamps each event against its `ts` (stamped on
+//     the node that caused it): p99 of the events of hosts other nodes own
+//     (goal < 100 ms) beside those of the hosts the first node owns (the
+//     same-node baseline), during the query of 1 (load) and for
+//     CLUSTER_BENCH_QUIET dry runs paced 20/s afterwards (quiet).
+//  3. Forwarded command overhead: GET /hosts/{name}/inventory (a question
+//     answered by the host's actor from what it holds) sent CLUSTER_BENCH_FORWARDS
+//     times to a node that does not own the host and as often to its owner,
+//     alternating: p50/p99 of each.
+//  4. Takeover: SIGKILL the last node, then poll the others' GET /health
+//     until every partition is owned again (goal < lease_ttl_s + 5 s).
+//
+//   npx tsc -p tsconfig.json && node dist/bench/cluster.js
+//   CLUSTER_BENCH_NODES=3 CLUSTER_BENCH_HOSTS=10000 CLUSTER_BENCH_CONCURRENCY=128 \
+//   CLUSTER_BENCH_PARTITIONS=256 CLUSTER_BENCH_LEASE_TTL_S=10 node dist/bench/cluster.js
+//
+// How long: on this shared 2-core machine a single daemon queries ≈ 500 hosts/s
+// with the simulator beside it, so the full 3 × 10,000 (30,000 hosts, twice:
+// single daemon then cluster) takes ≈ 3–4 min of start-up plus ≈ 2 × 60–100 s of
+// queries and ~1.5 GiB of RSS across four daemons; CLUSTER_BENCH_HOSTS=1000
+// runs in ≈ 2 min (docs/cluster.md has the numbers of both sizes run here).
+// Needs nats-server (apt-get install -y nats-server).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { partitionOf } from '../src/cluster/partition.js';
+import { startNats } from '../harness/nats.js';
+import { spawnDaemon, startDaemon, until, type Daemon } from '../harness/daemon.js';
+import { balanced, nodeToml } from '../harness/cluster-daemons.js';
+import { startSimulatorProc } from '../harness/simulator-proc.js';
+import { randomBase } from '../harness/simulator/base-addr.js';
+import { envNumber } from './lib/bench-env.js';
+import { processCpuMicros } from './lib/proc-cpu.js';
+import { cpuByThreadGroup, type ThreadGroup } from './lib/fleet-runs.js';
+import { FeedWatch, percentiles } from './lib/cluster-watch.js';
+import { perHost, streamStats } from './lib/stream-stats.js';
+
+const NODES = Math.max(2, Math.round(envNumber('CLUSTER_BENCH_NODES', 3)));
+const HOSTS_PER_NODE = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_HOSTS', 10_000)));
+const CONCURRENCY = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_CONCURRENCY', 128)));
+const PARTITIONS = Math.max(NODES, Math.round(envNumber('CLUSTER_BENCH_PARTITIONS', 256)));
+const TTL_S = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_LEASE_TTL_S', 10)));
+const FORWARDS = Math.max(10, Math.round(envNumber('CLUSTER_BENCH_FORWARDS', 300)));
+const QUIET = Math.max(10, Math.round(envNumber('CLUSTER_BENCH_QUIET', 200)));
+const WORKERS = 2;
+const TOTAL = NODES * HOSTS_PER_NODE;
+/** A pass that has not ended by then is reported stuck (≥ 20 hosts/s is far below anything seen here). */
+const PASS_TIMEOUT_MS = 120_000 + (TOTAL / 20) * 1000;
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The same SSH limits for every daemon: the bench's window is what bounds hosts in flight. */
+const SSH_LINES = [
+  `max_handshakes_per_worker = ${Math.max(1, Math.ceil(CONCURRENCY / WORKERS))}`,
+  `max_sessions_per_worker = ${Math.ceil(8000 / WORKERS)}`,
+  'idle_timeout_s = 2',
+  'connect_timeout_s = 20',
+].join('\n');
+
+interface Pass {
+  wall_ms: number;
+  ok: number;
+  failed: number;
+  first_failures: string[];
+  daemon_cpu_ms_per_host: number;
+  /** The daemons' CPU per host by thread: front (HTTP, events, the cluster's NATS client), shards, the rest. */
+  by_thread: Record<ThreadGroup, number>;
+  nats_cpu_ms_per_host: number | null;
+}
+
+function threadTotals(pids: number[]): Record<ThreadGroup, number> {
+  const sum: Record<ThreadGroup, number> = { front: 0, shards: 0, store_writer: 0, runtime: 0 };
+  for (const pid of pids) for (const [k, v] of Object.entries(cpuByThreadGroup(pid))) sum[k as ThreadGroup] += v;
+  return sum;
+}
+
+/** Dry-run every host once through `via(host)`, `CONCURRENCY` in flight; CPU of `pids` (and nats) across it. */
+async function queryAll(hosts: string[], via: (host: string) => Daemon, watch: FeedWatch, pids: number[], natsPid: number | null): Promise<Pass> {
+  watch.reset();
+  const fin = watch.finished;
+  const cpu = () => pids.reduce((s, p) => s + processCpuMicros(p), 0);
+  const cpu0 = cpu();
+  const threads0 = threadTotals(pids);
+  const nats0 = natsPid === null ? 0 : processCpuMicros(natsPid);
+  const t0 = performance.now();
+  const deadline = t0 + PASS_TIMEOUT_MS;
+  let sent = 0;
+  while (fin.count < hosts.length) {
+    while (sent < hosts.length && sent - fin.count < CONCURRENCY) {
+      const host = hosts[sent++]!;
+      via(host)
+        .request('POST', `/hosts/${encodeURIComponent(host)}/update`, { dry_run: true })
+        .then(
+          (r) => r.status !== 202 && fin.refuse(host, `${r.status} ${r.text.slice(0, 160)}`),
+          (err: Error) => fin.refuse(host, err.message),
+        );
+    }
+    if (performance.now() > deadline) throw new Error(`the query did not end within ${PASS_TIMEOUT_MS} ms: ${fin.count}/${hosts.length} hosts ended`);
+    await fin.next();
+  }
+  const wall = performance.now() - t0;
+  const cpuUs = cpu() - cpu0;
+  const threads1 = threadTotals(pids);
+  const by_thread = { ...threads1 };
+  for (const k of Object.keys(by_thread) as ThreadGroup[]) by_thread[k] = round2((threads1[k] - threads0[k]) / 1000 / hosts.length);
+  return {
+    wall_ms: Math.round(wall),
+    ok: fin.ok.size,
+    failed: fin.failed.size,
+    first_failures: [...fin.failed].slice(0, 5).map(([h, why]) => `${h}: ${why}`),
+    daemon_cpu_ms_per_host: round2(cpuUs / 1000 / hosts.length),
+    by_thread,
+    nats_cpu_ms_per_host: natsPid === null ? null : round2((processCpuMicros(natsPid) - nats0) / 1000 / hosts.length),
+  };
+}
+
+/** Until `d` lists `n` hosts (the cluster's read model is fed by the stream). */
+async function fleetListed(d: Daemon, n: number): Promise<void> {
+  await until(async () => (await d.get('/hosts?per_page=1')).body?.pagination?.total_items === n, 600_000, 500);
+}
+
+function showPass(label: string, p: Pass): string {
+  return (
+    `${label}: ${p.wall_ms} ms wall (${Math.round((TOTAL / p.wall_ms) * 1000)} hosts/s), ${p.daemon_cpu_ms_per_host} ms daemon CPU/host (${Object.entries(p.by_thread).map(([k, v]) => `${k} ${v}`).join(', ')})` +
+    (p.nats_cpu_ms_per_host === null ? '' : ` + ${p.nats_cpu_ms_per_host} ms nats-server CPU/host`) +
+    `, ok ${p.ok}/${TOTAL}` +
+    (p.failed ? `, failed ${p.failed} (${p.first_failures.join('; ')})` : '')
+  );
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `cluster bench: ${NODES} nodes × ${HOSTS_PER_NODE} hosts (${TOTAL}), ${WORKERS} workers each, ${PARTITIONS} partitions, lease_ttl_s ${TTL_S}, ${CONCURRENCY} hosts in flight`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'tendhost-cluster-bench-'));
+  const sim = await startSimulatorProc({ hosts: TOTAL, dir, baseAddr: randomBase(), durationS: 7200 });
+  const blocks = readFileSync(sim.toml, 'utf8')
+    .split(/\n(?=\[\[host\]\])/)
+    .filter((b) => b.startsWith('[[host]]'));
+  const names = blocks.map((b) => /^name = "(.*)"$/m.exec(b)![1]!);
+  if (names.length !== TOTAL) throw new Error(`the simulator wrote ${names.length} hosts, not ${TOTAL}`);
+  const stops: Array<() => Promise<unknown>> = [() => sim.stop()];
+  const report: Record<string, unknown> = { nodes: NODES, hosts_per_node: HOSTS_PER_NODE, partitions: PARTITIONS, lease_ttl_s: TTL_S, concurrency: CONCURRENCY };
+  try {
+    // 1a. The single daemon on every host.
+    const single = await startDaemon({ workers: WORKERS, daemon: `[daemon.ssh]\n${SSH_LINES}`, toml: blocks.join('\n') });
+    let singlePass: Pass;
+    {
+      const watch = new FeedWatch(() => null);
+      try {
+        await fleetListed(single, TOTAL);
+        await watch.add('single', single, true);
+        await sleep(1500);
+        singlePass = await queryAll(names, () => single, watch, [single.proc.pid!], null);
+      } finally {
+        watch.close();
+        await single.stop();
+        rmSync(single.dir, { recursive: true, force: true });
+      }
+    }
+    console.log(showPass('single daemon', singlePass));
+
+    // 1b. The cluster on the same hosts.
+    const nats = await startNats();
+    stops.push(() => nats.stop());
+    const ids = Array.from({ length: NODES }, (_, i) => String.fromCharCode(97 + i));
+    const nodes: Daemon[] = [];
+    for (const [i, id] of ids.entries()) {
+      const file = join(dir, `${id}.toml`);
+      const hosts = blocks.filter((_, k) => k % NODES === i).join('\n');
+      writeFileSync(file, nodeToml({ dir, id, natsUrl: nats.url, workers: WORKERS, hosts, partitions: PARTITIONS, leaseTtlS: TTL_S, ssh: SSH_LINES }));
+      const d = await spawnDaemon(file, dir);
+      nodes.push(d);
+      stops.push(() => d.stop('SIGKILL'));
+    }
+    const owners = await balanced(nodes, 120_000, PARTITIONS);
+    const ownerOfPartition = new Map<number, string>();
+    for (const [id, ps] of owners) for (const p of ps) ownerOfPartition.set(p, id);
+    const ownerOf = (host: string): string => ownerOfPartition.get(partitionOf(host, PARTITIONS))!;
+    const byId = new Map(ids.map((id, i) => [id, nodes[i]!]));
+    for (const d of nodes) await fleetListed(d, TOTAL);
+    const watch = new FeedWatch(ownerOf);
+    // One client, on the first node, as on the single daemon: the hosts the
+    // first node owns give the same-node latencies, the others' the cross-node.
+    await watch.add(ids[0]!, nodes[0]!, true);
+    await sleep(1500);
+    // What a quiet cluster costs per second (heartbeats, lease renewals, the feed), apart from the query.
+    const pids = nodes.map((d) => d.proc.pid!);
+    const idle0 = pids.reduce((s, p) => s + processCpuMicros(p), 0) + processCpuMicros(nats.pid());
+    await sleep(5000);
+    const idleMsPerS = round2((pids.reduce((s, p) => s + processCpuMicros(p), 0) + processCpuMicros(nats.pid()) - idle0) / 1000 / 5);
+    console.log(`idle cluster: ${idleMsPerS} ms CPU per second, ${NODES} daemons and nats-server together`);
+    report.idle_cluster_cpu_ms_per_s = idleMsPerS;
+    const streams0 = await streamStats(nats.url);
+    watch.recording = true;
+    const clusterPass = await queryAll(names, (h) => byId.get(ownerOf(h))!, watch, pids, nats.pid());
+    const loaded = { same: percentiles(watch.latencies.same), cross: percentiles(watch.latencies.cross) };
+    console.log(showPass('cluster', clusterPass));
+    const written = perHost(streams0, await streamStats(nats.url), TOTAL);
+    console.log(`  JetStream writes per host queried (bytes per message kept): ${Object.entries(written).map(([k, v]) => `${k} ${v.writes_per_host} (${v.bytes_per_message} B/message)`).join(', ')}`);
+    report.jetstream_per_host = written;
+    const ratio = round2(clusterPass.daemon_cpu_ms_per_host / singlePass.daemon_cpu_ms_per_host);
+    const ratioWithNats = round2((clusterPass.daemon_cpu_ms_per_host + clusterPass.nats_cpu_ms_per_host!) / singlePass.daemon_cpu_ms_per_host);
+    console.log(`  CPU/host, cluster daemons over the single daemon: ${ratio}x (goal ≤ 1.25x); with nats-server: ${ratioWithNats}x`);
+    report.query = { path: 'POST /hosts/{name}/update {dry_run:true} to the owner, per host', single: singlePass, cluster: clusterPass, cpu_ratio: ratio, cpu_ratio_with_nats: ratioWithNats };
+
+    // 2. Event latency, quiet: dry runs paced 20/s, spread over every node.
+    watch.reset();
+    watch.recording = true;
+    const quietHosts = names.slice(0, QUIET);
+    for (const h of quietHosts) {
+      void byId.get(ownerOf(h))!.request('POST', `/hosts/${encodeURIComponent(h)}/update`, { dry_run: true });
+      await sleep(50);
+    }
+    await until(() => watch.finished.count >= quietHosts.length, 60_000, 100);
+    await sleep(500);
+    const quiet = { same: percentiles(watch.latencies.same), cross: percentiles(watch.latencies.cross) };
+    watch.recording = false;
+    for (const [label, l] of [['under the query', loaded], ['quiet (20 dry runs/s)', quiet]] as const) {
+      console.log(
+        `event latency ${label}: seen on another node p50 ${l.cross.p50} ms, p99 ${l.cross.p99} ms, max ${l.cross.max} ms (n ${l.cross.n}; goal p99 < 100 ms); ` +
+          `on the node that caused it p50 ${l.same.p50} ms, p99 ${l.same.p99} ms, max ${l.same.max} ms (n ${l.same.n})`,
+      );
+    }
+    report.event_latency_ms = { under_query: loaded, quiet };
+    watch.close();
+
+    // 3. A forwarded question vs the same question to the owner.
+    const a = nodes[0]!;
+    const host = names.find((h) => ownerOf(h) !== ids[0])!;
+    const owner = byId.get(ownerOf(host))!;
+    const path = `/hosts/${encodeURIComponent(host)}/inventory`;
+    const probe = await a.get(path);
+    if (probe.status !== 200) throw new Error(`GET ${path} on a non-owner: ${probe.status} ${probe.text.slice(0, 200)}`);
+    const direct: number[] = [];
+    const forwarded: number[] = [];
+    for (let i = 0; i < FORWARDS; i++) {
+      for (const [d, into] of [[a, forwarded], [owner, direct]] as const) {
+        const t0 = performance.now();
+        const r = await d.get(path);
+        into.push(performance.now() - t0);
+        if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.text.slice(0, 200)}`);
+      }
+    }
+    const fw = percentiles(forwarded.map((x) => round2(x)));
+    const dr = percentiles(direct.map((x) => round2(x)));
+    console.log(
+      `forwarded command (GET inventory, ${FORWARDS} each): to a non-owner p50 ${fw.p50} ms p99 ${fw.p99} ms; to the owner p50 ${dr.p50} ms p99 ${dr.p99} ms; ` +
+        `overhead p50 ${round2(fw.p50 - dr.p50)} ms, p99 ${round2(fw.p99 - dr.p99)} ms`,
+    );
+    report.forwarded_ms = { via_non_owner: fw, via_owner: dr };
+
+    // 4. Takeover after SIGKILL of the last node.
+    const victim = nodes.at(-1)!;
+    const survivors = nodes.slice(0, -1);
+    const lost = owners.get(ids.at(-1)!)!.length;
+    const t0 = performance.now();
+    victim.proc.kill('SIGKILL');
+    await until(
+      async () => {
+        const hs = await Promise.all(survivors.map(async (d) => (await d.get('/health')).body?.cluster as { partitions: number[] } | undefined));
+        const owned = hs.flatMap((h) => h?.partitions ?? []);
+        return owned.length === PARTITIONS && new Set(owned).size === PARTITIONS;
+      },
+      (TTL_S + 60) * 1000,
+      100,
+    );
+    const takeoverMs = Math.round(performance.now() - t0);
+    console.log(`takeover: SIGKILL of ${ids.at(-1)} (${lost} partitions) → every partition owned again in ${takeoverMs} ms (goal < ${(TTL_S + 5) * 1000} ms = lease_ttl_s + 5 s)`);
+    report.takeover_ms = takeoverMs;
+    console.log(JSON.stringify({ benchmark: 'cluster', node: process.version, ...report }, null, 2));
+    const bad = singlePass.failed > 0 || clusterPass.failed > 0;
+    if (bad) process.exitCode = 1;
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,105 @@
+// bench/cluster's view of the event feeds: one /ws/events client per daemon,
+// which hosts have finished their dry run (UpdateCompleted, or a move to
+// `failed`), and each event's latency (this process's clock minus the event's
+// `ts`, stamped where it was caused) split into "seen on the node that caused
+// it" and "seen on another node". Everything runs on one machine, one clock.
+import WebSocket from 'ws';
+import type { Daemon } from '../../harness/daemon.js';
+
+export interface Latencies {
+  same: number[];
+  cross: number[];
+}
+
+interface Msg {
+  type: string;
+  host?: string;
+  ts?: string;
+  to?: string;
+}
+
+/** The hosts whose dry run has ended, since the last reset. */
+export class Finished {
+  readonly ok = new Set<string>();
+  readonly failed = new Map<string, string>();
+  #wake: Array<() => void> = [];
+
+  get count(): number {
+    return this.ok.size + this.failed.size;
+  }
+
+  see(m: Msg): void {
+    if (!m.host) return;
+    if (m.type === 'UpdateCompleted') this.ok.add(m.host);
+    else if (m.type === 'HostStateChanged' && m.to === 'failed') this.failed.set(m.host, 'failed');
+    else return;
+    this.#notify();
+  }
+
+  /** A command refused before it ran: counted as ended, with why. */
+  refuse(host: string, why: string): void {
+    this.failed.set(host, why);
+    this.#notify();
+  }
+
+  /** Resolves on the next host that ends (or after `ms`, so callers re-check their deadline). */
+  next(ms = 1000): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#wake.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  #notify(): void {
+    const w = this.#wake;
+    this.#wake = [];
+    for (const f of w) f();
+  }
+}
+
+export class FeedWatch {
+  finished = new Finished();
+  latencies: Latencies = { same: [], cross: [] };
+  recording = false;
+  readonly #sockets: WebSocket[] = [];
+
+  /** `ownerOf(host)` names the node that runs a host (null: single daemon, everything is "same"). */
+  constructor(private readonly ownerOf: (host: string) => string | null) {}
+
+  /** Open a client on `d` (named `node`); `finishes` marks the one whose events count hosts as ended. */
+  async add(node: string, d: Daemon, finishes: boolean): Promise<void> {
+    const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws/events`);
+    ws.on('message', (raw) => {
+      const at = Date.now();
+      const m = JSON.parse(String(raw)) as Msg;
+      if (finishes) this.finished.see(m);
+      if (!this.recording || !m.host || !m.ts) return;
+      const owner = this.ownerOf(m.host);
+      (owner === null || owner === node ? this.latencies.same : this.latencies.cross).push(at - Date.parse(m.ts));
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    this.#sockets.push(ws);
+  }
+
+  reset(): void {
+    this.finished = new Finished();
+    this.latencies = { same: [], cross: [] };
+  }
+
+  close(): void {
+    for (const ws of this.#sockets) ws.close();
+  }
+}
+
+/** p50, p99 and max of a sample, in its unit. */
+export function percentiles(xs: number[]): { n: number; p50: number; p99: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
+  return { n: s.length, p50: at(50), p99: at(99), max: s.at(-1) ?? NaN };
+}
