@@ -96,6 +96,9 @@ export async function balanced(nodes: Daemon[], timeoutMs = 30_000, partitions =
     const owned = hs.flatMap((h) => h.partitions);
     if (owned.length !== partitions || new Set(owned).size !== partitions) return null;
     if (hs.some((h) => h.members.length !== nodes.length || h.partitions.length !== h.target)) return null;
+    // Targets as a balanced plan for these members has them (a node that has not planned since a join still shows the old one).
+    const low = Math.floor(partitions / nodes.length);
+    if (hs.some((h) => h.target !== low && h.target !== low + 1)) return null;
     return new Map(hs.map((h) => [h.node_id, h.partitions]));
   }, timeoutMs, 200);
 }
