@@ -48,8 +48,9 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
   const runs: string[] = [];
   const foreign: string[] = [];
   const events: JobsNode['events'] = [];
-  const node = await ClusterNode.start(settings, {
-    isBusy: () => false,
+  const node: ClusterNode = await ClusterNode.start(settings, {
+    // A partition with a host mid-update is not handed over (as the daemon's busy actors keep theirs).
+    isBusy: (p) => !!jobs && jobs.runner.runningHosts().some((h) => node.partitionOf(h) === p),
     attach: () => undefined,
     detach: () => undefined,
     handle: async (cmd) => {

@@ -35,6 +35,8 @@ export interface CoordinatorContext extends Pick<RolloutDeps, 'model' | 'hostCon
   ownerOf(host: string): string | null;
   /** How long a dispatch nobody can take (partition unowned, NATS away) is retried before the host fails. */
   dispatchRetryMs: number;
+  /** The jobs bucket's max_age: a job running longer has its entries written again every half of it. */
+  jobsMaxAgeMs: number;
   onFinish?(job: JobRecord): void;
   warn?(err: Error): void;
 }
@@ -51,6 +53,7 @@ export class JobCoordinator {
   private watcher: { stop(): void } | null = null;
   private fenced = false;
   private headerDirty = false;
+  private refreshedAt = Date.now();
   private settle!: () => void;
   private readonly settled = new Promise<void>((r) => (this.settle = r));
 
@@ -80,7 +83,8 @@ export class JobCoordinator {
   /** A new rollout received by this node: take its lease, record it, and coordinate it. */
   static async create(ctx: CoordinatorContext, request: FleetUpdateRequest, hosts: readonly string[], trace: { request_id: string | null; user: string | null }): Promise<JobCoordinator> {
     const id = randomUUID();
-    if (!(await ctx.leases.acquire(id))) throw new Error(`job lease ${id} is taken`);
+    const unavailable = (err: unknown) => new TendhostError('CLUSTER_UNAVAILABLE', `the rollout could not be recorded in the cluster: ${(err as Error).message}`);
+    if (!(await ctx.leases.acquire(id).catch((err) => Promise.reject(unavailable(err))))) throw unavailable(new Error(`job lease ${id} is taken`));
     const ts = ctx.now().toISOString();
     const header: ClusterJobHeader = {
       id,
@@ -98,11 +102,17 @@ export class JobCoordinator {
       chunks: 0,
       summary: { total: hosts.length, pending: hosts.length, running: 0, completed: 0, failed: 0, unreachable: 0, skipped: 0 },
     };
-    const revision = await ctx.log.create(header, hosts);
-    const chunks = (await ctx.log.header(id))?.value.chunks ?? 0;
-    const c = new JobCoordinator(ctx, { ...header, chunks }, revision, hosts, new Map());
-    await c.follow();
-    return c;
+    try {
+      const revision = await ctx.log.create(header, hosts);
+      const chunks = (await ctx.log.header(id))?.value.chunks ?? 0;
+      const c = new JobCoordinator(ctx, { ...header, chunks }, revision, hosts, new Map());
+      await c.follow();
+      return c;
+    } catch (err) {
+      // Not recorded (NATS away, the bucket full): nothing to continue, so nothing held.
+      await ctx.leases.release(id).catch(() => ctx.leases.forget(id));
+      throw unavailable(err);
+    }
   }
 
   /**
@@ -154,7 +164,31 @@ export class JobCoordinator {
     if (!(await this.ctx.leases.renew(this.id))) return this.fence();
     this.sweep();
     if (await this.ctx.log.cancelRequested(this.id).catch(() => false)) this.rollout.cancel();
+    if (Date.now() - this.refreshedAt > this.ctx.jobsMaxAgeMs / 2) await this.refresh();
     if (this.headerDirty) await this.flushHeader();
+  }
+
+  /**
+   * Keep a long rollout's record from expiring under it: the selection, the
+   * active marker, the header and every final host result are written again
+   * (a claim still running is left alone: its owner writes over it by its revision).
+   */
+  private async refresh(): Promise<void> {
+    this.refreshedAt = Date.now();
+    await this.ctx.log.refresh(this.id, this.job.hosts.map((h) => h.host), this.ctx.nodeId);
+    for (const host of this.entries.keys()) {
+      this.chain(host, async () => {
+        const cur = this.entries.get(host);
+        if (!cur?.value || !FINAL.has(cur.value.result.state)) return;
+        try {
+          const revision = await this.ctx.log.writeEntry(this.id, cur.value, cur.revision);
+          if (this.entries.get(host) === cur) this.entries.set(host, { value: cur.value, revision });
+        } catch (err) {
+          if (!isWrongRevision(err)) throw err;
+        }
+      });
+    }
+    this.headerDirty = true;
   }
 
   cancel(): void {
@@ -163,8 +197,10 @@ export class JobCoordinator {
 
   /** Stop coordinating without ending the job (this node stops; `release`: let another node continue at once). */
   async abandon(release: boolean): Promise<void> {
+    // Stop acting first, then let the lease go (fence() would forget it, leaving nothing to release).
+    const releasing = release ? this.ctx.leases.release(this.id).catch(() => undefined) : Promise.resolve();
     this.fence();
-    if (release) await this.ctx.leases.release(this.id).catch(() => undefined);
+    await releasing;
   }
 
   private async follow(): Promise<void> {
@@ -177,6 +213,8 @@ export class JobCoordinator {
     this.watcher?.stop();
     this.ctx.leases.forget(this.id);
     this.rollout.cancel();
+    // Its rollout may never reach its end here: the hosts it held are free for this node's other rollouts.
+    for (const [host, job] of this.ctx.claims) if (job === this.id) this.ctx.claims.delete(host);
     this.settle();
   }
 
@@ -236,7 +274,8 @@ export class JobCoordinator {
       return { ok: true, state: 'updating' };
     }
     const body: JobDispatch = { job_id: this.id, batch: h.batch ?? 1, dry_run: dryRun, request_id: this.job.request_id, user: this.job.user, coordinator: this.ctx.nodeId };
-    const deadline = Date.now() + this.ctx.dispatchRetryMs;
+    let deadline = Date.now() + this.ctx.dispatchRetryMs;
+    let timeouts = 0;
     for (;;) {
       if (this.fenced) return never();
       try {
@@ -249,6 +288,8 @@ export class JobCoordinator {
         throw new TendhostError('WORKER_UNAVAILABLE', `${reply.node} answered ${reply.status}: ${a.error.code} ${a.error.message}`);
       } catch (err) {
         const retry = err instanceof TendhostError && (err.code === 'PARTITION_UNOWNED' || err.code === 'CLUSTER_UNAVAILABLE');
+        // No answer at all (the owner died holding the request): the partition moves within a lease TTL, so wait that long again, twice at most.
+        if (retry && /timeout/i.test(err.message) && ++timeouts <= 2) deadline = Math.max(deadline, Date.now() + this.ctx.dispatchRetryMs);
         if (retry && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 500));
           continue;

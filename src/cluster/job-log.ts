@@ -78,6 +78,16 @@ export class JobLog {
     return revision;
   }
 
+  /**
+   * Write a running job's selection and active marker again: entries expire
+   * max_age after their last write, and a rollout may outlive that.
+   */
+  async refresh(id: string, hosts: readonly string[], coordinator: string): Promise<void> {
+    const chunks = Math.ceil(hosts.length / CHUNK);
+    await Promise.all(Array.from({ length: chunks }, (_, n) => this.kv.put(chunkKey(id, n), JSON.stringify(hosts.slice(n * CHUNK, (n + 1) * CHUNK)))));
+    await this.kv.put(activeKey(id), coordinator);
+  }
+
   async header(id: string): Promise<Versioned<ClusterJobHeader> | null> {
     const e = await this.kv.get(headerKey(id));
     return e && e.operation === 'PUT' ? { value: parse(checkHeader, e, 'job header'), revision: e.revision } : null;

@@ -128,6 +128,11 @@ export class ClusterJobRunner {
     return this.inflight.size;
   }
 
+  /** Names of the hosts it is running (their partitions are busy: not to be handed over). */
+  runningHosts(): string[] {
+    return [...this.inflight.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1));
+  }
+
   private async record(key: string, host: string, r: { success: boolean; state: HostState | null; error: string | null; code: string | null }): Promise<void> {
     const f = this.inflight.get(key);
     if (!f) return;

@@ -41,6 +41,7 @@ export async function startNodeJobs(node: ClusterNode, deps: NodeJobsDeps): Prom
       members: () => node.members(),
       ownerOf: (host) => node.ownerOf(host),
       dispatchRetryMs: 2 * s.lease_ttl_ms + 5000,
+      jobsMaxAgeMs: s.jobs_retention.max_age_ms,
       model: deps.model,
       hostConfig: deps.hostConfig,
       broadcaster: deps.broadcaster,
