@@ -35,11 +35,12 @@
 //   CLUSTER_BENCH_NODES=3 CLUSTER_BENCH_HOSTS=10000 CLUSTER_BENCH_CONCURRENCY=128 \
 //   CLUSTER_BENCH_PARTITIONS=256 CLUSTER_BENCH_LEASE_TTL_S=10 node dist/bench/cluster.js
 //
-// How long: on this shared 2-core machine a single daemon queries ≈ 500 hosts/s
-// with the simulator beside it, so the full 3 × 10,000 (30,000 hosts, twice:
-// single daemon then cluster) takes ≈ 3–4 min of start-up plus ≈ 2 × 60–100 s of
-// queries and ~1.5 GiB of RSS across four daemons; CLUSTER_BENCH_HOSTS=1000
-// runs in ≈ 2 min (docs/cluster.md has the numbers of both sizes run here).
+// How long, measured on this shared 2-core machine (load average 13–18):
+// CLUSTER_BENCH_HOSTS=1000 ≈ 2.5–3.5 min, 3000 ≈ 6–9 min (queries at 80–160
+// hosts/s for the single daemon, 65–80 for the cluster, the simulator beside
+// them). The issue's full 3 × 10,000 (30,000 hosts, single daemon then
+// cluster) was not run here; at those rates it takes ≈ 20–25 min, with four
+// daemons' RSS at once. docs/cluster.md has the figures of the sizes run.
 // Needs nats-server (apt-get install -y nats-server).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
