@@ -12,11 +12,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../common/config-types.js';
 import { HostRegistry } from './app/host-registry.js';
 import { preflight } from './app/preflight.js';
-import { prepareCluster } from './app/cluster-join.js';
+import { prepareCluster, type ClusterParts } from './app/cluster-join.js';
 import { Recovery } from './app/recovery.js';
 import { ConfigReloader, type ReloadResult } from './app/reload.js';
 import { resumeLastRun } from './app/resume.js';
-import { stopInOrder } from './app/shutdown.js';
+import { stopInOrder, type StopParts } from './app/shutdown.js';
 import { attachActorAudit } from './audit/actor-audit.js';
 import { openAudit } from './audit/open-audit.js';
 import { Broadcaster } from './events/broadcaster.js';
@@ -26,12 +26,10 @@ import { buildRoutes } from './http/routes.js';
 import { serveApi } from './http/serve.js';
 import { JobStore } from './jobs/job-store.js';
 import { startLoadLog } from './load-log.js';
-import { Metrics } from './metrics.js';
-import type { ClusterNodeStatus } from './cluster/node.js';
-import type { EventSource } from './events/broadcaster.js';
+import { Metrics, type MetricSources } from './metrics.js';
 import { ShardPool, type ShardPoolOptions } from './pool/shard-pool.js';
 import { ReadModel } from './state/read-model.js';
-import { loadState } from './store/state-store.js';
+import { loadState, type LoadedState, type StateStore } from './store/state-store.js';
 import { StartupStages } from './startup-stages.js';
 
 export { StoreError } from './store/store-error.js';
@@ -64,22 +62,15 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   const jobs = new JobStore(undefined, testJobResultsBound());
   const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
-  const clustered = config.cluster.enabled;
   const metrics = daemonMetrics(jobs, broadcaster, {
-    reads: () => reads,
-    source: () => source,
-    cluster: clustered ? () => cluster?.status() ?? null : undefined,
+    hostsByState: () => reads.countByState(),
+    lastSeq: () => source.lastSeq,
+    ...(config.cluster.enabled ? { cluster: () => cluster?.status() ?? null } : {}),
     storeRowsWritten: () => store.stats.rows,
-    wsClients: () => stream.clientCount,
+    wsClients: (): number => stream.clientCount,
   });
   const pool = shardPool(config, log, broadcaster, (shard, reason, cause) => rebuildShard({ log, metrics, recovery, registry, pool }, shard, reason, cause));
-  // A cluster node starts with no hosts: it runs those of the partitions it takes (app/cluster-mode.ts).
-  const registry = new HostRegistry(clustered ? [] : config.hosts, config.groups, clustered ? [] : state.registered, config.defaults, pool, {
-    applyStatus: (s) => broadcaster.applyStatus(s),
-    removeHost: (name) => broadcaster.removeHost(name),
-    register: (h) => store.register(h),
-    unregister: (name) => store.unregister(name),
-  }, log);
+  const registry = hostRegistry(config, state, pool, log, broadcaster, () => store);
   const recovery = new Recovery({ hosts: model, jobs, emit: (e) => broadcaster.emit(e), lifecycle: broadcaster.lifecycle, audit, log });
 
   stages.lap('registry');
@@ -93,57 +84,56 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   stages.lap('host_statuses');
 
   const actions = new HostActions(pool, jobs, model);
-  const cluster = clustered ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions }) : null;
+  const cluster = config.cluster.enabled ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions }) : null;
   // What clients read and watch: this daemon's hosts, or on a cluster node the whole fleet.
   const reads = cluster?.model ?? model;
-  const source: EventSource = cluster?.feed ?? broadcaster;
+  const source = cluster?.feed ?? broadcaster;
   const fleet = new FleetUpdates({ pool, jobs, model, broadcaster, hostConfig: (n) => registry.config(n), log });
   if (audit) attachActorAudit(broadcaster.lifecycle, jobs, { record: (r) => audit.recordAfterRequest(r) });
   broadcaster.setObserver(metrics);
 
-  const startedAt = Date.now();
   const routes = buildRoutes({
-    system: { version: VERSION, startedAt, uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open, ...(cluster && { cluster: cluster.status()?.connected ?? false }) }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
+    system: { version: VERSION, startedAt: Date.now(), uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open, ...(cluster && { cluster: cluster.status()?.connected ?? false }) }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
     hosts: { hosts: reads, registry: cluster?.commands ?? registry, actions: cluster?.commands ?? actions, log },
     groups: { groups: () => registry.groups, hosts: reads },
     fleet,
     jobs,
-    pipeline: { auth: config.daemon.auth.enabled, rateLimit: config.daemon.rate_limit.enabled, cluster: clustered },
+    pipeline: { auth: config.daemon.auth.enabled, rateLimit: config.daemon.rate_limit.enabled, cluster: config.cluster.enabled },
   });
   const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model: reads, broadcaster: source, audit, metrics }), pool, (m) => new BindError(m));
   stages.lap('listen');
   logListening(log, config, { port: server.port, stages, workers: pool.size, hosts: model.size, uws });
-  const { host, tls } = config.daemon;
-  await cluster?.join(`${tls.enabled ? 'https' : 'http'}://${host}:${server.port}`);
+  await cluster?.join(`${config.daemon.tls.enabled ? 'https' : 'http'}://${config.daemon.host}:${server.port}`);
   const loadLog = startLoadLog(log, broadcaster);
   const reloader = new ConfigReloader(config, registry, log, audit, (name) => model.get(name)?.state);
-
-  const stop = async () => {
-    // A node hands its partitions back first, while its workers can still stop their actors.
-    await cluster?.stop();
-    await stopInOrder(config.daemon, { timers: [loadLog, reloader], server, stream, fleet, pool, recovery, closeLast: [store, audit] });
-  };
-  const reload = cluster ? () => Promise.resolve(clusterReloadRefused(log)) : () => reloader.reload();
-  return daemonHandle(server.port, pool, reload, stop);
-}
-
-/** SIGHUP on a cluster node: hosts live in the shared registry, so the file's host list is read at start only. */
-function clusterReloadRefused(log: Logger): ReloadResult {
-  const error = 'config reload is not supported on a cluster node yet; restart the node to apply its config file';
-  log.warn(error);
-  return { ok: false, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [], error };
+  const parts: StopParts = { timers: [loadLog, reloader], server, stream, fleet, pool, recovery, closeLast: [store, audit] };
+  return daemonHandle(config, log, { port: server.port, pool, reloader, cluster, parts });
 }
 
 /** What main.ts holds of a started daemon; stopping twice waits for the same stop. */
-function daemonHandle(port: number, pool: ShardPool, reload: () => Promise<ReloadResult>, stop: () => Promise<void>): RunningDaemon {
+function daemonHandle(
+  config: Config,
+  log: Logger,
+  d: { port: number; pool: ShardPool; reloader: ConfigReloader; cluster: ClusterParts | null; parts: StopParts },
+): RunningDaemon {
+  const stop = async () => {
+    // A node hands its partitions back first, while its workers can still stop their actors.
+    await d.cluster?.stop();
+    await stopInOrder(config.daemon, d.parts);
+  };
   let stopping: Promise<void> | null = null;
   return {
-    port,
-    reload,
-    crashShard: async (shard) => void (await pool.run({ kind: 'crash', shard })),
-    freezeShard: async (shard) => void (await pool.run({ kind: 'freeze', shard })),
+    port: d.port,
+    reload: () => (d.cluster ? Promise.resolve(clusterReloadRefused(log)) : d.reloader.reload()),
+    crashShard: async (shard) => void (await d.pool.run({ kind: 'crash', shard })),
+    freezeShard: async (shard) => void (await d.pool.run({ kind: 'freeze', shard })),
     stop: () => (stopping ??= stop()),
   };
+}
+
+/** The metrics: jobs and shards read here, the rest from parts built later (`later`). */
+function daemonMetrics(jobs: JobStore, broadcaster: Broadcaster, later: Omit<MetricSources, 'jobsByState' | 'shards'>): Metrics {
+  return new Metrics({ jobsByState: () => jobs.countByState(), shards: () => broadcaster.shardMetrics, ...later });
 }
 
 /** The worker threads; their port batches go to the broadcaster, a lost worker to `onShardLost`. */
@@ -158,25 +148,16 @@ function shardPool(config: Config, log: Logger, broadcaster: Broadcaster, onShar
   });
 }
 
-/**
- * The metrics, read at scrape time from the parts that hold the figures
- * (`later`: parts built after the metrics; `reads`/`source`: the whole fleet's
- * model and stream on a cluster node, this daemon's otherwise).
- */
-function daemonMetrics(
-  jobs: JobStore,
-  broadcaster: Broadcaster,
-  later: { reads(): ReadModel; source(): EventSource; cluster: (() => ClusterNodeStatus | null) | undefined; storeRowsWritten(): number; wsClients(): number },
-): Metrics {
-  return new Metrics({
-    hostsByState: () => later.reads().countByState(),
-    jobsByState: () => jobs.countByState(),
-    shards: () => broadcaster.shardMetrics,
-    lastSeq: () => later.source().lastSeq,
-    ...(later.cluster ? { cluster: later.cluster } : {}),
-    storeRowsWritten: () => later.storeRowsWritten(),
-    wsClients: () => later.wsClients(),
-  });
+/** Which hosts exist and which shard runs them; statuses go to the broadcaster, registrations to the store (`store`: opened later). */
+function hostRegistry(config: Config, state: LoadedState, pool: ShardPool, log: Logger, broadcaster: Broadcaster, store: () => StateStore): HostRegistry {
+  // A cluster node starts with no hosts: it runs those of the partitions it takes (app/cluster-mode.ts).
+  const clustered = config.cluster.enabled;
+  return new HostRegistry(clustered ? [] : config.hosts, config.groups, clustered ? [] : state.registered, config.defaults, pool, {
+    applyStatus: (s) => broadcaster.applyStatus(s),
+    removeHost: (name) => broadcaster.removeHost(name),
+    register: (h) => store().register(h),
+    unregister: (name) => store().unregister(name),
+  }, log);
 }
 
 /** A shard's worker died or stopped answering: recovery fails its interrupted work, and its hosts start again on a new worker. */
@@ -205,6 +186,13 @@ function logListening(log: Logger, config: Config, d: { port: number; stages: St
   const { host, tls } = config.daemon;
   const uws = `${d.uws.build} (${d.uws.package} ${d.uws.version}, ABI ${d.uws.abi})`;
   log.info({ host, port: d.port, startup_ms: d.stages.totalMs, startup_stages_ms: d.stages.stages, tls: tls.enabled, workers: d.workers, hosts: d.hosts, uws, config: config.file }, 'listening');
+}
+
+/** SIGHUP on a cluster node: hosts live in the shared registry, so the file's host list is read at start only. */
+function clusterReloadRefused(log: Logger): ReloadResult {
+  const error = 'config reload is not supported on a cluster node yet; restart the node to apply its config file';
+  log.warn(error);
+  return { ok: false, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [], error };
 }
 
 /** A start-up step that failed: the workers are torn down and the error says which step (main.ts picks the exit code by its class). */

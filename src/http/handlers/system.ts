@@ -1,5 +1,5 @@
 // /health: public, cheap, and honest about whether uWS runs natively.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { ok, type Route, defineRoute } from '../route.js';
 import { UwsBuild } from '../../../common/schemas/http-build.js';
 import type { ClusterNodeStatus } from '../../cluster/node.js';
@@ -61,6 +61,30 @@ export interface SystemRouteDeps {
   cluster?: () => ClusterNodeStatus | null;
 }
 
+function health(sys: SystemRouteDeps): Static<typeof Health> {
+  const c = sys.cluster?.() ?? null;
+  return {
+    // Serving on the pure-JS uWS fallback works but is far slower: say so. So is a node cut off from its cluster.
+    status: sys.uws.build === 'native' && (c === null || c.connected) ? 'healthy' : 'degraded',
+    version: sys.version,
+    uptime_s: Math.round((Date.now() - sys.startedAt) / 100) / 10,
+    workers: sys.workers,
+    hosts: sys.hostCount(),
+    uws: sys.uws,
+    startup: { ready_ms: sys.startup.totalMs, stages_ms: sys.startup.stages },
+    ...(c && {
+      cluster: {
+        node_id: c.node_id,
+        instance: c.instance,
+        connected: c.connected,
+        partitions: c.partitions,
+        target: c.target,
+        members: c.members.map((m) => ({ node_id: m.node_id, api_url: m.api_url, started_at: m.started_at })),
+      },
+    }),
+  };
+}
+
 export function systemRoutes(sys: SystemRouteDeps): Route[] {
   return [
     defineRoute({
@@ -70,29 +94,7 @@ export function systemRoutes(sys: SystemRouteDeps): Route[] {
       tag: 'system',
       auth: false,
       responses: { 200: { description: 'Daemon health', schema: Health } },
-      handler() {
-        const c = sys.cluster?.() ?? null;
-        return ok({
-          // Serving on the pure-JS uWS fallback works but is far slower: say so. So is a node cut off from its cluster.
-          status: sys.uws.build === 'native' && (c === null || c.connected) ? 'healthy' : 'degraded',
-          version: sys.version,
-          uptime_s: Math.round((Date.now() - sys.startedAt) / 100) / 10,
-          workers: sys.workers,
-          hosts: sys.hostCount(),
-          uws: sys.uws,
-          startup: { ready_ms: sys.startup.totalMs, stages_ms: sys.startup.stages },
-          ...(c && {
-            cluster: {
-              node_id: c.node_id,
-              instance: c.instance,
-              connected: c.connected,
-              partitions: c.partitions,
-              target: c.target,
-              members: c.members.map((m) => ({ node_id: m.node_id, api_url: m.api_url, started_at: m.started_at })),
-            },
-          }),
-        });
-      },
+      handler: () => ok(health(sys)),
     }),
     defineRoute({
       method: 'GET',
