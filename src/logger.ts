@@ -1,5 +1,7 @@
-// pino JSON logs on stdout. Synchronous writes: a daemon that is killed must
-// not lose its last lines, and request lines are off below `info` anyway.
+// pino JSON logs on stdout, through pino's default stream: asynchronous
+// writes (sonic-boom, no buffering threshold, so each line is handed to the
+// kernel at once) flushed synchronously when the process exits; only a
+// SIGKILL can lose the line being written. Request lines are off below `info`.
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from '../common/config-types.js';
 

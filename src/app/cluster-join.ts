@@ -5,6 +5,7 @@
 // instead of the single-daemon parts. Refusals that come from the config
 // (another partition count or lease TTL than the cluster's, a node_id that a
 // live node uses) stop the start as config errors naming the key.
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config-types.js';
 import { ClusterSetupError } from '../cluster/buckets.js';
@@ -44,24 +45,16 @@ export interface ClusterParts {
 
 export async function prepareCluster(config: Config, log: Logger, parts: LocalParts): Promise<ClusterParts> {
   const settings = config.cluster;
-  log.info({ servers: settings.servers, node_id: settings.node_id }, 'cluster: connecting to NATS');
-  const nc = await connectCluster(settings);
+  const nc = await connectNats(config, log);
   const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id }).catch((err) => rethrow(err, config.file));
-  const events = await openEventStream(nc);
+  const r = settings.events_retention;
+  const events = await openEventStream(nc, { maxAgeMs: r.max_age_ms, maxMsgs: r.max_msgs, maxBytes: r.max_bytes });
 
   const model = new ReadModel();
   const feed = new ClusterFeed(model, log, config.daemon.ws.replay_buffer);
   await feed.start(events, registry);
   const commands = new ClusterCommands(model, config.defaults);
-  const mode = new ClusterMode({
-    settings,
-    ...parts,
-    log,
-    fatal: (err) => {
-      log.fatal({ err: err.message }, 'cluster: this node cannot go on');
-      process.exit(1);
-    },
-  });
+  const mode = new ClusterMode({ settings, ...parts, log, fatal: (err) => exitFatal(log, err) });
   // Watched before this node's own hosts are written: a partition's owner learns of every host written after its list.
   const watchHosts = () =>
     registry.watchHosts(
@@ -70,18 +63,15 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
     );
   let watch = await watchHosts();
   // NATS back after an outage: the stream reader and the watch start again rather than trust consumers from before it.
-  void (async () => {
-    for await (const s of nc.status()) {
-      if (s.type !== 'reconnect') continue;
-      log.info('cluster: NATS is back; reading the stream and watching the registry again');
-      feed.reread();
-      watch.stop();
-      watch = await watchHosts().catch((err: Error) => {
-        log.warn({ err: err.message }, 'cluster: could not watch the registry again');
-        return watch;
-      });
-    }
-  })();
+  void onReconnect(nc, async () => {
+    log.info('cluster: NATS is back; reading the stream and watching the registry again');
+    feed.reread();
+    watch.stop();
+    watch = await watchHosts().catch((err: Error) => {
+      log.warn({ err: err.message }, 'cluster: could not watch the registry again');
+      return watch;
+    });
+  });
   // Before joining: whichever node takes a partition reads its hosts from here.
   await Promise.all(config.hosts.map((h) => registry.putConfigHost(h)));
   let node: ClusterNode | null = null;
@@ -91,7 +81,7 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
     feed,
     commands,
     async join(apiUrl) {
-      node = await ClusterNode.start(settings, mode.hooks(), { nc, apiUrl }).catch((err) => rethrow(err, config.file));
+      node = await ClusterNode.start(settings, mode.hooks(), { nc, apiUrl, configFile: config.file }).catch((err) => rethrow(err, config.file));
       mode.connect(node);
       commands.connect(node);
       log.info({ node_id: settings.node_id, instance: node.status().instance }, 'cluster: joined');
@@ -104,6 +94,25 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
       if (!nc.isClosed()) await nc.close();
     },
   };
+}
+
+/** A misconfiguration (CA, TLS, credentials) stops the start as a config error; a server not up yet is waited for. */
+function connectNats(config: Config, log: Logger): Promise<NatsConnection> {
+  const { servers, node_id } = config.cluster;
+  log.info({ servers, node_id }, 'cluster: connecting to NATS');
+  let tries = 0;
+  const onRetry = (err: Error) => void (tries++ % 20 === 0 && log.warn({ servers, err: err.message }, 'cluster: NATS not reachable yet; retrying'));
+  return connectCluster(config.cluster, { configFile: config.file, onRetry });
+}
+
+/** Another live node has this node's id: two would drive the same hosts. */
+function exitFatal(log: Logger, err: Error): never {
+  log.fatal({ err: err.message }, 'cluster: this node cannot go on');
+  process.exit(1);
+}
+
+async function onReconnect(nc: NatsConnection, fn: () => Promise<void>): Promise<void> {
+  for await (const s of nc.status()) if (s.type === 'reconnect') await fn();
 }
 
 /** A refusal the config can fix, as a config error naming the key. */

@@ -147,12 +147,7 @@ export class EventStream implements EventFanout {
     if (this.#clients.has(c)) this.#route(c);
   }
 
-  /**
-   * Older than the replay buffer, but the source keeps more (a cluster node
-   * reads its stream back): the client gets those events, then what went live
-   * meanwhile (held for it), then joins the live path — or Resync and a
-   * snapshot when the source no longer has them either.
-   */
+  /** `?since=` older than the replay buffer, from the source's history (a cluster node's stream), then what went live meanwhile; Resync and a snapshot when that is gone too. */
   #catchUp(c: WsClient<ClientData>, since: number, history: NonNullable<EventSource['history']>): void {
     const upTo = this.#opts.broadcaster.lastSeq;
     this.#waiting.set(c, []);

@@ -4,7 +4,6 @@
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { startSimulator, type Simulator, type SimulatorOptions, type SimHost } from '../../harness/simulator/index.js';
 import { hostToml } from '../../harness/simulator/toml.js';
 import { randomBase } from '../../harness/simulator/base-addr.js';
@@ -116,23 +115,7 @@ export function countHosts(job: any, state: string): number {
   return job.summary[state];
 }
 
-export interface WsRecorder {
-  all: any[];
-  close(): void;
-}
-
-/** Every message of one /ws/events client, from the snapshot on. */
-export async function watchEvents(d: Daemon, query = ''): Promise<WsRecorder> {
-  const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws/events${query}`);
-  const all: any[] = [];
-  ws.on('message', (m) => all.push(JSON.parse(String(m))));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  await until(() => all.length > 0);
-  return { all, close: () => ws.close() };
-}
+export { recordEvents as watchEvents, type WsRecorder } from '../../harness/ws-recorder.js';
 
 /** Every host's status by name (all pages). */
 export async function allHosts(d: Daemon, query = ''): Promise<Map<string, any>> {
