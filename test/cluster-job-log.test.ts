@@ -2,14 +2,14 @@
 // a job and its host results, another reads it, paged and filtered exactly as
 // GET /jobs/{id}/hosts pages a single daemon's job (the same job-view.ts).
 import t from 'tap';
-import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { isWrongRevision } from '../src/cluster/buckets.js';
 import { JOBS_BUCKET, JobLog } from '../src/cluster/job-log.js';
 import type { ClusterJobHeader, ClusterJobHostEntry } from '../src/cluster/job-log-schema.js';
 import { jobHostsPage, jobView } from '../src/jobs/job-view.js';
-import { skipWithoutNats, startNats } from '../harness/nats.js';
+import { skipWithoutNats } from '../harness/nats.js';
+import { natsWithTwoClients } from './helpers/nats-clients.js';
 import type { JobHostResult } from '../common/schemas/job.js';
 
 const HOUR = 3_600_000;
@@ -44,13 +44,7 @@ function entry(host: string, state: JobHostResult['state'], over: Partial<JobHos
 }
 
 t.test('jobs bucket', { skip: skipWithoutNats() }, async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
-  const [ncA, ncB] = await Promise.all([connect({ servers: nats.url }), connect({ servers: nats.url })]);
-  t.teardown(async () => {
-    await ncA.close();
-    await ncB.close();
-  });
+  const [ncA, ncB] = await natsWithTwoClients(t);
   const a = await JobLog.open(ncA, { maxAgeMs: 24 * HOUR, maxBytes: 64 * 1024 ** 2 });
 
   await t.test('retention: the bucket takes cluster.jobs_max_age_s / jobs_max_bytes; the latest node to start sets them', async (t) => {

@@ -1,26 +1,20 @@
 // The shared host registry and last statuses (registry-kv.ts) against a real
 // nats-server, from two nodes' connections.
 import t from 'tap';
-import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { HostExistsError, PartitionCountError, REGISTRY_BUCKET, RegistryKv } from '../src/cluster/registry-kv.js';
 import { partitionOf } from '../src/cluster/partition.js';
 import { restorePartition } from '../src/cluster/takeover.js';
 import { resolveHost } from '../src/config/load.js';
-import { skipWithoutNats, startNats } from '../harness/nats.js';
+import { skipWithoutNats } from '../harness/nats.js';
+import { natsWithTwoClients } from './helpers/nats-clients.js';
 import { hostStatus } from './helpers/host-status.js';
 
 const PARTITIONS = 16;
 const host = (name: string) => resolveHost({ name, addr: '10.0.0.1', tags: ['web'] }, {});
 
 t.test('cluster registry', { skip: skipWithoutNats() }, async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
-  const [ncA, ncB] = await Promise.all([connect({ servers: nats.url }), connect({ servers: nats.url })]);
-  t.teardown(async () => {
-    await ncA.close();
-    await ncB.close();
-  });
+  const [ncA, ncB] = await natsWithTwoClients(t);
   const a = await RegistryKv.open(ncA, { partitions: PARTITIONS, nodeId: 'a' });
   const b = await RegistryKv.open(ncB, { partitions: PARTITIONS, nodeId: 'b' });
 
