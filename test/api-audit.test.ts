@@ -105,7 +105,11 @@ webhook = "${hook.url}"
   t.equal((await req('POST', '/hosts/dead/retry', 'a-retry')).status, 202);
   t.equal((await req('DELETE', '/hosts/aud-1', 'a-del')).status, 204);
   await until(async () => (await d.get(`/jobs/${up.body.job_id}`)).body.state === 'succeeded', 60_000);
-  await until(() => readAudit(file).some((l) => l.request_id === 'a-up' && l.action === 'update.finished'), 5_000);
+  // Lines are written after each answer, so the last request's line may land after the update's end.
+  await until(() => {
+    const ls = readAudit(file);
+    return ls.some((l) => l.request_id === 'a-up' && l.action === 'update.finished') && ls.some((l) => l.request_id === 'a-del');
+  }, 5_000);
 
   const lines = readAudit(file);
   for (const l of lines) t.same(Object.keys(l).slice(0, KEYS.length), KEYS, `${l.action}: every key, in order`);
