@@ -3,7 +3,7 @@
 // writer below it, each under its own name.
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { LOCALHOST_TOML, startDaemon } from '../harness/daemon.js';
+import { LOCALHOST_TOML, startDaemon, until } from '../harness/daemon.js';
 
 /** tid → nice value of every thread of a process (field 19 of /proc/<pid>/task/<tid>/stat). */
 function threadNice(pid: number): Map<number, number> {
@@ -28,17 +28,26 @@ function niceByThreadName(pid: number): Map<string, number[]> {
 t.test('worker and store-writer threads run worker_nice levels below the front thread', async (t) => {
   const d = await startDaemon({ workers: 2, daemon: 'worker_nice = 7', toml: LOCALHOST_TOML });
   t.teardown(() => d.stop());
-  const nice = threadNice(d.proc.pid!);
+  // A worker drops to worker_nice right after it has answered its attach (workers/shard.ts): wait for that.
+  const atNice = (n: Map<number, number>) => [...n.values()].filter((v) => v === 7).length >= 3;
+  const nice = await until(() => {
+    const n = threadNice(d.proc.pid!);
+    return atNice(n) ? n : null;
+  }, 5_000).catch(() => threadNice(d.proc.pid!));
   t.equal(nice.get(d.proc.pid!), 0, 'the front (main) thread keeps the daemon priority');
   // Two shard workers and the writer; threads they start inherit it.
-  t.ok([...nice.values()].filter((n) => n === 7).length >= 3, 'both shard workers and the store writer are at nice 7');
+  t.ok(atNice(nice), 'both shard workers and the store writer are at nice 7');
   t.equal((await d.get('/hosts/localhost')).status, 200, 'the daemon serves as usual');
 });
 
 t.test('the shard workers and the store writer carry their names', async (t) => {
   const d = await startDaemon({ workers: 3, daemon: 'worker_nice = 5', toml: LOCALHOST_TOML });
   t.teardown(() => d.stop());
-  const byName = niceByThreadName(d.proc.pid!);
+  const settled = (m: Map<string, number[]>) => ['shard-0', 'shard-1', 'shard-2'].every((n) => m.get(n)?.[0] === 5);
+  const byName = await until(() => {
+    const m = niceByThreadName(d.proc.pid!);
+    return settled(m) ? m : null;
+  }, 5_000).catch(() => niceByThreadName(d.proc.pid!));
   for (const name of ['shard-0', 'shard-1', 'shard-2', 'store-writer']) {
     t.same(byName.get(name), [5], `one thread named ${name}, at nice 5`);
   }
