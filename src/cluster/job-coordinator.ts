@@ -19,7 +19,9 @@ import type { ForwardedReply, HostCommand } from './forward.js';
 import type { JobLeases } from './job-lease.js';
 import { toRecord, type JobLog, type Versioned } from './job-log.js';
 import type { ClusterJobHeader, ClusterJobHostEntry, JobDispatch } from './job-log-schema.js';
-import { JOB_UPDATE_COMMAND, type DispatchAnswer } from './job-runner.js';
+import { sendToOwner } from './job-dispatch.js';
+import { newJobHeader } from './job-header.js';
+import { cutShort } from './job-sweep.js';
 
 /** What a coordinator needs from its node and from the daemon (the rollout's own deps among them). */
 export interface CoordinatorContext extends Pick<RolloutDeps, 'model' | 'hostConfig' | 'broadcaster' | 'claims' | 'now' | 'sleep'> {
@@ -85,23 +87,7 @@ export class JobCoordinator {
     const id = randomUUID();
     const unavailable = (err: unknown) => new TendhostError('CLUSTER_UNAVAILABLE', `the rollout could not be recorded in the cluster: ${(err as Error).message}`);
     if (!(await ctx.leases.acquire(id).catch((err) => Promise.reject(unavailable(err))))) throw unavailable(new Error(`job lease ${id} is taken`));
-    const ts = ctx.now().toISOString();
-    const header: ClusterJobHeader = {
-      id,
-      kind: 'fleet_update',
-      state: 'running',
-      dry_run: request.dry_run ?? false,
-      created_at: ts,
-      started_at: ts,
-      finished_at: null,
-      request_id: trace.request_id,
-      user: trace.user,
-      error: null,
-      coordinator: ctx.nodeId,
-      request,
-      chunks: 0,
-      summary: { total: hosts.length, pending: hosts.length, running: 0, completed: 0, failed: 0, unreachable: 0, skipped: 0 },
-    };
+    const header = newJobHeader(id, ctx.nodeId, ctx.now(), request, hosts, trace);
     try {
       const revision = await ctx.log.create(header, hosts);
       const chunks = (await ctx.log.header(id))?.value.chunks ?? 0;
@@ -240,21 +226,11 @@ export class JobCoordinator {
     // Until this node sees itself, its view of the members is not complete enough to judge anyone.
     if (!members.some((m) => m.instance === this.ctx.instance)) return;
     const live = new Set(members.map((m) => m.instance));
-    for (const h of this.job.hosts) {
-      if (h.state !== 'running') continue;
-      const known = this.entries.get(h.host);
-      const e = known?.value;
-      if (!known || !e || e.result.state !== 'running' || e.node === null) continue;
-      const owner = this.ctx.ownerOf(h.host);
-      const alive = e.instance !== null && live.has(e.instance);
-      if (alive && (owner === null || owner === e.node)) continue;
-      const reason = alive ? `interrupted: cluster node ${e.node} lost the host's partition to ${owner}` : `interrupted: cluster node ${e.node} stopped during the update`;
-      // reason stays null, as the rollout records a failure (the error says it): no second write for the same result.
-      const cut: ClusterJobHostEntry = { ...e, result: { ...e.result, state: 'failed', error: reason, code: 'INTERRUPTED', reason: null, finished_at: this.ctx.now().toISOString() } };
-      this.chain(h.host, async () => {
+    for (const { host, cut, revision: claimed } of cutShort(this.job.hosts, this.entries, live, (h) => this.ctx.ownerOf(h), this.ctx.now())) {
+      this.chain(host, async () => {
         try {
-          const revision = await this.ctx.log.writeEntry(this.id, cut, known.revision);
-          this.onEntry(h.host, { value: cut, revision });
+          const revision = await this.ctx.log.writeEntry(this.id, cut, claimed);
+          this.onEntry(host, { value: cut, revision });
         } catch (err) {
           // The owner's own result landed first: the watch brings it.
           if (!isWrongRevision(err)) throw err;
@@ -274,34 +250,14 @@ export class JobCoordinator {
       return { ok: true, state: 'updating' };
     }
     const body: JobDispatch = { job_id: this.id, batch: h.batch ?? 1, dry_run: dryRun, request_id: this.job.request_id, user: this.job.user, coordinator: this.ctx.nodeId };
-    let deadline = Date.now() + this.ctx.dispatchRetryMs;
-    let timeouts = 0;
-    for (;;) {
-      if (this.fenced) return never();
-      try {
-        const reply = await this.ctx.send({ host, command: JOB_UPDATE_COMMAND, body, request_id: this.job.request_id ?? undefined });
-        const a = reply.body as DispatchAnswer | { error: { code: string; message: string } };
-        if ('outcome' in a) {
-          if (a.outcome === 'refused') return { ok: false, state: a.state ?? undefined, error: a.error as Extract<PoolReply, { ok: false }>['error'] };
-          return { ok: true, state: a.outcome === 'started' ? a.state : 'updating' };
-        }
-        throw new TendhostError('WORKER_UNAVAILABLE', `${reply.node} answered ${reply.status}: ${a.error.code} ${a.error.message}`);
-      } catch (err) {
-        const retry = err instanceof TendhostError && (err.code === 'PARTITION_UNOWNED' || err.code === 'CLUSTER_UNAVAILABLE');
-        // No answer at all (the owner died holding the request): the partition moves within a lease TTL, so wait that long again, twice at most.
-        if (retry && /timeout/i.test(err.message) && ++timeouts <= 2) deadline = Math.max(deadline, Date.now() + this.ctx.dispatchRetryMs);
-        if (retry && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 500));
-          continue;
-        }
-        // The request may have reached the owner after all: its claim decides.
-        const now = await this.ctx.log.entry(this.id, host).catch(() => null);
-        if (now?.value) {
-          this.onEntry(host, now);
-          return { ok: true, state: 'updating' };
-        }
-        throw err;
-      }
+    try {
+      return (await sendToOwner(this.ctx, host, body, this.job.request_id, () => this.fenced)) ?? never();
+    } catch (err) {
+      // The request may have reached the owner after all: its claim decides.
+      const now = await this.ctx.log.entry(this.id, host).catch(() => null);
+      if (!now?.value) throw err;
+      this.onEntry(host, now);
+      return { ok: true, state: 'updating' };
     }
   }
 
