@@ -6,7 +6,8 @@
 // create succeeds continues the job.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
-import { isWrongRevision, openTtlBucket } from './buckets.js';
+import { openTtlBucket } from './buckets.js';
+import { createLease, deleteLease, renewLease, type HeldLease, type LeaseTiming } from './lease-kv.js';
 import { leaseMargin, type LeaseValue } from './leases.js';
 
 export const JOB_LEASES_BUCKET = 'tendhost_job_leases';
@@ -19,16 +20,11 @@ export interface JobLeaseOptions {
   now?: () => number;
 }
 
-interface Held {
-  revision: number;
-  validUntil: number;
-}
-
 export class JobLeases {
-  private readonly held = new Map<string, Held>();
+  private readonly held = new Map<string, HeldLease>();
   private readonly value: string;
   private readonly now: () => number;
-  private readonly marginMs: number;
+  private readonly timing: LeaseTiming;
 
   private constructor(
     private readonly kv: KV,
@@ -36,7 +32,7 @@ export class JobLeases {
   ) {
     this.value = JSON.stringify({ node_id: o.nodeId, instance: o.instance } satisfies LeaseValue);
     this.now = o.now ?? Date.now;
-    this.marginMs = leaseMargin(o.ttlMs);
+    this.timing = { ttlMs: o.ttlMs, marginMs: leaseMargin(o.ttlMs), now: this.now };
   }
 
   static async open(nc: NatsConnection, o: JobLeaseOptions): Promise<JobLeases> {
@@ -45,28 +41,18 @@ export class JobLeases {
 
   /** Take the job's lease; false when a live node holds it. */
   async acquire(jobId: string): Promise<boolean> {
-    const sentAt = this.now();
-    try {
-      const revision = await this.kv.create(key(jobId), this.value);
-      this.held.set(jobId, { revision, validUntil: sentAt + this.o.ttlMs - this.marginMs });
-      return true;
-    } catch (err) {
-      if (isWrongRevision(err)) return false;
-      throw err;
-    }
+    const held = await createLease(this.kv, key(jobId), this.value, this.timing);
+    if (held) this.held.set(jobId, held);
+    return held !== null;
   }
 
   /** Renew one lease: false when it is lost (taken, or not renewed in time). Other failures are retried on the next call. */
   async renew(jobId: string): Promise<boolean> {
     const h = this.held.get(jobId);
     if (!h) return false;
-    const sentAt = this.now();
-    try {
-      const revision = await this.kv.update(key(jobId), this.value, h.revision);
-      if (this.held.get(jobId) === h) this.held.set(jobId, { revision, validUntil: sentAt + this.o.ttlMs - this.marginMs });
-    } catch (err) {
-      if (isWrongRevision(err)) this.held.delete(jobId);
-    }
+    const next = await renewLease(this.kv, key(jobId), this.value, h, this.timing).catch(() => h);
+    if (next === 'taken') this.held.delete(jobId);
+    else if (this.held.get(jobId) === h) this.held.set(jobId, next);
     return this.holds(jobId);
   }
 
@@ -88,9 +74,7 @@ export class JobLeases {
     const h = this.held.get(jobId);
     if (!h) return;
     this.held.delete(jobId);
-    await this.kv.delete(key(jobId), { previousSeq: h.revision }).catch((err) => {
-      if (!isWrongRevision(err)) throw err;
-    });
+    await deleteLease(this.kv, key(jobId), h);
   }
 
   /** Stop counting a lease as ours without touching NATS (it expires there). */

@@ -7,7 +7,7 @@
 // stamps the write later than that, so the holder always lets go before the
 // server frees the key for someone else.
 import type { KV, KvWatchEntry } from '@nats-io/kv';
-import { isWrongRevision } from './buckets.js';
+import { createLease, deleteLease, renewLease, type HeldLease, type LeaseTiming } from './lease-kv.js';
 import { leaseKey, partitionOfLeaseKey } from './partition.js';
 
 /** Margin between a holder giving a lease up and the server freeing it (job leases use the same). */
@@ -29,12 +29,6 @@ export interface LeasesOptions {
 
 export type LostReason = 'taken' | 'expired';
 
-interface Held {
-  revision: number;
-  /** Local time after which this node no longer acts as the owner. */
-  validUntil: number;
-}
-
 interface Seen {
   owner: LeaseValue;
   expiresAt: number;
@@ -43,18 +37,20 @@ interface Seen {
 export class Leases {
   private readonly kv: KV;
   private readonly o: Required<LeasesOptions>;
-  private readonly held = new Map<number, Held>();
+  private readonly held = new Map<number, HeldLease>();
   private readonly seen = new Map<number, Seen>();
   private readonly value: string;
   private watcher: { stop(): void } | null = null;
   /** Margin between the holder giving up and the server freeing the key. */
   readonly marginMs: number;
+  private readonly timing: LeaseTiming;
 
   constructor(kv: KV, o: LeasesOptions) {
     this.kv = kv;
     this.o = { now: Date.now, ...o };
     this.value = JSON.stringify({ node_id: o.nodeId, instance: o.instance } satisfies LeaseValue);
     this.marginMs = leaseMargin(o.ttlMs);
+    this.timing = { ttlMs: o.ttlMs, marginMs: this.marginMs, now: this.o.now };
   }
 
   /** Follow every lease (for the owners view). */
@@ -73,15 +69,9 @@ export class Leases {
 
   /** Take a free partition. False when another node holds it. */
   async acquire(p: number): Promise<boolean> {
-    const sentAt = this.o.now();
-    try {
-      const revision = await this.kv.create(leaseKey(p), this.value);
-      this.held.set(p, { revision, validUntil: sentAt + this.o.ttlMs - this.marginMs });
-      return true;
-    } catch (err) {
-      if (isWrongRevision(err)) return false;
-      throw err;
-    }
+    const held = await createLease(this.kv, leaseKey(p), this.value, this.timing);
+    if (held) this.held.set(p, held);
+    return held !== null;
   }
 
   /**
@@ -93,16 +83,13 @@ export class Leases {
     const lost: Array<{ partition: number; reason: LostReason }> = [];
     await Promise.all(
       [...this.held].map(async ([p, h]) => {
-        const sentAt = this.o.now();
-        try {
-          const revision = await this.kv.update(leaseKey(p), this.value, h.revision);
-          if (this.held.get(p) === h) this.held.set(p, { revision, validUntil: sentAt + this.o.ttlMs - this.marginMs });
-        } catch (err) {
-          if (isWrongRevision(err) && this.held.get(p) === h) {
-            this.held.delete(p);
-            lost.push({ partition: p, reason: 'taken' });
-          }
-          // Anything else (timeout, disconnected): keep trying until validUntil.
+        // Anything but 'taken' (timeout, disconnected): keep trying until validUntil.
+        const next = await renewLease(this.kv, leaseKey(p), this.value, h, this.timing).catch(() => h);
+        if (this.held.get(p) !== h) return;
+        if (next !== 'taken') this.held.set(p, next);
+        else {
+          this.held.delete(p);
+          lost.push({ partition: p, reason: 'taken' });
         }
       }),
     );
@@ -128,10 +115,7 @@ export class Leases {
     const h = this.held.get(p);
     if (!h) return;
     this.held.delete(p);
-    await this.kv.delete(leaseKey(p), { previousSeq: h.revision }).catch((err) => {
-      // Already moved on (expired and taken): nothing of ours to delete.
-      if (!isWrongRevision(err)) throw err;
-    });
+    await deleteLease(this.kv, leaseKey(p), h);
   }
 
   /** Stop counting every held lease as ours without touching NATS (they expire there); returns them. */
