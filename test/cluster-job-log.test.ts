@@ -109,9 +109,15 @@ t.test('jobs bucket', { skip: skipWithoutNats() }, async (t) => {
     const claim = await a.writeEntry('job-1', entry('web-2101', 'running'), null);
     await a.releaseEntry('job-1', 'web-2101', claim);
     const until = Date.now() + 5000;
-    while (seen.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while (!seen.includes('web-2101 released') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     w.stop();
-    t.same(seen, ['web-2100 completed', 'web-2101 running', 'web-2101 released']);
+    // The bucket keeps one value per key: a write the watch has not delivered yet is replaced by the next one,
+    // so "running" may be folded into "released". Each key's latest value always arrives, in write order.
+    t.same(
+      seen.filter((s) => s !== 'web-2101 running'),
+      ['web-2100 completed', 'web-2101 released'],
+    );
+    t.ok(seen.length <= 3, 'nothing delivered twice');
   });
 
   await t.test('active jobs, cancel requests and the list of headers', async (t) => {
