@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../common/config-types.js';
+import type { PortMessage } from '../common/thread-protocol.js';
 import { HostRegistry } from './app/host-registry.js';
 import { preflight } from './app/preflight.js';
 import { prepareCluster, type ClusterParts } from './app/cluster-join.js';
@@ -25,6 +26,7 @@ import { HostActions } from './app/host-actions.js';
 import { buildRoutes } from './http/routes.js';
 import { serveApi } from './http/serve.js';
 import { JobStore } from './jobs/job-store.js';
+import { localJobReads } from './jobs/job-reads.js';
 import { startLoadLog } from './load-log.js';
 import { Metrics, type MetricSources } from './metrics.js';
 import { ShardPool, type ShardPoolOptions } from './pool/shard-pool.js';
@@ -35,6 +37,7 @@ import { StartupStages } from './startup-stages.js';
 export { StoreError } from './store/store-error.js';
 export { NoNativeHttpError } from './app/preflight.js';
 export class BindError extends Error {}
+type JobResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
 export class WorkerPoolError extends Error {}
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
@@ -60,7 +63,10 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
 
   const model = new ReadModel();
   const jobs = new JobStore(undefined, testJobResultsBound());
-  const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
+  let cluster: ClusterParts | null = null;
+  // A worker's job result: a cluster rollout's host running here goes to the shared log, the rest to this daemon's jobs.
+  const jobResults = { hostResult: (m: JobResultMsg) => void (cluster?.jobs.hostResult(m) || jobs.hostResult(m)) };
+  const broadcaster = new Broadcaster(model, jobResults, log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
   const metrics = daemonMetrics(jobs, broadcaster, {
     hostsByState: () => reads.countByState(),
@@ -84,7 +90,7 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   stages.lap('host_statuses');
 
   const actions = new HostActions(pool, jobs, model);
-  const cluster = config.cluster.enabled ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions }) : null;
+  cluster = config.cluster.enabled ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions, pool, jobStore: jobs }) : null;
   // What clients read and watch: this daemon's hosts, or on a cluster node the whole fleet.
   const reads = cluster?.model ?? model;
   const source = cluster?.feed ?? broadcaster;
@@ -96,8 +102,8 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
     system: { version: VERSION, startedAt: Date.now(), uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open, ...(cluster && { cluster: cluster.status()?.connected ?? false }) }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
     hosts: { hosts: reads, registry: cluster?.commands ?? registry, actions: cluster?.commands ?? actions, log },
     groups: { groups: () => registry.groups, hosts: reads },
-    fleet,
-    jobs,
+    fleet: cluster?.jobs ?? fleet,
+    jobs: cluster?.jobs ?? localJobReads(jobs),
     pipeline: { auth: config.daemon.auth.enabled, rateLimit: config.daemon.rate_limit.enabled, cluster: config.cluster.enabled },
   });
   const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model: reads, broadcaster: source, audit, metrics }), pool, (m) => new BindError(m));

@@ -18,7 +18,10 @@ import { ConfigError } from '../config/errors.js';
 import type { Broadcaster } from '../events/broadcaster.js';
 import { ClusterFeed } from '../events/cluster-feed.js';
 import { ReadModel } from '../state/read-model.js';
+import type { JobStore } from '../jobs/job-store.js';
+import type { ShardPool } from '../pool/shard-pool.js';
 import { ClusterCommands } from './cluster-commands.js';
+import { ClusterJobs } from './cluster-jobs.js';
 import { ClusterMode } from './cluster-mode.js';
 import type { HostActions } from './host-actions.js';
 import type { HostRegistry } from './host-registry.js';
@@ -29,6 +32,9 @@ export interface LocalParts {
   local: ReadModel;
   broadcaster: Broadcaster;
   actions: HostActions;
+  pool: ShardPool;
+  /** This node's job store (its hosts' command jobs). */
+  jobStore: JobStore;
 }
 
 export interface ClusterParts {
@@ -36,6 +42,8 @@ export interface ClusterParts {
   model: ReadModel;
   feed: ClusterFeed;
   commands: ClusterCommands;
+  /** Rollouts across the cluster and the shared job log (fleet and /jobs routes). */
+  jobs: ClusterJobs;
   /** Join the ownership (after the API listens, so members can name its URL). */
   join(apiUrl: string): Promise<void>;
   status(): ClusterNodeStatus | null;
@@ -54,11 +62,15 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
   const feed = new ClusterFeed(model, log, config.daemon.ws.replay_buffer);
   await feed.start(events, registry);
   const commands = new ClusterCommands(model, config.defaults);
-  const mode = new ClusterMode({ settings, ...parts, log, fatal: (err) => exitFatal(log, err) });
+  const jobs = new ClusterJobs({ pool: parts.pool, broadcaster: parts.broadcaster, model, local: parts.jobStore, log });
+  const mode = new ClusterMode({ settings, ...parts, jobs, fleet: model, log, fatal: (err) => exitFatal(log, err) });
   // Watched before this node's own hosts are written: a partition's owner learns of every host written after its list.
   const watchHosts = () =>
     registry.watchHosts(
-      (r) => mode.hostArrived(r),
+      (r) => {
+        jobs.knowHost(r.host);
+        mode.hostArrived(r);
+      },
       (err) => log.warn({ err: err.message }, 'cluster: a registry entry is not a host record'),
     );
   let watch = await watchHosts();
@@ -74,20 +86,26 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
   });
   // Before joining: whichever node takes a partition reads its hosts from here.
   await Promise.all(config.hosts.map((h) => registry.putConfigHost(h)));
+  // Every host's config, for the rollouts this node coordinates (maintenance windows); the watch keeps it current.
+  for (const r of await registry.allHosts()) jobs.knowHost(r.host);
   let node: ClusterNode | null = null;
   log.info({ node_id: settings.node_id, hosts_in_config: config.hosts.length, fleet: model.size, seq: feed.lastSeq }, 'cluster: connected');
   return {
     model,
     feed,
     commands,
+    jobs,
     async join(apiUrl) {
       node = await ClusterNode.start(settings, mode.hooks(), { nc, apiUrl, configFile: config.file }).catch((err) => rethrow(err, config.file));
       mode.connect(node);
       commands.connect(node);
+      await jobs.start(node);
       log.info({ node_id: settings.node_id, instance: node.status().instance }, 'cluster: joined');
     },
     status: () => node?.status() ?? null,
     async stop() {
+      // Rollouts coordinated here first: their leases are released so another node continues them at once.
+      await jobs.stop().catch((err: Error) => log.warn({ err: err.message }, 'cluster: handing the rollouts back failed; their leases expire by themselves'));
       await node?.stop({ handBack: true }).catch((err: Error) => log.warn({ err: err.message }, 'cluster: leaving failed; the leases expire by themselves'));
       watch.stop();
       await feed.stop();
