@@ -10,7 +10,6 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../common/config-types.js';
-import type { PortMessage } from '../common/thread-protocol.js';
 import { HostRegistry } from './app/host-registry.js';
 import { preflight } from './app/preflight.js';
 import { prepareCluster, type ClusterParts } from './app/cluster-join.js';
@@ -20,7 +19,7 @@ import { resumeLastRun } from './app/resume.js';
 import { stopInOrder, type StopParts } from './app/shutdown.js';
 import { attachActorAudit } from './audit/actor-audit.js';
 import { openAudit } from './audit/open-audit.js';
-import { Broadcaster } from './events/broadcaster.js';
+import { Broadcaster, type JobSink } from './events/broadcaster.js';
 import { FleetUpdates } from './app/fleet-updates.js';
 import { HostActions } from './app/host-actions.js';
 import { buildRoutes } from './http/routes.js';
@@ -37,7 +36,6 @@ import { StartupStages } from './startup-stages.js';
 export { StoreError } from './store/store-error.js';
 export { NoNativeHttpError } from './app/preflight.js';
 export class BindError extends Error {}
-type JobResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
 export class WorkerPoolError extends Error {}
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
@@ -64,9 +62,7 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   const model = new ReadModel();
   const jobs = new JobStore(undefined, testJobResultsBound());
   let cluster: ClusterParts | null = null;
-  // A worker's job result: a cluster rollout's host running here goes to the shared log, the rest to this daemon's jobs.
-  const jobResults = { hostResult: (m: JobResultMsg) => void (cluster?.jobs.hostResult(m) || jobs.hostResult(m)) };
-  const broadcaster = new Broadcaster(model, jobResults, log, config.daemon.ws.replay_buffer);
+  const broadcaster = new Broadcaster(model, jobResults(jobs, () => cluster), log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
   const metrics = daemonMetrics(jobs, broadcaster, {
     hostsByState: () => reads.countByState(),
@@ -135,6 +131,11 @@ function daemonHandle(
     freezeShard: async (shard) => void (await d.pool.run({ kind: 'freeze', shard })),
     stop: () => (stopping ??= stop()),
   };
+}
+
+/** A worker's job result: a cluster rollout's host running here goes to the shared log, the rest to this daemon's jobs. */
+function jobResults(jobs: JobStore, cluster: () => ClusterParts | null): JobSink {
+  return { hostResult: (m) => void (cluster()?.jobs.hostResult(m) || jobs.hostResult(m)) };
 }
 
 /** The metrics: jobs and shards read here, the rest from parts built later (`later`). */

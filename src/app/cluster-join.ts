@@ -13,7 +13,7 @@ import { connectCluster } from '../cluster/connect.js';
 import { openEventStream } from '../cluster/event-stream.js';
 import { DuplicateNodeError } from '../cluster/membership.js';
 import { ClusterNode, type ClusterNodeStatus } from '../cluster/node.js';
-import { PartitionCountError, RegistryKv } from '../cluster/registry-kv.js';
+import { PartitionCountError, RegistryKv, type ClusterHostRecord } from '../cluster/registry-kv.js';
 import { ConfigError } from '../config/errors.js';
 import type { Broadcaster } from '../events/broadcaster.js';
 import { ClusterFeed } from '../events/cluster-feed.js';
@@ -65,24 +65,9 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
   const jobs = new ClusterJobs({ pool: parts.pool, broadcaster: parts.broadcaster, model, local: parts.jobStore, log });
   const mode = new ClusterMode({ settings, ...parts, jobs, fleet: model, log, fatal: (err) => exitFatal(log, err) });
   // Watched before this node's own hosts are written: a partition's owner learns of every host written after its list.
-  const watchHosts = () =>
-    registry.watchHosts(
-      (r) => {
-        jobs.knowHost(r.host);
-        mode.hostArrived(r);
-      },
-      (err) => log.warn({ err: err.message }, 'cluster: a registry entry is not a host record'),
-    );
-  let watch = await watchHosts();
-  // NATS back after an outage: the stream reader and the watch start again rather than trust consumers from before it.
-  void onReconnect(nc, async () => {
-    log.info('cluster: NATS is back; reading the stream and watching the registry again');
-    feed.reread();
-    watch.stop();
-    watch = await watchHosts().catch((err: Error) => {
-      log.warn({ err: err.message }, 'cluster: could not watch the registry again');
-      return watch;
-    });
+  const watch = await followRegistry(nc, registry, feed, log, (r) => {
+    jobs.knowHost(r.host);
+    mode.hostArrived(r);
   });
   // Before joining: whichever node takes a partition reads its hosts from here.
   await Promise.all(config.hosts.map((h) => registry.putConfigHost(h)));
@@ -112,6 +97,26 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
       if (!nc.isClosed()) await nc.close();
     },
   };
+}
+
+/**
+ * Hosts written to the shared registry from now on, by any node. NATS back
+ * after an outage: the stream reader and the watch start again rather than
+ * trust consumers from before it.
+ */
+async function followRegistry(nc: NatsConnection, registry: RegistryKv, feed: ClusterFeed, log: Logger, on: (r: ClusterHostRecord) => void): Promise<{ stop(): void }> {
+  const watchHosts = () => registry.watchHosts(on, (err) => log.warn({ err: err.message }, 'cluster: a registry entry is not a host record'));
+  let watch = await watchHosts();
+  void onReconnect(nc, async () => {
+    log.info('cluster: NATS is back; reading the stream and watching the registry again');
+    feed.reread();
+    watch.stop();
+    watch = await watchHosts().catch((err: Error) => {
+      log.warn({ err: err.message }, 'cluster: could not watch the registry again');
+      return watch;
+    });
+  });
+  return { stop: () => watch.stop() };
 }
 
 /** A misconfiguration (CA, TLS, credentials) stops the start as a config error; a server not up yet is waited for. */
