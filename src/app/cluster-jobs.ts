@@ -41,6 +41,8 @@ export class ClusterJobs implements JobReads, FleetStarter {
   #ready!: (jobs: NodeJobs) => void;
   /** Resolves once the job side runs: a dispatch that reaches this node right after it joined waits for it. */
   readonly #started = new Promise<NodeJobs>((r) => (this.#ready = r));
+  /** Host → the rollout holding it, for this node's rollouts (src/fleet/rollout.ts claims). */
+  readonly #claims = new Map<string, string>();
   /** Every host's config (maintenance windows), from the shared registry. */
   readonly #configs = new Map<string, ResolvedHost>();
 
@@ -59,6 +61,7 @@ export class ClusterJobs implements JobReads, FleetStarter {
       hostConfig: (name) => this.#configs.get(name),
       broadcaster: this.p.broadcaster,
       sleep: abortableSleep,
+      claims: this.#claims,
       warn,
     });
     const mirror = new CommandJobMirror(jobs.log, { nodeId: node.settings.node_id, instance: node.instance }, warn);
@@ -102,10 +105,40 @@ export class ClusterJobs implements JobReads, FleetStarter {
     return this.#started.then(() => this.#mirror?.interrupted(jobId, host, reason));
   }
 
-  async begin(request: FleetUpdateRequest, trace: { request_id: string | null; user: string | null }): Promise<{ id: string }> {
-    const jobs = this.#joined();
-    const job = await jobs.rollouts.begin(request, selectHosts(this.p.model, request.filter ?? {}), trace);
-    return { id: job.id };
+  /**
+   * A rollout received here, coordinated from here. As on one daemon, the
+   * hosts another unfinished rollout still holds (pending or running in it,
+   * wherever it is coordinated) are skipped, with its id; two rollouts
+   * started at the same moment on two nodes may not see each other yet —
+   * then a host busy with one is refused by its actor and skipped by the other.
+   */
+  begin(request: FleetUpdateRequest, trace: { request_id: string | null; user: string | null }): Promise<{ id: string }> {
+    return this.#shared(async (jobs) => {
+      const hosts = selectHosts(this.p.model, request.filter ?? {});
+      const foreign = await this.#claimForeign(jobs, new Set(hosts));
+      try {
+        return { id: (await jobs.rollouts.begin(request, hosts, trace)).id };
+      } finally {
+        // The new rollout has claimed what it could (synchronously, as it started): the others' claims stay theirs.
+        for (const [host, id] of foreign) if (this.#claims.get(host) === id) this.#claims.delete(host);
+      }
+    });
+  }
+
+  /** Hosts of this selection that unfinished rollouts coordinated elsewhere still hold, claimed in their name for the moment. */
+  async #claimForeign(jobs: NodeJobs, selected: ReadonlySet<string>): Promise<Map<string, string>> {
+    const added = new Map<string, string>();
+    for (const id of await jobs.log.active()) {
+      if (jobs.rollouts.get(id)) continue; // coordinated here: its claims are in the map already
+      const job = await jobs.log.read(id);
+      if (!job || job.finished_at !== null) continue;
+      for (const h of job.hosts) {
+        if ((h.state !== 'pending' && h.state !== 'running') || !selected.has(h.host) || this.#claims.has(h.host)) continue;
+        this.#claims.set(h.host, id);
+        added.set(h.host, id);
+      }
+    }
+    return added;
   }
 
   list(filter: { host?: string; state?: Job['state'] }, page: number, perPage: number): Promise<JobListPage> {
