@@ -44,7 +44,7 @@ export interface RunningDaemon {
   port: number;
   /** Graceful: stop accepting, finish in-flight requests, drain workers. */
   stop(): Promise<void>;
-  /** SIGHUP: re-read the config file and apply host/group changes. */
+  /** SIGHUP: re-read the config file and apply host/group changes (on a cluster node through the shared registry). */
   reload(): Promise<ReloadResult>;
   /** Test-only switch (TENDHOST_TEST_SWITCHES=crash-worker): make one shard's worker die. */
   crashShard(shard: number): Promise<void>;
@@ -86,7 +86,7 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   stages.lap('host_statuses');
 
   const actions = new HostActions(pool, jobs, model);
-  cluster = config.cluster.enabled ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions, pool, jobStore: jobs }) : null;
+  cluster = config.cluster.enabled ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions, pool, jobStore: jobs, audit }) : null;
   // What clients read and watch: this daemon's hosts, or on a cluster node the whole fleet.
   const reads = cluster?.model ?? model;
   const source = cluster?.feed ?? broadcaster;
@@ -126,7 +126,7 @@ function daemonHandle(
   let stopping: Promise<void> | null = null;
   return {
     port: d.port,
-    reload: () => (d.cluster ? Promise.resolve(clusterReloadRefused(log)) : d.reloader.reload()),
+    reload: () => (d.cluster ? d.cluster.reload() : d.reloader.reload()),
     crashShard: async (shard) => void (await d.pool.run({ kind: 'crash', shard })),
     freezeShard: async (shard) => void (await d.pool.run({ kind: 'freeze', shard })),
     stop: () => (stopping ??= stop()),
@@ -193,13 +193,6 @@ function logListening(log: Logger, config: Config, d: { port: number; stages: St
   const { host, tls } = config.daemon;
   const uws = `${d.uws.build} (${d.uws.package} ${d.uws.version}, ABI ${d.uws.abi})`;
   log.info({ host, port: d.port, startup_ms: d.stages.totalMs, startup_stages_ms: d.stages.stages, tls: tls.enabled, workers: d.workers, hosts: d.hosts, uws, config: config.file }, 'listening');
-}
-
-/** SIGHUP on a cluster node: hosts live in the shared registry, so the file's host list is read at start only. */
-function clusterReloadRefused(log: Logger): ReloadResult {
-  const error = 'config reload is not supported on a cluster node yet; restart the node to apply its config file';
-  log.warn(error);
-  return { ok: false, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [], error };
 }
 
 /** A start-up step that failed: the workers are torn down and the error says which step (main.ts picks the exit code by its class). */

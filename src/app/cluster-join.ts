@@ -23,6 +23,9 @@ import type { ShardPool } from '../pool/shard-pool.js';
 import { ClusterCommands } from './cluster-commands.js';
 import { ClusterJobs } from './cluster-jobs.js';
 import { ClusterMode } from './cluster-mode.js';
+import { ClusterReloader } from './cluster-reload.js';
+import type { ReloadResult } from './reload.js';
+import type { AuditRecord } from '../audit/audit-log.js';
 import type { HostActions } from './host-actions.js';
 import type { HostRegistry } from './host-registry.js';
 
@@ -35,6 +38,7 @@ export interface LocalParts {
   pool: ShardPool;
   /** This node's job store (its hosts' command jobs). */
   jobStore: JobStore;
+  audit: { record(r: AuditRecord): void } | null;
 }
 
 export interface ClusterParts {
@@ -47,6 +51,8 @@ export interface ClusterParts {
   /** Join the ownership (after the API listens, so members can name its URL). */
   join(apiUrl: string): Promise<void>;
   status(): ClusterNodeStatus | null;
+  /** SIGHUP: the file's hosts synced into the shared registry, groups applied (cluster-reload.ts). */
+  reload(): Promise<ReloadResult>;
   /** Hand the partitions back and leave. */
   stop(): Promise<void>;
 }
@@ -74,6 +80,7 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
   // Every host's config, for the rollouts this node coordinates (maintenance windows); the watch keeps it current.
   for (const r of await registry.allHosts()) jobs.knowHost(r.host);
   let node: ClusterNode | null = null;
+  const reloader = new ClusterReloader(config, { nodeId: settings.node_id, shared: registry, commands, hosts: parts.registry, log, audit: parts.audit });
   log.info({ node_id: settings.node_id, hosts_in_config: config.hosts.length, fleet: model.size, seq: feed.lastSeq }, 'cluster: connected');
   return {
     model,
@@ -88,7 +95,9 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
       log.info({ node_id: settings.node_id, instance: node.status().instance }, 'cluster: joined');
     },
     status: () => node?.status() ?? null,
+    reload: () => reloader.reload(),
     async stop() {
+      reloader.stop();
       // Rollouts coordinated here first: their leases are released so another node continues them at once.
       await jobs.stop().catch((err: Error) => log.warn({ err: err.message }, 'cluster: handing the rollouts back failed; their leases expire by themselves'));
       await node?.stop({ handBack: true }).catch((err: Error) => log.warn({ err: err.message }, 'cluster: leaving failed; the leases expire by themselves'));

@@ -76,7 +76,9 @@ export class ClusterMode {
       }
       return;
     }
-    if (this.p.registry.has(host.name)) return;
+    // Known and unchanged: nothing to do; changed (a node's file reloaded): its actor takes the new config.
+    const known = this.p.registry.config(host.name);
+    if (known && JSON.stringify(known) === JSON.stringify(host)) return;
     this.p.registry.adopt(host).catch((err: Error) => this.p.log.warn({ host: host.name, err: err.message }, 'cluster: could not start the actor of a new host'));
   }
 
