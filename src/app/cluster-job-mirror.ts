@@ -14,6 +14,8 @@ import type { ClusterJobHeader, ClusterJobHostEntry } from '../cluster/job-log-s
 export class CommandJobMirror {
   /** Writes of one job run in order: the last one is its latest state. */
   readonly #chains = new Map<string, Promise<void>>();
+  /** Running jobs whose selection is written. */
+  readonly #selected = new Set<string>();
 
   constructor(
     private readonly log: Pick<JobLog, 'put' | 'header' | 'entry'>,
@@ -26,7 +28,11 @@ export class CommandJobMirror {
     const { hosts, ...fields } = job;
     const header: ClusterJobHeader = { ...fields, coordinator: this.node.nodeId, request: null, chunks: 0, summary: summarize(job) };
     const results: ClusterJobHostEntry[] = hosts.filter((h) => h.state !== 'pending').map((h) => ({ node: this.node.nodeId, instance: this.node.instance, result: { ...h } }));
-    return this.#chain(job.id, () => this.log.put(header, hosts.map((h) => h.host), results));
+    // The selection never changes: written with the job's first record only (its id is forgotten once the job has ended).
+    const selection = !this.#selected.has(job.id);
+    if (job.finished_at === null) this.#selected.add(job.id);
+    else this.#selected.delete(job.id);
+    return this.#chain(job.id, () => this.log.put(header, hosts.map((h) => h.host), results, selection));
   }
 
   /**

@@ -143,8 +143,7 @@ export class ClusterJobs implements JobReads, FleetStarter {
 
   list(filter: { host?: string; state?: Job['state'] }, page: number, perPage: number): Promise<JobListPage> {
     return this.#shared(async (jobs) => {
-      let all = await listJobs(jobs.log, { state: filter.state });
-      if (filter.host) all = await this.#withHost(jobs, all, filter.host);
+      const all = filter.host ? await this.#withHost(jobs, filter.host, filter.state) : await listJobs(jobs.log, { state: filter.state });
       return { data: all.slice((page - 1) * perPage, page * perPage), total_items: all.length };
     });
   }
@@ -182,10 +181,11 @@ export class ClusterJobs implements JobReads, FleetStarter {
     await this.#jobs?.stop({ handBack: true });
   }
 
-  async #withHost(jobs: NodeJobs, all: Job[], host: string): Promise<Job[]> {
-    const headers = new Map((await jobs.log.list()).map((h) => [h.id, h.chunks]));
-    const has = await Promise.all(all.map(async (j) => (await jobs.log.selection(j.id, headers.get(j.id) ?? 0).catch((): string[] => [])).includes(host)));
-    return all.filter((_, i) => has[i]);
+  /** Jobs with this host in their selection (the headers do not list hosts: each job's selection is read). */
+  async #withHost(jobs: NodeJobs, host: string, state: Job['state'] | undefined): Promise<Job[]> {
+    const headers = (await jobs.log.list()).filter((h) => !state || h.state === state);
+    const has = await Promise.all(headers.map(async (h) => (await jobs.log.selection(h.id, h.chunks).catch((): string[] => [])).includes(host)));
+    return headers.filter((_, i) => has[i]).map(({ coordinator: _c, request: _r, chunks: _n, ...job }) => job);
   }
 
   /** Reads and writes of the shared job log: NATS away (or not joined yet) is 503 CLUSTER_UNAVAILABLE, not an internal error. */
