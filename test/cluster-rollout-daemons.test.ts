@@ -188,4 +188,21 @@ t.test('fleet rollouts across a cluster of daemons', { skip: skipWithoutNats() }
     const skipped = h2.hosts.filter((h: any) => h.state === 'skipped');
     t.same(skipped.filter((h: any) => h.reason !== `claimed by rollout ${first}`).map((h: any) => `${h.host}: ${h.reason}`), [], 'each claimed by the first, by its id');
   });
+
+  await t.test('a rollout cancelled through another node: nothing new starts, it ends cancelled; a finished job refuses a cancel on any node', async (t) => {
+    const r = await a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 10, delay_ms: 60_000 });
+    t.equal(r.status, 202);
+    const id: string = r.body.job_id;
+    await until(async () => (await c.get(`/jobs/${id}`)).body.summary?.completed >= 10, 60_000, 100);
+    const cancel = await c.request('POST', `/jobs/${id}/cancel`, {});
+    t.equal(cancel.status, 200, 'cancel accepted on c, a coordinates it');
+    const done = await finished(b2, id, 30_000);
+    t.match(done, { state: 'cancelled', summary: { completed: 10, skipped: HOSTS - 10 } }, 'the first batch ran, the rest skipped');
+    const again = await b2.request('POST', `/jobs/${id}/cancel`, {});
+    t.equal(again.status, 409, 'cancelling it again is refused');
+    t.equal(again.body.code, 'JOB_FINISHED');
+    const missing = await c.request('POST', '/jobs/no-such-job/cancel', {});
+    t.equal(missing.status, 404);
+    t.equal(missing.body.code, 'JOB_NOT_FOUND');
+  });
 });
