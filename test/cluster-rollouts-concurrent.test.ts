@@ -100,4 +100,16 @@ t.test('rollouts started on different nodes of a cluster', { skip: skipWithoutNa
     t.equal(missing.status, 404);
     t.equal(missing.body.code, 'JOB_NOT_FOUND');
   });
+
+  await t.test('the coordinator stopped with SIGTERM mid-rollout: it hands the rollout back and another node finishes it', async (t) => {
+    const r = await a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 10, delay_ms: 1000 });
+    t.equal(r.status, 202);
+    const id: string = r.body.job_id;
+    await until(async () => (await c.get(`/jobs/${id}`)).body.summary?.completed >= 20, 60_000, 100);
+    t.equal(await a2.stop('SIGTERM'), 0, 'a clean exit');
+    const done = await finished(c, id, 120_000);
+    t.equal(summed(done.summary), HOSTS, `every host accounted for: ${JSON.stringify(done.summary)}`);
+    t.equal(done.summary.skipped, 0, 'none skipped');
+    t.same(await jobWithHosts(b2, id), await jobWithHosts(c, id), 'b and c read the same job');
+  });
 });

@@ -127,8 +127,9 @@ export class ClusterMode {
       },
       detach: async (partition, why) => {
         this.#owned.delete(partition);
-        // Lost, not handed over (a handover waits for idle hosts): rollouts' hosts in flight here end interrupted, named.
-        if (why !== 'handover') await this.p.jobs.interrupt((h) => this.#partition(h) === partition, `interrupted: cluster node ${this.p.settings.node_id} lost the host's partition`);
+        // Rollouts' hosts in flight here end interrupted, named: the lease was lost, or the node stops (a rebalancing handover waits for idle hosts).
+        const cut = why === 'handover' ? 'stopped during the update' : "lost the host's partition";
+        await this.p.jobs.interrupt((h) => this.#partition(h) === partition, `interrupted: cluster node ${this.p.settings.node_id} ${cut}`);
         await Promise.all(this.#hostsOf(partition).map((n) => registry.release(n)));
         log.info({ partition, why }, 'cluster: partition detached');
       },
