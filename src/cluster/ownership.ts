@@ -10,6 +10,9 @@ import { plan } from './balance.js';
 import { Leases, type LostReason } from './leases.js';
 import { DuplicateNodeError, Membership, type MemberInfo } from './membership.js';
 
+/** Partitions restored at once when several are taken in one round. */
+const RESTORES_AT_ONCE = 8;
+
 export interface OwnershipHooks {
   /** A host of the partition is mid-operation (then it is not handed over). */
   isBusy(partition: number): boolean;
@@ -189,10 +192,33 @@ export class PartitionOwnership {
       await this.hooks.releasing(partition);
       await this.leases.release(partition);
     }
-    for (const partition of p.acquire) {
-      if (this.stopped) return;
-      const previous = this.leases.lastOwner(partition);
-      if (await this.leases.acquire(partition)) await this.hooks.acquired(partition, previous);
+    if (p.acquire.length === 0 || this.stopped) return;
+    // A dead node's partitions at once: every lease is tried together, then
+    // the won ones restore a few at a time (one after another, 85 partitions
+    // of 35 hosts took 3 s; each restore mostly waits on NATS round trips).
+    const previous = new Map(p.acquire.map((x) => [x, this.leases.lastOwner(x)]));
+    const tried = await Promise.allSettled(p.acquire.map(async (x) => ((await this.leases.acquire(x)) ? x : null)));
+    const won: number[] = [];
+    for (const r of tried) {
+      if (r.status === 'rejected') this.hooks.warn?.(r.reason as Error);
+      else if (r.value !== null) won.push(r.value);
     }
+    let next = 0;
+    const restorer = async (): Promise<void> => {
+      while (next < won.length && !this.stopped) {
+        const partition = won[next++]!;
+        if (!this.leases.holds(partition)) continue;
+        try {
+          await this.hooks.acquired(partition, previous.get(partition) ?? null);
+        } catch (err) {
+          // Held with its hosts not (all) attached would stay so: give it back, a later round tries again.
+          this.hooks.warn?.(err as Error);
+          await Promise.resolve(this.hooks.releasing(partition))
+            .then(() => this.leases.release(partition))
+            .catch((e: Error) => this.hooks.warn?.(e));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RESTORES_AT_ONCE, won.length) }, restorer));
   }
 }
