@@ -225,10 +225,10 @@ async function main(): Promise<void> {
       const file = join(dir, `${id}.toml`);
       const hosts = blocks.filter((_, k) => k % NODES === i).join('\n');
       writeFileSync(file, nodeToml({ dir, id, natsUrl: nats.url, workers: WORKERS, hosts, partitions: PARTITIONS, leaseTtlS: TTL_S, ssh: sshLines(NODES) }));
-      const d = await spawnDaemon(file, dir);
-      nodes.push(d);
-      stops.push(() => d.stop('SIGKILL'));
+      nodes.push(await spawnDaemon(file, dir));
     }
+    // All at once and with SIGTERM (a profiled daemon writes its profile on a clean exit).
+    stops.push(() => Promise.all(nodes.map((d) => d.stop())));
     const owners = await balanced(nodes, 120_000, PARTITIONS);
     const ownerOfPartition = new Map<number, string>();
     for (const [id, ps] of owners) for (const p of ps) ownerOfPartition.set(p, id);
