@@ -44,7 +44,11 @@ export class EventPublisher {
     const body = event.ts ? event : { ...event, ts: new Date().toISOString() };
     return new Promise((resolve) => {
       this.queue.push({ subject: this.subject, data: JSON.stringify(body), msgID: `${this.nodeId}:${this.instance}:${++this.counter}`, resolve });
-      if (!this.pumping) void this.pump();
+      if (!this.pumping) {
+        this.pumping = true;
+        // The rest of this turn's events join the first window: one write to the socket, not one each.
+        setImmediate(() => void this.pump());
+      }
     });
   }
 
@@ -70,7 +74,6 @@ export class EventPublisher {
   }
 
   private async pump(): Promise<void> {
-    this.pumping = true;
     try {
       while (this.queue.length > 0 && !this.closed) {
         const window = this.queue.slice(0, WINDOW);
