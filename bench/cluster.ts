@@ -8,9 +8,9 @@
 //  1. CPU per host of a dry-run query of every host, the cluster's daemons
 //     together (from /proc, every thread) vs the single daemon (goal ≤ 1.25×).
 //     Path measured (CLUSTER_BENCH_PATH): `fleet` (default) is
-//     `POST /fleet/update {dry_run: true}` on the single daemon and on every
-//     node — a node's fleet job runs the hosts it owns, since a rollout
-//     coordinated across nodes is not wired into the daemon yet — one batch of
+//     `POST /fleet/update {dry_run: true}` on the single daemon and on the
+//     first node — which coordinates it across every node's hosts, each run
+//     on its owner (docs/cluster.md, "Jobs on a node") — one batch of
 //     every host, CLUSTER_BENCH_CONCURRENCY hosts in flight over all daemons
 //     (max_handshakes_per_worker, as bench/fleet-query.ts);
 //     `host` is one `POST /hosts/{name}/update {dry_run: true}` per host, sent
@@ -64,7 +64,7 @@ const PARTITIONS = Math.max(NODES, Math.round(envNumber('CLUSTER_BENCH_PARTITION
 const TTL_S = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_LEASE_TTL_S', 10)));
 const FORWARDS = Math.max(10, Math.round(envNumber('CLUSTER_BENCH_FORWARDS', 300)));
 const QUIET = Math.max(10, Math.round(envNumber('CLUSTER_BENCH_QUIET', 200)));
-/** `fleet`: POST /fleet/update on every node (each runs the hosts it owns); `host`: one POST /hosts/{name}/update per host. */
+/** `fleet`: one POST /fleet/update, on the first node (coordinated across the cluster); `host`: one POST /hosts/{name}/update per host. */
 const PATH = process.env.CLUSTER_BENCH_PATH ?? 'fleet';
 if (PATH !== 'fleet' && PATH !== 'host') throw new Error(`CLUSTER_BENCH_PATH must be fleet or host, not ${PATH}`);
 const WORKERS = 2;
@@ -120,7 +120,8 @@ async function queryAll(hosts: string[], via: (host: string) => Daemon, fleet: D
   const jobs: Array<{ d: Daemon; id: string }> = [];
   if (PATH === 'fleet') {
     // One batch of every host, as bench/fleet-query.ts: the handshake limit is the concurrency.
-    for (const d of fleet) {
+    // One rollout: on a cluster it covers every node's hosts (a second one would find them claimed and skip them).
+    for (const d of fleet.slice(0, 1)) {
       const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: hosts.length });
       if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text.slice(0, 200)}`);
       jobs.push({ d, id: r.body.job_id });
@@ -225,10 +226,10 @@ async function main(): Promise<void> {
       const file = join(dir, `${id}.toml`);
       const hosts = blocks.filter((_, k) => k % NODES === i).join('\n');
       writeFileSync(file, nodeToml({ dir, id, natsUrl: nats.url, workers: WORKERS, hosts, partitions: PARTITIONS, leaseTtlS: TTL_S, ssh: sshLines(NODES) }));
-      const d = await spawnDaemon(file, dir);
-      nodes.push(d);
-      stops.push(() => d.stop('SIGKILL'));
+      nodes.push(await spawnDaemon(file, dir));
     }
+    // All at once and with SIGTERM (a profiled daemon writes its profile on a clean exit).
+    stops.push(() => Promise.all(nodes.map((d) => d.stop())));
     const owners = await balanced(nodes, 120_000, PARTITIONS);
     const ownerOfPartition = new Map<number, string>();
     for (const [id, ps] of owners) for (const p of ps) ownerOfPartition.set(p, id);
@@ -258,7 +259,7 @@ async function main(): Promise<void> {
     const ratio = round2(clusterPass.daemon_cpu_ms_per_host / singlePass.daemon_cpu_ms_per_host);
     const ratioWithNats = round2((clusterPass.daemon_cpu_ms_per_host + clusterPass.nats_cpu_ms_per_host!) / singlePass.daemon_cpu_ms_per_host);
     console.log(`  CPU/host, cluster daemons over the single daemon: ${ratio}x (goal ≤ 1.25x); with nats-server: ${ratioWithNats}x`);
-    report.query = { path: PATH === 'fleet' ? 'POST /fleet/update {dry_run:true} on every node (its own hosts)' : 'POST /hosts/{name}/update {dry_run:true} to the owner, per host', single: singlePass, cluster: clusterPass, cpu_ratio: ratio, cpu_ratio_with_nats: ratioWithNats };
+    report.query = { path: PATH === 'fleet' ? 'POST /fleet/update {dry_run:true} on the first node (coordinated across the cluster)' : 'POST /hosts/{name}/update {dry_run:true} to the owner, per host', single: singlePass, cluster: clusterPass, cpu_ratio: ratio, cpu_ratio_with_nats: ratioWithNats };
 
     // 2. Event latency, quiet: dry runs paced 20/s, spread over every node.
     watch.reset();

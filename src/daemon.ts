@@ -19,12 +19,13 @@ import { resumeLastRun } from './app/resume.js';
 import { stopInOrder, type StopParts } from './app/shutdown.js';
 import { attachActorAudit } from './audit/actor-audit.js';
 import { openAudit } from './audit/open-audit.js';
-import { Broadcaster } from './events/broadcaster.js';
+import { Broadcaster, type JobSink } from './events/broadcaster.js';
 import { FleetUpdates } from './app/fleet-updates.js';
 import { HostActions } from './app/host-actions.js';
 import { buildRoutes } from './http/routes.js';
 import { serveApi } from './http/serve.js';
 import { JobStore } from './jobs/job-store.js';
+import { localJobReads } from './jobs/job-reads.js';
 import { startLoadLog } from './load-log.js';
 import { Metrics, type MetricSources } from './metrics.js';
 import { ShardPool, type ShardPoolOptions } from './pool/shard-pool.js';
@@ -43,7 +44,7 @@ export interface RunningDaemon {
   port: number;
   /** Graceful: stop accepting, finish in-flight requests, drain workers. */
   stop(): Promise<void>;
-  /** SIGHUP: re-read the config file and apply host/group changes. */
+  /** SIGHUP: re-read the config file and apply host/group changes (on a cluster node through the shared registry). */
   reload(): Promise<ReloadResult>;
   /** Test-only switch (TENDHOST_TEST_SWITCHES=crash-worker): make one shard's worker die. */
   crashShard(shard: number): Promise<void>;
@@ -60,7 +61,8 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
 
   const model = new ReadModel();
   const jobs = new JobStore(undefined, testJobResultsBound());
-  const broadcaster = new Broadcaster(model, jobs, log, config.daemon.ws.replay_buffer);
+  let cluster: ClusterParts | null = null;
+  const broadcaster = new Broadcaster(model, jobResults(jobs, () => cluster), log, config.daemon.ws.replay_buffer);
   const audit = openAudit(config.audit, log);
   const metrics = daemonMetrics(jobs, broadcaster, {
     hostsByState: () => reads.countByState(),
@@ -84,7 +86,7 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
   stages.lap('host_statuses');
 
   const actions = new HostActions(pool, jobs, model);
-  const cluster = config.cluster.enabled ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions }) : null;
+  cluster = config.cluster.enabled ? await prepareCluster(config, log, { registry, local: model, broadcaster, actions, pool, jobStore: jobs, audit }) : null;
   // What clients read and watch: this daemon's hosts, or on a cluster node the whole fleet.
   const reads = cluster?.model ?? model;
   const source = cluster?.feed ?? broadcaster;
@@ -96,8 +98,8 @@ export async function startDaemon(config: Config, log: Logger, stages = new Star
     system: { version: VERSION, startedAt: Date.now(), uws, startup: stages, workers: pool.size, hostCount: () => reads.size, ready: () => ({ workers: pool.ready, store: store.open, ...(cluster && { cluster: cluster.status()?.connected ?? false }) }), metrics: metrics.registry, cluster: () => cluster?.status() ?? null },
     hosts: { hosts: reads, registry: cluster?.commands ?? registry, actions: cluster?.commands ?? actions, log },
     groups: { groups: () => registry.groups, hosts: reads },
-    fleet,
-    jobs,
+    fleet: cluster?.jobs ?? fleet,
+    jobs: cluster?.jobs ?? localJobReads(jobs),
     pipeline: { auth: config.daemon.auth.enabled, rateLimit: config.daemon.rate_limit.enabled, cluster: config.cluster.enabled },
   });
   const { server, stream } = await orFail(serveApi(config.daemon, log, { routes, model: reads, broadcaster: source, audit, metrics }), pool, (m) => new BindError(m));
@@ -124,11 +126,16 @@ function daemonHandle(
   let stopping: Promise<void> | null = null;
   return {
     port: d.port,
-    reload: () => (d.cluster ? Promise.resolve(clusterReloadRefused(log)) : d.reloader.reload()),
+    reload: () => (d.cluster ? d.cluster.reload() : d.reloader.reload()),
     crashShard: async (shard) => void (await d.pool.run({ kind: 'crash', shard })),
     freezeShard: async (shard) => void (await d.pool.run({ kind: 'freeze', shard })),
     stop: () => (stopping ??= stop()),
   };
+}
+
+/** A worker's job result: a cluster rollout's host running here goes to the shared log, the rest to this daemon's jobs. */
+function jobResults(jobs: JobStore, cluster: () => ClusterParts | null): JobSink {
+  return { hostResult: (m) => void (cluster()?.jobs.hostResult(m) || jobs.hostResult(m)) };
 }
 
 /** The metrics: jobs and shards read here, the rest from parts built later (`later`). */
@@ -186,13 +193,6 @@ function logListening(log: Logger, config: Config, d: { port: number; stages: St
   const { host, tls } = config.daemon;
   const uws = `${d.uws.build} (${d.uws.package} ${d.uws.version}, ABI ${d.uws.abi})`;
   log.info({ host, port: d.port, startup_ms: d.stages.totalMs, startup_stages_ms: d.stages.stages, tls: tls.enabled, workers: d.workers, hosts: d.hosts, uws, config: config.file }, 'listening');
-}
-
-/** SIGHUP on a cluster node: hosts live in the shared registry, so the file's host list is read at start only. */
-function clusterReloadRefused(log: Logger): ReloadResult {
-  const error = 'config reload is not supported on a cluster node yet; restart the node to apply its config file';
-  log.warn(error);
-  return { ok: false, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [], error };
 }
 
 /** A start-up step that failed: the workers are torn down and the error says which step (main.ts picks the exit code by its class). */

@@ -45,10 +45,17 @@ t.test('three daemons as one cluster', { skip: skipWithoutNats() }, async (t) =>
     t.equal(r.status, 202, 'accepted on a');
     t.match(r.body, { job_id: String });
     await until(() => w.all.some((m) => m.type === 'UpdateCompleted' && m.host === host), 30_000);
-    // The job lives where the host runs (jobs in the cluster are not shared yet).
-    const job = await c.get(`/jobs/${r.body.job_id}`);
-    t.equal(job.status, 200, 'the job is on c');
-    t.equal(job.body.summary.total, 1, 'for that one host');
+    // The job ran on c and is in the shared job log: every node reads the same record.
+    const reads = await until(async () => {
+      const rs = await Promise.all(nodes.map((d) => d.get(`/jobs/${r.body.job_id}`)));
+      return rs.every((x) => x.status === 200 && x.body.state === 'succeeded') ? rs : null;
+    }, 10_000);
+    t.same(reads.map((x) => x.body), reads.map(() => reads[0].body), 'the same job on every node');
+    t.match(reads[0].body, { kind: 'update', dry_run: true, summary: { total: 1, completed: 1 } }, 'for that one host, completed');
+    const hosts = await a.get(`/jobs/${r.body.job_id}/hosts`);
+    t.match(hosts.body.data, [{ host, state: 'completed' }], 'its host result read on a');
+    const listed = await b.get(`/jobs?host=${host}`);
+    t.ok(listed.body.data.some((j: { id: string }) => j.id === r.body.job_id), 'listed on b by its host');
     const missing = await a.request('POST', '/hosts/no-such-host/update', {});
     t.equal(missing.status, 404, 'an unknown host is 404 on any node');
     t.equal(missing.body.code, 'HOST_NOT_FOUND');

@@ -26,13 +26,20 @@ t.test('a cluster losing a node, then NATS', { skip: skipWithoutNats() }, async 
   const ownerOf = (host: string): string => [...owners].find(([, ps]) => ps.includes(partitionOf(host, PARTITIONS)))![0];
 
   const all: Daemon[] = [a, b, c];
+  /** The job of the update that keeps HANGS busy. */
+  let hungJob = '';
 
   await t.test('a fourth node joins while a host is mid-update: it takes its share, never that host\'s partition', async (t) => {
     const owner = ownerOf(HANGS);
     const other = all.find((d) => d !== cluster.nodes.get(owner))!;
     const r = await other.request('POST', `/hosts/${HANGS}/update`, {});
     t.equal(r.status, 202, 'update accepted through another node');
+    hungJob = r.body.job_id;
     await until(async () => ['querying', 'updating'].includes((await other.get(`/hosts/${HANGS}`)).body.state), 15_000);
+    const third = all.find((d) => d !== other && d !== cluster.nodes.get(owner))!;
+    const cancel = await third.request('POST', `/jobs/${hungJob}/cancel`, {});
+    t.equal(cancel.status, 200, 'its job cancelled through a third node');
+    t.match(cancel.body, { id: hungJob, kind: 'update', state: 'running', error: 'cancel requested' }, 'running until the operation ends');
     const d = await cluster.start('d');
     all.push(d);
     owners = await balanced(all, 30_000);
@@ -59,6 +66,13 @@ t.test('a cluster losing a node, then NATS', { skip: skipWithoutNats() }, async 
     }, 15_000);
     t.match(failed.error, new RegExp(`^interrupted: cluster node ${victimId} stopped during (querying|updating)`), 'failed, naming the node');
     t.match(failed.failed, { code: 'INTERRUPTED' });
+    const job = await until(async () => {
+      const j = await others[0].get(`/jobs/${hungJob}`);
+      return j.body.state === 'interrupted' ? j.body : null;
+    }, 15_000);
+    t.match(job.error, new RegExp(`cluster node ${victimId} stopped`), 'its job ended interrupted, naming the node');
+    const hosts = (await others[1].get(`/jobs/${hungJob}/hosts`)).body.data;
+    t.match(hosts, [{ host: HANGS, state: 'failed', code: 'INTERRUPTED' }], 'the host failed in it, read on another node');
     const fleet = await allHosts(others[0]);
     t.equal(fleet.size, HOSTS, 'no host lost');
     t.equal([...fleet.values()].filter((h) => h.state === 'failed').length, 1, 'only the busy host failed');

@@ -1,16 +1,17 @@
 // One host's actor: applies commands to the pure machine, runs the effects
 // one at a time (each performed by actor-effects.ts through the host's
 // operations), feeds their results back as machine inputs, and reports every
-// change (status + events) to the sink.
+// change (status + events) through its report (actor-report.ts).
 import { asTendhostError, type WireError } from '../common/errors.js';
 import type { CommandReply, HostCommand, PortMessage, Trace } from '../common/thread-protocol.js';
 import { BUSY_STATES, type HostState, type HostStatus, type ResolvedHost } from '../common/schemas/host.js';
-import type { UnstampedEvent } from '../common/schemas/events.js';
-import { isInWindow, msUntilWindow } from '../common/maintenance-window.js';
 import { now as clockNow } from '../common/clock.js';
 import { INITIAL, transition, type Effect, type MachineInput, type Outcome, type Snapshot } from '../common/host-machine.js';
 import type { HostOperations } from './operations.js';
 import { performEffect, type ActorFacts, type EffectTarget } from './actor-effects.js';
+import { ActorReport } from './actor-report.js';
+import { RebootWindow } from './reboot-window.js';
+import { configFacts, initialStatus } from './actor-status.js';
 
 export interface ActorDeps {
   shard: number;
@@ -36,11 +37,11 @@ export class HostActor {
   #queue: MachineInput[] = [];
   /** An operation's first effects, waiting for the shard's gate (resume() runs them). */
   #parked: Effect[] | null = null;
-  #rebootTimer: NodeJS.Timeout | null = null;
+  readonly #rebootWindow: RebootWindow;
   #stopped = false;
-  #silent = false;
   readonly #deps: ActorDeps;
   readonly #now: () => Date;
+  readonly #report: ActorReport;
   /** What the effects see of this actor (actor-effects.ts). */
   readonly #effectTarget: EffectTarget;
 
@@ -50,22 +51,9 @@ export class HostActor {
     this.#groups = groups;
     this.#deps = deps;
     this.#now = deps.now ?? clockNow;
-    const { state, failed, ...facts }: HostStatus = {
-      name: host.name,
-      addr: host.addr,
-      state: 'idle',
-      tags: host.tags,
-      groups,
-      pending_updates: null,
-      last_updated: null,
-      error: null,
-      failed: null,
-      shard: deps.shard,
-      package_manager: null,
-      compose: host.compose_paths.length > 0,
-      job_id: null,
-      ...restore,
-    };
+    this.#rebootWindow = new RebootWindow(this.#now);
+    this.#report = new ActorReport(host.name, deps.emit, () => this.#trace);
+    const { state, failed, ...facts } = initialStatus(host, groups, deps.shard, restore);
     this.#facts = facts;
     this.#snap = { ...INITIAL, state, failed, retries: failed?.retry_count ?? 0 };
     this.#effectTarget = this.#makeEffectTarget();
@@ -88,7 +76,7 @@ export class HostActor {
   reconfigure(host: ResolvedHost, groups: string[]): void {
     this.#host = host;
     this.#groups = groups;
-    this.#facts = { ...this.#facts, addr: host.addr, tags: host.tags, groups, compose: host.compose_paths.length > 0 };
+    this.#facts = { ...this.#facts, ...configFacts(host, groups) };
     this.#deps.operations.reconfigure(host);
     this.#publishStatus();
   }
@@ -154,9 +142,8 @@ export class HostActor {
   /** Stop taking work; close the connection. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    // Gone from the fleet: an effect still finishing must not re-announce the host.
-    this.#silent = true;
-    if (this.#rebootTimer) clearTimeout(this.#rebootTimer);
+    this.#report.silence();
+    this.#rebootWindow.cancel();
     await this.#deps.operations.close();
   }
 
@@ -173,7 +160,7 @@ export class HostActor {
     if (input.type !== 'ACKNOWLEDGE' && input.type !== 'RETRY') {
       this.#trace = trace;
       this.#facts = { ...this.#facts, job_id: trace.job_id, error: null };
-      this.#log('info', 'operation started', { input: input.type, user: trace.user });
+      this.#report.log('info', 'operation started', { input: input.type, user: trace.user });
     }
     if (input.type === 'RETRY') this.#facts = { ...this.#facts, error: null };
     this.#apply(outcome);
@@ -215,7 +202,7 @@ export class HostActor {
         if (!input) continue;
         const outcome = transition(this.#snap, input);
         if (!outcome.ok) {
-          this.#log('warn', 'machine refused an effect result', { input: input.type, reason: outcome.reason });
+          this.#report.log('warn', 'machine refused an effect result', { input: input.type, reason: outcome.reason });
           continue;
         }
         this.#apply(outcome);
@@ -244,7 +231,7 @@ export class HostActor {
       patchFacts: (patch) => {
         this.#facts = { ...this.#facts, ...patch };
       },
-      event: (body) => this.#event(body),
+      event: (body) => this.#report.event(body),
       emit: (msg) => this.#deps.emit(msg),
       publishStatus: () => this.#publishStatus(),
       rebootIfAllowed: () => this.#rebootIfAllowed(),
@@ -252,20 +239,11 @@ export class HostActor {
   }
 
   #rebootIfAllowed(): MachineInput | null {
-    const { auto_reboot, maintenance_window } = this.#host.policy;
-    if (!auto_reboot) return null;
-    const now = this.#now();
-    if (isInWindow(maintenance_window, now)) return { type: 'REBOOT' };
-    const wait = msUntilWindow(maintenance_window, now);
-    if (Number.isFinite(wait)) {
-      // Not now: come back when the window opens (the operation rests until then).
-      this.#rebootTimer = setTimeout(() => {
-        this.#rebootTimer = null;
-        if (this.#snap.state === 'waiting_reboot' && !this.#running) this.#start({ type: 'REBOOT' }, this.#trace);
-      }, Math.min(wait, 2 ** 31 - 1));
-      this.#rebootTimer.unref();
-    }
-    return null;
+    // Not now: come back when the window opens (the operation rests until then).
+    const whenOpen = () => {
+      if (this.#snap.state === 'waiting_reboot' && !this.#running) this.#start({ type: 'REBOOT' }, this.#trace);
+    };
+    return this.#rebootWindow.allows(this.#host.policy, whenOpen) ? { type: 'REBOOT' } : null;
   }
 
   #apply({ next, changed, lifecycle }: Extract<Outcome, { ok: true }>): void {
@@ -273,56 +251,28 @@ export class HostActor {
     this.#snap = next;
     // Status first, so a client that reacts to the event reads the new state.
     this.#publishStatus();
-    if (changed) this.#event({ type: 'HostStateChanged', host: this.name, from, to: next.state });
-    if (lifecycle && !this.#silent) {
-      this.#deps.emit({ kind: 'lifecycle', host: this.name, fact: lifecycle, job_id: this.#trace.job_id, request_id: this.#trace.request_id });
-    }
+    if (changed) this.#report.event({ type: 'HostStateChanged', host: this.name, from, to: next.state });
+    if (lifecycle) this.#report.lifecycle(lifecycle);
   }
 
   /** An operation ended (the host rests): report its job's outcome once. */
   #maybeFinish(): void {
     if (this.#running || BUSY_STATES.has(this.#snap.state) || this.#trace.job_id === null) return;
-    const failed = this.#snap.state === 'failed';
-    this.#deps.emit({
-      kind: 'job_result',
-      job_id: this.#trace.job_id,
-      host: this.name,
-      success: !failed,
-      state: this.#snap.state,
-      error: failed ? (this.#snap.failed?.error ?? this.#facts.error) : null,
-      code: failed ? (this.#snap.failed?.code ?? null) : null,
-    });
-    this.#log(failed ? 'warn' : 'info', 'operation finished', { state: this.#snap.state, code: failed ? (this.#snap.failed?.code ?? null) : null });
+    const failure = this.#snap.state === 'failed' ? { error: this.#snap.failed?.error ?? this.#facts.error, code: this.#snap.failed?.code ?? null } : null;
+    this.#report.jobResult(this.#trace.job_id, this.#snap.state, failure);
+    this.#report.log(failure ? 'warn' : 'info', 'operation finished', { state: this.#snap.state, code: failure?.code ?? null });
     this.#trace = NO_TRACE;
     this.#facts = { ...this.#facts, job_id: null };
     this.#publishStatus();
   }
 
-  #event(body: UnstampedEvent): void {
-    if (this.#silent) return;
-    const e = { ...body } as UnstampedEvent & { job_id?: string; request_id?: string };
-    if (this.#trace.job_id) e.job_id = this.#trace.job_id;
-    if (this.#trace.request_id) e.request_id = this.#trace.request_id;
-    this.#deps.emit({ kind: 'event', event: e });
-  }
-
   /** Connection notices from the executor become events. */
   notice(n: { kind: 'connected' } | { kind: 'disconnected'; reason: string }): void {
-    if (n.kind === 'connected') this.#event({ type: 'HostConnected', host: this.name });
-    else this.#event({ type: 'HostDisconnected', host: this.name, reason: n.reason });
+    if (n.kind === 'connected') this.#report.event({ type: 'HostConnected', host: this.name });
+    else this.#report.event({ type: 'HostDisconnected', host: this.name, reason: n.reason });
   }
 
   #publishStatus(): void {
-    if (this.#silent) return;
-    this.#deps.emit({ kind: 'status', status: this.status });
-  }
-
-  #log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {
-    this.#deps.emit({
-      kind: 'log',
-      level,
-      msg,
-      fields: { host: this.name, job_id: this.#trace.job_id, request_id: this.#trace.request_id, ...fields },
-    });
+    this.#report.status(this.status);
   }
 }

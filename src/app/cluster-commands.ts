@@ -24,6 +24,7 @@ export const ForwardedBody = Type.Object(
     dry_run: Type.Optional(Type.Boolean()),
     refresh: Type.Optional(Type.Boolean()),
     force: Type.Optional(Type.Boolean()),
+    job_id: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );

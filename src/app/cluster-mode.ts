@@ -15,7 +15,11 @@ import type { CommandReply, HostCommand } from '../cluster/forward.js';
 import { partitionOf } from '../cluster/partition.js';
 import type { Broadcaster } from '../events/broadcaster.js';
 import type { ReadModel } from '../state/read-model.js';
+import { JOB_UPDATE_COMMAND } from '../cluster/job-runner.js';
+import { jobView } from '../jobs/job-view.js';
+import type { JobStore } from '../jobs/job-store.js';
 import { checkForwarded, type ForwardedBody } from './cluster-commands.js';
+import { CANCEL_JOB_COMMAND, type ClusterJobs } from './cluster-jobs.js';
 import type { HostActions } from './host-actions.js';
 import type { HostRegistry } from './host-registry.js';
 
@@ -28,6 +32,12 @@ export interface ClusterModeParts {
   local: ReadModel;
   broadcaster: Broadcaster;
   actions: HostActions;
+  /** This node's job store (its hosts' command jobs). */
+  jobStore: Pick<JobStore, 'get' | 'isFinal' | 'cancel'>;
+  /** The job side: rollouts' hosts run here, command jobs recorded in the shared log. */
+  jobs: ClusterJobs;
+  /** The whole fleet (the cluster read model): a host's last status as the cluster saw it. */
+  fleet: Pick<ReadModel, 'get'>;
   log: Logger;
   /** Another live node has this node's id: the process must end. */
   fatal(err: Error): void;
@@ -66,7 +76,9 @@ export class ClusterMode {
       }
       return;
     }
-    if (this.p.registry.has(host.name)) return;
+    // Known and unchanged: nothing to do; changed (a node's file reloaded): its actor takes the new config.
+    const known = this.p.registry.config(host.name);
+    if (known && JSON.stringify(known) === JSON.stringify(host)) return;
     this.p.registry.adopt(host).catch((err: Error) => this.p.log.warn({ host: host.name, err: err.message }, 'cluster: could not start the actor of a new host'));
   }
 
@@ -96,7 +108,8 @@ export class ClusterMode {
   hooks(): ClusterNodeHooks {
     const { registry, log } = this.p;
     return {
-      isBusy: (partition) => this.#hostsOf(partition).some((n) => BUSY_STATES.has(this.p.local.get(n)?.state ?? 'idle')),
+      isBusy: (partition) =>
+        this.#hostsOf(partition).some((n) => BUSY_STATES.has(this.p.local.get(n)?.state ?? 'idle')) || this.p.jobs.runningHosts().some((n) => this.#partition(n) === partition),
       attach: async (partition, restore) => {
         this.#owned.add(partition);
         const hosts = new Map(restore.hosts.map((h) => [h.name, h]));
@@ -105,12 +118,17 @@ export class ClusterMode {
           this.#arrived.delete(name);
           if (!hosts.has(name)) hosts.set(name, a.host);
         }
+        // The jobs of commands cut short, as the cluster last saw the hosts (before their new actors report).
+        const cut = restore.interrupted.map((name) => ({ name, job: this.p.fleet.get(name)?.job_id ?? null, reason: restore.statuses.get(name)?.error ?? 'interrupted' }));
         await Promise.all([...hosts.values()].map((h) => registry.adopt(h, restore.statuses.get(h.name))));
         if (restore.interrupted.length) log.warn({ partition, hosts: restore.interrupted }, 'cluster: took over hosts whose operation was cut short; they are failed');
+        for (const c of cut) if (c.job) void this.p.jobs.commandInterrupted(c.job, c.name, c.reason);
         log.info({ partition, hosts: hosts.size }, 'cluster: partition attached');
       },
       detach: async (partition, why) => {
         this.#owned.delete(partition);
+        // Lost, not handed over (a handover waits for idle hosts): rollouts' hosts in flight here end interrupted, named.
+        if (why !== 'handover') await this.p.jobs.interrupt((h) => this.#partition(h) === partition, `interrupted: cluster node ${this.p.settings.node_id} lost the host's partition`);
         await Promise.all(this.#hostsOf(partition).map((n) => registry.release(n)));
         log.info({ partition, why }, 'cluster: partition detached');
       },
@@ -127,6 +145,8 @@ export class ClusterMode {
 
   /** A command for a host this node owns, from this node's API or forwarded by another node. */
   async #handle(cmd: HostCommand): Promise<CommandReply> {
+    // A rollout's host: its body is a job dispatch, not a forwarded command.
+    if (cmd.command === JOB_UPDATE_COMMAND) return this.p.jobs.dispatched(cmd);
     const body: ForwardedBody = checkForwarded(cmd.body);
     const { actions, registry } = this.p;
     const request_id = cmd.request_id ?? null;
@@ -138,7 +158,17 @@ export class ClusterMode {
       case 'acknowledge': {
         const command = cmd.command === 'update' ? { kind: 'update' as const, dry_run: body.dry_run ?? false } : { kind: cmd.command };
         const job = await actions.start({ host: cmd.host, command, kind: cmd.command, request_id, user: body.user, dry_run: command.kind === 'update' ? command.dry_run : undefined });
+        // Readable from every node by the time the client has the id.
+        await this.p.jobs.recordCommand(job);
         return { status: 202, body: { job_id: job.id } };
+      }
+      case CANCEL_JOB_COMMAND: {
+        const job = this.p.jobStore.get(body.job_id ?? '');
+        if (!job) throw new TendhostError('JOB_NOT_FOUND', `job ${body.job_id} not found`);
+        if (this.p.jobStore.isFinal(job)) throw new TendhostError('JOB_FINISHED', `job ${job.id} already ${job.state}`);
+        this.p.jobStore.cancel(job.id);
+        await this.p.jobs.recordCommand(job);
+        return { status: 200, body: jobView(job) };
       }
       case 'accept_host_key':
         await actions.ask(cmd.host, { kind: 'accept_host_key' }, trace);

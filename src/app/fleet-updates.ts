@@ -3,11 +3,14 @@
 // rollouts may run at once; a host claimed by one is skipped by another.
 import type { Logger } from 'pino';
 import type { JobRecord } from '../../common/schemas/job.js';
+import type { FleetUpdateRequest } from '../../common/schemas/requests.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ReadModel } from '../state/read-model.js';
 import { Rollout, type RolloutDeps, type RolloutSpec } from '../fleet/rollout.js';
 import { now as clockNow } from '../../common/clock.js';
-import { rolloutSelector, type RolloutFilter } from '../fleet/fleet-filter.js';
+import { selectHosts, type RolloutFilter } from '../fleet/fleet-filter.js';
+import { rolloutSpec } from '../fleet/rollout-spec.js';
+import { abortableSleep } from '../fleet/abortable-sleep.js';
 
 export type FleetFilter = RolloutFilter;
 
@@ -26,14 +29,12 @@ export class FleetUpdates {
 
   /** tags: host has all; groups: host is in any; minus exclude_hosts; none = all. */
   select(filter: FleetFilter): string[] {
-    const selected = rolloutSelector(filter);
-    const out: string[] = [];
-    const { model } = this.deps;
-    for (const name of model.names()) {
-      const s = model.get(name);
-      if (s && selected(s)) out.push(name);
-    }
-    return out;
+    return selectHosts(this.deps.model, filter);
+  }
+
+  /** POST /fleet/update as the API took it. */
+  begin(request: FleetUpdateRequest, trace: { request_id: string | null; user: string | null }): JobRecord {
+    return this.start(rolloutSpec(request), request.filter ?? {}, trace);
   }
 
   start(spec: RolloutSpec, filter: FleetFilter, trace: { request_id: string | null; user: string | null }): JobRecord {
@@ -48,17 +49,7 @@ export class FleetUpdates {
       hostConfig,
       claims: this.#claims,
       now: clockNow,
-      sleep: (ms, wake) =>
-        new Promise<void>((resolve) => {
-          // Timers cap at 2^31-1 ms; the rollout re-checks the window after waking.
-          const t = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
-          function done() {
-            clearTimeout(t);
-            wake.removeEventListener('abort', done);
-            resolve();
-          }
-          wake.addEventListener('abort', done);
-        }),
+      sleep: abortableSleep,
     });
     rollout.claim();
     jobs.accept(job);

@@ -33,6 +33,19 @@ const RESTART_KEYS: Array<[string, (c: Config) => unknown]> = [
   ['audit', (c) => c.audit],
 ];
 
+/** The settings that changed in the file but apply only after a restart. */
+export function restartNeeded(current: Config, next: Config): string[] {
+  return RESTART_KEYS.filter(([, pick]) => JSON.stringify(pick(current)) !== JSON.stringify(pick(next))).map(([key]) => key);
+}
+
+/** The file could not be read or is invalid: the running configuration stays (logged and audited). */
+export function reloadRefused(err: unknown, file: string, log: Logger, audit: { record(r: AuditRecord): void } | null): ReloadResult {
+  const message = err instanceof ConfigError ? err.message : (err as Error).message;
+  log.error({ file, err: message }, 'config reload failed; keeping the running configuration');
+  audit?.record({ action: 'config.reload', host: null, user: null, source_ip: null, result: `rejected: ${message}`, job_id: null });
+  return { ok: false, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [], error: message };
+}
+
 export class ConfigReloader {
   #current: Config;
   /** Hosts removed from the file while busy: removed once they are idle. */
@@ -56,10 +69,7 @@ export class ConfigReloader {
     try {
       next = loadConfig(this.#current.file);
     } catch (err) {
-      const message = err instanceof ConfigError ? err.message : (err as Error).message;
-      log.error({ file: this.#current.file, err: message }, 'config reload failed; keeping the running configuration');
-      audit?.record({ action: 'config.reload', host: null, user: null, source_ip: null, result: `rejected: ${message}`, job_id: null });
-      return { ok: false, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [], error: message };
+      return reloadRefused(err, this.#current.file, log, audit);
     }
     const result = await this.#apply(next);
     log.info({ ...result }, 'config reloaded');
@@ -80,9 +90,7 @@ export class ConfigReloader {
     const before = new Map(this.#current.hosts.map((h) => [h.name, h]));
     const after = new Map(next.hosts.map((h) => [h.name, h]));
     const result: ReloadResult = { ok: true, added: [], removed: [], deferred: [], changed: [], groups_changed: false, restart_needed: [] };
-    for (const [key, pick] of RESTART_KEYS) {
-      if (JSON.stringify(pick(this.#current)) !== JSON.stringify(pick(next))) result.restart_needed.push(key);
-    }
+    result.restart_needed.push(...restartNeeded(this.#current, next));
     const groupsChanged = JSON.stringify(this.#current.groups) !== JSON.stringify(next.groups);
     const byHost = groupsByHost(next.groups);
 

@@ -3,9 +3,9 @@
 // windows) run with deps that dispatch each host to its owner (forward.ts,
 // command `job_update`, run there by job-runner.ts), follow the job log for
 // the results the owners record, and record what the coordinator decides
-// itself (skipped hosts, hosts cut short). Every write is fenced: a
-// coordinator that lost its lease writes, dispatches and announces nothing
-// more, and the header's compare-and-set refuses a stale one.
+// itself (skipped hosts, hosts cut short; written by job-entries.ts). Every
+// write is fenced: a coordinator that lost its lease writes, dispatches and
+// announces nothing more, and the header's compare-and-set refuses a stale one.
 import { randomUUID } from 'node:crypto';
 import { TendhostError } from '../../common/errors.js';
 import type { FleetUpdateRequest } from '../../common/schemas/requests.js';
@@ -15,6 +15,7 @@ import { Rollout, type RolloutDeps } from '../fleet/rollout.js';
 import { rolloutSpec } from '../fleet/rollout-spec.js';
 import { summarize } from '../jobs/job-view.js';
 import { isWrongRevision } from './buckets.js';
+import { JobEntries, isFinal } from './job-entries.js';
 import type { ForwardedReply, HostCommand } from './forward.js';
 import type { JobLeases } from './job-lease.js';
 import { toRecord, type JobLog, type Versioned } from './job-log.js';
@@ -43,14 +44,12 @@ export interface CoordinatorContext extends Pick<RolloutDeps, 'model' | 'hostCon
   warn?(err: Error): void;
 }
 
-const FINAL = new Set<JobHostResult['state']>(['completed', 'failed', 'unreachable', 'skipped']);
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
 export class JobCoordinator {
   readonly job: JobRecord;
   private readonly byHost: Map<string, JobHostResult>;
-  private readonly entries = new Map<string, Versioned<ClusterJobHostEntry | null>>();
-  private readonly writes = new Map<string, Promise<void>>();
+  private readonly entries: JobEntries;
   private readonly rollout: Rollout;
   private watcher: { stop(): void } | null = null;
   private fenced = false;
@@ -66,8 +65,8 @@ export class JobCoordinator {
     names: readonly string[],
     known: Map<string, Versioned<ClusterJobHostEntry | null>>,
   ) {
-    for (const [h, v] of known) this.entries.set(h, v);
     this.job = toRecord(header, names, known);
+    this.entries = new JobEntries(ctx.log, this.job.id, () => this.fenced, ctx.warn, known);
     this.byHost = new Map(this.job.hosts.map((h) => [h.host, h]));
     const request = header.request ?? {};
     this.rollout = new Rollout(this.job, rolloutSpec(request), {
@@ -162,18 +161,7 @@ export class JobCoordinator {
   private async refresh(): Promise<void> {
     this.refreshedAt = Date.now();
     await this.ctx.log.refresh(this.id, this.job.hosts.map((h) => h.host), this.ctx.nodeId);
-    for (const host of this.entries.keys()) {
-      this.chain(host, async () => {
-        const cur = this.entries.get(host);
-        if (!cur?.value || !FINAL.has(cur.value.result.state)) return;
-        try {
-          const revision = await this.ctx.log.writeEntry(this.id, cur.value, cur.revision);
-          if (this.entries.get(host) === cur) this.entries.set(host, { value: cur.value, revision });
-        } catch (err) {
-          if (!isWrongRevision(err)) throw err;
-        }
-      });
-    }
+    this.entries.rewriteFinal();
     this.headerDirty = true;
   }
 
@@ -206,13 +194,11 @@ export class JobCoordinator {
 
   /** A host entry from the log: an owner's result is handed to the rollout. */
   private onEntry(host: string, v: Versioned<ClusterJobHostEntry | null>): void {
-    const prev = this.entries.get(host);
-    if (prev && prev.revision >= v.revision) return;
-    this.entries.set(host, v);
+    if (!this.entries.accept(host, v)) return;
     const h = this.byHost.get(host);
     const r = v.value?.result;
     // Skipped is only ever written by a coordinator, for a host it decided itself.
-    if (h && r && h.state === 'running' && FINAL.has(r.state) && r.state !== 'skipped') this.feed(h, r);
+    if (h && r && h.state === 'running' && isFinal(r.state) && r.state !== 'skipped') this.feed(h, r);
   }
 
   private feed(h: JobHostResult, r: JobHostResult): void {
@@ -226,16 +212,8 @@ export class JobCoordinator {
     // Until this node sees itself, its view of the members is not complete enough to judge anyone.
     if (!members.some((m) => m.instance === this.ctx.instance)) return;
     const live = new Set(members.map((m) => m.instance));
-    for (const { host, cut, revision: claimed } of cutShort(this.job.hosts, this.entries, live, (h) => this.ctx.ownerOf(h), this.ctx.now())) {
-      this.chain(host, async () => {
-        try {
-          const revision = await this.ctx.log.writeEntry(this.id, cut, claimed);
-          this.onEntry(host, { value: cut, revision });
-        } catch (err) {
-          // The owner's own result landed first: the watch brings it.
-          if (!isWrongRevision(err)) throw err;
-        }
-      });
+    for (const { host, cut, revision: claimed } of cutShort(this.job.hosts, this.entries.known, live, (h) => this.ctx.ownerOf(h), this.ctx.now())) {
+      this.entries.writeOver(host, cut, claimed, (v) => this.onEntry(host, v));
     }
   }
 
@@ -246,7 +224,7 @@ export class JobCoordinator {
     const h = this.byHost.get(host) as JobHostResult;
     if (known) {
       // Claimed before this coordinator got here (a takeover): never run twice; the log says how it ends.
-      if (FINAL.has(known.result.state) && known.result.state !== 'skipped') queueMicrotask(() => h.state === 'running' && this.feed(h, known.result));
+      if (isFinal(known.result.state) && known.result.state !== 'skipped') queueMicrotask(() => h.state === 'running' && this.feed(h, known.result));
       return { ok: true, state: 'updating' };
     }
     const body: JobDispatch = { job_id: this.id, batch: h.batch ?? 1, dry_run: dryRun, request_id: this.job.request_id, user: this.job.user, coordinator: this.ctx.nodeId };
@@ -264,36 +242,8 @@ export class JobCoordinator {
   /** Record a host the rollout finished, unless the log already says the same (its owner wrote it). */
   private writeHost(host: string): void {
     this.headerDirty = true;
-    this.chain(host, async () => {
-      const h = this.byHost.get(host);
-      if (!h || !FINAL.has(h.state)) return;
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const known = this.entries.get(host);
-        const e = known?.value;
-        if (e && FINAL.has(e.result.state) && e.result.state === h.state && e.result.reason === h.reason) return;
-        const entry: ClusterJobHostEntry = { node: e?.node ?? null, instance: e?.instance ?? null, result: { ...h } };
-        try {
-          const revision = await this.ctx.log.writeEntry(this.id, entry, known ? known.revision : null);
-          this.entries.set(host, { value: entry, revision });
-          return;
-        } catch (err) {
-          if (!isWrongRevision(err)) throw err;
-          const now = await this.ctx.log.entry(this.id, host);
-          if (now) this.entries.set(host, now);
-          if (now?.value && FINAL.has(now.value.result.state)) return; // recorded by whoever got there first
-        }
-      }
-    });
-  }
-
-  /** Writes for one host run in order; a failed one is reported, not fatal. */
-  private chain(host: string, fn: () => Promise<void>): void {
-    if (this.fenced) return;
-    const next = (this.writes.get(host) ?? Promise.resolve())
-      .then(() => (this.fenced ? undefined : fn()))
-      .catch((err: Error) => this.ctx.warn?.(err));
-    this.writes.set(host, next);
-    void next.then(() => this.writes.get(host) === next && this.writes.delete(host));
+    const h = this.byHost.get(host);
+    if (h) this.entries.record(h);
   }
 
   private async flushHeader(): Promise<void> {
@@ -317,7 +267,7 @@ export class JobCoordinator {
     this.job.error = error;
     this.job.finished_at = this.ctx.now().toISOString();
     try {
-      await Promise.all(this.writes.values());
+      await this.entries.drained();
       await this.flushHeader();
       if (this.fenced) return;
       this.watcher?.stop();

@@ -79,6 +79,21 @@ export class JobLog {
   }
 
   /**
+   * Write a job that no rollout coordinates (a host command's job, run and
+   * recorded by the host's owner): its selection (unless `selection` is
+   * false: written before, unchanged), its host results and its header, each
+   * put as it is now. No active marker: nobody continues it.
+   */
+  async put(header: ClusterJobHeader, hosts: readonly string[], results: readonly ClusterJobHostEntry[], selection = true): Promise<void> {
+    const chunks = Math.ceil(hosts.length / CHUNK);
+    await Promise.all([
+      ...Array.from({ length: selection ? chunks : 0 }, (_, n) => this.kv.put(chunkKey(header.id, n), JSON.stringify(hosts.slice(n * CHUNK, (n + 1) * CHUNK)))),
+      ...results.map((e) => this.kv.put(entryPrefix(header.id) + e.result.host, JSON.stringify(e))),
+    ]);
+    await this.kv.put(headerKey(header.id), JSON.stringify({ ...header, chunks }));
+  }
+
+  /**
    * Write a running job's selection and active marker again: entries expire
    * max_age after their last write, and a rollout may outlive that.
    */

@@ -15,6 +15,8 @@ export interface NodeJobsDeps extends Pick<CoordinatorContext, 'model' | 'hostCo
   /** The local shard pool: runs dispatched hosts this node owns. */
   pool: JobRunnerOptions['pool'];
   now?: () => Date;
+  /** Host → the rollout holding it, shared by this node's rollouts (default: a map of their own). */
+  claims?: Map<string, string>;
   onFinish?: (job: JobRecord) => void;
 }
 
@@ -45,7 +47,7 @@ export async function startNodeJobs(node: ClusterNode, deps: NodeJobsDeps): Prom
       model: deps.model,
       hostConfig: deps.hostConfig,
       broadcaster: deps.broadcaster,
-      claims: new Map(),
+      claims: deps.claims ?? new Map(),
       now,
       sleep: deps.sleep,
       onFinish: deps.onFinish,

@@ -53,3 +53,14 @@ export function rolloutSelector(f: RolloutFilter): (h: Filterable) => boolean {
     return true;
   };
 }
+
+/** The hosts of a fleet a rollout selects, in the fleet's order (a daemon's read model, or a cluster node's of the whole fleet). */
+export function selectHosts(fleet: { names(): Iterable<string>; get(name: string): Filterable | undefined }, f: RolloutFilter): string[] {
+  const selected = rolloutSelector(f);
+  const out: string[] = [];
+  for (const name of fleet.names()) {
+    const s = fleet.get(name);
+    if (s && selected(s)) out.push(name);
+  }
+  return out;
+}

@@ -8,22 +8,21 @@
 // hosts still running are waited for, and batches go on from the last one.
 import type { JobRecord, JobHostResult } from '../../common/schemas/job.js';
 import type { PortMessage } from '../../common/thread-protocol.js';
-import { BUSY_STATES } from '../../common/schemas/host.js';
 import { isInWindow, msUntilWindow } from '../../common/maintenance-window.js';
-import { exceeds } from './threshold.js';
 import { isUnreachable } from './outcome.js';
 import type { RolloutDeps, RolloutSpec } from './rollout-deps.js';
+import { ending, skipReason, thresholdCrossed, type Final } from './rollout-rules.js';
+import { RolloutEvents } from './rollout-events.js';
 
 export type { RolloutDeps, RolloutSpec } from './rollout-deps.js';
 
 type HostResultMsg = Extract<PortMessage, { kind: 'job_result' }>;
 
-type Final = 'completed' | 'failed' | 'unreachable' | 'skipped';
-
 export class Rollout {
   readonly job: JobRecord;
   readonly #spec: RolloutSpec;
   readonly #deps: RolloutDeps;
+  readonly #events: RolloutEvents;
   readonly #counts: Record<Final, number> = { completed: 0, failed: 0, unreachable: 0, skipped: 0 };
   readonly #results = new Map<string, JobHostResult>();
   readonly #waiting = new Map<string, () => void>();
@@ -38,6 +37,7 @@ export class Rollout {
     this.job = job;
     this.#spec = spec;
     this.#deps = deps;
+    this.#events = new RolloutEvents(job, deps.broadcaster);
     for (const h of job.hosts) {
       this.#results.set(h.host, h);
       if (h.state !== 'pending' && h.state !== 'running') this.#counts[h.state]++;
@@ -84,7 +84,7 @@ export class Rollout {
   async run(): Promise<void> {
     const names = this.job.hosts.map((h) => h.host);
     const resumed = this.resumed;
-    if (!resumed) this.#deps.broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: names.length, hosts: names, ...this.#trace() });
+    if (!resumed) this.#events.started(names);
     this.#skipClaimed(names);
     let aborted = resumed ? await this.#resume() : null;
     const eligible = names.filter((n) => this.#results.get(n)?.state === 'pending');
@@ -170,30 +170,11 @@ export class Rollout {
 
   /** Hosts that never started are skipped with the reason; claims are released; the job ends. */
   #end(names: string[], aborted: string | null): void {
-    const why = aborted
-      ? `rollout aborted: ${aborted}`
-      : this.#halted
-        ? `interrupted: ${this.#halted}`
-        : this.#cancelled
-          ? 'job cancelled before this host started'
-          : 'maintenance window never opens';
-    for (const h of this.#results.values()) if (h.state === 'pending') this.#finish(h, 'skipped', null, null, why);
+    const { skipped, reason, state } = ending(aborted, this.#halted, this.#cancelled, this.counts());
+    for (const h of this.#results.values()) if (h.state === 'pending') this.#finish(h, 'skipped', null, null, skipped);
     for (const n of names) if (this.#deps.claims.get(n) === this.job.id) this.#deps.claims.delete(n);
 
-    const c = this.counts();
-    const reason = aborted ?? (this.#halted ? `interrupted: ${this.#halted}` : this.#cancelled ? 'job cancelled' : null);
-    this.#deps.broadcaster.emit({
-      type: 'FleetUpdateCompleted',
-      job_id: this.job.id,
-      total: names.length,
-      completed: c.completed,
-      failed: c.failed,
-      unreachable: c.unreachable,
-      skipped: c.skipped,
-      aborted_reason: reason,
-      ...this.#trace(),
-    });
-    const state = this.#halted ? 'interrupted' : this.#cancelled ? 'cancelled' : aborted || c.failed + c.unreachable > 0 ? 'failed' : 'succeeded';
+    this.#events.completed(names.length, this.counts(), reason);
     this.#deps.jobs.finish(this.job.id, state, reason);
   }
 
@@ -211,15 +192,7 @@ export class Rollout {
   }
 
   #thresholdCrossed(): string | null {
-    const c = this.counts();
-    const total = this.#results.size;
-    if (this.#spec.max_failures && exceeds(c.failed, total, this.#spec.max_failures)) {
-      return `${c.failed} failed hosts crossed max_failures (${this.#spec.max_failures.text})`;
-    }
-    if (this.#spec.max_unreachable && exceeds(c.unreachable, total, this.#spec.max_unreachable)) {
-      return `${c.unreachable} unreachable hosts crossed max_unreachable (${this.#spec.max_unreachable.text})`;
-    }
-    return null;
+    return thresholdCrossed(this.#counts, this.#results.size, this.#spec);
   }
 
   async #runBatch(names: string[], deferred: string[] | null): Promise<void> {
@@ -235,7 +208,7 @@ export class Rollout {
       if (h.state !== 'pending') continue;
       // Recorded per host so GET /jobs/{id} can count per batch (the rollout view) at any time.
       h.batch = this.#batch;
-      const skip = this.#skipReason(name);
+      const skip = skipReason(this.#deps.model.get(name), this.#deps.claims.get(name), this.job.id);
       if (skip) {
         h.host_state = this.#deps.model.get(name)?.state ?? null;
         this.#finish(h, 'skipped', null, null, skip);
@@ -254,17 +227,6 @@ export class Rollout {
     }
     this.#progress();
     await Promise.all(running);
-  }
-
-  #skipReason(name: string): string | null {
-    const status = this.#deps.model.get(name);
-    if (!status) return 'host was removed';
-    const owner = this.#deps.claims.get(name);
-    if (owner !== this.job.id) return `claimed by rollout ${owner ?? 'unknown'}`;
-    if (BUSY_STATES.has(status.state) || status.job_id) return `busy (${status.state}${status.job_id ? `, job ${status.job_id}` : ''})`;
-    if (status.state === 'failed') return 'host is failed (retry or acknowledge it first)';
-    if (status.state === 'waiting_reboot') return 'host is waiting for a reboot';
-    return null;
   }
 
   #startHost(h: JobHostResult): Promise<void> {
@@ -309,18 +271,6 @@ export class Rollout {
   }
 
   #progress(): void {
-    const c = this.counts();
-    this.#deps.broadcaster.emit({
-      type: 'FleetUpdateProgress',
-      job_id: this.job.id,
-      batch: this.#batch,
-      ...c,
-      in_progress: this.#inProgress,
-      ...this.#trace(),
-    });
-  }
-
-  #trace(): { request_id?: string } {
-    return this.job.request_id ? { request_id: this.job.request_id } : {};
+    this.#events.progress(this.#batch, this.counts(), this.#inProgress);
   }
 }

@@ -9,7 +9,7 @@ export interface PipelineSettings {
   auth: boolean;
   /** [daemon.rate_limit] enabled: routes that are not public answer RATE_LIMITED. */
   rateLimit: boolean;
-  /** [cluster] enabled: routes that reach a host's owner answer CLUSTER_UNAVAILABLE and PARTITION_UNOWNED. */
+  /** [cluster] enabled: routes that reach a host's owner answer CLUSTER_UNAVAILABLE and PARTITION_UNOWNED, routes on the shared jobs CLUSTER_UNAVAILABLE. */
   cluster?: boolean;
 }
 
@@ -19,6 +19,7 @@ export function routeErrorCodes(route: Route, s: PipelineSettings): ErrorCode[] 
   if (s.auth && guarded) codes.push('UNAUTHORIZED');
   if (s.rateLimit && guarded) codes.push('RATE_LIMITED');
   if (s.cluster && route.forwarded) codes.push('CLUSTER_UNAVAILABLE', 'PARTITION_UNOWNED');
+  if (s.cluster && route.clustered) codes.push('CLUSTER_UNAVAILABLE');
   if (route.body) codes.push('UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'VALIDATION_FAILED');
   // Any request but GET/HEAD may carry a body; its size is counted while it streams in.
   if (route.method !== 'GET') codes.push('PAYLOAD_TOO_LARGE');

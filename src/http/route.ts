@@ -72,6 +72,8 @@ export interface Route {
   errors?: DomainErrorCode[];
   /** On a cluster node the route's work runs on the host's owner (CLUSTER_UNAVAILABLE, PARTITION_UNOWNED). */
   forwarded?: boolean;
+  /** On a cluster node the route reads or writes the shared state in NATS (CLUSTER_UNAVAILABLE while it is away). */
+  clustered?: boolean;
   handler(ctx: RequestContext): Reply | Promise<Reply>;
 }
 

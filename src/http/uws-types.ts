@@ -5,7 +5,7 @@ export interface HttpRequest {
   method: string;
   path: string;
   query: string;
-  /** Only the headers in HEADERS below, lower-case names. */
+  /** Only the headers in request-headers.ts for this kind of request, lower-case names. */
   headers: Record<string, string>;
   /** Client address; empty on GET/HEAD unless `ipForReads` (rate limiting per address). */
   readonly ip: string;

@@ -5,6 +5,8 @@
 import type * as UwsTypes from '@trufflesuite/uws-js-unofficial';
 import { loadUws, type LoadedUws } from './uws-native.js';
 import type { AbortState, HttpRequest, HttpResponse, Prepared, RequestHandlers, RunningServer, ServerOptions, WsClient, WsHandlers } from './uws-types.js';
+import { statusLine } from './status-line.js';
+import { REQUEST_HEADERS } from './request-headers.js';
 
 export type { LoadedUws };
 export { loadUws };
@@ -14,32 +16,12 @@ function isResponse(x: HttpResponse | Prepared): x is HttpResponse {
   return (x as HttpResponse).status !== undefined;
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content',
-  304: '304 Not Modified', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
-  404: '404 Not Found', 405: '405 Method Not Allowed', 409: '409 Conflict', 413: '413 Payload Too Large',
-  415: '415 Unsupported Media Type', 422: '422 Unprocessable Entity', 429: '429 Too Many Requests',
-  500: '500 Internal Server Error', 502: '502 Bad Gateway', 503: '503 Service Unavailable',
-  504: '504 Gateway Timeout', 507: '507 Insufficient Storage',
-};
-
-function statusLine(status: number): string {
-  return STATUS_TEXT[status] ?? `${status} Status`;
-}
-
 const textDecoder = new TextDecoder();
-
-// The request headers the daemon reads, by kind of request; copying only
-// these keeps the hot path short (each is a call into uWS).
-// If-None-Match and Accept-Encoding: the dashboard's assets answer 304 or gzip.
-const READ_HEADERS = ['authorization', 'x-request-id', 'if-none-match', 'accept-encoding'] as const;
-const BODY_HEADERS = ['authorization', 'x-request-id', 'content-type', 'content-length', 'transfer-encoding'] as const;
-const UPGRADE_HEADERS = ['authorization', 'x-request-id', 'sec-websocket-protocol'] as const;
 
 function readRequest(req: UwsTypes.HttpRequest, res: UwsTypes.HttpResponse, ipForReads: boolean, upgrade = false): HttpRequest {
   // The pure-JS fallback (allow_slow_http) has only getMethod.
   const method = (req.getCaseSensitiveMethod ? req.getCaseSensitiveMethod() : req.getMethod()).toUpperCase();
-  const names = upgrade ? UPGRADE_HEADERS : method === 'GET' || method === 'HEAD' ? READ_HEADERS : BODY_HEADERS;
+  const names = upgrade ? REQUEST_HEADERS.upgrade : method === 'GET' || method === 'HEAD' ? REQUEST_HEADERS.read : REQUEST_HEADERS.body;
   const headers: Record<string, string> = {};
   for (const h of names) {
     const v = req.getHeader(h);

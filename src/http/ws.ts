@@ -7,26 +7,16 @@ import type { Logger } from 'pino';
 import type { EventFanout, EventSource } from '../events/broadcaster.js';
 import type { StampedEvent } from '../events/replay-buffer.js';
 import type { ReadModel } from '../state/read-model.js';
-import type { HttpRequest, HttpResponse, WsClient, WsHandlers } from './uws.js';
-import { TokenAuth, extractToken } from './auth.js';
-import { requestIdOf } from './app.js';
-import { TendhostError, type ErrorCode } from '../../common/errors.js';
-import { errorResponse } from './error-response.js';
-import { FILTER_KEYS, describe, filterProblem, hostMatches, matches, parseFilter, type EventFilter } from './ws-filter.js';
+import type { WsClient, WsHandlers } from './uws.js';
+import type { TokenAuth } from './auth.js';
+import { describe, hostMatches, matches } from './ws-filter.js';
+import { acceptUpgrade, type ClientData } from './ws-upgrade.js';
+import { readClientMessage } from './ws-messages.js';
 
 const ALL_TOPIC = 'events';
 export const CLOSE_BACKPRESSURE = 4008;
 /** How often every client's send buffer is checked against the limit. */
 const SWEEP_MS = 100;
-
-export interface ClientData {
-  filter: EventFilter | null;
-  since: number | null;
-  user: string | null;
-  id: string;
-  /** Bytes of the last snapshot sent: a client may buffer that much on top of the limit. */
-  allowance: number;
-}
 
 export interface EventStreamOptions {
   model: ReadModel;
@@ -75,7 +65,7 @@ export class EventStream implements EventFanout {
       path: '/ws/events',
       idleTimeoutS: this.#opts.idleTimeoutS,
       maxBackpressure: this.#opts.maxBackpressure,
-      upgrade: (req) => this.#upgrade(req),
+      upgrade: (req) => acceptUpgrade(req, this.#opts.auth),
       open: (c) => this.#open(c),
       message: (c, text) => this.#message(c, text),
       close: (c) => {
@@ -84,37 +74,6 @@ export class EventStream implements EventFanout {
         this.#waiting.delete(c);
       },
     };
-  }
-
-  #upgrade(req: HttpRequest): { data: ClientData } | HttpResponse {
-    const id = requestIdOf(req);
-    const q = new URLSearchParams(req.query);
-    let user: string | null = null;
-    if (this.#opts.auth) {
-      user = this.#opts.auth.verify(extractToken(req.headers, q, true));
-      if (!user) {
-        return errorResponse(new TendhostError('UNAUTHORIZED'), id, { 'www-authenticate': 'Bearer realm="tendhost"' });
-      }
-    }
-    const sinceRaw = q.get('since');
-    let since: number | null = null;
-    if (sinceRaw !== null) {
-      since = Number(sinceRaw);
-      if (!Number.isInteger(since) || since < 0) {
-        return errorResponse(new TendhostError('VALIDATION_FAILED', 'query field "since" must be an integer >= 0', { field: 'since' }), id);
-      }
-    }
-    const fromQuery: Record<string, unknown> = {};
-    for (const k of FILTER_KEYS) {
-      const all = q.getAll(k);
-      if (all.length) fromQuery[k] = all.flatMap((v) => v.split(','));
-    }
-    const filter = parseFilter(fromQuery);
-    const problem = filterProblem(filter);
-    if (problem) {
-      return errorResponse(new TendhostError('VALIDATION_FAILED', `query field "types": ${problem}`, { field: 'types' }), id);
-    }
-    return { data: { filter, since, user, id, allowance: 0 } };
   }
 
   #open(c: WsClient<ClientData>): void {
@@ -201,33 +160,20 @@ export class EventStream implements EventFanout {
   }
 
   #message(c: WsClient<ClientData>, text: string): void {
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      this.#send(c, errorMessage('INVALID_JSON', 'messages must be JSON objects'));
-      return;
-    }
-    if (msg && typeof msg === 'object' && msg.type === 'filter') {
-      const unknown = Object.keys(msg).filter((k) => k !== 'type' && k !== 'snapshot' && !FILTER_KEYS.has(k));
-      const filter = parseFilter(msg);
-      const problem = unknown.length ? `unknown filter field(s) ${unknown.join(', ')}` : filterProblem(filter);
-      if (problem) {
-        this.#send(c, errorMessage('VALIDATION_FAILED', problem));
-        return;
-      }
+    const msg = readClientMessage(text);
+    if (msg.kind === 'refused') {
+      this.#send(c, msg.reply);
+    } else if (msg.kind === 'ping') {
+      this.#send(c, JSON.stringify({ type: 'Pong', seq: this.#opts.broadcaster.lastSeq }));
+    } else {
       this.#flush();
-      c.data.filter = filter;
+      c.data.filter = msg.filter;
       // A client still catching up joins the live path when it has caught up.
       if (!this.#waiting.has(c)) this.#route(c);
       this.#send(c, JSON.stringify({ type: 'FilterChanged', seq: this.#opts.broadcaster.lastSeq, filter: describe(c.data.filter) }));
       // Hosts the new filter lets in were not in the client's view: a fresh
       // snapshot of the new subset (same seq, so live events follow without gap).
-      if (msg.snapshot !== false) this.#sendSnapshot(c);
-    } else if (msg && msg.type === 'ping') {
-      this.#send(c, JSON.stringify({ type: 'Pong', seq: this.#opts.broadcaster.lastSeq }));
-    } else {
-      this.#send(c, errorMessage('VALIDATION_FAILED', 'unknown message type (expected "filter" or "ping")'));
+      if (msg.snapshot) this.#sendSnapshot(c);
     }
   }
 
@@ -300,9 +246,4 @@ export class EventStream implements EventFanout {
       else if (c.data.allowance > 0 && buffered <= limit) c.data.allowance = 0;
     }
   }
-}
-
-/** A refused client message, as the stream's `Error` message (codes from the error table). */
-function errorMessage(code: ErrorCode, message: string): string {
-  return JSON.stringify({ type: 'Error', ...new TendhostError(code, message).toWire() });
 }

@@ -16,7 +16,8 @@ export interface LongFunction {
   lines: number;
 }
 
-function sourceFiles(root: string, dir: string): string[] {
+/** The .ts/.tsx files under `dir` (relative to `root`), declaration files, node_modules and fixtures left out. */
+export function sourceFiles(root: string, dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(join(root, dir))) {
     const rel = join(dir, name);

@@ -4,7 +4,7 @@
 // and eval: the page runs only its own bundle and talks only to this daemon.
 import { TendhostError } from '../../../common/errors.js';
 import { defineRoute, type Route } from '../route.js';
-import { ASSET_FILES, acceptsGzip, etagMatches, loadAssets, type Asset, type AssetSet } from '../dashboard-assets.js';
+import { ASSET_FILES, acceptsGzip, etagMatches, loadAssets, type AssetSet } from '../dashboard-assets.js';
 
 const CSP = [
   "default-src 'none'",
@@ -39,7 +39,9 @@ export function dashboardRoutes(load: () => AssetSet = () => loadAssets()): Rout
     handler(r) {
       set ??= load();
       if (!set.ok) throw new TendhostError('DASHBOARD_NOT_BUILT', `the dashboard assets are not built (${set.missing} missing): run make build`);
-      const a = set.assets.get(path) as Asset; // every path of ASSET_FILES is loaded
+      // loadAssets reads every path of ASSET_FILES or says which is missing, so this finds it.
+      const a = set.assets.get(path);
+      if (!a) throw new TendhostError('DASHBOARD_NOT_BUILT', `the dashboard asset ${path} is not loaded`);
       // The page is re-checked every load (so a new build shows at once); its assets too, cheaply, by ETag.
       const headers: Record<string, string> = { etag: a.etag, 'cache-control': 'no-cache', vary: 'accept-encoding', 'x-content-type-options': 'nosniff' };
       if (path === '/') {

@@ -1,11 +1,9 @@
 // /jobs: what every action became. A job reads as its counts; its per-host
 // results are paged (a rollout can hold 10,000 hosts).
 import { Type, type Static } from 'typebox';
-import { TendhostError } from '../../../common/errors.js';
-import type { JobStore } from '../../jobs/job-store.js';
-import { Job, JobHostResult, type JobRecord } from '../../../common/schemas/job.js';
+import type { JobReads } from '../../jobs/job-reads.js';
+import { Job, JobHostResult } from '../../../common/schemas/job.js';
 import { EmptyBody, JobHostsQuery, JobIdParams, JobListQuery, Pagination } from '../../../common/schemas/requests.js';
-import { jobHostsPage, jobView } from '../../jobs/job-view.js';
 import { ok, type Route, defineRoute } from '../route.js';
 
 export const JobList = Type.Object({ data: Type.Array(Job), pagination: Pagination }, { title: 'JobList' });
@@ -15,12 +13,8 @@ function pagination(page: number, perPage: number, total: number): Static<typeof
   return { page, per_page: perPage, total_items: total, total_pages: Math.max(1, Math.ceil(total / perPage)) };
 }
 
-export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'cancel'>): Route[] {
-  const jobOf = (id: string): JobRecord => {
-    const job = jobs.get(id);
-    if (!job) throw new TendhostError('JOB_NOT_FOUND', `job ${id} not found`);
-    return job;
-  };
+/** `jobs`: a single daemon's job store, or a cluster node's job log (jobs/job-reads.ts). */
+export function jobRoutes(jobs: JobReads): Route[] {
   return [
     defineRoute({
       method: 'GET',
@@ -29,12 +23,13 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       tag: 'jobs',
       query: JobListQuery,
       responses: { 200: { description: 'A page of jobs', schema: JobList } },
-      handler(r) {
+      clustered: true,
+      async handler(r) {
         const q = r.query;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
-        const all = jobs.list({ host: q.host, state: q.state });
-        return ok({ data: all.slice((page - 1) * perPage, page * perPage).map(jobView), pagination: pagination(page, perPage, all.length) });
+        const { data, total_items } = await jobs.list({ host: q.host, state: q.state }, page, perPage);
+        return ok({ data, pagination: pagination(page, perPage, total_items) });
       },
     }),
     defineRoute({
@@ -45,8 +40,9 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       params: JobIdParams,
       responses: { 200: { description: 'The job', schema: Job } },
       errors: ['JOB_NOT_FOUND'],
-      handler(r) {
-        return ok(jobView(jobOf(r.params.id)));
+      clustered: true,
+      async handler(r) {
+        return ok(await jobs.get(r.params.id));
       },
     }),
     defineRoute({
@@ -58,11 +54,12 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       query: JobHostsQuery,
       responses: { 200: { description: 'A page of host results', schema: JobHostList } },
       errors: ['JOB_NOT_FOUND'],
-      handler(r) {
+      clustered: true,
+      async handler(r) {
         const q = r.query;
         const page = q.page ?? 1;
         const perPage = q.per_page ?? 50;
-        const { data, total_items } = jobHostsPage(jobOf(r.params.id), { state: q.state, batch: q.batch, page, per_page: perPage });
+        const { data, total_items } = await jobs.hosts(r.params.id, { state: q.state, batch: q.batch, page, per_page: perPage });
         return ok({ data, pagination: pagination(page, perPage, total_items) });
       },
     }),
@@ -75,11 +72,9 @@ export function jobRoutes(jobs: Pick<JobStore, 'get' | 'list' | 'isFinal' | 'can
       body: EmptyBody,
       responses: { 200: { description: 'The job after cancelling', schema: Job } },
       errors: ['JOB_NOT_FOUND', 'JOB_FINISHED'],
-      handler(r) {
-        const job = jobOf(r.params.id);
-        if (jobs.isFinal(job)) throw new TendhostError('JOB_FINISHED', `job ${job.id} already ${job.state}`);
-        jobs.cancel(job.id);
-        return ok(jobView(job));
+      clustered: true,
+      async handler(r) {
+        return ok(await jobs.cancel(r.params.id));
       },
     }),
   ];

@@ -1,0 +1,208 @@
+// Fleet rollouts on a cluster of three daemon processes, a real nats-server
+// and the SSH simulator (every host's SSH handshake slowed, so a rollout is
+// mid-way when a node dies): a rollout sent to node a runs across every
+// node's hosts; node b SIGKILLed in the middle has its partitions taken over
+// within lease_ttl_s + a few seconds, its hosts cut short end failed
+// (INTERRUPTED, naming b), every selected host is accounted for and none ran
+// twice, and every live node reads the same job; a WebSocket client on a
+// sees the rollout's Fleet* events. Then the coordinator itself is killed
+// and another node finishes its rollout; then two rollouts started at once on
+// two nodes, over disjoint and over overlapping hosts.
+import t from 'tap';
+import { partitionOf } from '../src/cluster/partition.js';
+import { jobWithHosts, until, type Daemon } from '../harness/daemon.js';
+import { skipWithoutNats } from '../harness/nats.js';
+import { allHosts } from './helpers/sim-daemon.js';
+import { LEASE_TTL_S, PARTITIONS, balanced, startCluster, watch, type Cluster } from '../harness/cluster-daemons.js';
+
+const HOSTS = 90;
+const IDS = ['a', 'b', 'c'];
+const FINAL = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+const UPGRADE = 'Dpkg::Options::=--force-confold upgrade';
+const SIMULATE = 'apt-get -s -o Debug::NoLocking=1 upgrade';
+
+/** Until the job has ended (as `d` reads it), bounded. */
+function finished(d: Daemon, id: string, timeoutMs: number): Promise<any> {
+  return until(async () => {
+    const r = await d.get(`/jobs/${id}`);
+    return r.status === 200 && FINAL.includes(r.body.state) ? r.body : null;
+  }, timeoutMs, 250);
+}
+
+const summed = (s: Record<string, number>) => s.completed + s.failed + s.unreachable + s.skipped;
+
+t.test('fleet rollouts across a cluster of daemons', { skip: skipWithoutNats() }, async (t) => {
+  const cluster: Cluster = await startCluster({
+    ids: IDS,
+    // Every new SSH connection waits before its handshake: each host's update takes over a second.
+    sim: { hosts: HOSTS, mix: { debian: 100 }, faults: ['slow=100%'], slowMs: 1200, rebootRequiredPct: 0 },
+  });
+  t.teardown(() => cluster.stop());
+  const [a, b, c] = await Promise.all(IDS.map((id) => cluster.start(id)));
+  let owners = await balanced([a, b, c]);
+  await until(async () => (await Promise.all([a, b, c].map(async (d) => (await allHosts(d)).size))).every((n) => n === HOSTS), 30_000, 200);
+  const ownerOf = (host: string): string => [...owners].find(([, ps]) => ps.includes(partitionOf(host, PARTITIONS)))![0];
+  const upgrades = (name: string) => Object.entries(cluster.sim.host(name)!.counters.commands).reduce((n, [cmd, k]) => n + (cmd.includes(UPGRADE) ? k : 0), 0);
+  const names = cluster.sim.hosts.map((h) => h.name);
+
+  await t.test('a rollout sent to a, node b SIGKILLed mid-way: taken over, every host accounted for once, b\'s cut-short hosts named', async (t) => {
+    t.ok(IDS.every((id) => names.some((n) => ownerOf(n) === id)), 'every node owns some of the hosts');
+    const w = await watch(a);
+    t.teardown(() => w.close());
+    const r = await a.request('POST', '/fleet/update', { batch_size: 15, max_failures: '100%', max_unreachable: '100%' });
+    t.equal(r.status, 202, 'accepted on a');
+    const id: string = r.body.job_id;
+    // Kill b while the second batch or a later one runs on it: some of its hosts mid-update.
+    const cutShort = await until(async () => {
+      const job = (await a.get(`/jobs/${id}`)).body;
+      if (job.summary.completed < 10) return null;
+      const running = (await a.get(`/jobs/${id}/hosts?state=running&per_page=200`)).body.data.map((h: { host: string }) => h.host);
+      const onB = running.filter((h: string) => ownerOf(h) === 'b');
+      return onB.length > 0 ? onB : null;
+    }, 60_000, 100);
+    const killedAt = Date.now();
+    await b.stop('SIGKILL');
+    owners = await balanced([a, c], (LEASE_TTL_S + 10) * 1000);
+    const tookMs = Date.now() - killedAt;
+    t.ok(tookMs < (LEASE_TTL_S + 5) * 1000, `b's partitions owned again in ${tookMs} ms (lease_ttl_s ${LEASE_TTL_S} + 5 s)`);
+
+    const done = await finished(a, id, 120_000);
+    t.equal(done.summary.total, HOSTS, 'every host selected');
+    t.equal(summed(done.summary), HOSTS, `every host accounted for: ${JSON.stringify(done.summary)}`);
+    const job = await jobWithHosts(a, id);
+    const byHost = new Map<string, any>(job.hosts.map((h: any) => [h.host, h]));
+    for (const h of cutShort) {
+      t.match(byHost.get(h), { state: 'failed', code: 'INTERRUPTED', error: /cluster node b\b/ }, `${h}, running on b at the kill: failed, interrupted, naming b`);
+    }
+    const interrupted = job.hosts.filter((h: any) => h.code === 'INTERRUPTED');
+    t.ok(interrupted.every((h: any) => /cluster node b\b/.test(h.error)), 'every interrupted host names b');
+    t.equal(job.hosts.filter((h: any) => h.state === 'completed').length, HOSTS - interrupted.length, 'every other host completed, on a or c after the takeover');
+    t.same(names.filter((n) => upgrades(n) > 1), [], 'no host upgraded twice');
+    t.same(job.hosts.filter((h: any) => h.state === 'completed' && upgrades(h.host) !== 1).map((h: any) => h.host), [], 'each completed host upgraded exactly once');
+
+    const onC = await jobWithHosts(c, id);
+    t.same(onC, job, 'c reads the same job, host by host');
+    const failedA = await a.get(`/jobs/${id}/hosts?state=failed&per_page=200`);
+    const failedC = await c.get(`/jobs/${id}/hosts?state=failed&per_page=200`);
+    t.same(failedC.body, failedA.body, 'and the same failed hosts');
+    t.equal(failedA.body.pagination.total_items, done.summary.failed);
+
+    await until(() => w.all.some((m) => m.type === 'FleetUpdateCompleted' && m.job_id === id), 10_000);
+    const types = w.all.filter((m) => m.job_id === id && String(m.type).startsWith('FleetUpdate')).map((m) => m.type);
+    t.equal(types[0], 'FleetUpdateStarted', 'a WebSocket client on a saw it start');
+    t.ok(types.includes('FleetUpdateProgress'), 'progress');
+    t.equal(types.filter((x) => x === 'FleetUpdateStarted').length, 1, 'one start');
+    t.equal(types.at(-1), 'FleetUpdateCompleted', 'and its end');
+  });
+
+  // b back with its id, for the rest.
+  const b2 = await cluster.start('b');
+  owners = await balanced([a, b2, c], 30_000);
+
+  await t.test('the coordinator SIGKILLed mid-rollout: another node continues it to its end', async (t) => {
+    const w = await watch(c);
+    t.teardown(() => w.close());
+    const simulated = (n: string) => Object.entries(cluster.sim.host(n)!.counters.commands).reduce((x, [cmd, k]) => x + (cmd.includes(SIMULATE) ? k : 0), 0);
+    const before = new Map(names.map((n) => [n, simulated(n)]));
+    const r = await a.request('POST', '/fleet/update', { dry_run: true, batch_size: 10, delay_ms: 1000, max_failures: '100%', max_unreachable: '100%' });
+    t.equal(r.status, 202);
+    const id: string = r.body.job_id;
+    await until(async () => (await c.get(`/jobs/${id}`)).body.summary?.completed >= 20, 60_000, 100);
+    const killedAt = Date.now();
+    await a.stop('SIGKILL');
+    const live = [b2, c];
+    const done = await finished(c, id, 120_000);
+    t.ok(Date.now() - killedAt < 120_000, `ended ${Date.now() - killedAt} ms after the kill`);
+    t.equal(summed(done.summary), HOSTS, `every host accounted for: ${JSON.stringify(done.summary)}`);
+    t.ok(done.summary.completed >= HOSTS - 15, 'nearly all completed (only a\'s hosts running at the kill may have failed)');
+    await until(() => w.all.some((m) => m.type === 'FleetUpdateCompleted' && m.job_id === id), 10_000);
+    t.equal(w.all.filter((m) => m.type === 'FleetUpdateStarted' && m.job_id === id).length, 1, 'a WebSocket client on c saw it start once and end, from the node that continued it');
+    const reads = await Promise.all(live.map((d) => jobWithHosts(d, id)));
+    t.same(reads[1], reads[0], 'b and c read the same job');
+    const started = reads[0].hosts.filter((h: any) => h.state !== 'skipped').length;
+    t.equal(started, done.summary.completed + done.summary.failed + done.summary.unreachable);
+    t.match(reads[0], { state: /succeeded|failed/ });
+    // A dry run simulates the upgrade once per run: a host run twice would show it twice.
+    const delta = new Map(names.map((n) => [n, simulated(n) - before.get(n)!]));
+    const once = delta.get(reads[0].hosts.find((h: any) => h.state === 'completed').host)!;
+    t.ok(once >= 1, `a completed host simulated its upgrade (${once}×)`);
+    t.same(reads[0].hosts.filter((h: any) => h.state === 'completed' && delta.get(h.host) !== once).map((h: any) => h.host), [], 'every completed host as often');
+    t.same(names.filter((n) => delta.get(n)! > once), [], 'no host more often: none ran twice');
+    owners = await balanced(live, (LEASE_TTL_S + 10) * 1000);
+  });
+
+  const a2 = await cluster.start('a');
+  owners = await balanced([a2, b2, c], 30_000);
+  const nodes = [a2, b2, c];
+  // The hosts a's death cut short are failed: acknowledged, so the next rollouts select every host.
+  const failed = [...(await allHosts(c)).values()].filter((h) => h.state === 'failed').map((h) => h.name);
+  for (const name of failed) t.equal((await c.request('POST', `/hosts/${name}/acknowledge`, {})).status, 202, `${name} acknowledged`);
+  await until(async () => [...(await allHosts(a2)).values()].every((h) => h.state === 'idle'), 30_000, 200);
+
+  await t.test('two rollouts at once on two nodes over disjoint hosts: both finish, every host once', async (t) => {
+    const half = names.slice(0, HOSTS / 2);
+    const other = names.slice(HOSTS / 2);
+    const [r1, r2] = await Promise.all([
+      a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 20, filter: { exclude_hosts: other } }),
+      b2.request('POST', '/fleet/update', { dry_run: true, batch_size: 20, filter: { exclude_hosts: half } }),
+    ]);
+    t.equal(r1.status, 202);
+    t.equal(r2.status, 202);
+    const [j1, j2] = await Promise.all([finished(c, r1.body.job_id, 120_000), finished(c, r2.body.job_id, 120_000)]);
+    for (const j of [j1, j2]) t.match(j, { state: 'succeeded', summary: { total: HOSTS / 2, completed: HOSTS / 2 } }, `${j.id}: every host completed ${JSON.stringify(j.summary)}`);
+    const h1 = await jobWithHosts(a2, j1.id);
+    t.same(h1.hosts.map((h: any) => h.host), half, 'the first over its half');
+  });
+
+  await t.test('two rollouts at once on two nodes over the same hosts: a host busy with one is skipped by the other, never run twice at once', async (t) => {
+    const [r1, r2] = await Promise.all([
+      a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 45 }),
+      c.request('POST', '/fleet/update', { dry_run: true, batch_size: 45 }),
+    ]);
+    const [j1, j2] = await Promise.all([finished(b2, r1.body.job_id, 120_000), finished(b2, r2.body.job_id, 120_000)]);
+    for (const j of [j1, j2]) t.equal(summed(j.summary), HOSTS, `${j.id}: every host accounted for ${JSON.stringify(j.summary)}`);
+    const [h1, h2] = await Promise.all([jobWithHosts(nodes[1], j1.id), jobWithHosts(nodes[1], j2.id)]);
+    const skipped = [...h1.hosts, ...h2.hosts].filter((h: any) => h.state === 'skipped');
+    t.ok(skipped.length > 0, `${skipped.length} hosts skipped by one rollout because the other held them`);
+    t.ok(skipped.every((h: any) => /busy|claimed/i.test(`${h.code} ${h.reason} ${h.error}`)), 'each for being busy with (or claimed by) the other');
+    const ran2 = new Set(h2.hosts.filter((h: any) => h.state === 'completed').map((h: any) => h.host));
+    const both = h1.hosts.filter((h: any) => h.state === 'completed' && ran2.has(h.host));
+    // Completed in both means one after the other: a host's actor takes one operation at a time.
+    for (const h of both) {
+      const other = h2.hosts.find((x: any) => x.host === h.host);
+      t.not(h.finished_at, other.finished_at, `${h.host} ran in both, one after the other`);
+    }
+  });
+
+  await t.test('a rollout started on c while one from a holds the hosts: those hosts are skipped, claimed by it (as on one daemon)', async (t) => {
+    const r1 = await a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 10, delay_ms: 1000 });
+    t.equal(r1.status, 202);
+    const first: string = r1.body.job_id;
+    const r2 = await c.request('POST', '/fleet/update', { dry_run: true, batch_size: 10 });
+    t.equal(r2.status, 202);
+    const [j1, j2] = await Promise.all([finished(b2, first, 120_000), finished(b2, r2.body.job_id, 120_000)]);
+    t.match(j1, { state: 'succeeded', summary: { completed: HOSTS } }, 'the first ran every host');
+    t.equal(summed(j2.summary), HOSTS, `the second accounted for every host ${JSON.stringify(j2.summary)}`);
+    t.ok(j2.summary.skipped >= HOSTS - 20, 'and skipped those the first still held');
+    const h2 = await jobWithHosts(b2, j2.id);
+    const skipped = h2.hosts.filter((h: any) => h.state === 'skipped');
+    t.same(skipped.filter((h: any) => h.reason !== `claimed by rollout ${first}`).map((h: any) => `${h.host}: ${h.reason}`), [], 'each claimed by the first, by its id');
+  });
+
+  await t.test('a rollout cancelled through another node: nothing new starts, it ends cancelled; a finished job refuses a cancel on any node', async (t) => {
+    const r = await a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 10, delay_ms: 60_000 });
+    t.equal(r.status, 202);
+    const id: string = r.body.job_id;
+    await until(async () => (await c.get(`/jobs/${id}`)).body.summary?.completed >= 10, 60_000, 100);
+    const cancel = await c.request('POST', `/jobs/${id}/cancel`, {});
+    t.equal(cancel.status, 200, 'cancel accepted on c, a coordinates it');
+    const done = await finished(b2, id, 30_000);
+    t.match(done, { state: 'cancelled', summary: { completed: 10, skipped: HOSTS - 10 } }, 'the first batch ran, the rest skipped');
+    const again = await b2.request('POST', `/jobs/${id}/cancel`, {});
+    t.equal(again.status, 409, 'cancelling it again is refused');
+    t.equal(again.body.code, 'JOB_FINISHED');
+    const missing = await c.request('POST', '/jobs/no-such-job/cancel', {});
+    t.equal(missing.status, 404);
+    t.equal(missing.body.code, 'JOB_NOT_FOUND');
+  });
+});
