@@ -68,6 +68,8 @@ const QUIET = Math.max(10, Math.round(envNumber('CLUSTER_BENCH_QUIET', 200)));
 const PATH = process.env.CLUSTER_BENCH_PATH ?? 'fleet';
 if (PATH !== 'fleet' && PATH !== 'host') throw new Error(`CLUSTER_BENCH_PATH must be fleet or host, not ${PATH}`);
 const WORKERS = 2;
+/** Worker threads per cluster node: 3 nodes × 2 workers on 2 cores is 6 shard threads where the single daemon has 2. */
+const NODE_WORKERS = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_NODE_WORKERS', WORKERS)));
 const TOTAL = NODES * HOSTS_PER_NODE;
 /** A pass that has not ended by then is reported stuck (≥ 20 hosts/s is far below anything seen here). */
 const PASS_TIMEOUT_MS = 120_000 + (TOTAL / 20) * 1000;
@@ -76,10 +78,10 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SSH limits for one of `daemons` daemons: CONCURRENCY hosts in flight over all of them (a host holds its handshake slot until authenticated). */
-const sshLines = (daemons: number): string =>
+const sshLines = (daemons: number, workers: number): string =>
   [
-    `max_handshakes_per_worker = ${Math.max(1, Math.ceil(CONCURRENCY / WORKERS / daemons))}`,
-    `max_sessions_per_worker = ${Math.ceil(8000 / WORKERS)}`,
+    `max_handshakes_per_worker = ${Math.max(1, Math.ceil(CONCURRENCY / workers / daemons))}`,
+    `max_sessions_per_worker = ${Math.ceil(8000 / workers)}`,
     'idle_timeout_s = 2',
     'connect_timeout_s = 20',
   ].join('\n');
@@ -187,7 +189,7 @@ function showPass(label: string, p: Pass): string {
 
 async function main(): Promise<void> {
   console.log(
-    `cluster bench: ${NODES} nodes × ${HOSTS_PER_NODE} hosts (${TOTAL}), path ${PATH}, ${WORKERS} workers each, ${PARTITIONS} partitions, lease_ttl_s ${TTL_S}, ${CONCURRENCY} hosts in flight`,
+    `cluster bench: ${NODES} nodes × ${HOSTS_PER_NODE} hosts (${TOTAL}), path ${PATH}, ${WORKERS} workers (single daemon) / ${NODE_WORKERS} per node, ${PARTITIONS} partitions, lease_ttl_s ${TTL_S}, ${CONCURRENCY} hosts in flight`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-cluster-bench-'));
   const sim = await startSimulatorProc({ hosts: TOTAL, dir, baseAddr: randomBase(), durationS: 7200 });
@@ -197,10 +199,10 @@ async function main(): Promise<void> {
   const names = blocks.map((b) => /^name = "(.*)"$/m.exec(b)![1]!);
   if (names.length !== TOTAL) throw new Error(`the simulator wrote ${names.length} hosts, not ${TOTAL}`);
   const stops: Array<() => Promise<unknown>> = [() => sim.stop()];
-  const report: Record<string, unknown> = { nodes: NODES, hosts_per_node: HOSTS_PER_NODE, partitions: PARTITIONS, lease_ttl_s: TTL_S, concurrency: CONCURRENCY };
+  const report: Record<string, unknown> = { nodes: NODES, node_workers: NODE_WORKERS, hosts_per_node: HOSTS_PER_NODE, partitions: PARTITIONS, lease_ttl_s: TTL_S, concurrency: CONCURRENCY };
   try {
     // 1a. The single daemon on every host.
-    const single = await startDaemon({ workers: WORKERS, daemon: `[daemon.ssh]\n${sshLines(1)}`, toml: blocks.join('\n') });
+    const single = await startDaemon({ workers: WORKERS, daemon: `[daemon.ssh]\n${sshLines(1, WORKERS)}`, toml: blocks.join('\n') });
     let singlePass: Pass;
     {
       const watch = new FeedWatch(() => null);
@@ -225,11 +227,11 @@ async function main(): Promise<void> {
     for (const [i, id] of ids.entries()) {
       const file = join(dir, `${id}.toml`);
       const hosts = blocks.filter((_, k) => k % NODES === i).join('\n');
-      writeFileSync(file, nodeToml({ dir, id, natsUrl: nats.url, workers: WORKERS, hosts, partitions: PARTITIONS, leaseTtlS: TTL_S, ssh: sshLines(NODES) }));
-      const d = await spawnDaemon(file, dir);
-      nodes.push(d);
-      stops.push(() => d.stop('SIGKILL'));
+      writeFileSync(file, nodeToml({ dir, id, natsUrl: nats.url, workers: NODE_WORKERS, hosts, partitions: PARTITIONS, leaseTtlS: TTL_S, ssh: sshLines(NODES, NODE_WORKERS) }));
+      nodes.push(await spawnDaemon(file, dir));
     }
+    // All at once and with SIGTERM (a profiled daemon writes its profile on a clean exit).
+    stops.push(() => Promise.all(nodes.map((d) => d.stop())));
     const owners = await balanced(nodes, 120_000, PARTITIONS);
     const ownerOfPartition = new Map<number, string>();
     for (const [id, ps] of owners) for (const p of ps) ownerOfPartition.set(p, id);

@@ -1,13 +1,16 @@
 // One node's events into the cluster stream, in order, none lost while NATS
-// is away: events queue in this process and go out in windows of concurrent
-// publishes (one connection keeps them in order); a window with a failure is
-// sent again from its first unacknowledged event, with the same message ids,
-// so JetStream's duplicate window drops the copies that had landed.
-import type { JetStreamClient } from '@nats-io/jetstream';
+// is away: events queue in this process and go out in windows (one
+// connection keeps them in order; acked-publish.ts takes every ack on one inbox, not a
+// request per event); a window with a failure is sent again from its first
+// unacknowledged event, with the same message ids, so JetStream's duplicate
+// window drops the copies that had landed.
 import type { UnstampedStreamEvent } from '../../common/schemas/stream.js';
+import type { AckedPublisher } from './acked-publish.js';
 
 const WINDOW = 256;
 const RETRY_MS = 500;
+/** How long a window waits for its acks (js.publish's default timeout). */
+const ACK_TIMEOUT_MS = 5000;
 
 interface Queued {
   subject: string;
@@ -24,7 +27,7 @@ export class EventPublisher {
   private readonly subject: string;
 
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly acks: AckedPublisher,
     private readonly nodeId: string,
     private readonly instance: string,
     subjectPrefix = 'tendhost.events',
@@ -41,7 +44,11 @@ export class EventPublisher {
     const body = event.ts ? event : { ...event, ts: new Date().toISOString() };
     return new Promise((resolve) => {
       this.queue.push({ subject: this.subject, data: JSON.stringify(body), msgID: `${this.nodeId}:${this.instance}:${++this.counter}`, resolve });
-      if (!this.pumping) void this.pump();
+      if (!this.pumping) {
+        this.pumping = true;
+        // The rest of this turn's events join the first window: one write to the socket, not one each.
+        setImmediate(() => void this.pump());
+      }
     });
   }
 
@@ -63,18 +70,18 @@ export class EventPublisher {
   /** Stop sending; what is still queued stays unsent (flush first for a clean stop). */
   close(): void {
     this.closed = true;
+    this.acks.close();
   }
 
   private async pump(): Promise<void> {
-    this.pumping = true;
     try {
       while (this.queue.length > 0 && !this.closed) {
         const window = this.queue.slice(0, WINDOW);
-        const results = await Promise.allSettled(window.map((q) => this.js.publish(q.subject, q.data, { msgID: q.msgID })));
+        const results = await this.acks.send(window, ACK_TIMEOUT_MS);
         let done = 0;
         for (const r of results) {
-          if (r.status !== 'fulfilled') break;
-          window[done].resolve(r.value.seq);
+          if (typeof r !== 'number') break;
+          window[done]!.resolve(r);
           done++;
         }
         this.queue.splice(0, done);

@@ -6,6 +6,7 @@
 import { jetstream, jetstreamManager, DeliverPolicy, RetentionPolicy, DiscardPolicy, type JetStreamClient, type JetStreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { StreamEvent, UnstampedStreamEvent } from '../../common/schemas/stream.js';
+import { AckedPublisher } from './acked-publish.js';
 import { EventPublisher } from './event-publisher.js';
 
 export const EVENTS_STREAM = 'TENDHOST_EVENTS';
@@ -20,8 +21,8 @@ export interface RetentionOptions {
   maxBytes?: number;
 }
 
-/** What a reader yields: the next event, or word that `since` is out of reach. */
-export type StreamItem = { kind: 'event'; event: StreamEvent } | { kind: 'resync'; since: number; first: number };
+/** What a reader yields: the next event (and its JSON with the seq), or word that `since` is out of reach. */
+export type StreamItem = { kind: 'event'; event: StreamEvent; json: string } | { kind: 'resync'; since: number; first: number };
 
 export interface StreamBounds {
   /** Oldest seq kept (last + 1 when empty). */
@@ -68,7 +69,7 @@ export class EventStream {
   }
 
   publisher(nodeId: string, instance: string): EventPublisher {
-    return new EventPublisher(this.js, nodeId, instance);
+    return new EventPublisher(new AckedPublisher(this.nc), nodeId, instance);
   }
 
   /**
@@ -115,7 +116,7 @@ export class EventReader implements AsyncIterable<StreamItem> {
         return;
       }
       this.expectedAfter = seq;
-      yield { kind: 'event', event: { ...(m.json() as UnstampedStreamEvent & { ts: string }), seq } as StreamEvent };
+      yield stamped(m.string(), seq);
     }
   }
 
@@ -127,4 +128,19 @@ export class EventReader implements AsyncIterable<StreamItem> {
   stop(): void {
     this.messages?.stop();
   }
+}
+
+/**
+ * The event as published plus its seq, and that as JSON: the seq spliced
+ * into the text as received (what JSON.stringify({...event, seq}) gives)
+ * rather than the event serialised again on every node.
+ */
+function stamped(text: string, seq: number): StreamItem {
+  const event = JSON.parse(text) as UnstampedStreamEvent & { seq?: number };
+  if ('seq' in event || text.at(-1) !== '}') {
+    const full = { ...event, seq } as StreamEvent;
+    return { kind: 'event', event: full, json: JSON.stringify(full) };
+  }
+  event.seq = seq;
+  return { kind: 'event', event: event as StreamEvent, json: `${text.slice(0, -1)}${text.length > 2 ? ',' : ''}"seq":${seq}}` };
 }

@@ -10,8 +10,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { HostStatus, ResolvedHost } from '../../common/schemas/host.js';
+import { AckedPublisher } from './acked-publish.js';
 import { isWrongRevision } from './buckets.js';
 import { partitionOf } from './partition.js';
+import { StatusWriter } from './status-writer.js';
 
 export const REGISTRY_BUCKET = 'tendhost_registry';
 export const STATUS_BUCKET = 'tendhost_status';
@@ -53,6 +55,7 @@ export class RegistryKv {
     private readonly status: KV,
     private readonly partitions: number,
     private readonly nodeId: string,
+    private readonly statuses: StatusWriter,
   ) {}
 
   /** Open the buckets (creating them once) and check this node's partition count against the cluster's. */
@@ -68,7 +71,7 @@ export class RegistryKv {
       const theirs = Number(e?.string());
       if (theirs !== o.partitions) throw new PartitionCountError(o.partitions, theirs);
     }
-    return new RegistryKv(registry, status, o.partitions, o.nodeId);
+    return new RegistryKv(registry, status, o.partitions, o.nodeId, new StatusWriter(new AckedPublisher(nc), `$KV.${STATUS_BUCKET}.`));
   }
 
   private key(name: string): string {
@@ -99,6 +102,7 @@ export class RegistryKv {
     const key = this.key(name);
     const e = await this.registry.get(key);
     if (!e || e.operation !== 'PUT') return false;
+    this.statuses.forget(key);
     await this.registry.delete(key);
     await this.status.delete(key);
     return true;
@@ -119,9 +123,9 @@ export class RegistryKv {
     return this.list(this.registry, '>', (k, v) => this.parseRecord(k, v));
   }
 
-  /** Record a host's status (the owner does, on every change). */
-  async putStatus(s: HostStatus): Promise<void> {
-    await this.status.put(this.key(s.name), JSON.stringify(s));
+  /** Record a host's status (the owner does, on every change; status-writer.ts batches them). */
+  putStatus(s: HostStatus): Promise<void> {
+    return this.statuses.put(this.key(s.name), JSON.stringify(s));
   }
 
   async lastStatus(name: string): Promise<HostStatus | null> {

@@ -86,7 +86,7 @@ export class ClusterFeed implements EventSource {
       for await (const item of reader) {
         if (item.kind === 'resync') return null;
         if (item.event.seq > upTo) break;
-        out.push(stamp(item.event));
+        out.push(stamp(item.event, item.json));
         if (item.event.seq === upTo) break;
       }
     } finally {
@@ -103,7 +103,7 @@ export class ClusterFeed implements EventSource {
       for await (const item of reader) {
         if (item.kind === 'resync') break;
         if (item.event.seq > to) break;
-        this.replay.push(stamp(item.event));
+        this.replay.push(stamp(item.event, item.json));
         if (item.event.seq === to) break;
       }
     } finally {
@@ -125,7 +125,7 @@ export class ClusterFeed implements EventSource {
             this.#last = item.first - 1;
             break;
           }
-          this.#apply(item.event);
+          this.#apply(item.event, item.json);
         }
       } catch (err) {
         if (!this.#stopped) this.log.warn({ err: (err as Error).message }, 'cluster stream reader stopped; reading again');
@@ -135,11 +135,11 @@ export class ClusterFeed implements EventSource {
     }
   }
 
-  #apply(e: StreamEvent): void {
+  #apply(e: StreamEvent, json: string): void {
     if (e.seq <= this.#last) return;
     if (e.type === 'HostUpdated') this.model.apply(e.status);
     else if (e.type === 'HostRemoved') this.model.remove(e.host);
-    const s = stamp(e);
+    const s = stamp(e, json);
     this.#last = e.seq;
     this.replay.push(s);
     this.#fanout?.deliver([s]);
@@ -147,6 +147,7 @@ export class ClusterFeed implements EventSource {
   }
 }
 
-function stamp(e: StreamEvent): StampedEvent {
-  return { seq: e.seq, type: e.type, host: 'host' in e ? e.host : null, event: e, json: JSON.stringify(e) };
+/** `json`: the event with its seq as the stream reader serialised it (once per node, not per use). */
+function stamp(e: StreamEvent, json: string): StampedEvent {
+  return { seq: e.seq, type: e.type, host: 'host' in e ? e.host : null, event: e, json };
 }

@@ -1,0 +1,103 @@
+// Publishing to JetStream with an acknowledgement per message, without a
+// request per message: `js.publish` (and a KV `put`) is a NATS request, which
+// costs a promise, a timer, an inbox entry and error objects each time — the
+// largest part of a cluster node's front thread in bench/cluster's query. Here
+// one inbox subscription receives every ack, routed by a counter in the reply
+// subject (what the Go client's PublishAsync does), and a window of messages
+// shares one timer.
+import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+
+export interface Outgoing {
+  subject: string;
+  data: string | Uint8Array;
+  /** JetStream's duplicate check: a message sent again with the same id is stored once. */
+  msgID?: string;
+}
+
+/** One result per message: its stream sequence, or why it was not stored (send it again). */
+export type AckResult = number | Error;
+
+export class AckedPublisher {
+  readonly #nc: NatsConnection;
+  readonly #inbox: string;
+  readonly #sub: Subscription;
+  readonly #pending = new Map<number, (r: AckResult) => void>();
+  #n = 0;
+
+  constructor(nc: NatsConnection) {
+    this.#nc = nc;
+    this.#inbox = createInbox();
+    this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => this.#ack(err, msg) });
+  }
+
+  /**
+   * Send every message (in order, on this one connection) and resolve once
+   * each is acknowledged or `timeoutMs` passed: results in the same order.
+   */
+  send(items: readonly Outgoing[], timeoutMs: number): Promise<AckResult[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const results: Array<AckResult | undefined> = new Array(items.length);
+      const ids: number[] = [];
+      let left = items.length;
+      const timer = setTimeout(() => {
+        for (const id of ids) this.#pending.delete(id);
+        for (let i = 0; i < results.length; i++) results[i] ??= new Error(`no acknowledgement within ${timeoutMs} ms`);
+        resolve(results as AckResult[]);
+      }, timeoutMs);
+      items.forEach((item, i) => {
+        const id = ++this.#n;
+        ids.push(id);
+        this.#pending.set(id, (r) => {
+          this.#pending.delete(id);
+          results[i] = r;
+          if (--left === 0) {
+            clearTimeout(timer);
+            resolve(results as AckResult[]);
+          }
+        });
+        const reply = `${this.#inbox}.${id}`;
+        try {
+          if (item.msgID) {
+            const h = headers();
+            h.set('Nats-Msg-Id', item.msgID);
+            this.#nc.publish(item.subject, item.data, { reply, headers: h });
+          } else {
+            this.#nc.publish(item.subject, item.data, { reply });
+          }
+        } catch (err) {
+          // Closed connection: this one fails now, the window still ends.
+          this.#pending.get(id)?.(err as Error);
+        }
+      });
+    });
+  }
+
+  /** The connection is closed for good (nothing sent from now on can be stored). */
+  isClosed(): boolean {
+    return this.#nc.isClosed();
+  }
+
+  close(): void {
+    if (!this.#sub.isClosed()) this.#sub.unsubscribe();
+    for (const settle of [...this.#pending.values()]) settle(new Error('publisher closed'));
+  }
+
+  #ack(err: Error | null, msg: Msg): void {
+    const id = Number(msg?.subject.slice(this.#inbox.length + 1));
+    const settle = this.#pending.get(id);
+    if (!settle) return; // timed out already
+    if (err) return settle(err);
+    if (msg.data.length === 0) {
+      // A status with no body: 503 when no stream listens on the subject.
+      return settle(new Error(`not stored: ${msg.headers?.code ?? ''} ${msg.headers?.description ?? 'no stream answered'}`.trim()));
+    }
+    try {
+      const ack = JSON.parse(msg.string()) as { seq?: number; error?: { description?: string; code?: number } };
+      if (ack.error || typeof ack.seq !== 'number') settle(new Error(`not stored: ${ack.error?.description ?? 'no sequence in the ack'}`));
+      else settle(ack.seq);
+    } catch (e) {
+      settle(e as Error);
+    }
+  }
+}
