@@ -116,6 +116,7 @@ export class ClusterJobs implements JobReads, FleetStarter {
     return this.#shared(async (jobs) => {
       const hosts = selectHosts(this.p.model, request.filter ?? {});
       const foreign = await this.#claimForeign(jobs, new Set(hosts));
+      if (foreign.size > 0) this.p.log.info({ hosts: foreign.size, rollouts: [...new Set(foreign.values())] }, 'rollout: hosts other rollouts hold are skipped');
       try {
         return { id: (await jobs.rollouts.begin(request, hosts, trace)).id };
       } finally {
