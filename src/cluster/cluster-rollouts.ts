@@ -53,6 +53,11 @@ export class ClusterRollouts {
     return this.ctx.log.requestCancel(id);
   }
 
+  /** Ids of the unfinished jobs as this node's watch of the log has them. */
+  activeIds(): string[] {
+    return [...this.active];
+  }
+
   /** Ids of the rollouts this node coordinates now. */
   ids(): string[] {
     return [...this.coordinated.keys()].sort();
