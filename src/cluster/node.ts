@@ -58,7 +58,9 @@ export class ClusterNode {
     const r = settings.events_retention;
     const events = await openEventStream(nc, opts.retention ?? { maxAgeMs: r.max_age_ms, maxMsgs: r.max_msgs, maxBytes: r.max_bytes });
     let ownership: PartitionOwnership | null = null;
-    const forwarder = new CommandForwarder(nc, { nodeId: settings.node_id, partitions: settings.partitions, owns: (p) => ownership?.owns(p) ?? false, handle: (cmd) => hooks.handle(cmd), failed: (err, cmd) => hooks.commandFailed?.(err, cmd) }, link);
+    // Partitions whose hosts are attached: a command (sent here or by this node itself) runs only then, not between the lease and the attach.
+    const attached = new Set<number>();
+    const forwarder = new CommandForwarder(nc, { nodeId: settings.node_id, partitions: settings.partitions, owns: (p) => attached.has(p) && (ownership?.owns(p) ?? false), handle: (cmd) => hooks.handle(cmd), failed: (err, cmd) => hooks.commandFailed?.(err, cmd) }, link);
     ownership = await PartitionOwnership.start(
       nc,
       { nodeId: settings.node_id, partitions: settings.partitions, ttlMs: settings.lease_ttl_ms, apiUrl: opts.apiUrl ?? null },
@@ -66,13 +68,16 @@ export class ClusterNode {
         isBusy: (p) => hooks.isBusy(p),
         acquired: async (p, previous) => {
           await hooks.attach(p, await restorePartition(registry, p, previous));
+          attached.add(p);
           forwarder.serve(p);
         },
         releasing: async (p) => {
+          attached.delete(p);
           forwarder.unserve(p);
           await hooks.detach(p, 'handover');
         },
         lost: (p, reason) => {
+          attached.delete(p);
           forwarder.unserve(p);
           Promise.resolve()
             .then(() => hooks.detach(p, reason))
