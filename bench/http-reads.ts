@@ -63,7 +63,9 @@ function serverSpec(name: ServerName, configFile: string): ServerSpec {
   for (const key of Object.keys(childEnv)) if (key.startsWith('TENDHOST_')) delete childEnv[key];
   if (name === 'daemon') {
     childEnv.TENDHOST_CONFIG = configFile;
-    return { name, command: process.execPath, args: [join(ROOT, 'dist', 'src', 'main.js')], env: childEnv, startTimeoutMs: START_TIMEOUT_MS };
+    // DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the daemon, as harness/daemon.ts does.
+    const nodeArgs = (env.DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    return { name, command: process.execPath, args: [...nodeArgs, join(ROOT, 'dist', 'src', 'main.js')], env: childEnv, startTimeoutMs: START_TIMEOUT_MS };
   }
   return { name, command: process.execPath, args: [join(HERE, 'baselines', `${name}.js`)], env: childEnv, startTimeoutMs: START_TIMEOUT_MS };
 }

@@ -9,8 +9,9 @@
 //      over 10 s (< 1 % of a core), GET /hosts/:name CPU/request against bare
 //      uWS in the same run (≤ 1.3×).
 //   2. waiting-hosts: heap per host waiting for its turn in a shard (goal < 1 KB).
-//   3. with SCALE_QUERY=1: fleet-query's dry-run over SCALE_HOSTS simulated
-//      hosts (every host accounted for; its peak RSS, goal < 2 GiB). Off by
+//   3. with SCALE_QUERY=1: scale-query, a dry-run over SCALE_HOSTS simulated
+//      hosts (every host accounted for; peak RSS, goal < 2 GiB; CPU/host; the
+//      daemon's open descriptors), the simulator spread over processes. Off by
 //      default: on this 2-core machine it runs for many minutes, with the
 //      simulator sharing the cores.
 //
@@ -71,13 +72,7 @@ codes.push(
   }),
 );
 if (process.env.SCALE_QUERY === '1') {
-  codes.push(
-    await runBench('fleet-query', {
-      FLEET_QUERY_SIZES: String(HOSTS),
-      FLEET_QUERY_WORKERS: process.env.FLEET_QUERY_WORKERS ?? '2',
-      FLEET_QUERY_REPEAT: '1',
-    }),
-  );
+  codes.push(await runBench('scale-query', { SCALE_QUERY_HOSTS: String(HOSTS) }));
 } else {
   console.log('\nscale: the dry-run query over every host is skipped (SCALE_QUERY=1 runs it)');
 }

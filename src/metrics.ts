@@ -30,7 +30,8 @@ export class Metrics implements BroadcastObserver {
   readonly #lag: Gauge<'shard'>;
   readonly #wsDropped: Counter;
   readonly #workersReplaced: Counter<'cause'>;
-  readonly #httpCounts = new Map<string, { route: string; method: string; counts: Map<number, number> }>();
+  /** route → method → its counts; keyed apart so the hot path builds no string (a concatenated key is hashed anew each time). */
+  readonly #httpCounts = new Map<string, Map<string, { route: string; method: string; counts: Map<number, number> }>>();
 
   constructor(read: MetricSources) {
     const r = this.registry;
@@ -161,7 +162,7 @@ export class Metrics implements BroadcastObserver {
       labelNames: ['route', 'method', 'status'],
       registers: [r],
       collect() {
-        for (const { route, method, counts: byStatus } of counts.values()) {
+        for (const byMethod of counts.values()) for (const { route, method, counts: byStatus } of byMethod.values()) {
           for (const [status, n] of byStatus) {
             const key = `${route} ${method} ${status}`;
             const delta = n - (reported.get(key) ?? 0);
@@ -207,11 +208,13 @@ export class Metrics implements BroadcastObserver {
   }
 
   httpRequest(route: string, method: string, status: number): void {
-    // Two lookups and no string building: this runs on every request.
-    let byStatus = this.#httpCounts.get(route + method);
+    // Three lookups and no string building: this runs on every request.
+    let byMethod = this.#httpCounts.get(route);
+    if (!byMethod) this.#httpCounts.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
     if (!byStatus) {
       byStatus = { route, method, counts: new Map() };
-      this.#httpCounts.set(route + method, byStatus);
+      byMethod.set(method, byStatus);
     }
     byStatus.counts.set(status, (byStatus.counts.get(status) ?? 0) + 1);
   }

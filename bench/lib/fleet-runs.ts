@@ -37,6 +37,8 @@ export interface Pass {
   worker_elu_max: number;
   completed: number;
   failed: number;
+  /** The job's own counts (total, completed, failed, unreachable, skipped, …): every host accounted for when they add up to total. */
+  job_summary: Record<string, number>;
   /** The first few hosts that did not complete, with their error: what to look at when a run is incorrect. */
   failures: string[];
   execs: number;
@@ -194,7 +196,7 @@ async function progress(d: Daemon): Promise<{ jobsRunning: number; queriesDone: 
 }
 
 /** One dry-run query of the whole fleet through the API, measured. */
-export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number): Promise<Pass> {
+export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number, timeoutMs = RUN_TIMEOUT_MS): Promise<Pass> {
   const pid = d.proc.pid!;
   const logsBefore = d.logs.length;
   const queries0 = (await progress(d)).queriesDone;
@@ -216,7 +218,7 @@ export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number):
       groupsAtHalf = cpuByThreadGroup(pid);
     }
     if (now.jobsRunning === 0) break;
-    if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`the dry run did not finish within ${RUN_TIMEOUT_MS} ms: ${await stuckReport(d, sim, r.body.job_id, now.queriesDone - queries0)}`);
+    if (performance.now() - t0 > timeoutMs) throw new Error(`the dry run did not finish within ${timeoutMs} ms: ${await stuckReport(d, sim, r.body.job_id, now.queriesDone - queries0)}`);
   }
   const cpuUs = processCpuMicros(pid) - cpu0;
   const groupsEnd = cpuByThreadGroup(pid);
@@ -252,6 +254,7 @@ export async function measurePass(d: Daemon, sim: SimulatorProc, hosts: number):
     worker_elu_max: round2(Math.max(0, ...loads.flatMap((l) => l.shards.map((s) => s.elu)))),
     completed,
     failed: hosts - completed,
+    job_summary: job.summary,
     failures,
     execs: summary.execs,
     connections: summary.connections,

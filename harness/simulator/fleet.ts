@@ -141,11 +141,14 @@ export function buildFleet(opts: SimulatorOptions): SimHost[] {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--hosts must be a positive integer, got ${n}`);
   const rng = seededRng(opts.seed ?? DEFAULTS.seed);
   const prefix = opts.namePrefix ?? DEFAULTS.namePrefix;
-  const width = Math.max(5, String(n).length);
-  const names = Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(width, '0')}`);
+  const first = opts.first ?? 1;
+  if (!Number.isInteger(first) || first < 1) throw new Error(`--first must be a positive integer, got ${first}`);
+  const width = opts.nameWidth ?? Math.max(5, String(first + n - 1).length);
+  const names = Array.from({ length: n }, (_, i) => `${prefix}${String(first + i).padStart(width, '0')}`);
   const base = opts.baseAddr ?? DEFAULTS.baseAddr;
   const port = opts.port ?? DEFAULTS.port;
-  const addrs = opts.singleAddr ? names.map(() => base) : loopbackAddresses(base, n);
+  // A later slice of a fleet takes the addresses after the earlier slices' ones.
+  const addrs = opts.singleAddr ? names.map(() => base) : loopbackAddresses(base, first - 1 + n).slice(first - 1);
   if (ipToInt(base) >>> 24 !== 127) throw new Error(`--base-addr must be inside 127.0.0.0/8, got ${base}`);
   if (opts.singleAddr && port !== 0 && port + n - 1 > 65535) throw new Error(`ports ${port}..${port + n - 1} exceed 65535`);
   const personas = assignPersonas(n, opts.mix ?? DEFAULTS.mix);
@@ -158,7 +161,7 @@ export function buildFleet(opts: SimulatorOptions): SimHost[] {
     const persona = personas[i];
     const isRpm = persona === 'fedora';
     return {
-      index: i,
+      index: first - 1 + i,
       name,
       addr: addrs[i],
       port: opts.singleAddr && port !== 0 ? port + i : port,

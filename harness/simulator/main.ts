@@ -16,6 +16,8 @@ const USAGE = `usage: node dist/harness/simulator/main.js [flags]
   --port N                  port each host listens on (${DEFAULTS.port}; 0 = ephemeral per host)
   --single-addr             every host on --base-addr, ports --port+i (or ephemeral)
   --name-prefix P           host names P00001… (${DEFAULTS.namePrefix})
+  --first N                 number of the first host (1): a slice of a fleet spread over processes
+  --name-width N            digits in host names (5, or as many as the last number needs)
   --fault F=SEL             repeatable; F: refused slow auth changed-key timeout lock upgrade-fail
                             reboot-never reboot-same-bootid drop disk-full; SEL: 2% | 3 | sim-00001,sim-00002
   --user U=SEL              repeatable; U: root deploy deploy-nosudo (default root)
@@ -62,6 +64,8 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'single-addr': { type: 'boolean' },
       'name-prefix': { type: 'string' },
+      first: { type: 'string' },
+      'name-width': { type: 'string' },
       fault: { type: 'string', multiple: true },
       user: { type: 'string', multiple: true },
       pending: { type: 'string' },
@@ -98,6 +102,8 @@ async function main(): Promise<void> {
     port: int('--port', values.port),
     singleAddr: values['single-addr'],
     namePrefix: values['name-prefix'],
+    first: int('--first', values.first, 1),
+    nameWidth: int('--name-width', values['name-width'], 1),
     faults: values.fault,
     users: values.user,
     pending: int('--pending', values.pending),

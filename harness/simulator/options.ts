@@ -15,6 +15,14 @@ export interface SimulatorOptions {
   singleAddr?: boolean;
   /** Host name prefix (default "sim-"): sim-00001, sim-00002, … */
   namePrefix?: string;
+  /**
+   * The number of this process's first host (default 1): one slice of a fleet
+   * spread over several simulator processes (harness/simulator-proc.ts), its
+   * names and addresses continuing where the previous slice ended.
+   */
+  first?: number;
+  /** Digits in host names (default: 5, or more when the last number needs them); slices of one fleet share it. */
+  nameWidth?: number;
   /** Faults per host: `{key: 'refused', selector: {kind: 'percent', percent: 2}}`, or strings "refused=2%". */
   faults?: Array<SelectorSpec<FaultName> | string>;
   /** Login users (default root everywhere): "deploy=10%", "deploy-nosudo=sim-00003". */

@@ -3,13 +3,15 @@
 // (no gap, no duplicate), on Resync it rebuilds from the new Snapshot, and a
 // silent connection is detected by heartbeats. Runs on the browser's
 // WebSocket or on `ws` (src/client/node.ts) through `openSocket`
-// (stream-socket.ts); its iterator and job wait are in stream-consumers.ts.
+// (stream-socket.ts); its iterator and job wait are in stream-consumers.ts,
+// its URL and filter messages in stream-request.ts.
 import { TendhostApiError } from './errors.js';
 import { Backoff } from './backoff.js';
 import { FleetModel, isStreamEvent } from './fleet-model.js';
 import type { Job, ServerMessage, StreamEvent, StreamFilter } from './types.js';
 import { browserSocket, detach, type OpenSocket, type SocketLike, type StreamState } from './stream-socket.js';
 import { iterateEvents, waitForJob, type JobReader } from './stream-consumers.js';
+import { filterMessage, normalFilter, streamUrl } from './stream-request.js';
 
 export { browserSocket, type OpenSocket, type SocketLike, type StreamState } from './stream-socket.js';
 export type { JobReader } from './stream-consumers.js';
@@ -60,7 +62,7 @@ export class FleetStream {
 
   constructor(opts: FleetStreamOptions) {
     this.#opts = opts;
-    this.#filter = hasFilter(opts.filter) ? { ...opts.filter } : null;
+    this.#filter = normalFilter(opts.filter);
     this.#open = opts.openSocket ?? browserSocket;
     this.#backoff = new Backoff({ minMs: opts.minBackoffMs, maxMs: opts.maxBackoffMs });
     if (opts.since !== undefined) this.model.resumeFrom(opts.since);
@@ -108,8 +110,8 @@ export class FleetStream {
 
   /** Change the filter on the open connection; a Snapshot of the new subset follows. */
   setFilter(filter: StreamFilter): void {
-    this.#filter = hasFilter(filter) ? { ...filter } : null;
-    if (this.#socket && this.#opened) this.#socket.send(JSON.stringify({ type: 'filter', ...emptyFilter(), ...this.#filter }));
+    this.#filter = normalFilter(filter);
+    if (this.#socket && this.#opened) this.#socket.send(filterMessage(this.#filter));
   }
 
   /** Every event from now on, in order. Unread events are bounded: past `maxQueued` the iterator throws EVENTS_OVERFLOW. */
@@ -126,7 +128,7 @@ export class FleetStream {
     if (this.#stopped) return;
     this.#setState(state);
     this.#opened = false;
-    const url = this.#streamUrl();
+    const url = streamUrl(this.#opts.url, this.model.resuming ? this.model.seq : null, this.#filter);
     let socket: SocketLike;
     try {
       socket = this.#open(url, this.#opts.token);
@@ -145,16 +147,6 @@ export class FleetStream {
     socket.onmessage = (ev) => this.#onMessage(ev.data);
     socket.onerror = () => {}; // onclose follows and decides
     socket.onclose = (ev) => this.#onClose(socket, ev.code, ev.reason);
-  }
-
-  #streamUrl(): string {
-    const base = this.#opts.url.replace(/\/+$/, '').replace(/^http/, 'ws');
-    const q = new URLSearchParams();
-    if (this.model.resuming) q.set('since', String(this.model.seq));
-    const f = this.#filter;
-    if (f) for (const k of ['hosts', 'tags', 'groups', 'types'] as const) if (f[k]?.length) q.set(k, (f[k] as string[]).join(','));
-    const qs = q.toString();
-    return `${base}/ws/events${qs ? `?${qs}` : ''}`;
   }
 
   #onMessage(data: unknown): void {
@@ -286,12 +278,4 @@ export class FleetStream {
   #emitError(err: TendhostApiError): void {
     for (const fn of this.#on.error) fn(err);
   }
-}
-
-function hasFilter(f: StreamFilter | undefined): f is StreamFilter {
-  return !!f && !!(f.hosts?.length || f.tags?.length || f.groups?.length || f.types?.length);
-}
-
-function emptyFilter(): Record<keyof StreamFilter, null> {
-  return { hosts: null, tags: null, groups: null, types: null };
 }

@@ -5,6 +5,9 @@
 import type { HostState, HostStatus } from '../../common/schemas/host.js';
 import { hasHostFilter, hostMatches } from '../fleet/fleet-filter.js';
 
+/** Every page of a 100,000-host fleet at any one page size (~23 MB at 50 or 500 per page), with room to spare. */
+const LIST_CACHE_BYTES = 48 * 1024 * 1024;
+
 interface Entry {
   status: HostStatus;
   json: string | null;
@@ -31,9 +34,9 @@ export class ReadModel {
   readonly #hosts = new Map<string, Entry>();
   #sorted: string[] | null = [];
   readonly #byState = new Map<HostState, number>();
-  /** Bumped on every change; cached list bodies older than this are stale. */
-  #version = 0;
-  readonly #listCache = new Map<string, { version: number; body: Buffer }>();
+  /** Unfiltered list bodies by `page:per_page`, dropped whenever a host changes. */
+  readonly #listCache = new Map<string, Buffer>();
+  #listCacheBytes = 0;
   #allJson: string | null = null;
 
   get size(): number {
@@ -142,16 +145,13 @@ export class ReadModel {
     const key = `${q.page}:${q.per_page}`;
     if (!filtered) {
       const hit = this.#listCache.get(key);
-      if (hit && hit.version === this.#version) return hit.body;
+      if (hit) return hit;
     }
     const p = this.query(q);
     const body = Buffer.from(
       `{"data":[${p.json.join(',')}],"pagination":{"page":${q.page},"per_page":${q.per_page},"total_items":${p.total_items},"total_pages":${p.total_pages}}}`,
     );
-    if (!filtered) {
-      if (this.#listCache.size >= 512) this.#listCache.clear();
-      this.#listCache.set(key, { version: this.#version, body });
-    }
+    if (!filtered) this.#cacheList(key, body);
     return body;
   }
 
@@ -167,9 +167,27 @@ export class ReadModel {
     return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([tag, hosts]) => ({ tag, hosts }));
   }
 
+  /**
+   * Bounded by bytes, not entries: a client paging through a 100,000-host
+   * fleet walks 2,000 pages, and a cap sized for 10,000 hosts (512 entries)
+   * made every page a miss. The oldest pages go first once it is full.
+   */
+  #cacheList(key: string, body: Buffer): void {
+    while (this.#listCacheBytes + body.length > LIST_CACHE_BYTES && this.#listCache.size > 0) {
+      const [oldest, old] = this.#listCache.entries().next().value as [string, Buffer];
+      this.#listCache.delete(oldest);
+      this.#listCacheBytes -= old.length;
+    }
+    this.#listCache.set(key, body);
+    this.#listCacheBytes += body.length;
+  }
+
   #changed(): void {
-    this.#version++;
     this.#allJson = null; // stale: let its ~300 bytes per host go now
+    if (this.#listCacheBytes > 0) {
+      this.#listCache.clear();
+      this.#listCacheBytes = 0;
+    }
   }
 
   #count(state: HostState, delta: number): void {

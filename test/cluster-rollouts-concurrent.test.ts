@@ -1,0 +1,103 @@
+// Fleet rollouts started on different nodes of a cluster of three daemon
+// processes (a real nats-server, the SSH simulator): two at once over
+// disjoint hosts both finish; two at once over the same hosts never run a
+// host twice at once (a host busy with one is skipped by the other); one
+// started while another holds the hosts skips them, claimed by it, as one
+// daemon does; a rollout cancelled through a node that does not coordinate it
+// ends cancelled. (Rollouts under a node's SIGKILL: cluster-rollout-daemons.test.ts.)
+import t from 'tap';
+import { jobWithHosts, until, type Daemon } from '../harness/daemon.js';
+import { skipWithoutNats } from '../harness/nats.js';
+import { allHosts } from './helpers/sim-daemon.js';
+import { balanced, startCluster, type Cluster } from '../harness/cluster-daemons.js';
+
+const HOSTS = 90;
+const IDS = ['a', 'b', 'c'];
+const FINAL = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+/** Until the job has ended (as `d` reads it), bounded. */
+function finished(d: Daemon, id: string, timeoutMs: number): Promise<any> {
+  return until(async () => {
+    const r = await d.get(`/jobs/${id}`);
+    return r.status === 200 && FINAL.includes(r.body.state) ? r.body : null;
+  }, timeoutMs, 250);
+}
+
+const summed = (s: Record<string, number>) => s.completed + s.failed + s.unreachable + s.skipped;
+
+t.test('rollouts started on different nodes of a cluster', { skip: skipWithoutNats() }, async (t) => {
+  const cluster: Cluster = await startCluster({ ids: IDS, sim: { hosts: HOSTS, mix: { debian: 100 } } });
+  t.teardown(() => cluster.stop());
+  const [a2, b2, c] = await Promise.all(IDS.map((id) => cluster.start(id)));
+  await balanced([a2, b2, c]);
+  await until(async () => (await Promise.all([a2, b2, c].map(async (d) => (await allHosts(d)).size))).every((n) => n === HOSTS), 30_000, 200);
+  const nodes = [a2, b2, c];
+  const names = cluster.sim.hosts.map((h) => h.name);
+
+  await t.test('two rollouts at once on two nodes over disjoint hosts: both finish, every host once', async (t) => {
+    const half = names.slice(0, HOSTS / 2);
+    const other = names.slice(HOSTS / 2);
+    const [r1, r2] = await Promise.all([
+      a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 20, filter: { exclude_hosts: other } }),
+      b2.request('POST', '/fleet/update', { dry_run: true, batch_size: 20, filter: { exclude_hosts: half } }),
+    ]);
+    t.equal(r1.status, 202);
+    t.equal(r2.status, 202);
+    const [j1, j2] = await Promise.all([finished(c, r1.body.job_id, 120_000), finished(c, r2.body.job_id, 120_000)]);
+    for (const j of [j1, j2]) t.match(j, { state: 'succeeded', summary: { total: HOSTS / 2, completed: HOSTS / 2 } }, `${j.id}: every host completed ${JSON.stringify(j.summary)}`);
+    const h1 = await jobWithHosts(a2, j1.id);
+    t.same(h1.hosts.map((h: any) => h.host), half, 'the first over its half');
+  });
+
+  await t.test('two rollouts at once on two nodes over the same hosts: a host busy with one is skipped by the other, never run twice at once', async (t) => {
+    const [r1, r2] = await Promise.all([
+      a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 45 }),
+      c.request('POST', '/fleet/update', { dry_run: true, batch_size: 45 }),
+    ]);
+    const [j1, j2] = await Promise.all([finished(b2, r1.body.job_id, 120_000), finished(b2, r2.body.job_id, 120_000)]);
+    for (const j of [j1, j2]) t.equal(summed(j.summary), HOSTS, `${j.id}: every host accounted for ${JSON.stringify(j.summary)}`);
+    const [h1, h2] = await Promise.all([jobWithHosts(nodes[1], j1.id), jobWithHosts(nodes[1], j2.id)]);
+    const skipped = [...h1.hosts, ...h2.hosts].filter((h: any) => h.state === 'skipped');
+    t.ok(skipped.length > 0, `${skipped.length} hosts skipped by one rollout because the other held them`);
+    t.ok(skipped.every((h: any) => /busy|claimed/i.test(`${h.code} ${h.reason} ${h.error}`)), 'each for being busy with (or claimed by) the other');
+    const ran2 = new Set(h2.hosts.filter((h: any) => h.state === 'completed').map((h: any) => h.host));
+    const both = h1.hosts.filter((h: any) => h.state === 'completed' && ran2.has(h.host));
+    // Completed in both means one after the other: a host's actor takes one operation at a time.
+    for (const h of both) {
+      const other = h2.hosts.find((x: any) => x.host === h.host);
+      t.not(h.finished_at, other.finished_at, `${h.host} ran in both, one after the other`);
+    }
+  });
+
+  await t.test('a rollout started on c while one from a holds the hosts: those hosts are skipped, claimed by it (as on one daemon)', async (t) => {
+    const r1 = await a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 10, delay_ms: 1000 });
+    t.equal(r1.status, 202);
+    const first: string = r1.body.job_id;
+    const r2 = await c.request('POST', '/fleet/update', { dry_run: true, batch_size: 10 });
+    t.equal(r2.status, 202);
+    const [j1, j2] = await Promise.all([finished(b2, first, 120_000), finished(b2, r2.body.job_id, 120_000)]);
+    t.match(j1, { state: 'succeeded', summary: { completed: HOSTS } }, 'the first ran every host');
+    t.equal(summed(j2.summary), HOSTS, `the second accounted for every host ${JSON.stringify(j2.summary)}`);
+    t.ok(j2.summary.skipped >= HOSTS - 20, 'and skipped those the first still held');
+    const h2 = await jobWithHosts(b2, j2.id);
+    const skipped = h2.hosts.filter((h: any) => h.state === 'skipped');
+    t.same(skipped.filter((h: any) => h.reason !== `claimed by rollout ${first}`).map((h: any) => `${h.host}: ${h.reason}`), [], 'each claimed by the first, by its id');
+  });
+
+  await t.test('a rollout cancelled through another node: nothing new starts, it ends cancelled; a finished job refuses a cancel on any node', async (t) => {
+    const r = await a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 10, delay_ms: 60_000 });
+    t.equal(r.status, 202);
+    const id: string = r.body.job_id;
+    await until(async () => (await c.get(`/jobs/${id}`)).body.summary?.completed >= 10, 60_000, 100);
+    const cancel = await c.request('POST', `/jobs/${id}/cancel`, {});
+    t.equal(cancel.status, 200, 'cancel accepted on c, a coordinates it');
+    const done = await finished(b2, id, 30_000);
+    t.match(done, { state: 'cancelled', summary: { completed: 10, skipped: HOSTS - 10 } }, 'the first batch ran, the rest skipped');
+    const again = await b2.request('POST', `/jobs/${id}/cancel`, {});
+    t.equal(again.status, 409, 'cancelling it again is refused');
+    t.equal(again.body.code, 'JOB_FINISHED');
+    const missing = await c.request('POST', '/jobs/no-such-job/cancel', {});
+    t.equal(missing.status, 404);
+    t.equal(missing.body.code, 'JOB_NOT_FOUND');
+  });
+});
