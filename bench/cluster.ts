@@ -42,14 +42,14 @@
 // cluster) was not run here; at those rates it takes ≈ 20–25 min, with four
 // daemons' RSS at once. docs/cluster.md has the figures of the sizes run.
 // Needs nats-server (apt-get install -y nats-server).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { partitionOf } from '../src/cluster/partition.js';
 import { startNats } from '../harness/nats.js';
 import { spawnDaemon, startDaemon, until, type Daemon } from '../harness/daemon.js';
 import { balanced, nodeToml } from '../harness/cluster-daemons.js';
-import { startSimulatorProc, type SimulatorProc } from '../harness/simulator-proc.js';
+import { startSimulatorProc } from '../harness/simulator-proc.js';
 import { randomBase } from '../harness/simulator/base-addr.js';
 import { envNumber } from './lib/bench-env.js';
 import { processCpuMicros } from './lib/proc-cpu.js';
@@ -62,8 +62,6 @@ const HOSTS_PER_NODE = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_HOSTS', 1
 const CONCURRENCY = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_CONCURRENCY', 128)));
 const PARTITIONS = Math.max(NODES, Math.round(envNumber('CLUSTER_BENCH_PARTITIONS', 256)));
 const TTL_S = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_LEASE_TTL_S', 10)));
-/** Hosts per simulator process (each holds a listening socket per host; a process may open 20,000 files here). */
-const SIM_HOSTS = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_SIM_HOSTS', 8000)));
 const FORWARDS = Math.max(10, Math.round(envNumber('CLUSTER_BENCH_FORWARDS', 300)));
 const QUIET = Math.max(10, Math.round(envNumber('CLUSTER_BENCH_QUIET', 200)));
 /** `fleet`: one POST /fleet/update, on the first node (coordinated across the cluster); `host`: one POST /hosts/{name}/update per host. */
@@ -194,29 +192,12 @@ async function main(): Promise<void> {
     `cluster bench: ${NODES} nodes × ${HOSTS_PER_NODE} hosts (${TOTAL}), path ${PATH}, ${WORKERS} workers (single daemon) / ${NODE_WORKERS} per node, ${PARTITIONS} partitions, lease_ttl_s ${TTL_S}, ${CONCURRENCY} hosts in flight`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-cluster-bench-'));
-  // One simulator process holds one listening socket per host, and this
-  // machine caps a process at 20,000 files (not raisable without
-  // CAP_SYS_RESOURCE): the fleet is split over processes of SIM_HOSTS hosts,
-  // each with its own name prefix and /16 of loopback addresses.
-  const sims: SimulatorProc[] = [];
-  const stops: Array<() => Promise<unknown>> = [() => Promise.all(sims.map((sim) => sim.stop()))];
-  const base = Number(randomBase().split('.')[1]);
-  try {
-    for (let i = 0; i * SIM_HOSTS < TOTAL; i++) {
-      const sliceDir = join(dir, `sim-${i}`);
-      mkdirSync(sliceDir);
-      const hosts = Math.min(SIM_HOSTS, TOTAL - i * SIM_HOSTS);
-      sims.push(await startSimulatorProc({ hosts, dir: sliceDir, baseAddr: `127.${64 + ((base - 64 + i) % 128)}.0.1`, durationS: 7200, extraArgs: ['--name-prefix', `s${i}-`] }));
-    }
-  } catch (err) {
-    await stops[0]!();
-    throw err;
-  }
-  const blocks = sims.flatMap((sim) =>
-    readFileSync(sim.toml, 'utf8')
-      .split(/\n(?=\[\[host\]\])/)
-      .filter((b) => b.startsWith('[[host]]')),
-  );
+  // Spread over several processes when one cannot hold every host's listener (harness/simulator-proc.ts).
+  const sim = await startSimulatorProc({ hosts: TOTAL, dir, baseAddr: randomBase(), durationS: 7200 });
+  const stops: Array<() => Promise<unknown>> = [() => sim.stop()];
+  const blocks = readFileSync(sim.toml, 'utf8')
+    .split(/\n(?=\[\[host\]\])/)
+    .filter((b) => b.startsWith('[[host]]'));
   const names = blocks.map((b) => /^name = "(.*)"$/m.exec(b)![1]!);
   if (names.length !== TOTAL) throw new Error(`the simulator wrote ${names.length} hosts, not ${TOTAL}`);
   const report: Record<string, unknown> = { nodes: NODES, node_workers: NODE_WORKERS, hosts_per_node: HOSTS_PER_NODE, partitions: PARTITIONS, lease_ttl_s: TTL_S, concurrency: CONCURRENCY };
