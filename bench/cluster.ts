@@ -35,12 +35,11 @@
 //   CLUSTER_BENCH_NODES=3 CLUSTER_BENCH_HOSTS=10000 CLUSTER_BENCH_CONCURRENCY=128 \
 //   CLUSTER_BENCH_PARTITIONS=256 CLUSTER_BENCH_LEASE_TTL_S=10 node dist/bench/cluster.js
 //
-// How long, measured on this shared 2-core machine (load average 13–18):
-// CLUSTER_BENCH_HOSTS=1000 ≈ 2.5–3.5 min, 3000 ≈ 6–9 min (queries at 80–160
-// hosts/s for the single daemon, 65–80 for the cluster, the simulator beside
-// them). The issue's full 3 × 10,000 (30,000 hosts, single daemon then
-// cluster) was not run here; at those rates it takes ≈ 20–25 min, with four
-// daemons' RSS at once. docs/cluster.md has the figures of the sizes run.
+// How long, measured on this shared 2-core machine (load average 7–28):
+// CLUSTER_BENCH_HOSTS=1000 ≈ 2–3 min, 3000 ≈ 5–8 min, the issue's full
+// 3 × 10,000 ≈ 14 min (single daemon ≈ 134 hosts/s, the cluster's coordinated
+// rollout ≈ 79 hosts/s, the simulator beside them; its 30,000 hosts in three
+// processes, harness/simulator-proc.ts). docs/cluster.md has the figures.
 // Needs nats-server (apt-get install -y nats-server).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
