@@ -35,12 +35,11 @@
 //   CLUSTER_BENCH_NODES=3 CLUSTER_BENCH_HOSTS=10000 CLUSTER_BENCH_CONCURRENCY=128 \
 //   CLUSTER_BENCH_PARTITIONS=256 CLUSTER_BENCH_LEASE_TTL_S=10 node dist/bench/cluster.js
 //
-// How long, measured on this shared 2-core machine (load average 13–18):
-// CLUSTER_BENCH_HOSTS=1000 ≈ 2.5–3.5 min, 3000 ≈ 6–9 min (queries at 80–160
-// hosts/s for the single daemon, 65–80 for the cluster, the simulator beside
-// them). The issue's full 3 × 10,000 (30,000 hosts, single daemon then
-// cluster) was not run here; at those rates it takes ≈ 20–25 min, with four
-// daemons' RSS at once. docs/cluster.md has the figures of the sizes run.
+// How long, measured on this shared 2-core machine (load average 7–28):
+// CLUSTER_BENCH_HOSTS=1000 ≈ 2–3 min, 3000 ≈ 5–8 min, the issue's full
+// 3 × 10,000 ≈ 14 min (single daemon ≈ 134 hosts/s, the cluster's coordinated
+// rollout ≈ 79 hosts/s, the simulator beside them; its 30,000 hosts in three
+// processes, harness/simulator-proc.ts). docs/cluster.md has the figures.
 // Needs nats-server (apt-get install -y nats-server).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -192,13 +191,14 @@ async function main(): Promise<void> {
     `cluster bench: ${NODES} nodes × ${HOSTS_PER_NODE} hosts (${TOTAL}), path ${PATH}, ${WORKERS} workers (single daemon) / ${NODE_WORKERS} per node, ${PARTITIONS} partitions, lease_ttl_s ${TTL_S}, ${CONCURRENCY} hosts in flight`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'tendhost-cluster-bench-'));
+  // Spread over several processes when one cannot hold every host's listener (harness/simulator-proc.ts).
   const sim = await startSimulatorProc({ hosts: TOTAL, dir, baseAddr: randomBase(), durationS: 7200 });
+  const stops: Array<() => Promise<unknown>> = [() => sim.stop()];
   const blocks = readFileSync(sim.toml, 'utf8')
     .split(/\n(?=\[\[host\]\])/)
     .filter((b) => b.startsWith('[[host]]'));
   const names = blocks.map((b) => /^name = "(.*)"$/m.exec(b)![1]!);
   if (names.length !== TOTAL) throw new Error(`the simulator wrote ${names.length} hosts, not ${TOTAL}`);
-  const stops: Array<() => Promise<unknown>> = [() => sim.stop()];
   const report: Record<string, unknown> = { nodes: NODES, node_workers: NODE_WORKERS, hosts_per_node: HOSTS_PER_NODE, partitions: PARTITIONS, lease_ttl_s: TTL_S, concurrency: CONCURRENCY };
   try {
     // 1a. The single daemon on every host.

@@ -8,8 +8,10 @@ import { createLogger } from './logger.js';
 import { startDaemon, BindError, NoNativeHttpError, WorkerPoolError, StoreError, type RunningDaemon } from './daemon.js';
 import { EXIT } from './exit-codes.js';
 import { StartupStages } from './startup-stages.js';
+import { limitHeapGrowth } from './heap-growth.js';
 
 async function main(): Promise<void> {
+  limitHeapGrowth();
   const stages = new StartupStages();
   stages.lap('boot');
   const config = readConfig(stages);

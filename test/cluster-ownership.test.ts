@@ -105,6 +105,11 @@ t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {
     t.same(nodes[0].own.live(), ['a', 'b', 'c'], 'every node sees the three');
     const ofA = [...owners].filter(([, n]) => n === 'a').map(([p]) => p).sort((x, y) => x - y);
     t.same(nodes[0].own.status().partitions, ofA, 'status() lists the partitions a holds');
+    for (const n of nodes) {
+      const all = n.own.owners();
+      const one = Array.from({ length: PARTITIONS }, (_, p) => n.own.ownerOf(p));
+      t.same(one, Array.from({ length: PARTITIONS }, (_, p) => all.get(p) ?? null), `${n.id}: ownerOf(p) says what owners() does, partition by partition`);
+    }
   });
 
   await t.test('a fourth node joins: it takes its share, a busy partition stays until idle', async (t) => {
@@ -130,7 +135,9 @@ t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {
       return o && Object.values(counts(o)).every((c) => c === 8) ? o : null;
     }, 15_000);
     t.same(counts(even), { a: 8, b: 8, c: 8, d: 8 }, 'once idle, a hands over and the spread is even');
-    t.equal(a.events.filter((e) => e.startsWith('releasing')).length, 3, 'a handed over three, each through its releasing hook');
+    const released = a.events.filter((e) => e.startsWith('releasing'));
+    t.equal(released.length, 3, 'a handed over three, each through its releasing hook');
+    if (released.length !== 3) t.comment(`a's hooks meanwhile: ${a.events.join(', ')}`);
     t.same(await leaseOwners(a.nc), even);
   });
 

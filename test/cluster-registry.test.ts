@@ -50,6 +50,19 @@ t.test('cluster registry', { skip: skipWithoutNats() }, async (t) => {
     t.equal(await b.lastStatus('h8'), null, 'none for a host never reported');
   });
 
+  await t.test('statuses in a burst: every put resolves, each host ends at its newest, older ones folded', async (t) => {
+    const kvm = new Kvm(ncB);
+    const bucket = await kvm.open('tendhost_status');
+    const lastSeq = async () => (await bucket.status()).streamInfo.state.last_seq;
+    const before = await lastSeq();
+    const names = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
+    // Ten changes per host in one turn, 200 puts: the window goes out after the turn, with each host's newest only.
+    const puts = names.flatMap((n) => Array.from({ length: 10 }, (_, k) => a.putStatus(hostStatus(n, { state: 'pending_updates', pending_updates: k }))));
+    await Promise.all(puts);
+    for (const n of names) t.match(await b.lastStatus(n), { state: 'pending_updates', pending_updates: 9 }, `${n} at its newest`);
+    t.equal((await lastSeq()) - before, names.length, 'one write per host');
+  });
+
   await t.test('removal takes the host and its status; the name is free again', async (t) => {
     t.equal(await b.remove('h7'), true);
     t.equal(await a.get('h7'), null);

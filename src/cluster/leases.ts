@@ -157,6 +157,17 @@ export class Leases {
     return out;
   }
 
+  /** One partition's owner as owners() has it, without building the whole map (asked per host). */
+  ownerOf(p: number): string | null {
+    const now = this.o.now();
+    const h = this.held.get(p);
+    if (h && now < h.validUntil) return this.o.nodeId;
+    const s = this.seen.get(p);
+    if (!s || s.expiresAt <= now) return null;
+    if (s.owner.node_id !== this.o.nodeId) return s.owner.node_id;
+    return s.owner.instance === this.o.instance ? null : `${s.owner.node_id}#${s.owner.instance}`;
+  }
+
   /** Who last held a partition as far as this node saw (null: never seen, or released cleanly). */
   lastOwner(p: number): string | null {
     return this.seen.get(p)?.owner.node_id ?? null;

@@ -102,7 +102,7 @@ export class ClusterNode {
 
   /** The node holding the host's partition as this node sees it (null: none right now). */
   ownerOf(host: string): string | null {
-    return this.ownership.owners().get(this.partitionOf(host)) ?? null;
+    return this.ownership.ownerOf(this.partitionOf(host));
   }
 
   /** Live members with their process instances. */

@@ -101,6 +101,11 @@ export class PartitionOwnership {
     return this.leases.owners();
   }
 
+  /** One partition's owner as owners() has it (null: none right now). */
+  ownerOf(partition: number): string | null {
+    return this.leases.ownerOf(partition);
+  }
+
   live(): string[] {
     return this.membership.live();
   }
