@@ -53,6 +53,15 @@ t.test('fleet rollouts across a cluster of daemons', { skip: skipWithoutNats() }
     t.equal(r.status, 202, 'accepted on a');
     const id: string = r.body.job_id;
     // Kill b while the second batch or a later one runs some of its hosts: mid-way, and mid-update on b.
+    // b's hosts after the first batch hang in their package manager until the kill, so a poll under
+    // any load finds one running there (a plain slow host may finish between two looks).
+    // A host has its batch once it starts: once the first batch runs, b's hosts with none are the later ones.
+    const later: string[] = await until(async () => {
+      const hosts: Array<{ host: string; batch?: number }> = (await a.get(`/jobs/${id}/hosts?per_page=200`)).body.data;
+      return hosts.some((h) => h.batch === 1) ? hosts.filter((h) => h.batch === undefined && ownerOf(h.host) === 'b').map((h) => h.host) : null;
+    }, 30_000, 50);
+    t.ok(later.length > 0, `b owns hosts of the later batches (${later.length})`);
+    await cluster.sim.setFault(later, 'timeout', true);
     let last = '';
     const cutShort = await until(async () => {
       const running: Array<{ host: string; batch?: number }> = (await a.get(`/jobs/${id}/hosts?state=running&per_page=200`)).body.data;
@@ -60,6 +69,8 @@ t.test('fleet rollouts across a cluster of daemons', { skip: skipWithoutNats() }
       last = `running: ${running.map((h) => `${h.host}@${h.batch}`).join(' ')}`;
       return onB.length > 0 ? onB : null;
     }, 90_000, 50).catch(async (err: Error) => Promise.reject(new Error(`${err.message}; the rollout at the last look: ${last}; ${JSON.stringify((await a.get(`/jobs/${id}`)).body)}`)));
+    // The hosts b has not started yet run normally on their new owner.
+    await cluster.sim.setFault(later, 'timeout', false);
     const killedAt = Date.now();
     await b.stop('SIGKILL');
     owners = await balanced([a, c], (LEASE_TTL_S + 10) * 1000);

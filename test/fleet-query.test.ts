@@ -78,7 +78,8 @@ t.test('1,000 simulated hosts: one dry-run fleet update, per-host results, fault
     workers: 2,
     daemon:
       `[daemon.ssh]\nknown_hosts = "${knownHosts}"\nidle_timeout_s = 1\nconnect_timeout_s = 10\n` +
-      '[daemon.operations]\ncommand_timeout_s = 3\n',
+      // Long enough for a healthy command on a machine at load 20 (3 s timed some out), short for the timeout hosts.
+      '[daemon.operations]\ncommand_timeout_s = 8\n',
     toml: sim.toml,
   });
   const w = await watch(d);

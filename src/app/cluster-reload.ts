@@ -35,6 +35,7 @@ export class ClusterReloader {
   #current: Config;
   /** Hosts removed from the file while busy (or while NATS was away): removed once that passes. */
   readonly #pending = new Set<string>();
+  readonly #trying = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -116,7 +117,10 @@ export class ClusterReloader {
           this.#pending.delete(name); // put back into the file meanwhile
           continue;
         }
+        if (this.#trying.has(name)) continue; // the last try has not answered yet
+        this.#trying.add(name);
         void this.#remove(name).then((outcome) => {
+          this.#trying.delete(name);
           if (outcome === 'later') return;
           this.#pending.delete(name);
           if (outcome === 'removed') this.d.log.info({ host: name }, 'host removed from config is idle now and was removed');
