@@ -229,3 +229,16 @@ export async function jobWithHosts(d: Pick<Daemon, 'get'>, id: string): Promise<
   }
   return { ...job.body, hosts };
 }
+
+const JOB_ENDED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+/** The job once it has ended, as `d` reads it (bounded). */
+export function jobEnded(d: Pick<Daemon, 'get'>, id: string, timeoutMs: number): Promise<any> {
+  return until(async () => {
+    const r = await d.get(`/jobs/${id}`);
+    return r.status === 200 && JOB_ENDED.includes(r.body.state) ? r.body : null;
+  }, timeoutMs, 250);
+}
+
+/** Hosts a job's summary has an outcome for: equals `total` once every selected host is accounted for. */
+export const accountedFor = (s: Record<string, number>): number => s.completed + s.failed + s.unreachable + s.skipped;

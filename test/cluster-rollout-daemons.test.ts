@@ -10,26 +10,15 @@
 // at once: cluster-rollouts-concurrent.test.ts.)
 import t from 'tap';
 import { partitionOf } from '../src/cluster/partition.js';
-import { jobWithHosts, until, type Daemon } from '../harness/daemon.js';
+import { accountedFor, jobEnded, jobWithHosts, until } from '../harness/daemon.js';
 import { skipWithoutNats } from '../harness/nats.js';
 import { allHosts } from './helpers/sim-daemon.js';
 import { LEASE_TTL_S, PARTITIONS, balanced, startCluster, watch, type Cluster } from '../harness/cluster-daemons.js';
 
 const HOSTS = 90;
 const IDS = ['a', 'b', 'c'];
-const FINAL = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 const UPGRADE = 'Dpkg::Options::=--force-confold upgrade';
 const SIMULATE = 'apt-get -s -o Debug::NoLocking=1 upgrade';
-
-/** Until the job has ended (as `d` reads it), bounded. */
-function finished(d: Daemon, id: string, timeoutMs: number): Promise<any> {
-  return until(async () => {
-    const r = await d.get(`/jobs/${id}`);
-    return r.status === 200 && FINAL.includes(r.body.state) ? r.body : null;
-  }, timeoutMs, 250);
-}
-
-const summed = (s: Record<string, number>) => s.completed + s.failed + s.unreachable + s.skipped;
 
 t.test('fleet rollouts across a cluster of daemons', { skip: skipWithoutNats() }, async (t) => {
   const cluster: Cluster = await startCluster({
@@ -77,9 +66,9 @@ t.test('fleet rollouts across a cluster of daemons', { skip: skipWithoutNats() }
     const tookMs = Date.now() - killedAt;
     t.ok(tookMs < (LEASE_TTL_S + 5) * 1000, `b's partitions owned again in ${tookMs} ms (lease_ttl_s ${LEASE_TTL_S} + 5 s)`);
 
-    const done = await finished(a, id, 120_000);
+    const done = await jobEnded(a, id, 120_000);
     t.equal(done.summary.total, HOSTS, 'every host selected');
-    t.equal(summed(done.summary), HOSTS, `every host accounted for: ${JSON.stringify(done.summary)}`);
+    t.equal(accountedFor(done.summary), HOSTS, `every host accounted for: ${JSON.stringify(done.summary)}`);
     const job = await jobWithHosts(a, id);
     const byHost = new Map<string, any>(job.hosts.map((h: any) => [h.host, h]));
     for (const h of cutShort) {
@@ -123,9 +112,9 @@ t.test('fleet rollouts across a cluster of daemons', { skip: skipWithoutNats() }
     const killedAt = Date.now();
     await a.stop('SIGKILL');
     const live = [b2, c];
-    const done = await finished(c, id, 120_000);
+    const done = await jobEnded(c, id, 120_000);
     t.ok(Date.now() - killedAt < 120_000, `ended ${Date.now() - killedAt} ms after the kill`);
-    t.equal(summed(done.summary), HOSTS, `every host accounted for: ${JSON.stringify(done.summary)}`);
+    t.equal(accountedFor(done.summary), HOSTS, `every host accounted for: ${JSON.stringify(done.summary)}`);
     t.ok(done.summary.completed >= HOSTS - 15, 'nearly all completed (only a\'s hosts running at the kill may have failed)');
     await until(() => w.all.some((m) => m.type === 'FleetUpdateCompleted' && m.job_id === id), 10_000);
     t.equal(w.all.filter((m) => m.type === 'FleetUpdateStarted' && m.job_id === id).length, 1, 'a WebSocket client on c saw it start once and end, from the node that continued it');

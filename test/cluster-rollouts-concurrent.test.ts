@@ -6,24 +6,13 @@
 // daemon does; a rollout cancelled through a node that does not coordinate it
 // ends cancelled. (Rollouts under a node's SIGKILL: cluster-rollout-daemons.test.ts.)
 import t from 'tap';
-import { jobWithHosts, until, type Daemon } from '../harness/daemon.js';
+import { accountedFor, jobEnded, jobWithHosts, until } from '../harness/daemon.js';
 import { skipWithoutNats } from '../harness/nats.js';
 import { allHosts } from './helpers/sim-daemon.js';
 import { balanced, startCluster, type Cluster } from '../harness/cluster-daemons.js';
 
 const HOSTS = 90;
 const IDS = ['a', 'b', 'c'];
-const FINAL = ['succeeded', 'failed', 'cancelled', 'interrupted'];
-
-/** Until the job has ended (as `d` reads it), bounded. */
-function finished(d: Daemon, id: string, timeoutMs: number): Promise<any> {
-  return until(async () => {
-    const r = await d.get(`/jobs/${id}`);
-    return r.status === 200 && FINAL.includes(r.body.state) ? r.body : null;
-  }, timeoutMs, 250);
-}
-
-const summed = (s: Record<string, number>) => s.completed + s.failed + s.unreachable + s.skipped;
 
 t.test('rollouts started on different nodes of a cluster', { skip: skipWithoutNats() }, async (t) => {
   const cluster: Cluster = await startCluster({ ids: IDS, sim: { hosts: HOSTS, mix: { debian: 100 } } });
@@ -43,7 +32,7 @@ t.test('rollouts started on different nodes of a cluster', { skip: skipWithoutNa
     ]);
     t.equal(r1.status, 202);
     t.equal(r2.status, 202);
-    const [j1, j2] = await Promise.all([finished(c, r1.body.job_id, 120_000), finished(c, r2.body.job_id, 120_000)]);
+    const [j1, j2] = await Promise.all([jobEnded(c, r1.body.job_id, 120_000), jobEnded(c, r2.body.job_id, 120_000)]);
     for (const j of [j1, j2]) t.match(j, { state: 'succeeded', summary: { total: HOSTS / 2, completed: HOSTS / 2 } }, `${j.id}: every host completed ${JSON.stringify(j.summary)}`);
     const h1 = await jobWithHosts(a2, j1.id);
     t.same(h1.hosts.map((h: any) => h.host), half, 'the first over its half');
@@ -54,8 +43,8 @@ t.test('rollouts started on different nodes of a cluster', { skip: skipWithoutNa
       a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 45 }),
       c.request('POST', '/fleet/update', { dry_run: true, batch_size: 45 }),
     ]);
-    const [j1, j2] = await Promise.all([finished(b2, r1.body.job_id, 120_000), finished(b2, r2.body.job_id, 120_000)]);
-    for (const j of [j1, j2]) t.equal(summed(j.summary), HOSTS, `${j.id}: every host accounted for ${JSON.stringify(j.summary)}`);
+    const [j1, j2] = await Promise.all([jobEnded(b2, r1.body.job_id, 120_000), jobEnded(b2, r2.body.job_id, 120_000)]);
+    for (const j of [j1, j2]) t.equal(accountedFor(j.summary), HOSTS, `${j.id}: every host accounted for ${JSON.stringify(j.summary)}`);
     const [h1, h2] = await Promise.all([jobWithHosts(nodes[1], j1.id), jobWithHosts(nodes[1], j2.id)]);
     const skipped = [...h1.hosts, ...h2.hosts].filter((h: any) => h.state === 'skipped');
     t.ok(skipped.length > 0, `${skipped.length} hosts skipped by one rollout because the other held them`);
@@ -77,9 +66,9 @@ t.test('rollouts started on different nodes of a cluster', { skip: skipWithoutNa
     await until(async () => (await c.get(`/jobs/${first}`)).body.summary?.completed >= 1, 60_000, 100);
     const r2 = await c.request('POST', '/fleet/update', { dry_run: true, batch_size: 10 });
     t.equal(r2.status, 202);
-    const [j1, j2] = await Promise.all([finished(b2, first, 120_000), finished(b2, r2.body.job_id, 120_000)]);
+    const [j1, j2] = await Promise.all([jobEnded(b2, first, 120_000), jobEnded(b2, r2.body.job_id, 120_000)]);
     t.match(j1, { state: 'succeeded', summary: { completed: HOSTS } }, 'the first ran every host');
-    t.equal(summed(j2.summary), HOSTS, `the second accounted for every host ${JSON.stringify(j2.summary)}`);
+    t.equal(accountedFor(j2.summary), HOSTS, `the second accounted for every host ${JSON.stringify(j2.summary)}`);
     const held = c.logs.filter((l) => l.msg === 'rollout: hosts other rollouts hold are skipped').at(-1);
     const warned = nodes.flatMap((d) => d.logs.filter((l) => /^(warn|error|40|50)$/.test(String(l.level))).slice(-5));
     t.ok(j2.summary.skipped >= HOSTS - 30, `and skipped those the first still held (c's last claim log: ${JSON.stringify(held)}; the first at the end: ${JSON.stringify(j1.summary)}; warnings: ${JSON.stringify(warned)})`);
@@ -95,7 +84,7 @@ t.test('rollouts started on different nodes of a cluster', { skip: skipWithoutNa
     await until(async () => (await c.get(`/jobs/${id}`)).body.summary?.completed >= 10, 60_000, 100);
     const cancel = await c.request('POST', `/jobs/${id}/cancel`, {});
     t.equal(cancel.status, 200, 'cancel accepted on c, a coordinates it');
-    const done = await finished(b2, id, 30_000);
+    const done = await jobEnded(b2, id, 30_000);
     t.match(done, { state: 'cancelled', summary: { completed: 10, skipped: HOSTS - 10 } }, 'the first batch ran, the rest skipped');
     const again = await b2.request('POST', `/jobs/${id}/cancel`, {});
     t.equal(again.status, 409, 'cancelling it again is refused');
@@ -111,8 +100,8 @@ t.test('rollouts started on different nodes of a cluster', { skip: skipWithoutNa
     const id: string = r.body.job_id;
     await until(async () => (await c.get(`/jobs/${id}`)).body.summary?.completed >= 20, 60_000, 100);
     t.equal(await a2.stop('SIGTERM'), 0, 'a clean exit');
-    const done = await finished(c, id, 120_000);
-    t.equal(summed(done.summary), HOSTS, `every host accounted for: ${JSON.stringify(done.summary)}`);
+    const done = await jobEnded(c, id, 120_000);
+    t.equal(accountedFor(done.summary), HOSTS, `every host accounted for: ${JSON.stringify(done.summary)}`);
     t.equal(done.summary.skipped, 0, 'none skipped');
     t.same(await jobWithHosts(b2, id), await jobWithHosts(c, id), 'b and c read the same job');
   });
