@@ -17,9 +17,8 @@ import type { RegistryKv } from '../cluster/registry-kv.js';
 import { loadConfig } from '../config/load.js';
 import type { ClusterCommands } from './cluster-commands.js';
 import type { HostRegistry } from './host-registry.js';
+import { DeferredRemovals, type RemovalOutcome } from './deferred-removals.js';
 import { reloadRefused, restartNeeded, type ReloadResult } from './reload.js';
-
-const RETRY_MS = 1000;
 
 export interface ClusterReloadDeps {
   nodeId: string;
@@ -34,15 +33,14 @@ export interface ClusterReloadDeps {
 export class ClusterReloader {
   #current: Config;
   /** Hosts removed from the file while busy (or while NATS was away): removed once that passes. */
-  readonly #pending = new Set<string>();
-  readonly #trying = new Set<string>();
-  #timer: NodeJS.Timeout | null = null;
+  readonly #deferred: DeferredRemovals;
 
   constructor(
     running: Config,
     private readonly d: ClusterReloadDeps,
   ) {
     this.#current = running;
+    this.#deferred = new DeferredRemovals({ tryRemove: (name) => this.#remove(name), inFile: (name) => this.#current.hosts.some((h) => h.name === name), log: d.log });
   }
 
   async reload(): Promise<ReloadResult> {
@@ -79,7 +77,7 @@ export class ClusterReloader {
       if (outcome === 'removed') result.removed.push(name);
       else if (outcome === 'later') {
         result.deferred.push(name);
-        this.#pending.add(name);
+        this.#deferred.add(name);
       }
     }
     if (JSON.stringify(this.#current.groups) !== JSON.stringify(next.groups)) {
@@ -87,12 +85,11 @@ export class ClusterReloader {
       result.groups_changed = true;
     }
     this.#current = { ...this.#current, hosts: next.hosts, groups: next.groups };
-    if (this.#pending.size > 0) this.#retry();
     return result;
   }
 
   /** 'kept': not this file's to remove (another node's file or the API put it there). */
-  async #remove(name: string): Promise<'removed' | 'later' | 'kept'> {
+  async #remove(name: string): Promise<RemovalOutcome> {
     try {
       const record = await this.d.shared.get(name);
       if (!record) return 'removed';
@@ -109,32 +106,7 @@ export class ClusterReloader {
     }
   }
 
-  #retry(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => {
-      for (const name of [...this.#pending]) {
-        if (this.#current.hosts.some((h) => h.name === name)) {
-          this.#pending.delete(name); // put back into the file meanwhile
-          continue;
-        }
-        if (this.#trying.has(name)) continue; // the last try has not answered yet
-        this.#trying.add(name);
-        void this.#remove(name).then((outcome) => {
-          this.#trying.delete(name);
-          if (outcome === 'later') return;
-          this.#pending.delete(name);
-          if (outcome === 'removed') this.d.log.info({ host: name }, 'host removed from config is idle now and was removed');
-        });
-      }
-      if (this.#pending.size === 0 && this.#timer) {
-        clearInterval(this.#timer);
-        this.#timer = null;
-      }
-    }, RETRY_MS);
-    this.#timer.unref();
-  }
-
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#deferred.stop();
   }
 }

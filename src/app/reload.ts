@@ -7,6 +7,7 @@ import { ConfigError } from '../config/errors.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config-types.js';
 import type { AuditRecord } from '../audit/audit-log.js';
+import { DeferredRemovals } from './deferred-removals.js';
 import type { HostRegistry } from './host-registry.js';
 
 export interface ReloadResult {
@@ -49,8 +50,7 @@ export function reloadRefused(err: unknown, file: string, log: Logger, audit: { 
 export class ConfigReloader {
   #current: Config;
   /** Hosts removed from the file while busy: removed once they are idle. */
-  readonly #pendingRemoval = new Set<string>();
-  #timer: NodeJS.Timeout | null = null;
+  readonly #deferred: DeferredRemovals;
 
   constructor(
     running: Config,
@@ -61,6 +61,11 @@ export class ConfigReloader {
     private readonly stateOf: (name: string) => string | undefined,
   ) {
     this.#current = running;
+    this.#deferred = new DeferredRemovals({
+      tryRemove: async (name) => ((await hosts.removeIfIdle(name)) ? 'removed' : 'later'),
+      inFile: (name) => this.#current.hosts.some((h) => h.name === name),
+      log,
+    });
   }
 
   async reload(): Promise<ReloadResult> {
@@ -109,7 +114,7 @@ export class ConfigReloader {
       if (await this.hosts.removeIfIdle(name)) result.removed.push(name);
       else {
         result.deferred.push(name);
-        this.#pendingRemoval.add(name);
+        this.#deferred.add(name);
         this.log.info({ host: name, state: this.stateOf(name) }, 'host removed from config is busy; it stays until it is idle');
       }
     }
@@ -119,33 +124,10 @@ export class ConfigReloader {
     }
     // Only the host/group part of the new file is live; the rest waits for a restart.
     this.#current = { ...this.#current, hosts: next.hosts, groups: next.groups };
-    if (this.#pendingRemoval.size > 0) this.#watchPending();
     return result;
   }
 
-  #watchPending(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => {
-      for (const name of [...this.#pendingRemoval]) {
-        if (this.#current.hosts.some((h) => h.name === name)) {
-          this.#pendingRemoval.delete(name); // put back into the file meanwhile
-          continue;
-        }
-        void this.hosts.removeIfIdle(name).then((done) => {
-          if (!done) return;
-          this.#pendingRemoval.delete(name);
-          this.log.info({ host: name }, 'host removed from config is idle now and was removed');
-        });
-      }
-      if (this.#pendingRemoval.size === 0 && this.#timer) {
-        clearInterval(this.#timer);
-        this.#timer = null;
-      }
-    }, 1000);
-    this.#timer.unref();
-  }
-
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#deferred.stop();
   }
 }
