@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { PartitionOwnership, type OwnershipHooks } from '../src/cluster/ownership.js';
-import { LEASES_BUCKET, MEMBERS_BUCKET } from '../src/cluster/buckets.js';
+import { LEASES_BUCKET, MEMBERS_BUCKET, openTtlBucket } from '../src/cluster/buckets.js';
+import { Leases } from '../src/cluster/leases.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
 import { until } from '../harness/daemon.js';
 import { spawnClusterNode } from '../harness/cluster-node-proc.js';
@@ -84,6 +85,23 @@ const counts = (owners: Map<number, string>) => {
   for (const n of owners.values()) c[n] = (c[n] ?? 0) + 1;
   return c;
 };
+
+t.test('a released lease stops counting as ours at once, before the watch reports its delete', { skip: skipWithoutNats() }, async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const leases = new Leases(await openTtlBucket(nc, LEASES_BUCKET, TTL_S * 1000), { nodeId: 'x', instance: 'i1', ttlMs: TTL_S * 1000 });
+  await leases.watch();
+  t.ok(await leases.acquire(5), 'partition 5 taken');
+  await until(() => leases.lastOwner(5) === 'x', 5_000);
+  // A watch that lags (a loaded machine): the delete below is never delivered.
+  leases.stopWatching();
+  await leases.release(5);
+  t.notOk(leases.owners().has(5), 'owners() no longer lists it as ours');
+  t.equal(leases.ownerOf(5), null, 'nor does ownerOf()');
+  t.same(leases.heldPartitions(), []);
+});
 
 t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {
   const nats = await startNats();

@@ -193,7 +193,7 @@ export class PartitionOwnership {
     const p = plan({ self: this.o.nodeId, live: this.membership.live(), partitions: this.o.partitions, owners: this.leases.owners(), busy: (x) => this.hooks.isBusy(x) });
     this.target = p.target;
     for (const partition of p.release) {
-      if (this.stopped || this.hooks.isBusy(partition)) continue;
+      if (this.stopped || this.hooks.isBusy(partition) || !this.leases.holds(partition)) continue;
       await this.hooks.releasing(partition);
       await this.leases.release(partition);
     }
