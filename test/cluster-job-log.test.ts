@@ -94,6 +94,11 @@ t.test('jobs bucket', { skip: skipWithoutNats() }, async (t) => {
     const released = await a.entry('job-1', 'web-2001');
     t.equal(released?.value, null, 'released: pending again');
     t.ok(await a.writeEntry('job-1', entry('web-2001', 'running'), released!.revision), 'and can be claimed again');
+    // As an owner claims (job-runner.ts): created, or written over a released claim's delete marker.
+    const claim = await b.writeEntry('job-1', entry('web-2002', 'running'), null);
+    await b.releaseEntry('job-1', 'web-2002', claim);
+    t.ok((await a.writeEntry('job-1', entry('web-2002', 'running'), null)) > claim, 'a released claim is claimed again without its revision');
+    await t.rejects(b.writeEntry('job-1', entry('web-2002', 'running'), null), /wrong last sequence/i, 'a live claim is not');
 
     const h = await a.header('job-1');
     const rev = await b.writeHeader({ ...h!.value, coordinator: 'b' }, h!.revision);

@@ -5,17 +5,27 @@
 // one inbox subscription receives every ack, routed by a counter in the reply
 // subject (what the Go client's PublishAsync does), and a window of messages
 // shares one timer.
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 
 export interface Outgoing {
   subject: string;
   data: string | Uint8Array;
   /** JetStream's duplicate check: a message sent again with the same id is stored once. */
   msgID?: string;
+  /** Compare-and-set: stored only if the subject's last message has this sequence (0: none yet). */
+  expectedLastSubjectSeq?: number;
 }
 
 /** One result per message: its stream sequence, or why it was not stored (send it again). */
 export type AckResult = number | Error;
+
+function headersOf(item: Outgoing): MsgHdrs | null {
+  if (item.msgID === undefined && item.expectedLastSubjectSeq === undefined) return null;
+  const h = headers();
+  if (item.msgID !== undefined) h.set('Nats-Msg-Id', item.msgID);
+  if (item.expectedLastSubjectSeq !== undefined) h.set('Nats-Expected-Last-Subject-Sequence', String(item.expectedLastSubjectSeq));
+  return h;
+}
 
 export class AckedPublisher {
   readonly #nc: NatsConnection;
@@ -58,13 +68,8 @@ export class AckedPublisher {
         });
         const reply = `${this.#inbox}.${id}`;
         try {
-          if (item.msgID) {
-            const h = headers();
-            h.set('Nats-Msg-Id', item.msgID);
-            this.#nc.publish(item.subject, item.data, { reply, headers: h });
-          } else {
-            this.#nc.publish(item.subject, item.data, { reply });
-          }
+          const h = headersOf(item);
+          this.#nc.publish(item.subject, item.data, h ? { reply, headers: h } : { reply });
         } catch (err) {
           // Closed connection: this one fails now, the window still ends.
           this.#pending.get(id)?.(err as Error);

@@ -15,6 +15,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Compile } from 'typebox/compile';
 import { JobFields, type JobHostResult, type JobRecord } from '../../common/schemas/job.js';
 import { ClusterJobChunk, ClusterJobHeader, ClusterJobHostEntry } from './job-log-schema.js';
+import { AckedPublisher } from './acked-publish.js';
+import { isWrongRevision } from './buckets.js';
+import { CasWriter } from './cas-writer.js';
 
 export const JOBS_BUCKET = 'tendhost_jobs';
 const CHUNK = 1000;
@@ -54,7 +57,11 @@ const FINISHED_CACHE = 32;
 export class JobLog {
   private readonly finished = new Map<string, { revision: number; record: JobRecord }>();
 
-  private constructor(private readonly kv: KV) {}
+  private constructor(
+    private readonly kv: KV,
+    /** Host claims and results: two writes per host of every rollout, gathered per turn. */
+    private readonly cas: CasWriter,
+  ) {}
 
   /** Open (creating once) the jobs bucket; the latest node to start sets its retention, like the event stream's. */
   static async open(nc: NatsConnection, retention: JobsRetention): Promise<JobLog> {
@@ -66,7 +73,7 @@ export class JobLog {
     if (info.config.max_age !== maxAge || info.config.max_bytes !== retention.maxBytes) {
       await jsm.streams.update(stream, { ...info.config, max_age: maxAge, max_bytes: retention.maxBytes });
     }
-    return new JobLog(kv);
+    return new JobLog(kv, new CasWriter(new AckedPublisher(nc), `$KV.${JOBS_BUCKET}.`));
   }
 
   /** Record a new job: its selection, its header, and the active marker (in that order, so a marker never names a job that cannot be read). */
@@ -142,9 +149,19 @@ export class JobLog {
    * released), else compare-and-set on it. A wrong revision throws
    * (isWrongRevision): someone else wrote the host first.
    */
-  writeEntry(id: string, e: ClusterJobHostEntry, revision: number | null): Promise<number> {
+  async writeEntry(id: string, e: ClusterJobHostEntry, revision: number | null): Promise<number> {
     const key = entryPrefix(id) + e.result.host;
-    return revision === null ? this.kv.create(key, JSON.stringify(e)) : this.kv.update(key, JSON.stringify(e), revision);
+    const data = JSON.stringify(e);
+    if (revision !== null) return this.cas.write(key, data, revision);
+    try {
+      return await this.cas.write(key, data, 0);
+    } catch (err) {
+      if (!isWrongRevision(err)) throw err;
+      // A released claim leaves a delete marker: written over by its revision (as kv.create does).
+      const now = await this.kv.get(key);
+      if (now && now.operation !== 'PUT') return this.cas.write(key, data, now.revision);
+      throw err;
+    }
   }
 
   /** Give a host's claim back (its owner refused to start it): the host is pending again. */

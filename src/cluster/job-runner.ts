@@ -66,8 +66,6 @@ export class ClusterJobRunner {
   }
 
   private async run(host: string, d: JobDispatch): Promise<DispatchAnswer> {
-    const current = await this.log.entry(d.job_id, host);
-    if (current?.value) return { outcome: 'claimed', by: current.value.node };
     const running: ClusterJobHostEntry = {
       node: this.o.nodeId,
       instance: this.o.instance,
@@ -75,8 +73,8 @@ export class ClusterJobRunner {
     };
     let revision: number;
     try {
-      // A released claim leaves a delete marker: compare-and-set on it; never written: create.
-      revision = await this.log.writeEntry(d.job_id, running, current ? current.revision : null);
+      // Created, or written over a released claim's delete marker; a claim there already refuses it.
+      revision = await this.log.writeEntry(d.job_id, running, null);
     } catch (err) {
       if (!isWrongRevision(err)) throw err;
       const now = await this.log.entry(d.job_id, host);
