@@ -212,8 +212,9 @@ export class JobCoordinator {
     // Until this node sees itself, its view of the members is not complete enough to judge anyone.
     if (!members.some((m) => m.instance === this.ctx.instance)) return;
     const live = new Set(members.map((m) => m.instance));
-    for (const { host, cut, revision: claimed } of cutShort(this.job.hosts, this.entries.known, live, (h) => this.ctx.ownerOf(h), this.ctx.now())) {
-      this.entries.writeOver(host, cut, claimed, (v) => this.onEntry(host, v));
+    const claimed = [...this.entries.running].flatMap((host) => this.byHost.get(host) ?? []);
+    for (const { host, cut, revision } of cutShort(claimed, this.entries.known, live, (h) => this.ctx.ownerOf(h), this.ctx.now())) {
+      this.entries.writeOver(host, cut, revision, (v) => this.onEntry(host, v));
     }
   }
 

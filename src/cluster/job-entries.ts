@@ -18,6 +18,8 @@ export function isFinal(state: JobHostResult['state']): boolean {
 
 export class JobEntries {
   readonly #known = new Map<string, Entry>();
+  /** Hosts whose entry is a running claim: what a sweep looks at, rather than every host of the job each tick. */
+  readonly #running = new Set<string>();
   readonly #writes = new Map<string, Promise<void>>();
 
   /** `fenced`: the coordinator lost the job (no more writes); `warn`: where a failed write is reported. */
@@ -28,12 +30,17 @@ export class JobEntries {
     private readonly warn: ((err: Error) => void) | undefined,
     known: ReadonlyMap<string, Entry>,
   ) {
-    for (const [h, v] of known) this.#known.set(h, v);
+    for (const [h, v] of known) this.#set(h, v);
   }
 
   /** Every entry known so far, by host. */
   get known(): ReadonlyMap<string, Entry> {
     return this.#known;
+  }
+
+  /** Hosts whose known entry is a running claim. */
+  get running(): ReadonlySet<string> {
+    return this.#running;
   }
 
   get(host: string): Entry | undefined {
@@ -44,7 +51,7 @@ export class JobEntries {
   accept(host: string, v: Entry): boolean {
     const prev = this.#known.get(host);
     if (prev && prev.revision >= v.revision) return false;
-    this.#known.set(host, v);
+    this.#set(host, v);
     return true;
   }
 
@@ -64,12 +71,12 @@ export class JobEntries {
         const entry: ClusterJobHostEntry = { node: e?.node ?? null, instance: e?.instance ?? null, result: { ...h } };
         try {
           const revision = await this.log.writeEntry(this.jobId, entry, known ? known.revision : null);
-          this.#known.set(h.host, { value: entry, revision });
+          this.#set(h.host, { value: entry, revision });
           return;
         } catch (err) {
           if (!isWrongRevision(err)) throw err;
           const now = await this.log.entry(this.jobId, h.host);
-          if (now) this.#known.set(h.host, now);
+          if (now) this.#set(h.host, now);
           if (now?.value && FINAL.has(now.value.result.state)) return; // recorded by whoever got there first
         }
       }
@@ -84,7 +91,7 @@ export class JobEntries {
         if (!cur?.value || !FINAL.has(cur.value.result.state)) return;
         try {
           const revision = await this.log.writeEntry(this.jobId, cur.value, cur.revision);
-          if (this.#known.get(host) === cur) this.#known.set(host, { value: cur.value, revision });
+          if (this.#known.get(host) === cur) this.#set(host, { value: cur.value, revision });
         } catch (err) {
           if (!isWrongRevision(err)) throw err;
         }
@@ -103,6 +110,12 @@ export class JobEntries {
         if (!isWrongRevision(err)) throw err;
       }
     });
+  }
+
+  #set(host: string, v: Entry): void {
+    this.#known.set(host, v);
+    if (v.value?.result.state === 'running') this.#running.add(host);
+    else this.#running.delete(host);
   }
 
   /** Writes for one host run in order; a failed one is reported, not fatal. */
