@@ -9,6 +9,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { TendhostError, asTendhostError } from '../../common/errors.js';
 import { clientError } from '../http/error-response.js';
+import { InboxRequester, NoRespondersError } from './inbox-requests.js';
 import { trackLink, type Link } from './link.js';
 import { partitionOf } from './partition.js';
 
@@ -62,6 +63,7 @@ export class CommandForwarder {
   private readonly subs = new Map<number, Subscription>();
   private readonly o: Required<ForwarderOptions>;
   private readonly link: Link;
+  private readonly requests: InboxRequester;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -70,6 +72,7 @@ export class CommandForwarder {
   ) {
     this.o = { timeoutMs: 30_000, unownedRetryMs: 3000, failed: () => undefined, ...o };
     this.link = link ?? trackLink(nc);
+    this.requests = new InboxRequester(nc);
   }
 
   /** Start answering for a partition (its lease was just acquired). */
@@ -107,7 +110,7 @@ export class CommandForwarder {
       if (!this.link.connected()) throw new TendhostError('CLUSTER_UNAVAILABLE');
       let wire: Wire | null = null;
       try {
-        const reply = await this.nc.request(commandSubject(partition), JSON.stringify(cmd), { timeout: this.o.timeoutMs });
+        const reply = await this.requests.request(commandSubject(partition), JSON.stringify(cmd), this.o.timeoutMs);
         wire = reply.json<Wire>();
       } catch (err) {
         if (!isNoResponders(err)) {
@@ -124,6 +127,7 @@ export class CommandForwarder {
 
   close(): void {
     for (const p of [...this.subs.keys()]) this.unserve(p);
+    this.requests.close();
   }
 
   private async answer(partition: number, cmd: HostCommand): Promise<Wire> {
@@ -145,6 +149,5 @@ export class CommandForwarder {
 }
 
 function isNoResponders(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; code?: string; cause?: { name?: string } };
-  return e?.name === 'NoRespondersError' || e?.cause?.name === 'NoRespondersError' || /no responders/i.test(e?.message ?? '') || e?.code === '503';
+  return err instanceof NoRespondersError;
 }
