@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { connect, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { ClusterSettings } from '../../common/config-types.js';
 import { checkCaFile, misconfiguration } from './connect-errors.js';
-import { coalesceWrites } from './coalesce-writes.js';
 
 export type ClusterConnectSettings = Pick<ClusterSettings, 'servers' | 'auth' | 'tls_ca_file' | 'node_id'>;
 
@@ -60,9 +59,7 @@ export async function connectCluster(s: ClusterConnectSettings, o: FirstConnectO
     try {
       // One pass over the servers per attempt; the library's own first-connect
       // wait would retry a TLS or credentials failure forever.
-      const nc = await connect({ ...connectionOptions(s), waitOnFirstConnect: false });
-      coalesceWrites(nc);
-      return nc;
+      return await connect({ ...connectionOptions(s), waitOnFirstConnect: false });
     } catch (err) {
       const wrong = misconfiguration(err, ctx);
       if (wrong) throw wrong;
