@@ -65,6 +65,10 @@ t.test('cluster rollouts', { skip: skipWithoutNats() }, async (t) => {
   await t.test('a rollout sent to one node runs each host on its owner and records every result', async (t) => {
     const hosts = [...Array.from({ length: 50 }, (_, i) => `web-${i}`), 'fail-1', 'fail-2', 'fail-3', 'down-1', 'down-2', 'busy-1', 'busy-2'];
     const job0 = await a.jobs.rollouts.begin({ batch_size: 10 }, hosts, { request_id: 'req-1', user: 'ops' });
+    // While it runs, the coordinator answers from its record in memory.
+    const here = (id: string) => a.jobs.rollouts.get(id)?.job ?? null;
+    t.match(await readJob(a.jobs.log, job0.id, here), { id: job0.id, state: 'running', summary: { total: 57 } }, 'the coordinator reads a running rollout from memory');
+    t.equal((await readJobHosts(a.jobs.log, job0.id, { page: 1, per_page: 100 }, here))?.total_items, 57);
     const job = await finished(log, job0.id);
     accounted(t, job, hosts);
     t.match(jobView(job), { state: 'failed', summary: { completed: 50, failed: 3, unreachable: 2, skipped: 2 }, request_id: 'req-1', user: 'ops' });
@@ -86,6 +90,7 @@ t.test('cluster rollouts', { skip: skipWithoutNats() }, async (t) => {
     t.match(await readJob(c.jobs.log, job.id), { id: job.id, kind: 'fleet_update', state: 'failed', summary: { total: 57, completed: 50 }, batches: [{ batch: 1, total: 10 }] });
     t.match(await readJobHosts(b.jobs.log, job.id, { state: 'unreachable', page: 1, per_page: 10 }), { total_items: 2, data: [{ host: 'down-1', code: 'SSH_UNREACHABLE' }, { host: 'down-2' }] });
     t.equal(await readJob(b.jobs.log, 'no-such-job'), null);
+    t.same(await readJob(b.jobs.log, job.id), jobView(job), 'the header alone gives what every entry read back gives (counts and batches)');
     t.match(await listJobs(c.jobs.log, { state: 'failed' }), [{ id: job.id, summary: { total: 57, completed: 50, failed: 3, unreachable: 2, skipped: 2 } }], 'the list carries the final counts');
   });
 

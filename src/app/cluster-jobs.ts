@@ -11,7 +11,7 @@ import type { Job, JobRecord } from '../../common/schemas/job.js';
 import type { FleetUpdateRequest } from '../../common/schemas/requests.js';
 import type { PortMessage } from '../../common/thread-protocol.js';
 import type { CommandReply, HostCommand } from '../cluster/forward.js';
-import { listJobs, readJob, readJobHosts } from '../cluster/job-reads.js';
+import { headerView, listJobs, readJob, readJobHosts, type CoordinatedHere } from '../cluster/job-reads.js';
 import type { ClusterNode } from '../cluster/node.js';
 import { startNodeJobs, type NodeJobs, type NodeJobsDeps } from '../cluster/node-jobs.js';
 import { abortableSleep } from '../fleet/abortable-sleep.js';
@@ -151,11 +151,11 @@ export class ClusterJobs implements JobReads, FleetStarter {
   }
 
   get(id: string): Promise<Job> {
-    return this.#shared(async (jobs) => (await readJob(jobs.log, id)) ?? Promise.reject(notFound(id)));
+    return this.#shared(async (jobs) => (await readJob(jobs.log, id, coordinatedHere(jobs))) ?? Promise.reject(notFound(id)));
   }
 
   hosts(id: string, q: JobHostsQuery): Promise<JobHostsPage> {
-    return this.#shared(async (jobs) => (await readJobHosts(jobs.log, id, q)) ?? Promise.reject(notFound(id)));
+    return this.#shared(async (jobs) => (await readJobHosts(jobs.log, id, q, coordinatedHere(jobs))) ?? Promise.reject(notFound(id)));
   }
 
   /** A rollout: its coordinator, wherever it is (cluster-rollouts.ts); a host command: the host's owner, whose job store has it. */
@@ -174,7 +174,7 @@ export class ClusterJobs implements JobReads, FleetStarter {
         });
         if (reply.status >= 400) throw fromWire((reply.body as { error?: unknown } | null)?.error);
       }
-      return (await readJob(jobs.log, id)) ?? Promise.reject(notFound(id));
+      return (await readJob(jobs.log, id, coordinatedHere(jobs))) ?? Promise.reject(notFound(id));
     });
   }
 
@@ -187,7 +187,7 @@ export class ClusterJobs implements JobReads, FleetStarter {
   async #withHost(jobs: NodeJobs, host: string, state: Job['state'] | undefined): Promise<Job[]> {
     const headers = (await jobs.log.list()).filter((h) => !state || h.state === state);
     const has = await Promise.all(headers.map(async (h) => (await jobs.log.selection(h.id, h.chunks).catch((): string[] => [])).includes(host)));
-    return headers.filter((_, i) => has[i]).map(({ coordinator: _c, request: _r, chunks: _n, ...job }) => job);
+    return headers.filter((_, i) => has[i]).map(headerView);
   }
 
   /** Reads and writes of the shared job log: NATS away (or not joined yet) is 503 CLUSTER_UNAVAILABLE, not an internal error. */
@@ -206,4 +206,9 @@ export class ClusterJobs implements JobReads, FleetStarter {
     if (!this.#node.connected()) throw new TendhostError('CLUSTER_UNAVAILABLE');
     return this.#jobs;
   }
+}
+
+/** The in-memory record of a rollout this node coordinates (cluster/job-reads.ts). */
+function coordinatedHere(jobs: NodeJobs): CoordinatedHere {
+  return (id) => jobs.rollouts.get(id)?.job ?? null;
 }

@@ -13,7 +13,7 @@ import type { JobHostResult, JobRecord, JobState } from '../../common/schemas/jo
 import type { CommandReply as PoolReply } from '../../common/thread-protocol.js';
 import { Rollout, type RolloutDeps } from '../fleet/rollout.js';
 import { rolloutSpec } from '../fleet/rollout-spec.js';
-import { summarize } from '../jobs/job-view.js';
+import { jobView } from '../jobs/job-view.js';
 import { isWrongRevision } from './buckets.js';
 import { JobEntries, isFinal } from './job-entries.js';
 import type { ForwardedReply, HostCommand } from './forward.js';
@@ -45,6 +45,8 @@ export interface CoordinatorContext extends Pick<RolloutDeps, 'model' | 'hostCon
 }
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+/** At most this many batches' counts go in the header (≈ 100 B each). */
+const HEADER_BATCHES_MAX = 256;
 
 export class JobCoordinator {
   readonly job: JobRecord;
@@ -251,7 +253,11 @@ export class JobCoordinator {
     if (this.fenced) return;
     this.headerDirty = false;
     const { hosts: _hosts, ...fields } = this.job;
-    const header: ClusterJobHeader = { ...this.header, ...fields, coordinator: this.ctx.nodeId, summary: summarize(this.job) };
+    const { summary, batches } = jobView(this.job);
+    // Counts per batch let any node answer GET /jobs/{id} from the header; a rollout of
+    // thousands of small batches leaves them out (a header is one NATS message, ≤ 1 MB).
+    const perBatch = batches && batches.length <= HEADER_BATCHES_MAX ? { batches } : {};
+    const header: ClusterJobHeader = { ...this.header, ...fields, coordinator: this.ctx.nodeId, summary, ...perBatch };
     try {
       this.headerRevision = await this.ctx.log.writeHeader(header, this.headerRevision);
       this.header = header;

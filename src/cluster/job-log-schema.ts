@@ -3,7 +3,7 @@
 // machine and in a cluster. Values are checked on the way in from NATS:
 // another process wrote them.
 import { Type, type Static } from 'typebox';
-import { JobFields, JobHostResult, JobSummary } from '../../common/schemas/job.js';
+import { JobBatch, JobFields, JobHostResult, JobSummary } from '../../common/schemas/job.js';
 import { FleetUpdateRequest } from '../../common/schemas/requests.js';
 
 /** A job's record without its hosts: who coordinates it, what was asked, its counts at the last write. */
@@ -17,6 +17,8 @@ export const ClusterJobHeader = Type.Object(
     /** How many selection chunks (`sel.<id>.<n>`) list the hosts. */
     chunks: Type.Integer({ minimum: 0 }),
     summary: JobSummary,
+    /** Fleet rollouts: `summary` per batch, so the header alone answers GET /jobs/{id}. */
+    batches: Type.Optional(Type.Array(JobBatch)),
   },
   { additionalProperties: false },
 );
