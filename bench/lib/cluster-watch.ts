@@ -16,6 +16,8 @@ interface Msg {
   host?: string;
   ts?: string;
   to?: string;
+  /** HostUpdated: the host's status, whose error says why it failed. */
+  status?: { state?: string; error?: string | null; failed?: { code?: string } | null };
 }
 
 /** The hosts whose dry run has ended, since the last reset. */
@@ -31,8 +33,12 @@ export class Finished {
   see(m: Msg): void {
     if (!m.host) return;
     if (m.type === 'UpdateCompleted') this.ok.add(m.host);
-    else if (m.type === 'HostStateChanged' && m.to === 'failed') this.failed.set(m.host, 'failed');
-    else return;
+    else if (m.type === 'HostStateChanged' && m.to === 'failed') {
+      if (!this.failed.has(m.host)) this.failed.set(m.host, 'failed');
+    } else if (m.type === 'HostUpdated' && m.status?.state === 'failed') {
+      // The status that comes with the move says why (the report names the first few).
+      this.failed.set(m.host, `failed ${m.status.failed?.code ?? ''}: ${m.status.error ?? ''}`);
+    } else return;
     this.#notify();
   }
 
