@@ -54,7 +54,7 @@ export class Router {
     if (start === 0) return { kind: 'not_found' };
     const end = path.endsWith('/') && path.indexOf('/', start) >= 0 ? path.length - 1 : path.length;
     const values: string[] = [];
-    const pattern = find(this.#root, { path, end }, start, values);
+    const pattern = find(this.#root, path, end, start, values);
     if (!pattern) return { kind: 'not_found' };
     const params: Record<string, string> = {};
     for (let i = 0; i < values.length; i++) params[pattern.paramNames[i]] = decode(values[i]);
@@ -83,21 +83,21 @@ export class Router {
 }
 
 /**
- * The first pattern under `node` that fits the segments from `s` on, literal
- * children first; `values` gets the param segments.
+ * The first pattern under `node` that fits the segments of `path` from `s` to
+ * `end`, literal children first; `values` gets the param segments.
  */
-function find(node: SegmentNode, p: { path: string; end: number }, s: number, values: string[]): Pattern | null {
-  if (s > p.end) return node.pattern;
-  let e = p.path.indexOf('/', s);
-  if (e < 0 || e > p.end) e = p.end;
+function find(node: SegmentNode, path: string, end: number, s: number, values: string[]): Pattern | null {
+  if (s > end) return node.pattern;
+  let e = path.indexOf('/', s);
+  if (e < 0 || e > end) e = end;
   for (const l of node.literals) {
-    if (l.text.length !== e - s || !p.path.startsWith(l.text, s)) continue;
-    const found = find(l.node, p, e + 1, values);
+    if (l.text.length !== e - s || !path.startsWith(l.text, s)) continue;
+    const found = find(l.node, path, end, e + 1, values);
     if (found) return found;
   }
   if (node.param && e > s) {
-    values.push(p.path.slice(s, e));
-    const found = find(node.param, p, e + 1, values);
+    values.push(path.slice(s, e));
+    const found = find(node.param, path, end, e + 1, values);
     if (found) return found;
     values.pop();
   }
