@@ -12,6 +12,7 @@ import { check, parseQuery } from './validate.js';
 import { newRequestId } from './request-id.js';
 import { TokenAuth, extractToken } from './auth.js';
 import { RateLimiter } from './rate-limit.js';
+import { requestHeaderLists, type RequestHeaderLists } from './request-headers.js';
 import type { AuditRecorder } from '../audit/actor-audit.js';
 import { auditAction } from '../audit/actions.js';
 
@@ -57,6 +58,7 @@ export class HttpPipeline implements RequestHandlers {
   readonly router: Router;
   readonly auth: TokenAuth | null;
   readonly bodyLimit: number;
+  readonly requestHeaders: RequestHeaderLists;
   /** Rate limiting per address needs the client address on reads too. */
   readonly ipForReads: boolean;
   readonly #limiter: RateLimiter | null;
@@ -68,6 +70,8 @@ export class HttpPipeline implements RequestHandlers {
     this.auth = opts.auth.enabled ? new TokenAuth(opts.auth.tokens) : null;
     this.#limiter = opts.rateLimit.enabled ? new RateLimiter(opts.rateLimit.rate_per_s, opts.rateLimit.burst) : null;
     this.bodyLimit = opts.bodyLimit;
+    // Authorization is read only while tokens are checked: nothing else looks at it.
+    this.requestHeaders = requestHeaderLists(this.auth !== null);
     this.ipForReads = opts.rateLimit.enabled;
     this.#log = opts.log;
     this.#logRequests = opts.log.isLevelEnabled('info');
@@ -98,7 +102,7 @@ export class HttpPipeline implements RequestHandlers {
     if (limited) return this.#finish(req, id, t0, route.path, limited, user);
     const refused = route.body ? this.#refuseBody(req, id) : null;
     if (refused) return this.#done(req, { route, params: m.params, id, t0, user }, refused);
-    return { prepared: true, route, params: m.params, user, id, t0 };
+    return { prepared: true, headers: route.headers, route, params: m.params, user, id, t0 };
   }
 
   handle(req: HttpRequest, prepared: Prepared): HttpResponse | Promise<HttpResponse> {

@@ -32,6 +32,7 @@ export interface RequestContext {
   request_id: string;
   user: string | null;
   ip: string;
+  /** The pipeline's headers and the route's own `headers`, when the request carried them. */
   headers: Record<string, string>;
 }
 
@@ -61,6 +62,8 @@ export interface Route {
   tag: string;
   /** false only for routes that must stay public (health, probes). */
   auth?: boolean;
+  /** Request headers the handler reads besides the pipeline's (request-headers.ts), lower-case. */
+  headers?: readonly string[];
   params?: TSchema;
   query?: TSchema;
   body?: TSchema;

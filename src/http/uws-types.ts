@@ -1,11 +1,13 @@
 // The plain values the server and the request pipeline exchange: a request
 // copied out of uWS before any await, the answer to write, the WebSocket
 // client as handlers see it. No uWS object crosses this line.
+import type { RequestHeaderLists } from './request-headers.js';
+
 export interface HttpRequest {
   method: string;
   path: string;
   query: string;
-  /** Only the headers in request-headers.ts for this kind of request, lower-case names. */
+  /** Only the headers in `requestHeaders` for this kind of request (and the route's own, once known), lower-case names. */
   headers: Record<string, string>;
   /** Client address; empty on GET/HEAD unless `ipForReads` (rate limiting per address). */
   readonly ip: string;
@@ -21,7 +23,11 @@ export interface HttpResponse {
 }
 
 /** Whatever `prepare` worked out (route, user, request id), handed back to `handle`. */
-export type Prepared = { readonly prepared: true };
+export interface Prepared {
+  readonly prepared: true;
+  /** Request headers the route reads besides `requestHeaders`: copied before `handle`. */
+  readonly headers?: readonly string[];
+}
 
 export interface RequestHandlers {
   /** Before any body is read: the refusal to send, or what `handle` needs. */
@@ -33,6 +39,8 @@ export interface RequestHandlers {
   /** `handle` threw or its promise rejected (it is not meant to): the answer to send. Must not throw. */
   failed(req: HttpRequest, prepared: Prepared, err: unknown): HttpResponse;
   bodyLimit: number;
+  /** The headers copied from every request, by kind, before `prepare`. */
+  requestHeaders: RequestHeaderLists;
   /** Decode the client address on reads too (rate limiting per address needs it). */
   ipForReads: boolean;
   onAborted?(req: HttpRequest): void;

@@ -6,7 +6,8 @@ import type * as UwsTypes from '@trufflesuite/uws-js-unofficial';
 import { loadUws, type LoadedUws } from './uws-native.js';
 import type { AbortState, HttpRequest, HttpResponse, Prepared, RequestHandlers, RunningServer, ServerOptions, WsClient, WsHandlers } from './uws-types.js';
 import { statusLine } from './status-line.js';
-import { REQUEST_HEADERS } from './request-headers.js';
+import type { RequestHeaderLists } from './request-headers.js';
+import { CONTENT_TYPE, X_REQUEST_ID, contentTypeBytes } from './header-bytes.js';
 
 export type { LoadedUws };
 export { loadUws };
@@ -18,19 +19,21 @@ function isResponse(x: HttpResponse | Prepared): x is HttpResponse {
 
 const textDecoder = new TextDecoder();
 
-function readRequest(req: UwsTypes.HttpRequest, res: UwsTypes.HttpResponse, ipForReads: boolean, upgrade = false): HttpRequest {
-  // The pure-JS fallback (allow_slow_http) has only getMethod.
-  const method = (req.getCaseSensitiveMethod ? req.getCaseSensitiveMethod() : req.getMethod()).toUpperCase();
-  const names = upgrade ? REQUEST_HEADERS.upgrade : method === 'GET' || method === 'HEAD' ? REQUEST_HEADERS.read : REQUEST_HEADERS.body;
-  const headers: Record<string, string> = {};
+function copyHeaders(req: UwsTypes.HttpRequest, names: readonly string[], into: Record<string, string>): void {
   for (const h of names) {
     const v = req.getHeader(h);
-    if (v !== '') headers[h] = v;
+    if (v !== '') into[h] = v;
   }
+}
+
+/** The request as plain values; `method` is known from the uWS route (GET) or read from uWS. */
+function readRequest(req: UwsTypes.HttpRequest, res: UwsTypes.HttpResponse, method: string, lists: RequestHeaderLists, ipForReads: boolean, upgrade = false): HttpRequest {
+  const read = method === 'GET' || method === 'HEAD';
+  const headers: Record<string, string> = {};
+  copyHeaders(req, upgrade ? lists.upgrade : read ? lists.read : lists.body, headers);
   // Decoding the address costs on every read, and only writes (audit) and
   // per-address rate limiting use it. (A lazy getter closing over `res` was
   // tried: it makes V8 promote every uWS response object, doubling GC time.)
-  const read = method === 'GET' || method === 'HEAD';
   return {
     method,
     path: req.getUrl(),
@@ -48,8 +51,8 @@ function readRequest(req: UwsTypes.HttpRequest, res: UwsTypes.HttpResponse, ipFo
 function writeResponse(res: UwsTypes.HttpResponse, r: HttpResponse, closeConnection = false, head = false): void {
   // 200 is uWS's default status line: skip writing it on the hot path.
   if (r.status !== 200) res.writeStatus(statusLine(r.status));
-  res.writeHeader('content-type', r.headers?.['content-type'] ?? 'application/json');
-  if (r.requestId) res.writeHeader('x-request-id', r.requestId);
+  res.writeHeader(CONTENT_TYPE, contentTypeBytes(r.headers?.['content-type']));
+  if (r.requestId) res.writeHeader(X_REQUEST_ID, r.requestId);
   if (r.headers) for (const k in r.headers) if (k !== 'content-type') res.writeHeader(k, r.headers[k]);
   // 204 and 304 carry no body. endWithoutBody must get no arguments here: an
   // explicit `undefined` length makes this uWS build return without answering
@@ -80,15 +83,16 @@ class HttpRoute {
 
   constructor(private readonly http: RequestHandlers) {}
 
-  onRequest(res: UwsTypes.HttpResponse, req: UwsTypes.HttpRequest): void {
+  onRequest(res: UwsTypes.HttpResponse, req: UwsTypes.HttpRequest, method: string): void {
     // Everything the handler needs is copied now: `req` is gone after this tick.
-    const request = readRequest(req, res, this.http.ipForReads);
+    const request = readRequest(req, res, method, this.http.requestHeaders, this.http.ipForReads);
     const prepared = this.http.prepare(request);
     if (isResponse(prepared)) {
       // The client may still be sending a body we refused: close after the answer.
       writeResponse(res, prepared, prepared.status === 413 || prepared.status === 415, request.method === 'HEAD');
       return;
     }
+    if (prepared.headers) copyHeaders(req, prepared.headers, request.headers);
     if (request.method === 'GET' || request.method === 'HEAD') this.#dispatch(res, request, prepared, null, true);
     else this.#readBody(res, request, prepared);
   }
@@ -168,9 +172,11 @@ export function startServer<T>(opts: ServerOptions<T>): Promise<RunningServer> {
     ? uws.SSLApp({ cert_file_name: opts.tls.cert_path, key_file_name: opts.tls.key_path })
     : uws.App();
   const route = new HttpRoute(opts.http);
-  app.any('/*', (res, req) => route.onRequest(res, req));
+  // GET has its own uWS route: its method needs no call into uWS. (The pure-JS fallback has only getMethod.)
+  app.get('/*', (res, req) => route.onRequest(res, req, 'GET'));
+  app.any('/*', (res, req) => route.onRequest(res, req, (req.getCaseSensitiveMethod ? req.getCaseSensitiveMethod() : req.getMethod()).toUpperCase()));
   const sockets = new Set<UwsTypes.WebSocket<T>>();
-  new WsRoute(opts.ws, opts.http.ipForReads, sockets).mount(app);
+  new WsRoute(opts.ws, opts.http, sockets).mount(app);
 
   let listenSocket: UwsTypes.us_listen_socket | null = null;
   return new Promise((resolve, reject) => {
@@ -234,7 +240,7 @@ class WsRoute<T> {
 
   constructor(
     private readonly handlers: WsHandlers<T>,
-    private readonly ipForReads: boolean,
+    private readonly http: Pick<RequestHandlers, 'requestHeaders' | 'ipForReads'>,
     private readonly sockets: Set<UwsTypes.WebSocket<T>>,
   ) {}
 
@@ -263,7 +269,7 @@ class WsRoute<T> {
   }
 
   #upgrade(res: UwsTypes.HttpResponse, req: UwsTypes.HttpRequest, context: UwsTypes.us_socket_context_t): void {
-    const request = readRequest(req, res, this.ipForReads, true);
+    const request = readRequest(req, res, 'GET', this.http.requestHeaders, this.http.ipForReads, true);
     const key = req.getHeader('sec-websocket-key');
     const protocol = req.getHeader('sec-websocket-protocol');
     const extensions = req.getHeader('sec-websocket-extensions');

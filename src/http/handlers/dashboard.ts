@@ -31,6 +31,7 @@ export function dashboardRoutes(load: () => AssetSet = () => loadAssets()): Rout
     summary: SUMMARY[path],
     tag: 'dashboard',
     auth: false,
+    headers: ['if-none-match', 'accept-encoding'],
     responses: {
       200: { description: 'The file (gzip when accepted)', contentType },
       304: { description: 'Not modified (If-None-Match)' },
