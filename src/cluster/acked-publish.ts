@@ -2,10 +2,10 @@
 // request per message: `js.publish` (and a KV `put`) is a NATS request, which
 // costs a promise, a timer, an inbox entry and error objects each time — the
 // largest part of a cluster node's front thread in bench/cluster's query. Here
-// one inbox subscription receives every ack, routed by a counter in the reply
-// subject (what the Go client's PublishAsync does), and a window of messages
-// shares one timer.
-import { createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+// one inbox subscription receives every ack (reply-inbox.ts), and a window of
+// messages shares one timer.
+import { headers, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { ReplyInbox } from './reply-inbox.js';
 
 export interface Outgoing {
   subject: string;
@@ -29,15 +29,11 @@ function headersOf(item: Outgoing): MsgHdrs | null {
 
 export class AckedPublisher {
   readonly #nc: NatsConnection;
-  readonly #inbox: string;
-  readonly #sub: Subscription;
-  readonly #pending = new Map<number, (r: AckResult) => void>();
-  #n = 0;
+  readonly #inbox: ReplyInbox<(r: AckResult) => void>;
 
   constructor(nc: NatsConnection) {
     this.#nc = nc;
-    this.#inbox = createInbox();
-    this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => this.#ack(err, msg) });
+    this.#inbox = new ReplyInbox(nc, (settle, err, msg) => settle(err ?? ackResult(msg)));
   }
 
   /**
@@ -51,28 +47,25 @@ export class AckedPublisher {
       const ids: number[] = [];
       let left = items.length;
       const timer = setTimeout(() => {
-        for (const id of ids) this.#pending.delete(id);
+        for (const id of ids) this.#inbox.take(id);
         for (let i = 0; i < results.length; i++) results[i] ??= new Error(`no acknowledgement within ${timeoutMs} ms`);
         resolve(results as AckResult[]);
       }, timeoutMs);
       items.forEach((item, i) => {
-        const id = ++this.#n;
-        ids.push(id);
-        this.#pending.set(id, (r) => {
-          this.#pending.delete(id);
+        const { id, reply } = this.#inbox.add((r) => {
           results[i] = r;
           if (--left === 0) {
             clearTimeout(timer);
             resolve(results as AckResult[]);
           }
         });
-        const reply = `${this.#inbox}.${id}`;
+        ids.push(id);
         try {
           const h = headersOf(item);
           this.#nc.publish(item.subject, item.data, h ? { reply, headers: h } : { reply });
         } catch (err) {
           // Closed connection: this one fails now, the window still ends.
-          this.#pending.get(id)?.(err as Error);
+          this.#inbox.take(id)?.(err as Error);
         }
       });
     });
@@ -84,25 +77,21 @@ export class AckedPublisher {
   }
 
   close(): void {
-    if (!this.#sub.isClosed()) this.#sub.unsubscribe();
-    for (const settle of [...this.#pending.values()]) settle(new Error('publisher closed'));
+    for (const settle of this.#inbox.close()) settle(new Error('publisher closed'));
   }
+}
 
-  #ack(err: Error | null, msg: Msg): void {
-    const id = Number(msg?.subject.slice(this.#inbox.length + 1));
-    const settle = this.#pending.get(id);
-    if (!settle) return; // timed out already
-    if (err) return settle(err);
-    if (msg.data.length === 0) {
-      // A status with no body: 503 when no stream listens on the subject.
-      return settle(new Error(`not stored: ${msg.headers?.code ?? ''} ${msg.headers?.description ?? 'no stream answered'}`.trim()));
-    }
-    try {
-      const ack = JSON.parse(msg.string()) as { seq?: number; error?: { description?: string; code?: number } };
-      if (ack.error || typeof ack.seq !== 'number') settle(new Error(`not stored: ${ack.error?.description ?? 'no sequence in the ack'}`));
-      else settle(ack.seq);
-    } catch (e) {
-      settle(e as Error);
-    }
+/** A JetStream ack: the stored sequence, or why nothing was stored. */
+function ackResult(msg: Msg): AckResult {
+  if (msg.data.length === 0) {
+    // A status with no body: 503 when no stream listens on the subject.
+    return new Error(`not stored: ${msg.headers?.code ?? ''} ${msg.headers?.description ?? 'no stream answered'}`.trim());
+  }
+  try {
+    const ack = JSON.parse(msg.string()) as { seq?: number; error?: { description?: string; code?: number } };
+    if (ack.error || typeof ack.seq !== 'number') return new Error(`not stored: ${ack.error?.description ?? 'no sequence in the ack'}`);
+    return ack.seq;
+  } catch (e) {
+    return e as Error;
   }
 }

@@ -1,10 +1,10 @@
-// Request/reply on one inbox subscription: every reply comes to
-// `<inbox>.<n>` and is routed by the counter, as acked-publish.ts does for
-// JetStream acks. nats.js's `request` builds an `Error` (with its stack) for
-// every request it settles, even a successful one, plus its own promise
-// machinery — on the coordinator of a cluster rollout that is one per host
+// Request/reply on one inbox subscription (reply-inbox.ts), as
+// acked-publish.ts does for JetStream acks. nats.js's `request` builds an
+// `Error` (with its stack) for every request it settles, even a successful
+// one, plus its own promise machinery — on the coordinator of a cluster rollout that is one per host
 // of the fleet (each host's dispatch to its owner, forward.ts).
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { ReplyInbox } from './reply-inbox.js';
 
 /** Nobody listens on the subject (NATS answered with status 503). */
 export class NoRespondersError extends Error {
@@ -24,57 +24,46 @@ export class RequestTimeoutError extends Error {
 
 interface Pending {
   subject: string;
-  timer: NodeJS.Timeout;
+  /** Set right after the request is registered (its timeout needs the id). */
+  timer?: NodeJS.Timeout;
   resolve(msg: Msg): void;
   reject(err: Error): void;
 }
 
 export class InboxRequester {
   readonly #nc: NatsConnection;
-  readonly #inbox: string;
-  readonly #sub: Subscription;
-  readonly #pending = new Map<number, Pending>();
-  #n = 0;
+  readonly #inbox: ReplyInbox<Pending>;
 
   constructor(nc: NatsConnection) {
     this.#nc = nc;
-    this.#inbox = createInbox();
-    this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => this.#reply(err, msg) });
+    this.#inbox = new ReplyInbox<Pending>(nc, (p, err, msg) => {
+      clearTimeout(p.timer);
+      if (err) return p.reject(err);
+      // A status with no body: 503 when nobody subscribes to the subject.
+      if (msg.data.length === 0 && msg.headers?.code === 503) return p.reject(new NoRespondersError(p.subject));
+      p.resolve(msg);
+    });
   }
 
   /** The first reply to `data` sent on `subject`; rejects with NoRespondersError, RequestTimeoutError, or a closed connection's error. */
   request(subject: string, data: string, timeoutMs: number): Promise<Msg> {
     return new Promise((resolve, reject) => {
-      const id = ++this.#n;
-      const timer = setTimeout(() => this.#settle(id)?.reject(new RequestTimeoutError(subject, timeoutMs)), timeoutMs);
-      this.#pending.set(id, { subject, timer, resolve, reject });
+      const pending: Pending = { subject, resolve, reject };
+      const { id, reply } = this.#inbox.add(pending);
+      pending.timer = setTimeout(() => this.#inbox.take(id)?.reject(new RequestTimeoutError(subject, timeoutMs)), timeoutMs);
       try {
-        this.#nc.publish(subject, data, { reply: `${this.#inbox}.${id}` });
+        this.#nc.publish(subject, data, { reply });
       } catch (err) {
-        this.#settle(id)?.reject(err as Error);
+        clearTimeout(pending.timer);
+        this.#inbox.take(id)?.reject(err as Error);
       }
     });
   }
 
   close(): void {
-    if (!this.#sub.isClosed()) this.#sub.unsubscribe();
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(new Error('requester closed'));
-  }
-
-  #settle(id: number): Pending | undefined {
-    const p = this.#pending.get(id);
-    if (!p) return undefined;
-    this.#pending.delete(id);
-    clearTimeout(p.timer);
-    return p;
-  }
-
-  #reply(err: Error | null, msg: Msg): void {
-    const p = msg ? this.#settle(Number(msg.subject.slice(this.#inbox.length + 1))) : undefined;
-    if (!p) return; // timed out already
-    if (err) return p.reject(err);
-    // A status with no body: 503 when nobody subscribes to the subject.
-    if (msg.data.length === 0 && msg.headers?.code === 503) return p.reject(new NoRespondersError(p.subject));
-    p.resolve(msg);
+    for (const p of this.#inbox.close()) {
+      clearTimeout(p.timer);
+      p.reject(new Error('requester closed'));
+    }
   }
 }
