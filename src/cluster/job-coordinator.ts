@@ -257,7 +257,9 @@ export class JobCoordinator {
     // Counts per batch let any node answer GET /jobs/{id} from the header; a rollout of
     // thousands of small batches leaves them out (a header is one NATS message, ≤ 1 MB).
     const perBatch = batches && batches.length <= HEADER_BATCHES_MAX ? { batches } : {};
-    const header: ClusterJobHeader = { ...this.header, ...fields, coordinator: this.ctx.nodeId, summary, ...perBatch };
+    // The previous header's batches are never carried over: past the cap they would be stale.
+    const { batches: _previous, ...base } = this.header;
+    const header: ClusterJobHeader = { ...base, ...fields, coordinator: this.ctx.nodeId, summary, ...perBatch };
     try {
       this.headerRevision = await this.ctx.log.writeHeader(header, this.headerRevision);
       this.header = header;
