@@ -88,7 +88,8 @@ export type WorkerReplies = ReplyTable<{
   remove_host: { kind: 'command'; reply: CommandReply };
   set_groups: { kind: 'done' };
   command: { kind: 'command'; reply: CommandReply };
-  drain: { kind: 'done' };
+  /** `posted`: batches this shard's port carried in all; the front reads that many before it closes the port. */
+  drain: { kind: 'drained'; posted: number };
   crash: { kind: 'done' };
   freeze: { kind: 'done' };
 }>;

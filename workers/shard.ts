@@ -28,13 +28,20 @@ interface ShardState {
 let current: ShardState | null = null;
 let outbox: PortMessage[] = [];
 let flushScheduled = false;
+/** Batches posted on the port: the drain's reply says how many, so the front reads them all before it closes the port. */
+let posted = 0;
+
+function post(state: ShardState, batch: PortMessage[]): void {
+  posted++;
+  state.port.postMessage(encodeBatch(batch));
+}
 
 function flush(): void {
   flushScheduled = false;
   if (!current || outbox.length === 0) return;
   const batch = outbox;
   outbox = [];
-  current.port.postMessage(encodeBatch(batch));
+  post(current, batch);
 }
 
 /**
@@ -139,7 +146,7 @@ function flushStatuses(): void {
   const head = cut === -1 ? outbox : outbox.slice(0, cut);
   const statuses = head.filter((m) => m.kind === 'status');
   if (statuses.length === 0) return;
-  current.port.postMessage(encodeBatch(statuses));
+  post(current, statuses);
   outbox = [...head.filter((m) => m.kind !== 'status'), ...(cut === -1 ? [] : outbox.slice(cut))];
 }
 
@@ -210,7 +217,7 @@ const HANDLERS: { [K in TaskKind]: (task: TaskOf<K>) => ReplyOf<K> | Promise<Rep
     await Promise.all([...state.actors.values()].map((a) => a.stop()));
     await state.resources.close();
     flush();
-    return { kind: 'done' };
+    return { kind: 'drained', posted };
   },
   crash(task) {
     // Test-only switch (the front process only sends it when enabled): die like a real bug would.

@@ -28,6 +28,8 @@ type PiscinaTask = Parameters<Balancer>[0];
 type PiscinaWorker = Parameters<Balancer>[1][number];
 
 const kQueueOptions = Piscina.queueOptionsSymbol;
+/** How long the stop waits for a drained shard's last batches to arrive. */
+const DRAINED_WAIT_MS = 5000;
 const WORKER_FILE = fileURLToPath(new URL('../../workers/shard.js', import.meta.url));
 
 export type ShardHost = AttachHost;
@@ -52,6 +54,9 @@ export class ShardPool {
   /** shard → piscina worker id that owns it (rebuilt when a worker is replaced). */
   readonly #owner = new Map<number, number>();
   readonly #ports = new Map<number, MessagePort>();
+  /** shard → batches read off its port, and who waits for a count at the stop. */
+  readonly #received = new Map<number, number>();
+  readonly #drained = new Map<number, { posted: number; done: () => void }>();
   readonly #attached = new Set<number>();
   /** shard → when the front last heard from its worker (any batch, or the attach reply). */
   readonly #lastHeard = new Map<number, number>();
@@ -150,9 +155,14 @@ export class ShardPool {
   /** Start (or restart) one shard with its hosts. */
   async attach(shard: number, hosts: ShardHost[]): Promise<ReplyOf<'attach'>> {
     const { port1, port2 } = new MessageChannel();
+    this.#received.set(shard, 0);
     port1.on('message', (post: PortPost) => {
       this.#lastHeard.set(shard, Date.now());
+      const received = (this.#received.get(shard) ?? 0) + 1;
+      this.#received.set(shard, received);
       this.#opts.onBatch(shard, decodeBatch(post));
+      const drained = this.#drained.get(shard);
+      if (drained && received >= drained.posted) drained.done();
     });
     this.#ports.set(shard, port1);
     const reply = await this.run({ kind: 'attach', shard, port: port2, settings: this.#opts.settings, hosts_json: encodeAttachHosts(hosts) }, [port2]);
@@ -184,10 +194,29 @@ export class ShardPool {
     // A draining worker may be slow to post; it is stopped on purpose below anyway.
     if (this.#watchdog) clearInterval(this.#watchdog);
     const shards = [...this.#owner.keys()];
-    await Promise.allSettled(shards.map((shard) => this.run({ kind: 'drain', shard, grace_ms: graceMs })));
+    await Promise.allSettled(shards.map((shard) => this.#drain(shard, graceMs)));
     this.#closing = true;
     await this.#pool.close({ force: true });
     for (const p of this.#ports.values()) p.close();
+  }
+
+  /**
+   * One shard's drain, done once the front has read every batch the shard
+   * posted: the last statuses travel on the shard's port, the reply on
+   * piscina's, and the two are not ordered. A status read after the port is
+   * closed would be lost, and the host restored mid-operation next start.
+   */
+  async #drain(shard: number, graceMs: number): Promise<void> {
+    const { posted } = await this.run({ kind: 'drain', shard, grace_ms: graceMs });
+    if ((this.#received.get(shard) ?? 0) >= posted) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#drained.set(shard, { posted, done: resolve });
+      // Bounded: a port that never delivers (its worker gone) does not hold the stop.
+      timer = setTimeout(resolve, DRAINED_WAIT_MS);
+    });
+    clearTimeout(timer);
+    this.#drained.delete(shard);
   }
 
   async destroy(): Promise<void> {
