@@ -1,15 +1,13 @@
 // Prometheus metrics (prom-client). Gauges are computed at scrape time from
 // the read model, jobs and the shards' last reports, so nothing is counted
 // twice and the hot paths only bump counters.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BroadcastObserver, ShardMetrics } from './events/broadcaster.js';
 import { HOST_STATES } from '../common/schemas/host.js';
 import { JOB_STATES } from '../common/schemas/job.js';
 import type { ClusterNodeStatus } from './cluster/node.js';
+import { BUSY_RESOLUTION_MS, DELAY_WINDOW_MS, EventLoopDelayWindows, IDLE_RESOLUTION_MS, type DelayWindow } from './event-loop-delay.js';
 
-const ELD_WINDOW_MS = 5000;
-const ELD_RESOLUTION_MS = 10;
 
 /** What the gauges read at scrape time. */
 export interface MetricSources {
@@ -118,33 +116,19 @@ export class Metrics implements BroadcastObserver {
       },
     });
     if (read.cluster) this.#clusterGauges(read.cluster);
-    // The front process's event-loop delay, per ELD_WINDOW_MS window: a scrape
-    // reads the last complete window, so a stall between scrapes still shows.
-    // Sampled every ELD_RESOLUTION_MS by a native timer; a sample is the time
-    // between two ticks, so the interval is taken off again. 10 ms, not 1: a
-    // 1 ms timer woke an idle daemon 1,000 times a second (1.3 % of a core
-    // with nothing to do); a stall that matters (tens of ms) still shows in
-    // full, one shorter than the interval only in part.
-    const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
-    eld.enable();
-    let window = { p50: 0, p99: 0, max: 0 };
-    const beyondTick = (ns: number): number => Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS);
-    setInterval(() => {
-      window = { p50: beyondTick(eld.percentile(50)), p99: beyondTick(eld.percentile(99)), max: beyondTick(eld.max) };
-      eld.reset();
-    }, ELD_WINDOW_MS).unref();
-    const eldGauge = (name: string, what: string, pick: () => number) =>
+    const delay = new EventLoopDelayWindows();
+    const eldGauge = (name: string, what: string, pick: (w: DelayWindow) => number) =>
       new Gauge({
         name,
-        help: `${what} event-loop delay of the front process over the last complete ${ELD_WINDOW_MS / 1000} s window, in ms (beyond its ${ELD_RESOLUTION_MS} ms sampling interval)`,
+        help: `${what} event-loop delay of the front process over the last complete ${DELAY_WINDOW_MS / 1000} s window, in ms (beyond its sampling interval: ${BUSY_RESOLUTION_MS} ms while the loop works, ${IDLE_RESOLUTION_MS} ms after an idle window)`,
         registers: [r],
         collect() {
-          this.set(pick());
+          this.set(pick(delay.last));
         },
       });
-    eldGauge('tendhost_event_loop_delay_p50_ms', 'Median', () => window.p50);
-    eldGauge('tendhost_event_loop_delay_p99_ms', 'p99', () => window.p99);
-    eldGauge('tendhost_event_loop_delay_max_ms', 'Largest', () => window.max);
+    eldGauge('tendhost_event_loop_delay_p50_ms', 'Median', (w) => w.p50);
+    eldGauge('tendhost_event_loop_delay_p99_ms', 'p99', (w) => w.p99);
+    eldGauge('tendhost_event_loop_delay_max_ms', 'Largest', (w) => w.max);
     this.#wsDropped = new Counter({ name: 'tendhost_websocket_dropped_total', help: 'WebSocket clients dropped for backpressure', registers: [r] });
     this.#workersReplaced = new Counter({
       name: 'tendhost_worker_replacements_total',

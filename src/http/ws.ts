@@ -40,6 +40,7 @@ export class EventStream implements EventFanout {
   readonly #opts: EventStreamOptions;
   #publish: ((topic: string, text: string | Uint8Array) => void) | null = null;
   #sweep: NodeJS.Timeout | null = null;
+  #stopped = false;
   dropped = 0;
 
   constructor(opts: EventStreamOptions) {
@@ -52,12 +53,23 @@ export class EventStream implements EventFanout {
 
   attach(publish: (topic: string, text: string | Uint8Array) => void): void {
     this.#publish = publish;
-    this.#sweep = setInterval(() => this.#checkBackpressure(), SWEEP_MS);
-    this.#sweep.unref();
   }
 
   stop(): void {
-    if (this.#sweep) clearInterval(this.#sweep);
+    this.#stopped = true;
+    this.#sweepWhileClients();
+  }
+
+  /** The backpressure sweep runs only while someone is connected: an idle daemon is not woken 10 times a second for nobody. */
+  #sweepWhileClients(): void {
+    const wanted = this.#clients.size > 0 && !this.#stopped;
+    if (wanted && !this.#sweep) {
+      this.#sweep = setInterval(() => this.#checkBackpressure(), SWEEP_MS);
+      this.#sweep.unref();
+    } else if (!wanted && this.#sweep) {
+      clearInterval(this.#sweep);
+      this.#sweep = null;
+    }
   }
 
   handlers(): WsHandlers<ClientData> {
@@ -72,6 +84,7 @@ export class EventStream implements EventFanout {
         this.#clients.delete(c);
         this.#filtered.delete(c);
         this.#waiting.delete(c);
+        this.#sweepWhileClients();
       },
     };
   }
@@ -80,6 +93,7 @@ export class EventStream implements EventFanout {
     // Events stamped before this snapshot go to the clients that were there.
     this.#flush();
     this.#clients.add(c);
+    this.#sweepWhileClients();
     const { broadcaster } = this.#opts;
     const since = c.data.since;
     if (since !== null) {
@@ -231,6 +245,7 @@ export class EventStream implements EventFanout {
   #drop(c: WsClient<ClientData>): void {
     if (!this.#clients.delete(c)) return;
     this.#filtered.delete(c);
+    this.#sweepWhileClients();
     this.dropped++;
     this.#opts.onDropped?.();
     this.#opts.log.warn({ client: c.data.id, buffered: c.bufferedAmount() }, 'dropping slow WebSocket client');
