@@ -52,6 +52,7 @@ import { startSimulatorProc } from '../harness/simulator-proc.js';
 import { randomBase } from '../harness/simulator/base-addr.js';
 import { envNumber } from './lib/bench-env.js';
 import { processCpuMicros } from './lib/proc-cpu.js';
+import { round2, settledIdleCpu } from './lib/measure.js';
 import { cpuByThreadGroup, type ThreadGroup } from './lib/fleet-runs.js';
 import { FeedWatch, percentiles } from './lib/cluster-watch.js';
 import { perHost, streamStats } from './lib/stream-stats.js';
@@ -73,7 +74,6 @@ const TOTAL = NODES * HOSTS_PER_NODE;
 /** A pass that has not ended by then is reported stuck (≥ 20 hosts/s is far below anything seen here). */
 const PASS_TIMEOUT_MS = 120_000 + (TOTAL / 20) * 1000;
 
-const round2 = (x: number) => Math.round(x * 100) / 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SSH limits for one of `daemons` daemons: CONCURRENCY hosts in flight over all of them (a host holds its handshake slot until authenticated). */
@@ -177,25 +177,9 @@ async function fleetListed(d: Daemon, n: number): Promise<void> {
   await until(async () => (await d.get('/hosts?per_page=1')).body?.pagination?.total_items === n, 600_000, 500);
 }
 
-/**
- * CPU per second of `pids` with nothing asked of them, in 5 s windows until
- * two in a row agree within 25 % (at most 8): a node still restoring statuses
- * after start-up on a busy machine is not idle yet. The lower of the two.
- */
+/** A side's idle CPU per second, in 5 s windows until it settles (a node still restoring statuses after start-up is not idle yet). */
 async function idleCpuMsPerS(pids: number[]): Promise<number> {
-  const cpu = () => pids.reduce((s, p) => s + processCpuMicros(p), 0);
-  const window = async () => {
-    const c0 = cpu();
-    await sleep(5000);
-    return (cpu() - c0) / 1000 / 5;
-  };
-  let last = await window();
-  for (let i = 1; i < 8; i++) {
-    const now = await window();
-    if (Math.abs(now - last) <= 0.25 * Math.max(now, last)) return round2(Math.min(now, last));
-    last = now;
-  }
-  return round2(last);
+  return (await settledIdleCpu(pids, 5000)).ms_per_s;
 }
 
 /** The pass's daemon CPU per host less what the daemons spend idle over as long as it took. */

@@ -10,14 +10,14 @@
 //      BENCH_REPEAT (1; median run is kept) BENCH_HOSTS (10000)
 //      BENCH_SERVERS (bare-uws,node-http,daemon) BENCH_DAEMON_WORKERS (2)
 //      BENCH_ENFORCE (unset; 1 = exit 1 when a target is missed)
-//      BENCH_IDLE_SECONDS (1; how long idle CPU is measured, after the same settle time)
+//      BENCH_IDLE_SECONDS (1; the window idle CPU is measured in, repeated until two in a row agree within 25 %, at most 8)
 // From 50,000 hosts on it also prints the scale goals of a big fleet
 // (start-up to serving, idle RSS, idle CPU); bench/scale.ts runs it at 100,000.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DEFAULT_HOST_COUNT, PAGE_SIZE, fleetHosts, hostName, pagePaths, singleHostPaths, writeDaemonConfig } from './lib/fleet-config.js';
-import { idleCpuPct, measure, medianRun, type Measurement } from './lib/measure.js';
+import { idleCpuWindows, measure, medianRun, round2, settledIdleCpu, type Measurement } from './lib/measure.js';
 import { clockTicksPerSecond, processHasMapped, processMemoryKiB } from './lib/proc-cpu.js';
 import { printReport, type Report, type ServerResult, type Target } from './lib/http-reads-report.js';
 import { startServer, type ServerProcess, type ServerSpec } from './lib/server-proc.js';
@@ -47,6 +47,8 @@ const TARGETS = { vs_bare_max: 1.3, vs_node_min: 2, page_cpu_us_max: 30 };
 const SCALE_TARGETS = { startup_ms_max: 10_000, idle_rss_mib_max: 1536, idle_cpu_pct_max: 1, single_vs_bare_max: 1 };
 const SCALE_GOALS_FROM_HOSTS = 50_000;
 const IDLE_SECONDS = envNumber('BENCH_IDLE_SECONDS', 1);
+/** From SCALE_GOALS_FROM_HOSTS on: how long the idle daemon is watched (see idleCpu). */
+const IDLE_WATCH_S = envNumber('BENCH_IDLE_WATCH_S', 120);
 const START_TIMEOUT_MS = 60_000;
 
 function selectedServers(): ServerName[] {
@@ -98,6 +100,27 @@ async function waitUntilServing(baseUrl: string, deadline: number): Promise<{ si
   throw new Error(`server never served the expected shapes: ${lastProblem}`);
 }
 
+/**
+ * Idle CPU, % of a core. Start-up garbage and the first store writes are not
+ * idle work: windows until two agree. A big fleet's heaps take V8's memory
+ * reducer a minute or more of full collections after start-up (bursts of
+ * several % of a core, 25–70 s after start at 100,000 hosts): there the
+ * daemon is watched for IDLE_WATCH_S and the settled figure is the median of
+ * the second half; the first half's mean is reported beside it.
+ */
+async function idleCpu(pid: number): Promise<{ idle_cpu_pct: number; idle_after_start_pct: number | null }> {
+  if (settings.hosts < SCALE_GOALS_FROM_HOSTS) {
+    const settled = await settledIdleCpu([pid], IDLE_SECONDS * 1000);
+    return { idle_cpu_pct: settled.ms_per_s / 10, idle_after_start_pct: null };
+  }
+  const windows = await idleCpuWindows([pid], 5000, Math.ceil(IDLE_WATCH_S / 5));
+  const half = Math.floor(windows.length / 2);
+  const later = windows.slice(half).sort((a, b) => a - b);
+  const median = later[Math.floor(later.length / 2)] ?? 0;
+  const mean = windows.slice(0, half).reduce((a, b) => a + b, 0) / Math.max(1, half);
+  return { idle_cpu_pct: round2(median / 10), idle_after_start_pct: round2(mean / 10) };
+}
+
 async function benchServer(name: ServerName, configFile: string): Promise<ServerResult> {
   const t0 = Date.now();
   const server: ServerProcess = await startServer(serverSpec(name, configFile));
@@ -108,9 +131,7 @@ async function benchServer(name: ServerName, configFile: string): Promise<Server
     const baseUrl = `http://127.0.0.1:${server.port}`;
     const body_bytes = await waitUntilServing(baseUrl, t0 + START_TIMEOUT_MS);
     const startup_ms = Date.now() - t0;
-    // Settle first: start-up garbage and the first store writes are not idle work.
-    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
-    const idle_cpu_pct = await idleCpuPct(server.pid, IDLE_SECONDS * 1000);
+    const { idle_cpu_pct, idle_after_start_pct } = await idleCpu(server.pid);
     const memory_after_start = processMemoryKiB(server.pid);
     const routes = {} as Record<RouteKey, Measurement>;
     const runs_cpu_us_per_req = {} as Record<RouteKey, number[]>;
@@ -128,7 +149,7 @@ async function benchServer(name: ServerName, configFile: string): Promise<Server
       console.error(`  ${name.padEnd(9)} ${ROUTES[key].label.padEnd(24)} ${m.cpu_us_per_req.toFixed(1)} µs CPU/req, ${Math.round(m.req_per_s)} req/s`);
     }
     const memory_after_runs = processMemoryKiB(server.pid);
-    return { name, pid: server.pid, startup_ms, idle_cpu_pct, body_bytes, memory_after_start, memory_after_runs, routes, runs_cpu_us_per_req };
+    return { name, pid: server.pid, startup_ms, idle_cpu_pct, idle_after_start_pct, body_bytes, memory_after_start, memory_after_runs, routes, runs_cpu_us_per_req };
   } catch (err) {
     (err as Error).message += `\n--- ${name} output (tail) ---\n${server.outputTail()}`;
     throw err;
@@ -171,7 +192,7 @@ function scaleTargets(d: ServerResult): Target[] {
   return [
     { name: `${hosts} hosts: start-up to serving, ms`, value: d.startup_ms, limit: `< ${SCALE_TARGETS.startup_ms_max}`, pass: d.startup_ms < SCALE_TARGETS.startup_ms_max },
     { name: `${hosts} hosts: idle RSS, MiB`, value: rssMib, limit: `< ${SCALE_TARGETS.idle_rss_mib_max}`, pass: rssMib < SCALE_TARGETS.idle_rss_mib_max },
-    { name: `${hosts} hosts: idle CPU, % of a core (${IDLE_SECONDS} s)`, value: d.idle_cpu_pct, limit: `< ${SCALE_TARGETS.idle_cpu_pct_max}`, pass: d.idle_cpu_pct < SCALE_TARGETS.idle_cpu_pct_max },
+    { name: `${hosts} hosts: idle CPU, % of a core (settled: median, last ${IDLE_WATCH_S / 2} s)`, value: d.idle_cpu_pct, limit: `< ${SCALE_TARGETS.idle_cpu_pct_max}`, pass: d.idle_cpu_pct < SCALE_TARGETS.idle_cpu_pct_max },
   ];
 }
 
