@@ -32,14 +32,13 @@ export class EventLoopDelayWindows {
   #histogram!: IntervalHistogram;
   #resolutionMs = BUSY_RESOLUTION_MS;
   #utilization = performance.eventLoopUtilization();
+  readonly #timer: NodeJS.Timeout;
 
   constructor(windowMs = DELAY_WINDOW_MS) {
     this.#sample(BUSY_RESOLUTION_MS);
     this.#timer = setInterval(() => this.#nextWindow(), windowMs);
     this.#timer.unref();
   }
-
-  readonly #timer: NodeJS.Timeout;
 
   stop(): void {
     clearInterval(this.#timer);

@@ -8,7 +8,6 @@ import { JOB_STATES } from '../common/schemas/job.js';
 import type { ClusterNodeStatus } from './cluster/node.js';
 import { BUSY_RESOLUTION_MS, DELAY_WINDOW_MS, EventLoopDelayWindows, IDLE_RESOLUTION_MS, type DelayWindow } from './event-loop-delay.js';
 
-
 /** What the gauges read at scrape time. */
 export interface MetricSources {
   hostsByState(): Record<string, number>;
