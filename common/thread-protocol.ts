@@ -111,6 +111,8 @@ export type PortMessage =
       state: HostState;
       error: string | null;
       code: string | null;
+      /** When the operation ended, by the worker's clock (not when the front read it). */
+      finished_at: string;
     }
   | { kind: 'metrics'; shard: number; sessions_open: number; handshakes_in_flight: number; elu: number; heap_used: number; heap_total: number; external: number; sent_at: number }
   | { kind: 'op_duration'; op: 'query' | 'upgrade' | 'reboot' | 'verify'; seconds: number; ok: boolean }

@@ -66,7 +66,7 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
       o.onRun?.(trace.job_id as string, host);
       setTimeout(() => {
         const code = host.startsWith('fail-') ? 'PKG_COMMAND_FAILED' : host.startsWith('down-') ? 'SSH_UNREACHABLE' : null;
-        jobs?.runner.hostResult({ kind: 'job_result', job_id: trace.job_id as string, host, success: code === null, state: code ? 'failed' : 'idle', error: code ? `${host}: scripted ${code}` : null, code });
+        jobs?.runner.hostResult({ kind: 'job_result', job_id: trace.job_id as string, host, success: code === null, state: code ? 'failed' : 'idle', error: code ? `${host}: scripted ${code}` : null, code, finished_at: new Date().toISOString() });
       }, o.runMs);
       return { ok: true, state: 'updating' };
     },

@@ -44,8 +44,8 @@ export class ActorReport {
     this.emit({ kind: 'lifecycle', host: this.host, fact, job_id, request_id });
   }
 
-  /** The operation ended with the host resting in `state`; a failure carries its error and code. */
-  jobResult(job_id: string, state: HostState, failure: { error: string | null; code: string | null } | null): void {
+  /** The operation ended at `at` with the host resting in `state`; a failure carries its error and code. */
+  jobResult(job_id: string, state: HostState, failure: { error: string | null; code: string | null } | null, at: Date): void {
     this.emit({
       kind: 'job_result',
       job_id,
@@ -54,6 +54,7 @@ export class ActorReport {
       state,
       error: failure?.error ?? null,
       code: failure?.code ?? null,
+      finished_at: at.toISOString(),
     });
   }
 

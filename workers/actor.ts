@@ -259,7 +259,7 @@ export class HostActor {
   #maybeFinish(): void {
     if (this.#running || BUSY_STATES.has(this.#snap.state) || this.#trace.job_id === null) return;
     const failure = this.#snap.state === 'failed' ? { error: this.#snap.failed?.error ?? this.#facts.error, code: this.#snap.failed?.code ?? null } : null;
-    this.#report.jobResult(this.#trace.job_id, this.#snap.state, failure);
+    this.#report.jobResult(this.#trace.job_id, this.#snap.state, failure, this.#now());
     this.#report.log(failure ? 'warn' : 'info', 'operation finished', { state: this.#snap.state, code: failure?.code ?? null });
     this.#trace = NO_TRACE;
     this.#facts = { ...this.#facts, job_id: null };

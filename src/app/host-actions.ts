@@ -58,7 +58,7 @@ export class HostActions {
     this.jobs.accept(job);
     // Commands with no long-running work are done as soon as they are accepted.
     if (req.kind === 'retry' || req.kind === 'acknowledge') {
-      this.jobs.hostResult({ kind: 'job_result', job_id: job.id, host: req.host, success: true, state: reply.state, error: null, code: null });
+      this.jobs.hostResult({ kind: 'job_result', job_id: job.id, host: req.host, success: true, state: reply.state, error: null, code: null, finished_at: new Date().toISOString() });
     }
     return job;
   }

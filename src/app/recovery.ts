@@ -127,7 +127,7 @@ export class Recovery {
     for (const s of hosts.all()) {
       if (!onShard(s.name)) continue;
       if (s.job_id) {
-        jobs.hostResult({ kind: 'job_result', job_id: s.job_id, host: s.name, success: false, state: 'failed', error: `interrupted: ${what} during ${s.state}`, code: 'WORKER_FAILED' });
+        jobs.hostResult({ kind: 'job_result', job_id: s.job_id, host: s.name, success: false, state: 'failed', error: `interrupted: ${what} during ${s.state}`, code: 'WORKER_FAILED', finished_at: lost.at });
       }
       if (!wasInterrupted(s)) continue;
       // The machine, given the update the host had under way (if any), fails it and ends that update.

@@ -205,7 +205,7 @@ export class JobCoordinator {
 
   private feed(h: JobHostResult, r: JobHostResult): void {
     h.host_state = r.host_state;
-    this.rollout.hostResult({ kind: 'job_result', job_id: this.id, host: h.host, success: r.state === 'completed', state: r.host_state ?? 'failed', error: r.error, code: r.code });
+    this.rollout.hostResult({ kind: 'job_result', job_id: this.id, host: h.host, success: r.state === 'completed', state: r.host_state ?? 'failed', error: r.error, code: r.code, finished_at: r.finished_at ?? this.ctx.now().toISOString() });
   }
 
   /** Hosts whose owner died or lost the host's partition while running it: failed, interrupted, named. */

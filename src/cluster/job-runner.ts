@@ -88,7 +88,7 @@ export class ClusterJobRunner {
     } catch (err) {
       // The worker is gone: the host failed here, recorded as such.
       const e = err instanceof TendhostError ? err : new TendhostError('WORKER_UNAVAILABLE', (err as Error).message);
-      await this.record(key, host, { success: false, state: null, error: e.message, code: e.code });
+      await this.record(key, host, { success: false, state: null, error: e.message, code: e.code, at: this.now().toISOString() });
       return { outcome: 'started', state: 'failed' };
     }
     if (!reply.ok) {
@@ -108,7 +108,7 @@ export class ClusterJobRunner {
   hostResult(msg: HostResultMsg): boolean {
     const key = flightKey(msg.job_id, msg.host);
     if (!this.inflight.has(key)) return false;
-    void this.record(key, msg.host, { success: msg.success, state: msg.state, error: msg.error, code: msg.code });
+    void this.record(key, msg.host, { success: msg.success, state: msg.state, error: msg.error, code: msg.code, at: msg.finished_at });
     return true;
   }
 
@@ -118,7 +118,7 @@ export class ClusterJobRunner {
    */
   async interrupt(hosts: (host: string) => boolean, reason: string): Promise<void> {
     const cut = [...this.inflight].filter(([k]) => hosts(k.slice(k.indexOf('\u0000') + 1)));
-    await Promise.all(cut.map(([k]) => this.record(k, k.slice(k.indexOf('\u0000') + 1), { success: false, state: null, error: reason, code: 'INTERRUPTED' })));
+    await Promise.all(cut.map(([k]) => this.record(k, k.slice(k.indexOf('\u0000') + 1), { success: false, state: null, error: reason, code: 'INTERRUPTED', at: this.now().toISOString() })));
   }
 
   /** Hosts this node is running for cluster jobs now. */
@@ -131,7 +131,8 @@ export class ClusterJobRunner {
     return [...this.inflight.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1));
   }
 
-  private async record(key: string, host: string, r: { success: boolean; state: HostState | null; error: string | null; code: string | null }): Promise<void> {
+  /** `r.at`: when the host's operation ended (the worker's stamp), or when this node judged it over. */
+  private async record(key: string, host: string, r: { success: boolean; state: HostState | null; error: string | null; code: string | null; at: string }): Promise<void> {
     const f = this.inflight.get(key);
     if (!f) return;
     this.inflight.delete(key);
@@ -145,7 +146,7 @@ export class ClusterJobRunner {
         error: r.error,
         code: r.code,
         reason: null,
-        finished_at: this.now().toISOString(),
+        finished_at: r.at,
         batch: f.dispatch.batch,
       },
     };

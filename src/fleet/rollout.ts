@@ -76,8 +76,8 @@ export class Rollout {
   hostResult(msg: HostResultMsg): void {
     const h = this.#results.get(msg.host);
     if (!h || h.state !== 'running') return;
-    if (msg.success) this.#finish(h, 'completed', null, null, msg.state === 'waiting_reboot' ? 'updated; waiting for a reboot (auto_reboot off or outside the maintenance window)' : null);
-    else this.#finish(h, isUnreachable(msg.code) ? 'unreachable' : 'failed', msg.error, msg.code, null);
+    if (msg.success) this.#finish(h, 'completed', null, null, msg.state === 'waiting_reboot' ? 'updated; waiting for a reboot (auto_reboot off or outside the maintenance window)' : null, msg.finished_at);
+    else this.#finish(h, isUnreachable(msg.code) ? 'unreachable' : 'failed', msg.error, msg.code, null, msg.finished_at);
     this.#waiting.get(msg.host)?.();
   }
 
@@ -254,7 +254,8 @@ export class Rollout {
     });
   }
 
-  #finish(h: JobHostResult, state: Final, error: string | null, code: string | null, reason: string | null): void {
+  /** `at`: when the host's operation ended, as its worker reported it; decided here (skips, failures to send): now. */
+  #finish(h: JobHostResult, state: Final, error: string | null, code: string | null, reason: string | null, at?: string): void {
     if (h.state !== 'pending' && h.state !== 'running') return;
     const wasRunning = h.state === 'running';
     if (wasRunning) this.#inProgress--;
@@ -263,7 +264,7 @@ export class Rollout {
     h.error = error;
     h.code = code;
     h.reason = reason;
-    h.finished_at = this.#deps.now().toISOString();
+    h.finished_at = at ?? this.#deps.now().toISOString();
     // The host is free for other rollouts as soon as this one is done with it.
     if (this.#deps.claims.get(h.host) === this.job.id) this.#deps.claims.delete(h.host);
     this.#deps.jobs.touch(this.job, h.host);

@@ -210,7 +210,7 @@ export class JobStore {
     h.state = msg.success ? 'completed' : 'failed';
     h.error = msg.error;
     h.code = msg.code;
-    h.finished_at = new Date().toISOString();
+    h.finished_at = msg.finished_at;
     this.#onChange?.(job, msg.host);
     if (job.hosts.every((x) => x.state !== 'running' && x.state !== 'pending')) {
       const failed = job.hosts.some((x) => x.state === 'failed');

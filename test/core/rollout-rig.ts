@@ -155,6 +155,7 @@ export class RolloutRig {
         state: failed ? 'failed' : s === 'waiting_reboot' ? 'waiting_reboot' : 'idle',
         error: failed ? `${host}: scripted ${failed}` : null,
         code: failed,
+        finished_at: new Date(this.clock).toISOString(),
       });
     };
     // The reply comes first; the host's result follows when its operation rests.

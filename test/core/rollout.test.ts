@@ -307,7 +307,7 @@ t.test('a rollout taken over continues: final hosts counted, running ones waited
   await until(() => rig.eventsOf('FleetUpdateProgress').length > 0, 'the resumed progress');
   t.match(rig.eventsOf('FleetUpdateProgress')[0], { batch: 2, completed: 2, failed: 1, in_progress: 1 }, 'counts carried over; h03 still in progress');
   t.same(rig.sent, [], 'nothing new starts before the batch under way has ended');
-  rig.rollout.hostResult({ kind: 'job_result', job_id: 'job-1', host: 'h03', success: true, state: 'idle', error: null, code: null });
+  rig.rollout.hostResult({ kind: 'job_result', job_id: 'job-1', host: 'h03', success: true, state: 'idle', error: null, code: null, finished_at: new Date(rig.clock).toISOString() });
   await done;
   t.same(accounting(t, rig), { completed: 6, failed: 1, unreachable: 0, skipped: 0 });
   t.same(rig.sent, ['h05', 'h06', 'h07'], 'only the hosts not started before, none twice');
@@ -320,7 +320,7 @@ t.test('a rollout taken over during its canary judges the canary when it ends', 
   const rig = new RolloutRig(names(4), { batch_size: 2, canary: 1 }, new Map(), 'job-1', (hosts) => left(hosts, { h01: ['running', 1] }));
   const done = rig.run();
   await until(() => rig.eventsOf('FleetUpdateProgress').length > 0, 'the resumed progress');
-  rig.rollout.hostResult({ kind: 'job_result', job_id: 'job-1', host: 'h01', success: false, state: 'failed', error: 'boom', code: 'PKG_COMMAND_FAILED' });
+  rig.rollout.hostResult({ kind: 'job_result', job_id: 'job-1', host: 'h01', success: false, state: 'failed', error: 'boom', code: 'PKG_COMMAND_FAILED', finished_at: new Date(rig.clock).toISOString() });
   await done;
   t.same(accounting(t, rig), { completed: 0, failed: 1, unreachable: 0, skipped: 3 });
   t.same(rig.sent, [], 'no host after a failed canary');
