@@ -23,7 +23,8 @@
 //     the node that caused it): p99 of the events of hosts other nodes own
 //     (goal < 100 ms) beside those of the hosts the first node owns (the
 //     same-node baseline), during the query of 1 (load) and for
-//     CLUSTER_BENCH_QUIET dry runs paced 20/s afterwards (quiet).
+//     CLUSTER_BENCH_QUIET dry runs paced 20/s afterwards (quiet); and, as the
+//     same-run baseline, the single daemon's events during its own query.
 //  3. Forwarded command overhead: GET /hosts/{name}/inventory (a question
 //     answered by the host's actor from what it holds) sent CLUSTER_BENCH_FORWARDS
 //     times to a node that does not own the host and as often to its owner,
@@ -102,7 +103,6 @@ function threadTotals(pids: number[]): Record<ThreadGroup, number> {
   return sum;
 }
 
-/** Dry-run every host once through `via(host)`, `CONCURRENCY` in flight; CPU of `pids` (and nats) across it. */
 /**
  * The query of every host: per host (`POST /hosts/{name}/update`, to `via(host)`,
  * CONCURRENCY in flight) or as fleet jobs (`POST /fleet/update` on each of
@@ -215,6 +215,8 @@ async function main(): Promise<void> {
     const single = await startDaemon({ workers: WORKERS, daemon: `[daemon.ssh]\n${sshLines(1, WORKERS)}`, toml: blocks.join('\n') });
     let singlePass: Pass;
     let singleIdle: number;
+    let singleLoaded: ReturnType<typeof percentiles>;
+    let singleLate: string;
     {
       const watch = new FeedWatch(() => null);
       try {
@@ -222,7 +224,11 @@ async function main(): Promise<void> {
         await watch.add('single', single, true);
         await sleep(1500);
         singleIdle = await idleCpuMsPerS([single.proc.pid!]);
+        // Its events' latency under its own query: the same-run baseline for the cluster's.
+        watch.recording = true;
         singlePass = await queryAll(names, () => single, [single], watch, [single.proc.pid!], null);
+        singleLoaded = percentiles(watch.latencies.same);
+        singleLate = watch.lateSpan();
       } finally {
         watch.close();
         await single.stop();
@@ -266,6 +272,7 @@ async function main(): Promise<void> {
     watch.recording = true;
     const clusterPass = await queryAll(names, (h) => byId.get(ownerOf(h))!, nodes, watch, pids, nats.pid());
     const loaded = { same: percentiles(watch.latencies.same), cross: percentiles(watch.latencies.cross) };
+    const loadedLate = watch.lateSpan();
     console.log(showPass('cluster', clusterPass));
     const written = perHost(streams0, await streamStats(nats.url), TOTAL);
     console.log(`  JetStream writes per host queried (bytes per message kept): ${Object.entries(written).map(([k, v]) => `${k} ${v.writes_per_host} (${v.bytes_per_message} B/message)`).join(', ')}`);
@@ -300,7 +307,10 @@ async function main(): Promise<void> {
           `on the node that caused it p50 ${l.same.p50} ms, p99 ${l.same.p99} ms, max ${l.same.max} ms (n ${l.same.n})`,
       );
     }
-    report.event_latency_ms = { under_query: loaded, quiet };
+    const b = singleLoaded;
+    console.log(`  under the query, the cluster's events: ${loadedLate}`);
+    console.log(`  baseline, the single daemon under its own query: p50 ${b.p50} ms, p99 ${b.p99} ms, max ${b.max} ms (n ${b.n}); ${singleLate}`);
+    report.event_latency_ms = { under_query: loaded, quiet, single_under_query: singleLoaded };
     watch.close();
 
     // 3. A forwarded question vs the same question to the owner.

@@ -66,11 +66,28 @@ export class Finished {
   }
 }
 
+/** Over the goal (p99 < 100 ms): when such events arrived shows whether they were one burst or spread out. */
+const LATE_MS = 100;
+/** A second with no late event ends a run of them. */
+const QUIET_GAP_MS = 1000;
+
 export class FeedWatch {
   finished = new Finished();
   latencies: Latencies = { same: [], cross: [] };
-  recording = false;
+  /** Events later than LATE_MS: arrival (ms since recording began) and latency. */
+  late: { at: number; ms: number }[] = [];
+  #recording = false;
+  #since = 0;
   readonly #sockets: WebSocket[] = [];
+
+  get recording(): boolean {
+    return this.#recording;
+  }
+
+  set recording(on: boolean) {
+    if (on && !this.#recording) this.#since = Date.now();
+    this.#recording = on;
+  }
 
   /** `ownerOf(host)` names the node that runs a host (null: single daemon, everything is "same"). */
   constructor(private readonly ownerOf: (host: string) => string | null) {}
@@ -84,7 +101,9 @@ export class FeedWatch {
       if (finishes) this.finished.see(m);
       if (!this.recording || !m.host || !m.ts) return;
       const owner = this.ownerOf(m.host);
-      (owner === null || owner === node ? this.latencies.same : this.latencies.cross).push(at - Date.parse(m.ts));
+      const latency = at - Date.parse(m.ts);
+      (owner === null || owner === node ? this.latencies.same : this.latencies.cross).push(latency);
+      if (latency > LATE_MS) this.late.push({ at: at - this.#since, ms: latency });
     });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -96,6 +115,26 @@ export class FeedWatch {
   reset(): void {
     this.finished = new Finished();
     this.latencies = { same: [], cross: [] };
+    this.late = [];
+  }
+
+  /**
+   * The events later than the goal: how many arrived in the opening run (from
+   * the first late one until a second passes with none — a rollout's start,
+   * when every host of its batch changes state at once), and how many later.
+   */
+  lateSpan(): string {
+    if (this.late.length === 0) return `none over ${LATE_MS} ms`;
+    const n = this.latencies.same.length + this.latencies.cross.length;
+    const s = (ms: number) => `+${(ms / 1000).toFixed(1)} s`;
+    let end = 1;
+    while (end < this.late.length && this.late[end]!.at - this.late[end - 1]!.at <= QUIET_GAP_MS) end++;
+    const run = this.late.slice(0, end);
+    const rest = this.late.slice(end);
+    const worst = (xs: { ms: number }[]) => xs.reduce((m, e) => Math.max(m, e.ms), 0);
+    const head = `${this.late.length} of ${n} over ${LATE_MS} ms: ${run.length} in one run ${s(run[0]!.at)} to ${s(run.at(-1)!.at)} (the latest ${worst(run)} ms)`;
+    if (rest.length === 0) return `${head}, none after it`;
+    return `${head}; ${rest.length} after it, ${s(rest[0]!.at)} to ${s(rest.at(-1)!.at)} (the latest ${worst(rest)} ms)`;
   }
 
   close(): void {
