@@ -114,6 +114,12 @@ export type PortMessage =
       /** When the operation ended, by the worker's clock (not when the front read it). */
       finished_at: string;
     }
+  /**
+   * Last in a batch, when it changed: operations waiting for a connection on
+   * the shard and command tasks it has handled (the front's pacing of
+   * rollouts, src/pool/shard-room.ts).
+   */
+  | { kind: 'backlog'; shard: number; waiting: number; handled: number }
   | { kind: 'metrics'; shard: number; sessions_open: number; handshakes_in_flight: number; elu: number; heap_used: number; heap_total: number; external: number; sent_at: number }
   | { kind: 'op_duration'; op: 'query' | 'upgrade' | 'reboot' | 'verify'; seconds: number; ok: boolean }
   | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields: Record<string, unknown> }

@@ -73,6 +73,8 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
   };
   jobs = await startNodeJobs(node, {
     pool,
+    // A daemon's default (2 workers × 64 handshakes); this pool answers at once, so it only bounds dispatches in flight.
+    roomPerMember: 128,
     model: { get: (name) => idle(name) },
     hostConfig: () => undefined,
     broadcaster: {

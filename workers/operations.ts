@@ -39,7 +39,8 @@ export interface HostOperations {
 /** What all hosts of one shard share: the SSH connection manager and its limits. */
 export interface ShardResources {
   ssh: SshConnectionManager;
-  stats(): { sessions_open: number; handshakes_in_flight: number };
+  /** `queued`: operations waiting for a handshake slot or a session. */
+  stats(): { sessions_open: number; handshakes_in_flight: number; queued: number };
   close(): Promise<void>;
 }
 
@@ -49,7 +50,7 @@ export function createShardResources(settings: DaemonSettingsForWorkers): ShardR
     ssh,
     stats: () => {
       const s = ssh.stats();
-      return { sessions_open: s.sessions_open, handshakes_in_flight: s.handshakes_in_flight };
+      return { sessions_open: s.sessions_open, handshakes_in_flight: s.handshakes_in_flight, queued: s.queued };
     },
     close: () => ssh.close(),
   };

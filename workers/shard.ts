@@ -14,6 +14,7 @@ import { nameThisThread } from '../common/thread-name.js';
 import { HostActor } from './actor.js';
 import { createHostOperations, createShardResources, type ShardResources } from './operations.js';
 import { OperationGate } from './operation-gate.js';
+import { ShardBacklog } from './shard-backlog.js';
 
 interface ShardState {
   shard: number;
@@ -23,6 +24,8 @@ interface ShardState {
   actors: Map<string, HostActor>;
   /** At most max_sessions_per_worker operations at once; the rest wait as names. */
   gate: OperationGate;
+  /** Told to the front at the end of a batch, for its pacing of rollouts. */
+  backlog: ShardBacklog;
 }
 
 let current: ShardState | null = null;
@@ -38,9 +41,12 @@ function post(state: ShardState, batch: PortMessage[]): void {
 
 function flush(): void {
   flushScheduled = false;
-  if (!current || outbox.length === 0) return;
+  if (!current) return;
+  const backlog = current.backlog.take();
+  if (outbox.length === 0 && !backlog) return;
   const batch = outbox;
   outbox = [];
+  if (backlog) batch.push(backlog);
   post(current, batch);
 }
 
@@ -56,6 +62,10 @@ const FLUSH_WINDOW_MS = 5;
 /** Queue a message; everything emitted within one flush window goes out as one batch. */
 function emit(msg: PortMessage): void {
   outbox.push(msg);
+  scheduleFlush();
+}
+
+function scheduleFlush(): void {
   if (!flushScheduled) {
     flushScheduled = true;
     setTimeout(flush, FLUSH_WINDOW_MS);
@@ -158,7 +168,8 @@ const HANDLERS: { [K in TaskKind]: (task: TaskOf<K>) => ReplyOf<K> | Promise<Rep
     const resources = createShardResources(task.settings);
     const actors = new Map<string, HostActor>();
     const gate = new OperationGate(task.settings.ssh.max_sessions_per_worker, (name) => actors.get(name)?.resume() ?? false);
-    current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors, gate };
+    const backlog = new ShardBacklog(task.shard, () => resources.stats().queued + gate.waiting, scheduleFlush);
+    current = { shard: task.shard, port: task.port, settings: task.settings, resources, actors, gate, backlog };
     for (const h of decodeAttachHosts(task.hosts_json)) current.actors.set(h.host.name, newActor(current, h.host, h.groups, h.restore));
     startMetrics(current);
     // Building the actors and posting their first statuses (after this returns)
@@ -201,6 +212,7 @@ const HANDLERS: { [K in TaskKind]: (task: TaskOf<K>) => ReplyOf<K> | Promise<Rep
   },
   async command(task) {
     const state = requireShard(task.shard);
+    state.backlog.commandHandled();
     const actor = state.actors.get(task.host);
     if (!actor) return { kind: 'command', reply: notFound(task.host) };
     const reply = await actor.command(task.command, task.trace);
@@ -216,6 +228,7 @@ const HANDLERS: { [K in TaskKind]: (task: TaskOf<K>) => ReplyOf<K> | Promise<Rep
     for (const a of state.actors.values()) if (a.busy) a.interrupt('daemon stopped');
     await Promise.all([...state.actors.values()].map((a) => a.stop()));
     await state.resources.close();
+    state.backlog.stop();
     flush();
     return { kind: 'drained', posted };
   },

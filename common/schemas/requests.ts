@@ -94,7 +94,9 @@ const Threshold = Type.Union([
 
 export const FleetUpdateRequest = Type.Object(
   {
-    batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10 })),
+    batch_size: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, default: 10, description: 'Hosts per batch (thresholds and delay_ms act between batches); within one, a host starts when its worker has room to connect it' }),
+    ),
     delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000, default: 0 })),
     dry_run: Type.Optional(Type.Boolean({ default: false })),
     canary: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, default: 0, description: 'Hosts updated first, alone; all must succeed' })),

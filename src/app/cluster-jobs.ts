@@ -26,7 +26,7 @@ import { CommandJobMirror } from './cluster-job-mirror.js';
 /** Forwarded to a host command's owner: cancel that command's job (its job store has it). */
 export const CANCEL_JOB_COMMAND = 'cancel_job';
 
-export interface ClusterJobsParts extends Pick<NodeJobsDeps, 'pool' | 'broadcaster'> {
+export interface ClusterJobsParts extends Pick<NodeJobsDeps, 'pool' | 'broadcaster' | 'roomPerMember'> {
   /** The whole fleet (the cluster read model): what a rollout selects from and checks. */
   model: ReadModel;
   /** This node's own job store (its hosts' command jobs). */
@@ -57,6 +57,7 @@ export class ClusterJobs implements JobReads, FleetStarter {
     const warn = (err: Error) => this.p.log.warn({ err: err.message }, 'cluster jobs');
     const jobs = await startNodeJobs(node, {
       pool: this.p.pool,
+      roomPerMember: this.p.roomPerMember,
       model: this.p.model,
       hostConfig: (name) => this.#configs.get(name),
       broadcaster: this.p.broadcaster,

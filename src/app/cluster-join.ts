@@ -68,7 +68,7 @@ export async function prepareCluster(config: Config, log: Logger, parts: LocalPa
   const feed = new ClusterFeed(model, log, config.daemon.ws.replay_buffer);
   await feed.start(events, registry);
   const commands = new ClusterCommands(model, config.defaults);
-  const jobs = new ClusterJobs({ pool: parts.pool, broadcaster: parts.broadcaster, model, local: parts.jobStore, log });
+  const jobs = new ClusterJobs({ pool: parts.pool, roomPerMember: parts.pool.roomCapacity, broadcaster: parts.broadcaster, model, local: parts.jobStore, log });
   const mode = new ClusterMode({ settings, ...parts, jobs, fleet: model, log, fatal: (err) => exitFatal(log, err) });
   // Watched before this node's own hosts are written: a partition's owner learns of every host written after its list.
   const watch = await followRegistry(nc, registry, feed, log, (r) => {

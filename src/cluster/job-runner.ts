@@ -31,8 +31,12 @@ export type DispatchAnswer =
 export interface JobRunnerOptions {
   nodeId: string;
   instance: string;
-  /** The local shard pool (only `command`). */
-  pool: { command(host: string, cmd: { kind: 'update'; dry_run: boolean }, trace: Trace, opts: { readYourWrites: boolean }): Promise<PoolReply> };
+  /** The local shard pool: `room` (shard-room.ts), when it has it, before a host starts; then `command`, sent `reserved`. */
+  pool: {
+    command(host: string, cmd: { kind: 'update'; dry_run: boolean }, trace: Trace, opts: { readYourWrites: boolean; reserved?: boolean }): Promise<PoolReply>;
+    room?(host: string): true | Promise<boolean>;
+    releaseRoom?(host: string): void;
+  };
   now?: () => Date;
   warn?: (err: Error) => void;
 }
@@ -66,6 +70,9 @@ export class ClusterJobRunner {
   }
 
   private async run(host: string, d: JobDispatch): Promise<DispatchAnswer> {
+    // The coordinator hears back once the host can start here (its dispatch window, dispatch-window.ts).
+    const room = this.o.pool.room?.(host);
+    if (room !== undefined && room !== true) await room;
     const running: ClusterJobHostEntry = {
       node: this.o.nodeId,
       instance: this.o.instance,
@@ -76,6 +83,7 @@ export class ClusterJobRunner {
       // Created, or written over a released claim's delete marker; a claim there already refuses it.
       revision = await this.log.writeEntry(d.job_id, running, null);
     } catch (err) {
+      this.o.pool.releaseRoom?.(host); // nothing starts here
       if (!isWrongRevision(err)) throw err;
       const now = await this.log.entry(d.job_id, host);
       return { outcome: 'claimed', by: now?.value?.node ?? null };
@@ -84,7 +92,7 @@ export class ClusterJobRunner {
     this.inflight.set(key, { revision, dispatch: d });
     let reply: PoolReply;
     try {
-      reply = await this.o.pool.command(host, { kind: 'update', dry_run: d.dry_run }, { job_id: d.job_id, request_id: d.request_id, user: d.user }, { readYourWrites: false });
+      reply = await this.o.pool.command(host, { kind: 'update', dry_run: d.dry_run }, { job_id: d.job_id, request_id: d.request_id, user: d.user }, { readYourWrites: false, reserved: room !== undefined });
     } catch (err) {
       // The worker is gone: the host failed here, recorded as such.
       const e = err instanceof TendhostError ? err : new TendhostError('WORKER_UNAVAILABLE', (err as Error).message);

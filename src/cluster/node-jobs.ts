@@ -11,7 +11,7 @@ import { JobLog } from './job-log.js';
 import { ClusterJobRunner, type JobRunnerOptions } from './job-runner.js';
 import type { ClusterNode } from './node.js';
 
-export interface NodeJobsDeps extends Pick<CoordinatorContext, 'model' | 'hostConfig' | 'broadcaster' | 'sleep' | 'warn'> {
+export interface NodeJobsDeps extends Pick<CoordinatorContext, 'model' | 'hostConfig' | 'broadcaster' | 'sleep' | 'warn' | 'roomPerMember'> {
   /** The local shard pool: runs dispatched hosts this node owns. */
   pool: JobRunnerOptions['pool'];
   now?: () => Date;
@@ -42,6 +42,7 @@ export async function startNodeJobs(node: ClusterNode, deps: NodeJobsDeps): Prom
       send: (cmd) => node.send(cmd),
       members: () => node.members(),
       ownerOf: (host) => node.ownerOf(host),
+      roomPerMember: deps.roomPerMember,
       dispatchRetryMs: 2 * s.lease_ttl_ms + 5000,
       jobsMaxAgeMs: s.jobs_retention.max_age_ms,
       model: deps.model,

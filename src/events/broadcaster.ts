@@ -194,6 +194,8 @@ export class Broadcaster implements EventSource {
           this.shardMetrics.set(shard, { ...msg, at: Date.now() });
           this.#observer?.lag(shard, Date.now() - msg.sent_at);
           break;
+        case 'backlog':
+          break; // the shard pool's (it takes it off the batch before this)
         case 'op_duration':
           this.#observer?.opDuration(msg.op, msg.seconds, msg.ok);
           break;

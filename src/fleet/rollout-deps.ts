@@ -20,7 +20,12 @@ export interface RolloutSpec {
 
 /** Only the calls a rollout makes on each part (tests script them). */
 export interface RolloutDeps {
-  pool: Pick<ShardPool, 'command'>;
+  /**
+   * `room`: a host starts once its shard has room for it (shard-room.ts), its
+   * command then sent `reserved`; a pool without it (a test's script) starts
+   * every host of a batch at once.
+   */
+  pool: Pick<ShardPool, 'command'> & Partial<Pick<ShardPool, 'room' | 'releaseRoom'>>;
   jobs: Pick<JobStore, 'touch' | 'finish'>;
   model: Pick<ReadModel, 'get'>;
   broadcaster: Pick<Broadcaster, 'emit'>;

@@ -2,7 +2,9 @@
 // canary batch that must fully succeed, then batches of `batch_size` with
 // `delay_ms` between them, stopping before the next batch once max_failures or
 // max_unreachable is crossed. Every selected host ends in exactly one of
-// completed / failed / unreachable / skipped, with its reason.
+// completed / failed / unreachable / skipped, with its reason. Within a
+// batch a host starts when its shard has room (the pool's room(): about as
+// many at once as can connect), so the rest of a big batch waits idle.
 // A rollout can also continue a job another process started (a cluster node
 // taking over from a dead coordinator): hosts already final are counted,
 // hosts still running are waited for, and batches go on from the last one.
@@ -223,10 +225,23 @@ export class Rollout {
         } else this.#finish(h, 'skipped', null, null, `outside maintenance window ${window?.start}-${window?.end}`);
         continue;
       }
+      // Started when it can connect: the rest of the batch waits here, idle, where cancel reaches it.
+      if (!(await this.#room(name))) break;
       running.push(this.#startHost(h));
     }
     this.#progress();
     await Promise.all(running);
+  }
+
+  /** False when the rollout was cancelled while the host waited for room (a room granted then is given back). */
+  async #room(name: string): Promise<boolean> {
+    const pool = this.#deps.pool;
+    if (!pool.room) return true;
+    const room = pool.room(name, this.#wake.signal);
+    if (room !== true && !(await room)) return false;
+    if (!this.#cancelled) return true;
+    pool.releaseRoom?.(name);
+    return false;
   }
 
   #startHost(h: JobHostResult): Promise<void> {
@@ -236,7 +251,7 @@ export class Rollout {
     const done = new Promise<void>((resolve) => this.#waiting.set(h.host, resolve));
     const trace = { job_id: this.job.id, request_id: this.job.request_id, user: this.job.user };
     this.#deps.pool
-      .command(h.host, { kind: 'update', dry_run: this.#spec.dry_run }, trace, { readYourWrites: false })
+      .command(h.host, { kind: 'update', dry_run: this.#spec.dry_run }, trace, { readYourWrites: false, reserved: this.#deps.pool.room !== undefined })
       .then((reply) => {
         if (!reply.ok) {
           // Refused at the actor (it became busy between our check and the command).

@@ -22,6 +22,7 @@ import {
 } from '../../common/thread-protocol.js';
 import type { DaemonSettingsForWorkers } from '../../common/config-types.js';
 import { shardOf } from './shard-of.js';
+import { ShardRoom } from './shard-room.js';
 
 type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
 type PiscinaTask = Parameters<Balancer>[0];
@@ -63,12 +64,15 @@ export class ShardPool {
   /** Shards whose worker the watchdog terminated, until its exit is handled. */
   readonly #silenced = new Set<number>();
   readonly #watchdog: NodeJS.Timeout | null = null;
+  /** Which shards have room for a rollout's next host (shard-room.ts). */
+  readonly #room: ShardRoom;
   #lastCheck = Date.now();
   #closing = false;
 
   constructor(opts: ShardPoolOptions) {
     this.size = opts.workers;
     this.#opts = opts;
+    this.#room = new ShardRoom(opts.settings.ssh.max_handshakes_per_worker);
     this.#pool = new Piscina({
       filename: WORKER_FILE,
       minThreads: opts.workers,
@@ -156,11 +160,19 @@ export class ShardPool {
   async attach(shard: number, hosts: ShardHost[]): Promise<ReplyOf<'attach'>> {
     const { port1, port2 } = new MessageChannel();
     this.#received.set(shard, 0);
+    this.#room.reset(shard);
     port1.on('message', (post: PortPost) => {
       this.#lastHeard.set(shard, Date.now());
       const received = (this.#received.get(shard) ?? 0) + 1;
       this.#received.set(shard, received);
-      this.#opts.onBatch(shard, decodeBatch(post));
+      const batch = decodeBatch(post);
+      // The shard's backlog rides last in a batch; it is the pool's, not the read model's.
+      const last = batch[batch.length - 1];
+      if (last?.kind === 'backlog') {
+        batch.pop();
+        this.#room.report(last);
+      }
+      if (batch.length > 0) this.#opts.onBatch(shard, batch);
       const drained = this.#drained.get(shard);
       if (drained && received >= drained.posted) drained.done();
     });
@@ -176,8 +188,28 @@ export class ShardPool {
     return !this.#closing && this.#attached.size === this.size;
   }
 
-  async command(host: string, command: HostCommand, trace: Trace, opts: { readYourWrites: boolean } = { readYourWrites: true }): Promise<CommandReply> {
+  /**
+   * Room on the host's shard for one more rollout host: true now, or a
+   * promise of true once there is, false if `signal` aborts first. A room
+   * granted is used by the next command({ reserved: true }) for a host of
+   * that shard, or given back with releaseRoom().
+   */
+  room(host: string, signal?: AbortSignal): true | Promise<boolean> {
+    return this.#room.take(this.shardOf(host), signal);
+  }
+
+  /** Hosts the pool's shards together may have waiting to connect before room() makes more wait. */
+  get roomCapacity(): number {
+    return this.size * this.#opts.settings.ssh.max_handshakes_per_worker;
+  }
+
+  releaseRoom(host: string): void {
+    this.#room.release(this.shardOf(host));
+  }
+
+  async command(host: string, command: HostCommand, trace: Trace, opts: { readYourWrites: boolean; reserved?: boolean } = { readYourWrites: true }): Promise<CommandReply> {
     const shard = this.shardOf(host);
+    this.#room.sent(shard, opts.reserved ?? false);
     try {
       const { reply } = await this.run({ kind: 'command', shard, host, command, trace, read_your_writes: opts.readYourWrites });
       return reply;

@@ -286,6 +286,44 @@ t.test('a big batch (600 hosts) starts over several turns, so the event loop kee
   t.equal(rig.eventsOf('FleetUpdateProgress').length, 601, 'one progress after the batch starts, one per finished host');
 });
 
+t.test('a batch bigger than the pool has room for: hosts start as others end, never more at once than the room', async (t) => {
+  const rig = new RolloutRig(names(10), { batch_size: 10 });
+  rig.roomLimit = 3;
+  await rig.run();
+  t.same(accounting(t, rig), { completed: 10, failed: 0, unreachable: 0, skipped: 0 });
+  t.equal(rig.maxInflight, 3, 'three at a time');
+  t.same(rig.sent, names(10), 'in the batch order');
+  t.equal(rig.room.open, 0, 'every room given back');
+});
+
+t.test('cancel while a batch waits for room: hosts that never got room are skipped, never sent, their rooms not held', async (t) => {
+  const rig = new RolloutRig(names(6), { batch_size: 6 });
+  rig.roomLimit = 2;
+  rig.script.set('h01', 'hold');
+  rig.script.set('h02', 'hold');
+  const run = rig.run();
+  await until(() => rig.held().length === 2, 'two running, the rest waiting for room');
+  t.match(rig.result('h03'), { state: 'pending' }, 'a waiting host is not running yet');
+  rig.rollout.cancel();
+  rig.release('h01');
+  rig.release('h02');
+  await run;
+  t.same(accounting(t, rig), { completed: 2, failed: 0, unreachable: 0, skipped: 4 });
+  t.same(rig.sent, ['h01', 'h02']);
+  t.match(rig.result('h03'), { reason: 'job cancelled before this host started' });
+  t.equal(rig.room.open, 0, 'no room left taken');
+});
+
+t.test('a refused host and a lost worker give their room back: the rest of the batch still runs', async (t) => {
+  const rig = new RolloutRig(names(5), { batch_size: 5 });
+  rig.roomLimit = 1;
+  rig.script.set('h01', { refuse: 'HOST_BUSY' });
+  rig.script.set('h02', 'reject');
+  await rig.run();
+  t.same(accounting(t, rig), { completed: 3, failed: 1, unreachable: 0, skipped: 1 });
+  t.equal(rig.room.open, 0);
+});
+
 /** Mark hosts as another coordinator left them. */
 function left(hosts: JobHostResult[], marks: Record<string, [JobHostResult['state'], number]>): void {
   for (const h of hosts) {

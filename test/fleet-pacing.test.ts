@@ -1,0 +1,91 @@
+// A rollout's batch bigger than the daemon can connect at once, on the real
+// daemon and the fleet simulator: hosts start as their shard has room (2
+// workers × 4 handshake slots here), so a 400-host batch never has all 400 in
+// `querying` at once — clients see hosts move as they really start, not
+// 800 events in the first second — every host still ends completed, and a
+// cancel reaches the hosts still waiting: they are skipped and never contacted.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import WebSocket from 'ws';
+import { startSimulator } from '../harness/simulator/index.js';
+import { hostToml } from '../harness/simulator/toml.js';
+import { jobWithHosts, startDaemon, until, type Daemon } from '../harness/daemon.js';
+import { randomBase } from './helpers/sim-daemon.js';
+
+const HOSTS = 400;
+const WORKERS = 2;
+const HANDSHAKES = 4;
+
+/** Hosts in `querying` over time, from the event stream. */
+function watchQuerying(d: Daemon) {
+  const querying = new Set<string>();
+  const seen = { max: 0, entered: 0 };
+  const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws/events`);
+  ws.on('message', (m) => {
+    const e = JSON.parse(String(m));
+    if (e.type !== 'HostStateChanged') return;
+    if (e.to === 'querying') {
+      querying.add(e.host);
+      seen.entered++;
+      seen.max = Math.max(seen.max, querying.size);
+    } else querying.delete(e.host);
+  });
+  return { seen, opened: new Promise((r) => ws.once('open', r)), close: () => ws.close() };
+}
+
+async function finished(d: Daemon, id: string): Promise<any> {
+  await until(async () => !['running', 'pending'].includes((await d.get(`/jobs/${id}`)).body.state), 120_000, 200);
+  return jobWithHosts(d, id);
+}
+
+t.test('a 400-host batch on 2 workers × 4 handshake slots', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendhost-pacing-'));
+  const sim = await startSimulator({ hosts: HOSTS, baseAddr: randomBase(), port: 0, clientKeyPath: path.join(dir, 'client_key'), pending: 2, slowMs: 1000 });
+  const d = await startDaemon({
+    workers: WORKERS,
+    daemon: `[daemon.ssh]\nhost_key_policy = "accept-new"\nknown_hosts = "${path.join(dir, 'known_hosts')}"\nmax_handshakes_per_worker = ${HANDSHAKES}\nidle_timeout_s = 1\n`,
+    toml: sim.hosts.map((h) => hostToml(h, sim.clientKeyPath)).join('\n'),
+  });
+  t.teardown(async () => {
+    await d.stop();
+    await sim.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  await t.test('every host is queried, never the whole batch in querying at once', async (t) => {
+    const w = watchQuerying(d);
+    await w.opened;
+    const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: HOSTS });
+    t.equal(r.status, 202);
+    const job = await finished(d, r.body.job_id);
+    w.close();
+    t.equal(job.hosts.filter((h: any) => h.state === 'completed').length, HOSTS, 'all 400 completed');
+    t.equal(w.seen.entered, HOSTS, 'each host went to querying once');
+    // Per shard at most 4 waiting for a slot and 4 in a handshake, plus those past it running their command.
+    t.ok(w.seen.max < HOSTS / 4, `at most ${w.seen.max} hosts in querying at once (the batch is ${HOSTS})`);
+  });
+
+  await t.test('cancel while most of the batch waits for room: those hosts are skipped and never contacted', async (t) => {
+    // Slow hosts: each query takes a second, so the batch is still waiting when the cancel comes.
+    await sim.setFault(
+      sim.hosts.map((h) => h.name),
+      'slow',
+      true,
+    );
+    sim.resetCounters();
+    const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: HOSTS });
+    t.equal(r.status, 202);
+    await until(async () => (await d.get(`/jobs/${r.body.job_id}`)).body.state === 'running', 10_000);
+    t.equal((await d.request('POST', `/jobs/${r.body.job_id}/cancel`, {})).status < 300, true, 'cancel accepted');
+    const job = await finished(d, r.body.job_id);
+    const skipped = job.hosts.filter((h: any) => h.state === 'skipped');
+    const ran = job.hosts.filter((h: any) => h.state === 'completed' || h.state === 'failed' || h.state === 'unreachable');
+    t.ok(skipped.length > HOSTS / 2, `${skipped.length} hosts skipped, ${ran.length} ran`);
+    t.equal(skipped.length + ran.length, HOSTS, 'every host accounted for');
+    const contacted = skipped.filter((h: any) => (sim.host(h.host ?? h.name)?.counters.connections ?? 0) > 0);
+    t.same(contacted.map((h: any) => h.host ?? h.name), [], 'no skipped host was connected to');
+    t.match(skipped[0].reason, /cancel/);
+  });
+});
