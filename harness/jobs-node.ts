@@ -12,6 +12,7 @@ import type { UnstampedStreamEvent } from '../common/schemas/stream.js';
 import { ClusterNode } from '../src/cluster/node.js';
 import { startNodeJobs, type NodeJobs } from '../src/cluster/node-jobs.js';
 import { JOB_UPDATE_COMMAND } from '../src/cluster/job-runner.js';
+import { DispatchWindow } from '../src/cluster/dispatch-window.js';
 
 export interface JobsNode {
   id: string;
@@ -43,7 +44,12 @@ function idle(name: string): HostStatus {
   return { name, addr: '192.0.2.1', state: 'idle', tags: [], groups: [], pending_updates: null, last_updated: null, error: null, failed: null, shard: 0, package_manager: null, compose: false, job_id: null } as HostStatus;
 }
 
-export async function startJobsNode(settings: ClusterSettings, o: { runMs: number; onRun?: (job: string, host: string) => void }): Promise<JobsNode> {
+/**
+ * `room`: at most this many hosts run at once on the node (a daemon's shard
+ * room, src/pool/shard-room.ts: the owner answers a dispatch once there is
+ * room); none: every dispatch starts at once.
+ */
+export async function startJobsNode(settings: ClusterSettings, o: { runMs: number; room?: number; onRun?: (job: string, host: string) => void }): Promise<JobsNode> {
   let jobs: NodeJobs | null = null;
   const runs: string[] = [];
   const foreign: string[] = [];
@@ -58,13 +64,19 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
       return jobs.runner.handle(cmd);
     },
   });
+  const room = o.room === undefined ? null : new DispatchWindow(() => o.room as number);
   const pool = {
+    ...(room ? { room: () => room.take(), releaseRoom: () => room.release() } : {}),
     command: async (host: string, _cmd: { kind: 'update'; dry_run: boolean }, trace: Trace): Promise<CommandReply> => {
-      if (host.startsWith('busy-')) return { ok: false, state: 'querying', error: { code: 'HOST_BUSY', message: `${host} is busy (querying)` } };
+      if (host.startsWith('busy-')) {
+        room?.release();
+        return { ok: false, state: 'querying', error: { code: 'HOST_BUSY', message: `${host} is busy (querying)` } };
+      }
       runs.push(`${trace.job_id} ${host}`);
       if (!node.owns(host)) foreign.push(host);
       o.onRun?.(trace.job_id as string, host);
       setTimeout(() => {
+        room?.release();
         const code = host.startsWith('fail-') ? 'PKG_COMMAND_FAILED' : host.startsWith('down-') ? 'SSH_UNREACHABLE' : null;
         jobs?.runner.hostResult({ kind: 'job_result', job_id: trace.job_id as string, host, success: code === null, state: code ? 'failed' : 'idle', error: code ? `${host}: scripted ${code}` : null, code, finished_at: new Date().toISOString() });
       }, o.runMs);
@@ -73,8 +85,8 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
   };
   jobs = await startNodeJobs(node, {
     pool,
-    // A daemon's default (2 workers × 64 handshakes); this pool answers at once, so it only bounds dispatches in flight.
-    roomPerMember: 128,
+    // Without a room, a daemon's default (2 workers × 64 handshakes): this pool answers at once, so it only bounds dispatches in flight.
+    roomPerMember: o.room ?? 128,
     model: { get: (name) => idle(name) },
     hostConfig: () => undefined,
     broadcaster: {

@@ -4,6 +4,8 @@
 // `querying` at once — clients see hosts move as they really start, not
 // 800 events in the first second — every host still ends completed, and a
 // cancel reaches the hosts still waiting: they are skipped and never contacted.
+// A worker that dies while its shard's hosts wait for room: the replacement
+// runs them, and only the hosts it had started fail.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import { startSimulator } from '../harness/simulator/index.js';
 import { hostToml } from '../harness/simulator/toml.js';
 import { jobWithHosts, startDaemon, until, type Daemon } from '../harness/daemon.js';
 import { randomBase } from './helpers/sim-daemon.js';
+import { shardOf } from '../src/pool/shard-of.js';
 
 const HOSTS = 400;
 const WORKERS = 2;
@@ -47,6 +50,7 @@ t.test('a 400-host batch on 2 workers × 4 handshake slots', async (t) => {
     workers: WORKERS,
     daemon: `[daemon.ssh]\nhost_key_policy = "accept-new"\nknown_hosts = "${path.join(dir, 'known_hosts')}"\nmax_handshakes_per_worker = ${HANDSHAKES}\nidle_timeout_s = 1\n`,
     toml: sim.hosts.map((h) => hostToml(h, sim.clientKeyPath)).join('\n'),
+    env: { TENDHOST_TEST_SWITCHES: 'crash-worker' },
   });
   t.teardown(async () => {
     await d.stop();
@@ -87,5 +91,25 @@ t.test('a 400-host batch on 2 workers × 4 handshake slots', async (t) => {
     const contacted = skipped.filter((h: any) => (sim.host(h.host ?? h.name)?.counters.connections ?? 0) > 0);
     t.same(contacted.map((h: any) => h.host ?? h.name), [], 'no skipped host was connected to');
     t.match(skipped[0].reason, /cancel/);
+  });
+
+  await t.test('a worker dies while hosts of its shard wait for room: the new worker runs them', async (t) => {
+    const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: HOSTS });
+    t.equal(r.status, 202);
+    await until(async () => (await d.get(`/hosts?state=querying&per_page=1`)).body.pagination.total_items > 0, 10_000, 20);
+    d.proc.kill('SIGUSR2'); // test switch: shard 0's worker throws
+    await d.waitForLog((l) => l.msg === 'shard re-attached' && l.shard === 0);
+    await sim.setFault(
+      sim.hosts.map((h) => h.name),
+      'slow',
+      false,
+    );
+    const job = await finished(d, r.body.job_id);
+    const by = (state: string) => job.hosts.filter((h: any) => h.state === state);
+    t.equal(by('completed').length + by('failed').length, HOSTS, 'every host ran: none skipped or lost');
+    t.ok(by('failed').length <= 3 * HANDSHAKES, `${by('failed').length} failed: only hosts the dead worker had started`);
+    t.same([...new Set(by('failed').map((h: any) => h.code))], by('failed').length ? ['WORKER_FAILED'] : [], 'each failed with WORKER_FAILED');
+    const shard0 = by('completed').filter((h: any) => shardOf(h.host ?? h.name, WORKERS) === 0).length;
+    t.ok(shard0 > HOSTS / 2 - 3 * HANDSHAKES - 40, `${shard0} hosts of shard 0 completed on the new worker`);
   });
 });

@@ -7,7 +7,7 @@
 // (as its worker last told, workers/shard-backlog.ts) counting the commands
 // sent to it that it has not handled yet and the rooms granted and not yet
 // used. Hosts then start about as fast as they can connect, and a rollout's
-// waiting hosts stay idle (cancel and thresholds still reach them).
+// waiting hosts stay idle (a cancel still reaches them).
 import type { PortMessage } from '../../common/thread-protocol.js';
 import { WaitingLine } from './waiting-line.js';
 
