@@ -72,7 +72,9 @@ export class Store {
   /** A REST read the page makes by itself (not an action the user asked for): never while hidden. */
   async read<T>(fn: (c: TendhostClient) => Promise<T>): Promise<T> {
     await whenVisible();
-    return this.call(fn);
+    const answer = await this.call(fn);
+    await whenVisible(); // an answer that lands after the tab hid is drawn once it shows
+    return answer;
   }
 
   start(): void {
@@ -126,6 +128,8 @@ export class Store {
 
   #frame(): void {
     this.#framePending = false;
+    // A frame asked for just before the tab hid: drawn once it shows.
+    if (document.hidden) return void (this.#missedFrame = true);
     const ts = this.#lastTs;
     const events = this.#frameEvents;
     this.#frameEvents = 0;
