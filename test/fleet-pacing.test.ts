@@ -107,8 +107,10 @@ t.test('a 400-host batch on 2 workers × 4 handshake slots', async (t) => {
     const job = await finished(d, r.body.job_id);
     const by = (state: string) => job.hosts.filter((h: any) => h.state === state);
     t.equal(by('completed').length + by('failed').length, HOSTS, 'every host ran: none skipped or lost');
-    t.ok(by('failed').length <= 3 * HANDSHAKES, `${by('failed').length} failed: only hosts the dead worker had started`);
-    t.same([...new Set(by('failed').map((h: any) => h.code))], by('failed').length ? ['WORKER_FAILED'] : [], 'each failed with WORKER_FAILED');
+    t.ok(by('failed').length <= 3 * HANDSHAKES, `${by('failed').length} failed: only hosts the dead worker had started or was being sent`);
+    // WORKER_FAILED: started there, interrupted; WORKER_UNAVAILABLE: its command was on the way to the dead worker.
+    const codes = by('failed').map((h: any) => h.code);
+    t.same(codes.filter((c: string) => c !== 'WORKER_FAILED' && c !== 'WORKER_UNAVAILABLE'), [], `each failed with the worker's loss (${[...new Set(codes)].join(', ') || 'none'})`);
     const shard0 = by('completed').filter((h: any) => shardOf(h.host ?? h.name, WORKERS) === 0).length;
     t.ok(shard0 > HOSTS / 2 - 3 * HANDSHAKES - 40, `${shard0} hosts of shard 0 completed on the new worker`);
   });
