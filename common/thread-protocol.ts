@@ -125,6 +125,9 @@ export type PortMessage =
   | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields: Record<string, unknown> }
   | { kind: 'fatal'; shard: number; error: WireError };
 
+/** A shard's backlog report (workers/shard-backlog.ts → src/pool/shard-room.ts). */
+export type BacklogMessage = Extract<PortMessage, { kind: 'backlog' }>;
+
 export type PortBatch = PortMessage[];
 
 /**

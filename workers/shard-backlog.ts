@@ -4,9 +4,7 @@
 // starts a rollout's hosts only while the shard has room
 // (src/pool/shard-room.ts): a host then moves to `querying` when it can
 // connect, not all of a 10,000-host batch in the same second.
-import type { PortMessage } from '../common/thread-protocol.js';
-
-export type BacklogMessage = Extract<PortMessage, { kind: 'backlog' }>;
+import type { BacklogMessage } from '../common/thread-protocol.js';
 
 /** How soon the count is looked at again while operations wait (it falls as handshakes end, with nothing else to post). */
 const RECHECK_MS = 10;

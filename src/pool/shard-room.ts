@@ -8,10 +8,8 @@
 // sent to it that it has not handled yet and the rooms granted and not yet
 // used. Hosts then start about as fast as they can connect, and a rollout's
 // waiting hosts stay idle (a cancel still reaches them).
-import type { PortMessage } from '../../common/thread-protocol.js';
+import type { BacklogMessage } from '../../common/thread-protocol.js';
 import { WaitingLine } from './waiting-line.js';
-
-type BacklogMessage = Extract<PortMessage, { kind: 'backlog' }>;
 
 class Shard {
   waiting = 0;
