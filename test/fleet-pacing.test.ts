@@ -5,7 +5,8 @@
 // 800 events in the first second — every host still ends completed, and a
 // cancel reaches the hosts still waiting: they are skipped and never contacted.
 // A worker that dies while its shard's hosts wait for room: the replacement
-// runs them, and only the hosts it had started fail.
+// runs them, and only the hosts it had started fail. A worker whose hosts are
+// slow holds up only its own: the other runs through its share meanwhile.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,5 +114,23 @@ t.test('a 400-host batch on 2 workers × 4 handshake slots', async (t) => {
     t.same(codes.filter((c: string) => c !== 'WORKER_FAILED' && c !== 'WORKER_UNAVAILABLE'), [], `each failed with the worker's loss (${[...new Set(codes)].join(', ') || 'none'})`);
     const shard0 = by('completed').filter((h: any) => shardOf(h.host ?? h.name, WORKERS) === 0).length;
     t.ok(shard0 > HOSTS / 2 - 3 * HANDSHAKES - 40, `${shard0} hosts of shard 0 completed on the new worker`);
+  });
+
+  await t.test('slow hosts on one worker hold up only that worker: the other runs through its share of the batch', async (t) => {
+    const onShard = (h: any, shard: number) => shardOf(h.host ?? h.name, WORKERS) === shard;
+    const slow = sim.hosts.filter((h) => onShard(h, 0)).map((h) => h.name);
+    await sim.setFault(slow, 'slow', true); // each handshake waits a second: 4 hosts a second on worker 0
+    t.teardown(() => sim.setFault(slow, 'slow', false));
+    const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: HOSTS });
+    t.equal(r.status, 202);
+    const job = await until(async () => {
+      const j = await jobWithHosts(d, r.body.job_id);
+      return j.hosts.filter((h: any) => onShard(h, 1)).every((h: any) => h.state === 'completed') ? j : null;
+    }, 60_000, 100);
+    const slowDone = job.hosts.filter((h: any) => onShard(h, 0) && !['pending', 'running'].includes(h.state)).length;
+    t.ok(slowDone < slow.length / 2, `all ${HOSTS - slow.length} hosts of worker 1 completed while ${slowDone} of worker 0's ${slow.length} slow ones had`);
+    await d.request('POST', `/jobs/${r.body.job_id}/cancel`, {});
+    const end = await finished(d, r.body.job_id);
+    t.equal(end.hosts.filter((h: any) => ['completed', 'failed', 'unreachable', 'skipped'].includes(h.state)).length, HOSTS, 'every host accounted for after the cancel');
   });
 });

@@ -23,7 +23,7 @@ import type { ClusterJobHeader, ClusterJobHostEntry, JobDispatch } from './job-l
 import { sendToOwner } from './job-dispatch.js';
 import { newJobHeader } from './job-header.js';
 import { cutShort } from './job-sweep.js';
-import { DispatchWindow, pacedDispatch } from './dispatch-window.js';
+import { HostRoom, OwnerWindows, pacedDispatch } from './dispatch-window.js';
 
 /** What a coordinator needs from its node and from the daemon (the rollout's own deps among them). */
 export interface CoordinatorContext extends Pick<RolloutDeps, 'model' | 'hostConfig' | 'broadcaster' | 'claims' | 'now' | 'sleep'> {
@@ -37,7 +37,7 @@ export interface CoordinatorContext extends Pick<RolloutDeps, 'model' | 'hostCon
   members(): Array<{ node_id: string; instance: string }>;
   /** The node holding the host's partition as this node sees it, null when none does. */
   ownerOf(host: string): string | null;
-  /** Hosts a member can have waiting to connect (its shard pool's room, shard-room.ts): a rollout keeps members × this dispatched and unanswered. */
+  /** Hosts a member can have waiting to connect (its shard pool's room, shard-room.ts): a rollout keeps this many dispatched and unanswered per owner. */
   roomPerMember: number;
   /** How long a dispatch nobody can take (partition unowned, NATS away) is retried before the host fails. */
   dispatchRetryMs: number;
@@ -75,7 +75,7 @@ export class JobCoordinator {
     this.byHost = new Map(this.job.hosts.map((h) => [h.host, h]));
     const request = header.request ?? {};
     this.rollout = new Rollout(this.job, rolloutSpec(request), {
-      pool: pacedDispatch(new DispatchWindow(() => ctx.members().length * ctx.roomPerMember), (host, dryRun) => this.dispatch(host, dryRun)),
+      pool: pacedDispatch(new HostRoom(new OwnerWindows(() => ctx.roomPerMember), (host) => ctx.ownerOf(host)), (host, dryRun) => this.dispatch(host, dryRun)),
       jobs: { touch: (_job, host) => (host ? this.writeHost(host) : void (this.headerDirty = true)), finish: (_id, state, error) => void this.finish(state, error ?? null) },
       model: ctx.model,
       hostConfig: ctx.hostConfig,

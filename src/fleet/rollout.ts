@@ -4,10 +4,12 @@
 // max_unreachable is crossed. Every selected host ends in exactly one of
 // completed / failed / unreachable / skipped, with its reason. Within a
 // batch a host starts when its shard has room (the pool's room(): about as
-// many at once as can connect), so the rest of a big batch waits idle.
+// many at once as can connect), so the rest of a big batch waits idle, each
+// host in its own shard's line.
 // A rollout can also continue a job another process started (a cluster node
 // taking over from a dead coordinator): hosts already final are counted,
 // hosts still running are waited for, and batches go on from the last one.
+import { setMaxListeners } from 'node:events';
 import type { JobRecord, JobHostResult } from '../../common/schemas/job.js';
 import type { PortMessage } from '../../common/thread-protocol.js';
 import { isInWindow, msUntilWindow } from '../../common/maintenance-window.js';
@@ -40,6 +42,8 @@ export class Rollout {
     this.#spec = spec;
     this.#deps = deps;
     this.#events = new RolloutEvents(job, deps.broadcaster);
+    // Every waiting host of a batch listens for the cancel (waiting-line.ts).
+    setMaxListeners(0, this.#wake.signal);
     for (const h of job.hosts) {
       this.#results.set(h.host, h);
       if (h.state !== 'pending' && h.state !== 'running') this.#counts[h.state]++;
@@ -225,23 +229,26 @@ export class Rollout {
         } else this.#finish(h, 'skipped', null, null, `outside maintenance window ${window?.start}-${window?.end}`);
         continue;
       }
-      // Started when it can connect: the rest of the batch waits here, idle, where cancel reaches it.
-      if (!(await this.#room(name))) break;
-      running.push(this.#startHost(h));
+      // Started when its shard can connect it: the host waits in its shard's
+      // line, idle, where cancel reaches it; a slow shard holds up only its own.
+      running.push(this.#whenRoom(h));
     }
     this.#progress();
     await Promise.all(running);
   }
 
-  /** False when the rollout was cancelled while the host waited for room (a room granted then is given back). */
-  async #room(name: string): Promise<boolean> {
+  /** The host starts once its shard has room; it stays pending if the rollout is cancelled first (a room granted then is given back). */
+  #whenRoom(h: JobHostResult): Promise<void> {
     const pool = this.#deps.pool;
-    if (!pool.room) return true;
-    const room = pool.room(name, this.#wake.signal);
-    if (room !== true && !(await room)) return false;
-    if (!this.#cancelled) return true;
-    pool.releaseRoom?.(name);
-    return false;
+    const room = pool.room ? pool.room(h.host, this.#wake.signal) : true;
+    if (room === true) return this.#startGranted(h);
+    return room.then((granted) => (granted ? this.#startGranted(h) : undefined));
+  }
+
+  #startGranted(h: JobHostResult): Promise<void> {
+    if (!this.#cancelled) return this.#startHost(h);
+    this.#deps.pool.releaseRoom?.(h.host);
+    return Promise.resolve();
   }
 
   #startHost(h: JobHostResult): Promise<void> {

@@ -9,7 +9,7 @@ import type { HostStatus, MaintenanceWindow, ResolvedHost } from '../../common/s
 import type { JobHostResult, JobRecord, JobState } from '../../common/schemas/job.js';
 import type { CommandReply } from '../../common/thread-protocol.js';
 import { hostStatus } from '../helpers/host-status.js';
-import { DispatchWindow } from '../../src/cluster/dispatch-window.js';
+import { HostRoom, OwnerWindows } from '../../src/cluster/dispatch-window.js';
 
 export type HostScript =
   | 'ok'
@@ -55,9 +55,12 @@ export class RolloutRig {
   readonly rollout: Rollout;
   readonly job: JobRecord;
   readonly #held = new Map<string, () => void>();
-  /** Hosts the pool has room for at once (its room(): a host holds one from its start to its result); Infinity: a whole batch. */
+  /** Hosts each shard has room for at once (its room(): a host holds one from its start to its result); Infinity: a whole batch. */
   roomLimit = Infinity;
-  readonly room = new DispatchWindow(() => this.roomLimit);
+  /** The shard a host runs on (each has its own room). */
+  shardOf: (host: string) => string = () => 'shard-0';
+  readonly rooms = new OwnerWindows(() => this.roomLimit);
+  readonly #room = new HostRoom(this.rooms, (host) => this.shardOf(host));
   /** Called with each host as its command is sent (tests change the world mid-run here). */
   onSend: (host: string) => void = () => {};
 
@@ -88,8 +91,8 @@ export class RolloutRig {
           if (cmd.kind === 'update') this.dryRuns.push(cmd.dry_run);
           return this.#command(host, cmd.kind, trace.job_id);
         },
-        room: (_host, signal) => this.room.take(signal),
-        releaseRoom: () => this.room.release(),
+        room: (host, signal) => this.#room.take(host, signal),
+        releaseRoom: (host) => this.#room.release(host),
       },
       jobs: {
         touch: () => void this.touches++,
@@ -143,7 +146,7 @@ export class RolloutRig {
     this.sent.push(host);
     this.onSend(host);
     const s = this.script.get(host) ?? 'ok';
-    if (s === 'reject' || (typeof s === 'object' && 'refuse' in s)) this.room.release();
+    if (s === 'reject' || (typeof s === 'object' && 'refuse' in s)) this.#room.release(host);
     if (s === 'reject') return Promise.reject(new Error(`worker for ${host} is gone`));
     if (typeof s === 'object' && 'refuse' in s) {
       return Promise.resolve({ ok: false, state: 'querying', error: { code: s.refuse, message: `${host} is busy (querying)` } });
@@ -152,7 +155,7 @@ export class RolloutRig {
     this.maxInflight = Math.max(this.maxInflight, this.inflight);
     const report = () => {
       this.inflight--;
-      this.room.release();
+      this.#room.release(host);
       this.#held.delete(host);
       const failed = typeof s === 'object' && 'fail' in s ? s.fail : null;
       this.rollout.hostResult({

@@ -293,7 +293,7 @@ t.test('a batch bigger than the pool has room for: hosts start as others end, ne
   t.same(accounting(t, rig), { completed: 10, failed: 0, unreachable: 0, skipped: 0 });
   t.equal(rig.maxInflight, 3, 'three at a time');
   t.same(rig.sent, names(10), 'in the batch order');
-  t.equal(rig.room.open, 0, 'every room given back');
+  t.equal(rig.rooms.open, 0, 'every room given back');
 });
 
 t.test('cancel while a batch waits for room: hosts that never got room are skipped, never sent, their rooms not held', async (t) => {
@@ -311,7 +311,45 @@ t.test('cancel while a batch waits for room: hosts that never got room are skipp
   t.same(accounting(t, rig), { completed: 2, failed: 0, unreachable: 0, skipped: 4 });
   t.same(rig.sent, ['h01', 'h02']);
   t.match(rig.result('h03'), { reason: 'job cancelled before this host started' });
-  t.equal(rig.room.open, 0, 'no room left taken');
+  t.equal(rig.rooms.open, 0, 'no room left taken');
+});
+
+t.test('a slow shard holds up only its own hosts: the other shard runs through its share of the batch', async (t) => {
+  // Odd hosts on shard a, whose first two hold their room; even hosts on b.
+  const rig = new RolloutRig(names(20), { batch_size: 20 });
+  rig.roomLimit = 2;
+  rig.shardOf = (h) => (Number(h.slice(1)) % 2 === 1 ? 'a' : 'b');
+  rig.script.set('h01', 'hold');
+  rig.script.set('h03', 'hold');
+  const run = rig.run();
+  const evens = names(20).filter((h) => Number(h.slice(1)) % 2 === 0);
+  await until(() => evens.every((h) => rig.result(h)?.state === 'completed'), 'every host of shard b completed');
+  t.same(rig.held(), ['h01', 'h03'], 'shard a is still full');
+  t.match(rig.result('h05'), { state: 'pending' }, "shard a's next host waits for its room");
+  rig.release('h01');
+  rig.release('h03');
+  await run;
+  t.same(accounting(t, rig), { completed: 20, failed: 0, unreachable: 0, skipped: 0 });
+  t.equal(rig.rooms.open, 0);
+});
+
+t.test('cancel reaches thousands of hosts waiting for room at once, with no listener warning', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  const rig = new RolloutRig(names(5000), { batch_size: 5000 });
+  rig.roomLimit = 1;
+  rig.script.set('h01', 'hold');
+  const run = rig.run();
+  await until(() => rig.held().length === 1, 'one running, 4,999 waiting');
+  rig.rollout.cancel();
+  rig.release('h01');
+  await run;
+  t.same(accounting(t, rig), { completed: 1, failed: 0, unreachable: 0, skipped: 4999 });
+  t.same(rig.sent, ['h01']);
+  await new Promise((r) => setImmediate(r));
+  t.same(warnings, [], 'no MaxListenersExceededWarning');
 });
 
 t.test('a refused host and a lost worker give their room back: the rest of the batch still runs', async (t) => {
@@ -321,7 +359,7 @@ t.test('a refused host and a lost worker give their room back: the rest of the b
   rig.script.set('h02', 'reject');
   await rig.run();
   t.same(accounting(t, rig), { completed: 3, failed: 1, unreachable: 0, skipped: 1 });
-  t.equal(rig.room.open, 0);
+  t.equal(rig.rooms.open, 0);
 });
 
 /** Mark hosts as another coordinator left them. */

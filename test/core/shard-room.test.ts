@@ -3,8 +3,10 @@
 // not yet handled, and the rooms granted and not yet used stay under the
 // limit; waiters go in order as reports free room; an aborted waiter leaves.
 import t from 'tap';
+import { setMaxListeners } from 'node:events';
 import { ShardRoom } from '../../src/pool/shard-room.js';
-import { DispatchWindow } from '../../src/cluster/dispatch-window.js';
+import { DispatchWindow, HostRoom, OwnerWindows } from '../../src/cluster/dispatch-window.js';
+import { WaitingLine } from '../../src/pool/waiting-line.js';
 
 const report = (shard: number, waiting: number, handled: number) => ({ kind: 'backlog' as const, shard, waiting, handled });
 
@@ -68,4 +70,46 @@ t.test('a dispatch window: places up to its limit, read again as members change'
   t.equal(await second, true);
   t.equal(win.take(), true, 'two places now');
   t.equal(win.open, 2);
+});
+
+t.test('windows per owner: a full owner makes only its own hosts wait; a place goes back to the window it came from', async (t) => {
+  const owners = new Map([['h1', 'a'], ['h2', 'a'], ['h3', 'b']]);
+  const room = new HostRoom(new OwnerWindows(() => 1), (h) => owners.get(h) ?? null);
+  t.equal(room.take('h1'), true);
+  const second = room.take('h2');
+  t.not(second, true, "a's only place is taken");
+  t.equal(room.take('h3'), true, 'b has its own');
+  owners.set('h1', 'b'); // the partition moved meanwhile: the place is still a's
+  room.release('h1');
+  t.equal(await second, true, 'h2 got the place h1 gave back');
+  t.equal(room.take('unowned'), true, 'a host with no owner right now has a window too');
+  room.release('h1');
+  room.release('nobody');
+});
+
+t.test('a waiting line: waiters leave in any order and the others keep their turn; one abort releases thousands', async (t) => {
+  const line = new WaitingLine();
+  const acs = Array.from({ length: 30 }, () => new AbortController());
+  const waits = acs.map((ac) => line.wait(ac.signal));
+  for (let i = 0; i < acs.length; i++) if (i % 3 !== 0) acs[i].abort();
+  t.equal(line.length, 10, 'the aborted left the line');
+  let free = 3;
+  const order: number[] = [];
+  waits.forEach((w, i) => void w.then((g) => g && order.push(i)));
+  line.serve(() => free > 0, () => free--);
+  await new Promise((r) => setImmediate(r));
+  t.same(order, [0, 3, 6], 'the first three still waiting, in order');
+  t.equal(line.length, 7);
+  t.equal(await waits[1], false);
+
+  // A rollout's batch: every host waits on the one cancel signal.
+  const cancel = new AbortController();
+  setMaxListeners(0, cancel.signal);
+  const batch = Array.from({ length: 50_000 }, () => line.wait(cancel.signal));
+  t.equal(line.length, 50_007);
+  cancel.abort();
+  t.same(new Set(await Promise.all(batch)), new Set([false]), 'all 50,000 told false');
+  t.equal(line.length, 7, 'only the earlier waiters are left');
+  line.serve(() => true, () => undefined);
+  t.equal(line.length, 0);
 });
