@@ -22,6 +22,8 @@ export interface JobsNode {
   runs: string[];
   /** Hosts it started while it did not own them (must stay empty). */
   foreign: string[];
+  /** Hosts it gave back because their partition moved while they waited for room. */
+  moved: string[];
   events: Array<{ type: string; [k: string]: unknown }>;
   stop(opts?: { handBack?: boolean }): Promise<void>;
 }
@@ -47,12 +49,14 @@ function idle(name: string): HostStatus {
 /**
  * `room`: at most this many hosts run at once on the node (a daemon's shard
  * room, src/pool/shard-room.ts: the owner answers a dispatch once there is
- * room); none: every dispatch starts at once.
+ * room); none: every dispatch starts at once. `window`: the dispatches a
+ * coordinator keeps unanswered per owner (default: `room`).
  */
-export async function startJobsNode(settings: ClusterSettings, o: { runMs: number; room?: number; onRun?: (job: string, host: string) => void }): Promise<JobsNode> {
+export async function startJobsNode(settings: ClusterSettings, o: { runMs: number; room?: number; window?: number; onRun?: (job: string, host: string) => void }): Promise<JobsNode> {
   let jobs: NodeJobs | null = null;
   const runs: string[] = [];
   const foreign: string[] = [];
+  const moved: string[] = [];
   const events: JobsNode['events'] = [];
   const node: ClusterNode = await ClusterNode.start(settings, {
     // A partition with a host mid-update is not handed over (as the daemon's busy actors keep theirs).
@@ -61,7 +65,10 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
     detach: () => undefined,
     handle: async (cmd) => {
       if (cmd.command !== JOB_UPDATE_COMMAND || !jobs) return { status: 503, body: { error: { code: 'WORKER_UNAVAILABLE', message: 'not ready' } } };
-      return jobs.runner.handle(cmd);
+      return jobs.runner.handle(cmd).catch((err: Error & { code?: string }) => {
+        if (err.code === 'PARTITION_UNOWNED') moved.push(cmd.host);
+        throw err;
+      });
     },
   });
   const room = o.room === undefined ? null : new DispatchWindow(() => o.room as number);
@@ -86,7 +93,7 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
   jobs = await startNodeJobs(node, {
     pool,
     // Without a room, a daemon's default (2 workers × 64 handshakes): this pool answers at once, so it only bounds dispatches in flight.
-    roomPerMember: o.room ?? 128,
+    roomPerMember: o.window ?? o.room ?? 128,
     model: { get: (name) => idle(name) },
     hostConfig: () => undefined,
     broadcaster: {
@@ -103,6 +110,7 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
     jobs,
     runs,
     foreign,
+    moved,
     events,
     async stop(opts = {}) {
       await jobs!.stop(opts);

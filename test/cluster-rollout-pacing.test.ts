@@ -68,3 +68,38 @@ t.test('a 60-host batch over 3 owners with room for 2 each', { skip: skipWithout
   t.ok(mostClaimed <= 3 * ROOM * 2, `at most ${mostClaimed} hosts claimed in the log at once (the batch is ${HOSTS})`);
   t.ok(sawWaiting, 'hosts of the batch waited pending while others ran');
 });
+
+t.test('a node joins while hosts wait for room on their owners: the moved ones run on the new owner, once, none skipped', { skip: skipWithoutNats() }, async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const admin = await connect({ servers: nats.url });
+  t.teardown(() => admin.close());
+  const log = await JobLog.open(admin, { maxAgeMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
+  // Room for 1 at a time, 20 dispatches per owner: most of the batch waits on its owner.
+  const opts = { runMs: 300, room: 1, window: 20 };
+  const nodes: JobsNode[] = [];
+  for (const id of ['a', 'b', 'c']) nodes.push(await startJobsNode(jobsSettings(nats.url, id, PARTITIONS, 3000), opts));
+  t.teardown(() => Promise.all(nodes.map((n) => n.stop().catch(() => undefined))));
+  await until(() => nodes.flatMap((n) => n.node.status().partitions).length === PARTITIONS && nodes.every((n) => n.node.status().partitions.length >= 5), 20_000);
+
+  const hosts = Array.from({ length: HOSTS }, (_, i) => `db-${String(i).padStart(2, '0')}`);
+  const job0 = await nodes[0].jobs.rollouts.begin({ batch_size: HOSTS }, hosts, { request_id: 'req-join', user: 'ops' });
+  await until(async () => ((await log.read(job0.id))?.hosts.filter((h) => h.state === 'completed').length ?? 0) >= 3, 10_000, 50);
+  const d = await startJobsNode(jobsSettings(nats.url, 'd', PARTITIONS, 3000), opts);
+  nodes.push(d);
+  const job = await until(async () => {
+    const rec = await log.read(job0.id);
+    return rec?.finished_at ? rec : null;
+  }, 60_000, 50);
+
+  const moved = nodes.flatMap((n) => n.moved);
+  t.ok(d.node.status().partitions.length > 0, `d took ${d.node.status().partitions.length} partitions`);
+  t.ok(moved.length > 0, `${moved.length} hosts were given back by their old owner as moved`);
+  t.ok(moved.every((h) => d.node.owns(h)), 'every one of them is now in one of d\'s partitions');
+  t.same(job.hosts.filter((h) => h.state !== 'completed').map((h) => `${h.host} ${h.state} ${h.code} ${h.reason}`), [], 'every host completed');
+  const runs = nodes.flatMap((n) => n.runs);
+  t.equal(runs.length, HOSTS, 'each host ran once');
+  t.equal(new Set(runs).size, HOSTS);
+  t.same(nodes.flatMap((n) => n.foreign), [], 'no host ran on a node that did not own it');
+  t.ok(d.runs.length >= moved.length, `d ran ${d.runs.length}`);
+});

@@ -27,6 +27,8 @@ export async function sendToOwner(deps: DispatchDeps, host: string, body: JobDis
         if (a.outcome === 'refused') return { ok: false, state: a.state ?? undefined, error: a.error as Extract<PoolReply, { ok: false }>['error'] };
         return { ok: true, state: a.outcome === 'started' ? a.state : 'updating' };
       }
+      // The host moved off that node while it waited there for room: sent again, to whoever owns it now.
+      if (a.error.code === 'PARTITION_UNOWNED') throw new TendhostError('PARTITION_UNOWNED', `${reply.node}: ${a.error.message}`);
       throw new TendhostError('WORKER_UNAVAILABLE', `${reply.node} answered ${reply.status}: ${a.error.code} ${a.error.message}`);
     } catch (err) {
       const retry = err instanceof TendhostError && (err.code === 'PARTITION_UNOWNED' || err.code === 'CLUSTER_UNAVAILABLE');

@@ -37,6 +37,8 @@ export interface JobRunnerOptions {
     room?(host: string): true | Promise<boolean>;
     releaseRoom?(host: string): void;
   };
+  /** Whether the host still runs here (its partition may move while it waits for room); none: always. */
+  serves?: (host: string) => boolean;
   now?: () => Date;
   warn?: (err: Error) => void;
 }
@@ -73,6 +75,11 @@ export class ClusterJobRunner {
     // The coordinator hears back once the host can start here (its dispatch window, dispatch-window.ts).
     const room = this.o.pool.room?.(host);
     if (room !== undefined && room !== true) await room;
+    if (this.o.serves && !this.o.serves(host)) {
+      // Handed to another node while it waited (a joining node's share): the coordinator sends it again, to the new owner.
+      if (room !== undefined) this.o.pool.releaseRoom?.(host);
+      throw new TendhostError('PARTITION_UNOWNED', `${host} moved to another node while it waited to start on ${this.o.nodeId}`);
+    }
     const running: ClusterJobHostEntry = {
       node: this.o.nodeId,
       instance: this.o.instance,

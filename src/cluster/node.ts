@@ -48,6 +48,7 @@ export class ClusterNode {
     private readonly ownership: PartitionOwnership,
     private readonly forwarder: CommandForwarder,
     private readonly link: Link,
+    private readonly attached: ReadonlySet<number>,
   ) {}
 
   /** Connect, open the shared state, join and start taking a share. */
@@ -87,7 +88,7 @@ export class ClusterNode {
         warn: (err) => hooks.warn?.(err),
       },
     );
-    const node = new ClusterNode(settings, nc, registry, events, events.publisher(settings.node_id, ownership.instance), ownership, forwarder, link);
+    const node = new ClusterNode(settings, nc, registry, events, events.publisher(settings.node_id, ownership.instance), ownership, forwarder, link, attached);
     return node;
   }
 
@@ -113,6 +114,12 @@ export class ClusterNode {
   /** Whether this node runs the host now. */
   owns(host: string): boolean {
     return this.ownership.owns(this.partitionOf(host));
+  }
+
+  /** Whether a command for the host runs here now: its partition is held and its hosts attached (as the forwarder decides). */
+  serves(host: string): boolean {
+    const p = this.partitionOf(host);
+    return this.attached.has(p) && this.ownership.owns(p);
   }
 
   /** Run a host command here or on its owner (TendhostError CLUSTER_UNAVAILABLE / PARTITION_UNOWNED when it cannot). */
