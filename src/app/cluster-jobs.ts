@@ -130,7 +130,7 @@ export class ClusterJobs implements JobReads, FleetStarter {
   /** Hosts of this selection that unfinished rollouts coordinated elsewhere still hold, claimed in their name for the moment. */
   async #claimForeign(jobs: NodeJobs, selected: ReadonlySet<string>): Promise<Map<string, string>> {
     const added = new Map<string, string>();
-    // The watch's view and a listing: either alone can lag (a watch under load; a listing that ends at an early heartbeat).
+    // The watch's view and a listing: the watch alone can lag under load (kv-read.ts: its consumer may stall).
     for (const id of new Set([...jobs.rollouts.activeIds(), ...(await jobs.log.active())])) {
       if (jobs.rollouts.get(id)) continue; // coordinated here: its claims are in the map already
       const job = await jobs.log.read(id);

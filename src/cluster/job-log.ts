@@ -18,6 +18,7 @@ import { ClusterJobChunk, ClusterJobHeader, ClusterJobHostEntry } from './job-lo
 import { AckedPublisher } from './acked-publish.js';
 import { isWrongRevision } from './buckets.js';
 import { CasWriter } from './cas-writer.js';
+import { readAll, readPresent } from './kv-read.js';
 
 export const JOBS_BUCKET = 'tendhost_jobs';
 const CHUNK = 1000;
@@ -133,9 +134,7 @@ export class JobLog {
   async entries(id: string): Promise<Map<string, Versioned<ClusterJobHostEntry | null>>> {
     const out = new Map<string, Versioned<ClusterJobHostEntry | null>>();
     const prefix = entryPrefix(id);
-    for await (const e of await this.kv.history({ key: `${prefix}>` })) {
-      out.set(e.key.slice(prefix.length), versioned(e));
-    }
+    for (const e of await readAll(this.kv, `${prefix}>`)) out.set(e.key.slice(prefix.length), versioned(e));
     return out;
   }
 
@@ -199,7 +198,7 @@ export class JobLog {
   /** Every job header the bucket keeps, newest first. */
   async list(): Promise<ClusterJobHeader[]> {
     const out: ClusterJobHeader[] = [];
-    for await (const e of await this.kv.history({ key: 'job.>' })) {
+    for (const e of await readAll(this.kv, 'job.>')) {
       if (e.operation === 'PUT') out.push(parse(checkHeader, e, 'job header'));
     }
     return out.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
@@ -207,9 +206,7 @@ export class JobLog {
 
   /** Ids of unfinished jobs. */
   async active(): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await this.kv.keys('active.>')) out.push(k.slice('active.'.length));
-    return out.sort();
+    return (await readPresent(this.kv, 'active.>')).map((e) => e.key.slice('active.'.length));
   }
 
   /** Follow the unfinished jobs: every one there is now, then each one that starts or ends. */

@@ -12,6 +12,7 @@ import { Compile } from 'typebox/compile';
 import { HostStatus, ResolvedHost } from '../../common/schemas/host.js';
 import { AckedPublisher } from './acked-publish.js';
 import { isWrongRevision } from './buckets.js';
+import { readPresent } from './kv-read.js';
 import { partitionOf } from './partition.js';
 import { StatusWriter } from './status-writer.js';
 
@@ -163,10 +164,8 @@ export class RegistryKv {
   }
 
   private async list<T>(kv: KV, filter: string, parse: (key: string, value: string) => T): Promise<T[]> {
-    const keys: string[] = [];
-    for await (const k of await kv.keys(filter)) if (/^\d+\./.test(k)) keys.push(k);
-    const entries = await Promise.all(keys.sort().map((k) => kv.get(k)));
-    return entries.flatMap((e) => (e && e.operation === 'PUT' ? [parse(e.key, e.string())] : []));
+    // One pass over the bucket's stream, values included (a get per key was a round trip per host).
+    return (await readPresent(kv, filter)).flatMap((e) => (/^\d+\./.test(e.key) ? [parse(e.key, e.string())] : []));
   }
 
   private parseRecord(key: string, text: string): ClusterHostRecord {
