@@ -65,10 +65,9 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
     detach: () => undefined,
     handle: async (cmd) => {
       if (cmd.command !== JOB_UPDATE_COMMAND || !jobs) return { status: 503, body: { error: { code: 'WORKER_UNAVAILABLE', message: 'not ready' } } };
-      return jobs.runner.handle(cmd).catch((err: Error & { code?: string }) => {
-        if (err.code === 'PARTITION_UNOWNED') moved.push(cmd.host);
-        throw err;
-      });
+      const reply = await jobs.runner.handle(cmd);
+      if ((reply.body as { outcome?: string }).outcome === 'moved') moved.push(cmd.host);
+      return reply;
     },
   });
   const room = o.room === undefined ? null : new DispatchWindow(() => o.room as number);

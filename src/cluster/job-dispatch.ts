@@ -24,11 +24,11 @@ export async function sendToOwner(deps: DispatchDeps, host: string, body: JobDis
       const reply = await deps.send({ host, command: JOB_UPDATE_COMMAND, body, request_id: requestId ?? undefined });
       const a = reply.body as DispatchAnswer | { error: { code: string; message: string } };
       if ('outcome' in a) {
+        // It waited there for room while its partition moved: sent again, to whoever owns it now.
+        if (a.outcome === 'moved') throw new TendhostError('PARTITION_UNOWNED', `${host} moved off ${reply.node} while it waited there to start`);
         if (a.outcome === 'refused') return { ok: false, state: a.state ?? undefined, error: a.error as Extract<PoolReply, { ok: false }>['error'] };
         return { ok: true, state: a.outcome === 'started' ? a.state : 'updating' };
       }
-      // The host moved off that node while it waited there for room: sent again, to whoever owns it now.
-      if (a.error.code === 'PARTITION_UNOWNED') throw new TendhostError('PARTITION_UNOWNED', `${reply.node}: ${a.error.message}`);
       throw new TendhostError('WORKER_UNAVAILABLE', `${reply.node} answered ${reply.status}: ${a.error.code} ${a.error.message}`);
     } catch (err) {
       const retry = err instanceof TendhostError && (err.code === 'PARTITION_UNOWNED' || err.code === 'CLUSTER_UNAVAILABLE');

@@ -26,7 +26,9 @@ export type DispatchAnswer =
   | { outcome: 'started'; state: HostState }
   /** Claimed before (by this dispatch's earlier try or another coordinator): the log will say how it ends. */
   | { outcome: 'claimed'; by: string | null }
-  | { outcome: 'refused'; state: HostState | null; error: { code: string; message: string } };
+  | { outcome: 'refused'; state: HostState | null; error: { code: string; message: string } }
+  /** Its partition moved to another node while it waited here for room: nothing ran; send it to the new owner. */
+  | { outcome: 'moved' };
 
 export interface JobRunnerOptions {
   nodeId: string;
@@ -68,7 +70,7 @@ export class ClusterJobRunner {
     if (!checkDispatch.Check(cmd.body)) throw new TendhostError('VALIDATION_FAILED', `${JOB_UPDATE_COMMAND} for ${cmd.host}: the body is not a job dispatch`);
     const d = cmd.body;
     const answer = await this.run(cmd.host, d);
-    return { status: answer.outcome === 'refused' ? 409 : 202, body: answer };
+    return { status: answer.outcome === 'refused' ? 409 : answer.outcome === 'moved' ? 503 : 202, body: answer };
   }
 
   private async run(host: string, d: JobDispatch): Promise<DispatchAnswer> {
@@ -78,7 +80,7 @@ export class ClusterJobRunner {
     if (this.o.serves && !this.o.serves(host)) {
       // Handed to another node while it waited (a joining node's share): the coordinator sends it again, to the new owner.
       if (room !== undefined) this.o.pool.releaseRoom?.(host);
-      throw new TendhostError('PARTITION_UNOWNED', `${host} moved to another node while it waited to start on ${this.o.nodeId}`);
+      return { outcome: 'moved' };
     }
     const running: ClusterJobHostEntry = {
       node: this.o.nodeId,
