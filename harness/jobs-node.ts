@@ -13,6 +13,9 @@ import { ClusterNode } from '../src/cluster/node.js';
 import { startNodeJobs, type NodeJobs } from '../src/cluster/node-jobs.js';
 import { JOB_UPDATE_COMMAND } from '../src/cluster/job-runner.js';
 import { DispatchWindow } from '../src/cluster/dispatch-window.js';
+import { connect } from '@nats-io/transport-node';
+import { JobLog } from '../src/cluster/job-log.js';
+import { startNats, type NatsServer } from './nats.js';
 
 export interface JobsNode {
   id: string;
@@ -116,4 +119,13 @@ export async function startJobsNode(settings: ClusterSettings, o: { runMs: numbe
       await node.stop(opts);
     },
   };
+}
+
+/** A nats-server of the test's own, and its job log read as an outside client reads it; both gone at `teardown`. */
+export async function natsWithJobLog(t: { teardown(fn: () => unknown): void }): Promise<{ nats: NatsServer; log: JobLog }> {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const admin = await connect({ servers: nats.url });
+  t.teardown(() => admin.close());
+  return { nats, log: await JobLog.open(admin, { maxAgeMs: 3_600_000, maxBytes: 64 * 1024 ** 2 }) };
 }

@@ -6,22 +6,16 @@
 // started yet stay pending in the job log (not claimed, not running), and
 // every host ends completed, once.
 import t from 'tap';
-import { connect } from '@nats-io/transport-node';
-import { JobLog } from '../src/cluster/job-log.js';
-import { skipWithoutNats, startNats } from '../harness/nats.js';
+import { skipWithoutNats } from '../harness/nats.js';
 import { until } from '../harness/daemon.js';
-import { jobsSettings, startJobsNode, type JobsNode } from '../harness/jobs-node.js';
+import { jobsSettings, natsWithJobLog, startJobsNode, type JobsNode } from '../harness/jobs-node.js';
 
 const PARTITIONS = 16;
 const ROOM = 2;
 const HOSTS = 60;
 
 t.test('a 60-host batch over 3 owners with room for 2 each', { skip: skipWithoutNats() }, async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
-  const admin = await connect({ servers: nats.url });
-  t.teardown(() => admin.close());
-  const log = await JobLog.open(admin, { maxAgeMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
+  const { nats, log } = await natsWithJobLog(t);
 
   let running = 0;
   let most = 0;
@@ -70,11 +64,7 @@ t.test('a 60-host batch over 3 owners with room for 2 each', { skip: skipWithout
 });
 
 t.test('a node joins while hosts wait for room on their owners: the moved ones run on the new owner, once, none skipped', { skip: skipWithoutNats() }, async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
-  const admin = await connect({ servers: nats.url });
-  t.teardown(() => admin.close());
-  const log = await JobLog.open(admin, { maxAgeMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
+  const { nats, log } = await natsWithJobLog(t);
   // Room for 1 at a time, 20 dispatches per owner: most of the batch waits on its owner.
   const opts = { runMs: 300, room: 1, window: 20 };
   const nodes: JobsNode[] = [];

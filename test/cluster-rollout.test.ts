@@ -7,14 +7,13 @@
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import { JobLog } from '../src/cluster/job-log.js';
+import type { JobLog } from '../src/cluster/job-log.js';
 import { listJobs, readJob, readJobHosts } from '../src/cluster/job-reads.js';
 import { jobHostsPage, jobView } from '../src/jobs/job-view.js';
 import type { JobRecord } from '../common/schemas/job.js';
-import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
+import { skipWithoutNats, type NatsServer } from '../harness/nats.js';
 import { ROOT, until } from '../harness/daemon.js';
-import { jobsSettings, startJobsNode, type JobsNode } from '../harness/jobs-node.js';
+import { jobsSettings, natsWithJobLog, startJobsNode, type JobsNode } from '../harness/jobs-node.js';
 
 const PARTITIONS = 16;
 const TTL_S = 3;
@@ -49,11 +48,7 @@ function noDuplicateRuns(t: Test, runs: string[]): void {
 }
 
 t.test('cluster rollouts', { skip: skipWithoutNats() }, async (t) => {
-  const nats = await startNats();
-  t.teardown(() => nats.stop());
-  const admin = await connect({ servers: nats.url });
-  t.teardown(() => admin.close());
-  const log = await JobLog.open(admin, { maxAgeMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
+  const { nats, log } = await natsWithJobLog(t);
 
   const a = await start(nats, 'a', 100);
   const b = await start(nats, 'b', 100);
