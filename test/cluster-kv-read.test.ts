@@ -3,12 +3,13 @@
 // consumer stalls) a read that stops arriving with entries pending, or ends
 // with entries pending, is read again on a fresh consumer; with a real
 // nats-server, readPresent gives the last value of each key, deleted ones
-// left out, and reads taken while the bucket is written miss no key written
-// before they started.
+// left out, and job reads taken while owners write host results miss none
+// written before they started.
 import t from 'tap';
 import { connect } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { readAll, readPresent } from '../src/cluster/kv-read.js';
+import { JobLog } from '../src/cluster/job-log.js';
 import { skipWithoutNats, startNats } from '../harness/nats.js';
 
 const entry = (key: string, delta: number) => ({ key, delta, operation: 'PUT' }) as unknown as KvEntry;
@@ -77,23 +78,36 @@ t.test('on nats-server: the present entries, and reads while the bucket is writt
   t.same((await readPresent(kv, 'host.j.>')).map((e) => `${e.key}=${e.string()}`), ['host.j.a=a2', 'host.j.b=b1'], 'last values, the deleted key left out, in key order');
   t.same(await readPresent(kv, 'none.>'), []);
 
-  // 60 keys written over and over (a rollout's host entries) while reads run.
+  // A rollout's host entries as owners write them (JobLog.writeEntry: a claim, then
+  // the result by compare-and-set, six hosts at a time) while job reads run: on
+  // nats-server 2.9.10 a plain kv.history() read taken then hung ≈ 30 s in half
+  // the rounds and ended with entries still pending.
+  const log = await JobLog.open(nc, { maxAgeMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
+  const nc2 = await connect({ servers: nats.url });
+  t.teardown(() => nc2.close());
+  const reader = await JobLog.open(nc2, { maxAgeMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
+  const done = new Set<string>();
+  const result = (host: string, state: 'running' | 'completed') => ({ node: 'a', instance: 'i', result: { host, state, host_state: null, error: null, code: null, reason: null, finished_at: null, batch: 1 } });
   let writing = true;
-  const written = new Set<string>();
   const writer = (async () => {
-    for (let i = 0; writing && i < 5000; i++) {
-      const key = `host.w.h${i % 60}`;
-      await Promise.all([kv.put(key, String(i)), kv.put(`host.w.h${(i + 30) % 60}`, String(i))]);
-      written.add(key);
+    for (let wave = 0; wave < 20; wave++) {
+      const hosts = Array.from({ length: 6 }, (_, i) => `h${wave * 6 + i}`);
+      const claims = await Promise.all(hosts.map((h) => log.writeEntry('job-w', result(h, 'running'), null)));
+      await new Promise((r) => setTimeout(r, 50));
+      await Promise.all(hosts.map((h, i) => log.writeEntry('job-w', result(h, 'completed'), claims[i])));
+      for (const h of hosts) done.add(h);
     }
+    writing = false;
   })();
   let missing = 0;
-  for (let n = 0; n < 30; n++) {
-    const before = new Set(written);
-    const got = new Set((await readPresent(kv, 'host.w.>')).map((e) => e.key));
-    for (const k of before) if (!got.has(k)) missing++;
+  let reads = 0;
+  while (writing) {
+    const before = new Set(done);
+    const got = await reader.entries('job-w');
+    reads++;
+    for (const h of before) if (got.get(h)?.value?.result.state !== 'completed') missing++;
   }
-  writing = false;
   await writer;
-  t.equal(missing, 0, 'no read missed a key written before it started');
+  t.ok(reads > 0, `${reads} reads while the entries were written`);
+  t.equal(missing, 0, 'no read missed a result written before it started');
 });
