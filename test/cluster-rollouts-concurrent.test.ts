@@ -59,13 +59,18 @@ t.test('rollouts started on different nodes of a cluster', { skip: skipWithoutNa
   });
 
   await t.test('a rollout started on c while one from a holds the hosts: those hosts are skipped, claimed by it (as on one daemon)', async (t) => {
-    const r1 = await a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 10, delay_ms: 1000 });
+    // 9 batches 3 s apart: the first still holds most hosts when the second
+    // starts, even on a loaded machine (with 1 s apart it had run 7 of 9
+    // batches by then in one full run under load).
+    const r1 = await a2.request('POST', '/fleet/update', { dry_run: true, batch_size: 10, delay_ms: 3000 });
     t.equal(r1.status, 202);
     const first: string = r1.body.job_id;
     // Under way, as c reads it, before the second starts.
     await until(async () => (await c.get(`/jobs/${first}`)).body.summary?.completed >= 1, 60_000, 100);
+    const asked = Date.now();
     const r2 = await c.request('POST', '/fleet/update', { dry_run: true, batch_size: 10 });
     t.equal(r2.status, 202);
+    t.comment(`the second rollout started in ${Date.now() - asked} ms (it reads the first from the job log)`);
     const [j1, j2] = await Promise.all([jobEnded(b2, first, 120_000), jobEnded(b2, r2.body.job_id, 120_000)]);
     t.match(j1, { state: 'succeeded', summary: { completed: HOSTS } }, 'the first ran every host');
     t.equal(accountedFor(j2.summary), HOSTS, `the second accounted for every host ${JSON.stringify(j2.summary)}`);
