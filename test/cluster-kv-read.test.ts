@@ -63,6 +63,29 @@ t.test('a whole read is read once; after `tries` the last read is what there is'
   t.equal(never.calls(), 3);
 });
 
+t.test('a read whose own thread was held up (a busy machine) is not taken for a stall', async (t) => {
+  let calls = 0;
+  const kv = {
+    history: async () => {
+      calls++;
+      async function* iterate() {
+        yield entry('a', 1);
+        await new Promise((r) => setTimeout(r, 150)); // after the watchdog's next look (every 50 ms)
+        yield entry('b', 0);
+      }
+      return Object.assign(iterate(), { stop: () => undefined });
+    },
+  } as unknown as Pick<KV, 'history'>;
+  const read = readAll(kv, '>', { stallMs: 200 });
+  // The thread does nothing else for 0.5 s while the next entry is on its way.
+  setImmediate(() => {
+    const until = Date.now() + 500;
+    while (Date.now() < until);
+  });
+  t.same((await read).map((e) => e.key), ['a', 'b']);
+  t.equal(calls, 1, 'read once');
+});
+
 t.test('on nats-server: the present entries, and reads while the bucket is written', { skip: skipWithoutNats() }, async (t) => {
   const nats = await startNats();
   t.teardown(() => nats.stop());
