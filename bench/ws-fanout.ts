@@ -5,7 +5,9 @@
 // UpdateProgress, UpdateCompleted, Fleet* — no synthetic source in the daemon).
 // Then, in the same run and to the same client processes, a bare uWS.js server
 // (bench/baselines/ws-publish.ts) publishes the same message sizes at the same
-// moments, as recorded from the daemon's stream.
+// moments, as recorded from the daemon's stream — once alone, and once while
+// the daemon runs the same rollouts again (their events to the recorder only),
+// so the machine's share of the latency is told from the fan-out's.
 //
 //   npx tsc && node dist/bench/ws-fanout.js
 //   WS_FANOUT_CLIENTS=1000 WS_FANOUT_PROCS=2 WS_FANOUT_RATES=200,500 WS_FANOUT_SECONDS=10 node dist/bench/ws-fanout.js
@@ -34,6 +36,7 @@ const CLIENTS = Number(process.env.WS_FANOUT_CLIENTS ?? 1000);
 const PROCS = Number(process.env.WS_FANOUT_PROCS ?? 2);
 const RATES = (process.env.WS_FANOUT_RATES ?? '200,500').split(',').map(Number).filter((n) => n > 0);
 const SECONDS = Number(process.env.WS_FANOUT_SECONDS ?? 10);
+const WARMUP_SECONDS = 3;
 const HOSTS = 120;
 const GROUP = 2;
 
@@ -183,6 +186,20 @@ async function main(): Promise<void> {
     await sleep(300);
     const perRollout = (rec.length - calibFrom) / calib.length;
     console.log(`calibration: ${perRollout.toFixed(1)} events per dry-run rollout of ${GROUP} hosts`);
+    /** Small dry-run rollouts paced to `rate` events/s for `seconds`, then until they finish. */
+    const rollouts = async (rate: number, seconds = SECONDS): Promise<void> => {
+      const t0 = performance.now();
+      const intervalMs = (1000 * perRollout) / rate;
+      const ids: string[] = [];
+      let g = 0;
+      let next = t0;
+      while (performance.now() - t0 < seconds * 1000) {
+        ids.push(await fleet({ dry_run: true, filter: { groups: [`g${g++ % groups.length}`] } }));
+        next += intervalMs;
+        await sleep(Math.max(0, next - performance.now()));
+      }
+      await waitAll(ids);
+    };
 
     for (let i = 0; i < PROCS; i++) procs.push(new ClientProc());
     const connectAll = (url: string) =>
@@ -193,6 +210,10 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     const schedules = new Map<number, Array<[number, number]>>();
     await connectAll(`ws://127.0.0.1:${daemon.port}/ws/events`);
+    // Each server's first window warms the client processes (and the server)
+    // up and is not counted: measured, the first of three daemon windows in a
+    // row had p99 131 ms, the next two 71 and 64.
+    await rollouts(RATES[0], WARMUP_SECONDS);
     const pid = daemon.proc.pid as number;
     for (const rate of RATES) {
       await sleep(1000);
@@ -201,16 +222,7 @@ async function main(): Promise<void> {
       const cpu0 = threadCpuMicros(pid, pid);
       const proc0 = processCpuMicros(pid);
       const t0 = performance.now();
-      const intervalMs = (1000 * perRollout) / rate;
-      const ids: string[] = [];
-      let g = 0;
-      let next = t0;
-      while (performance.now() - t0 < SECONDS * 1000) {
-        ids.push(await fleet({ dry_run: true, filter: { groups: [`g${g++ % groups.length}`] } }));
-        next += intervalMs;
-        await sleep(Math.max(0, next - performance.now()));
-      }
-      await waitAll(ids);
+      await rollouts(rate);
       await sleep(300);
       const elapsed = (performance.now() - t0) / 1000;
       const cpu = threadCpuMicros(pid, pid) - cpu0;
@@ -221,7 +233,6 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(rows.at(-1)));
     }
     await Promise.all(procs.map((p) => p.ask({ cmd: 'disconnect' })));
-    recWs.close();
 
     // The same messages (sizes, moments) from a bare uWS server to the same client processes.
     baseline = spawn(process.execPath, [join(HERE, 'baselines/ws-publish.js')], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
@@ -237,23 +248,32 @@ async function main(): Promise<void> {
     });
     const played: Array<(m: any) => void> = [];
     bl.on('message', (m) => played.shift()?.(m));
-    await connectAll(`ws://127.0.0.1:${port}/ws/events`);
-    for (const rate of RATES) {
-      const schedule = schedules.get(rate) as Array<[number, number]>;
-      await sleep(1000);
-      await resetAll();
-      const cpu0 = processCpuMicros(bl.pid as number);
-      const t0 = performance.now();
-      await new Promise((resolve) => {
+    const play = (schedule: Array<[number, number]>) =>
+      new Promise((resolve) => {
         played.push(resolve);
         bl.send({ cmd: 'play', schedule });
       });
-      await sleep(300);
-      const elapsed = (performance.now() - t0) / 1000;
-      const cpu = processCpuMicros(bl.pid as number) - cpu0;
-      rows.push(row('bare-uws', rate, schedule.length, elapsed, await reportAll(), cpu));
-      console.log(JSON.stringify(rows.at(-1)));
+    await connectAll(`ws://127.0.0.1:${port}/ws/events`);
+    await play((schedules.get(RATES[0]) as Array<[number, number]>).filter(([at]) => at < WARMUP_SECONDS * 1000));
+    // Twice per rate: alone, and while the daemon runs the same rollouts (its
+    // workers and the simulator on the same cores, its events to the recorder
+    // only) — what the machine, not the fan-out, adds to the latency.
+    for (const loaded of [false, true]) {
+      for (const rate of RATES) {
+        const schedule = schedules.get(rate) as Array<[number, number]>;
+        await sleep(1000);
+        await resetAll();
+        const cpu0 = processCpuMicros(bl.pid as number);
+        const t0 = performance.now();
+        await Promise.all([play(schedule), loaded ? rollouts(rate) : null]);
+        await sleep(300);
+        const elapsed = (performance.now() - t0) / 1000;
+        const cpu = processCpuMicros(bl.pid as number) - cpu0;
+        rows.push(row(loaded ? 'bare+load' : 'bare-uws', rate, schedule.length, elapsed, await reportAll(), cpu));
+        console.log(JSON.stringify(rows.at(-1)));
+      }
     }
+    recWs.close();
 
     console.log(`\nWebSocket fan-out: ${CLIENTS} clients in ${PROCS} processes, ${SECONDS} s per rate, events from dry-run rollouts over ${HOSTS} simulated hosts`);
     console.log('server     rate  events/s  deliveries/s  delivered  p50  p99   max  µs CPU/delivery (front thread | process)  gaps dropped');
@@ -266,10 +286,11 @@ async function main(): Promise<void> {
     for (const rate of RATES) {
       const a = rows.find((r) => r.server === 'daemon' && r.rate === rate)!;
       const b = rows.find((r) => r.server === 'bare-uws' && r.rate === rate)!;
+      const bl = rows.find((r) => r.server === 'bare+load' && r.rate === rate)!;
       const thr = a.deliveries_per_s / Math.max(1, b.deliveries_per_s);
       const cpu = a.cpu_us_per_delivery / Math.max(1e-9, b.cpu_us_per_delivery);
       console.log(
-        `rate ${rate}: daemon/uWS throughput ${(100 * thr).toFixed(0)}% (target ≥ 80%), CPU per delivery ${cpu.toFixed(2)}× (front thread; target ≤ 1.25×), p99 ${a.p99_ms} ms${rate === 200 ? ' (target < 50 ms)' : ''}`,
+        `rate ${rate}: daemon/uWS throughput ${(100 * thr).toFixed(0)}% (target ≥ 80%), CPU per delivery ${cpu.toFixed(2)}× (front thread; target ≤ 1.25×), p99 ${a.p99_ms} ms${rate === 200 ? ' (target < 50 ms)' : ''}; bare uWS p99 ${b.p99_ms} ms alone, ${bl.p99_ms} ms beside the same rollouts`,
       );
     }
     console.log(JSON.stringify({ bench: 'ws-fanout', clients: CLIENTS, procs: PROCS, seconds: SECONDS, rows }));
