@@ -4,7 +4,7 @@
 // hosts after another, paced to a target event rate: HostStateChanged,
 // UpdateProgress, UpdateCompleted, Fleet* — no synthetic source in the daemon).
 // Then, in the same run and to the same client processes, a bare uWS.js server
-// (bench/baselines/ws-publish.ts) publishes the same message sizes at the same
+// (bench/baselines/ws-publish.ts) publishes the same messages at the same
 // moments, as recorded from the daemon's stream — once alone, and once while
 // the daemon runs the same rollouts again (their events to the recorder only),
 // so the machine's share of the latency is told from the fan-out's.
@@ -148,11 +148,12 @@ async function main(): Promise<void> {
     });
     const daemon = d;
     // The recorder: one more client, not counted, that keeps every message's arrival and size.
-    const rec: Array<{ at: number; bytes: number; job: string | null; type: string }> = [];
+    const rec: Array<{ at: number; text: string; job: string | null; type: string }> = [];
     const recWs = new WebSocket(`ws://127.0.0.1:${daemon.port}/ws/events`, { perMessageDeflate: false });
     recWs.on('message', (m: Buffer) => {
-      const e = JSON.parse(m.toString());
-      if (e.type !== 'Snapshot') rec.push({ at: performance.now(), bytes: m.length, job: e.job_id ?? null, type: e.type });
+      const text = m.toString();
+      const e = JSON.parse(text);
+      if (e.type !== 'Snapshot') rec.push({ at: performance.now(), text, job: e.job_id ?? null, type: e.type });
     });
     await new Promise((r) => recWs.once('open', r));
 
@@ -208,7 +209,7 @@ async function main(): Promise<void> {
     const resetAll = () => Promise.all(procs.map((p) => p.ask({ cmd: 'reset' })));
 
     const rows: Row[] = [];
-    const schedules = new Map<number, Array<[number, number]>>();
+    const schedules = new Map<number, Array<[number, string]>>();
     await connectAll(`ws://127.0.0.1:${daemon.port}/ws/events`);
     // Each server's first window warms the client processes (and the server)
     // up and is not counted: measured, the first of three daemon windows in a
@@ -228,7 +229,7 @@ async function main(): Promise<void> {
       const cpu = threadCpuMicros(pid, pid) - cpu0;
       const cpuProc = processCpuMicros(pid) - proc0;
       const window = rec.slice(from);
-      schedules.set(rate, window.map((e) => [e.at - t0, e.bytes]));
+      schedules.set(rate, window.map((e) => [e.at - t0, e.text]));
       rows.push(row('daemon', rate, window.length, elapsed, await reportAll(), cpu, cpuProc));
       console.log(JSON.stringify(rows.at(-1)));
     }
@@ -248,19 +249,19 @@ async function main(): Promise<void> {
     });
     const played: Array<(m: any) => void> = [];
     bl.on('message', (m) => played.shift()?.(m));
-    const play = (schedule: Array<[number, number]>) =>
+    const play = (schedule: Array<[number, string]>) =>
       new Promise((resolve) => {
         played.push(resolve);
         bl.send({ cmd: 'play', schedule });
       });
     await connectAll(`ws://127.0.0.1:${port}/ws/events`);
-    await play((schedules.get(RATES[0]) as Array<[number, number]>).filter(([at]) => at < WARMUP_SECONDS * 1000));
+    await play((schedules.get(RATES[0]) as Array<[number, string]>).filter(([at]) => at < WARMUP_SECONDS * 1000));
     // Twice per rate: alone, and while the daemon runs the same rollouts (its
     // workers and the simulator on the same cores, its events to the recorder
     // only) — what the machine, not the fan-out, adds to the latency.
     for (const loaded of [false, true]) {
       for (const rate of RATES) {
-        const schedule = schedules.get(rate) as Array<[number, number]>;
+        const schedule = schedules.get(rate) as Array<[number, string]>;
         await sleep(1000);
         await resetAll();
         const cpu0 = processCpuMicros(bl.pid as number);

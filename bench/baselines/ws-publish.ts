@@ -1,10 +1,11 @@
 // Ceiling baseline for bench/ws-fanout.ts: a bare uWS.js server whose
 // WebSocket clients all subscribe to one topic, publishing a schedule of
-// messages handed to it over IPC — the same sizes at the same moments as the
-// daemon's events in the same run, each stamped with `seq` and `ts` at publish
-// time. Messages due in the same millisecond go out in the same loop turn, as
-// the daemon's broadcaster publishes one port batch.
-//   IPC in:  {cmd:'play', schedule: Array<[offset_ms, bytes]>}  → {ok:'played', published}
+// messages handed to it over IPC — the daemon's own events of the same run at
+// the moments they arrived, each stamped afresh with `seq` and `ts` at publish
+// time (the same bytes for the clients to read, so a difference is the
+// server's). Messages due in the same millisecond go out in the same loop
+// turn, as the daemon's broadcaster publishes one port batch.
+//   IPC in:  {cmd:'play', schedule: Array<[offset_ms, event JSON]>}  → {ok:'played', published}
 // Usage: node dist/bench/baselines/ws-publish.js  (forked; prints {"msg":"listening","port":N})
 import { assertNativeUws, uWS } from '../lib/uws-native.js';
 
@@ -19,13 +20,14 @@ const app = uWS.App().ws('/ws/events', {
   },
 });
 
-/** A JSON message of exactly `bytes` bytes (at least the header's size). */
-function message(bytes: number): string {
-  const head = `{"type":"Bench","seq":${++seq},"ts":"${new Date().toISOString()}","pad":"`;
-  return head + 'x'.repeat(Math.max(0, bytes - head.length - 2)) + '"}';
+/** The recorded event with this server's `seq` and `ts` (the daemon ends every event with them). */
+function message(recorded: string): string {
+  const at = recorded.lastIndexOf('"seq":');
+  const head = at >= 0 ? recorded.slice(0, at) : '{';
+  return `${head}"seq":${++seq},"ts":"${new Date().toISOString()}"}`;
 }
 
-function play(schedule: Array<[number, number]>): Promise<number> {
+function play(schedule: Array<[number, string]>): Promise<number> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     let i = 0;
@@ -39,7 +41,7 @@ function play(schedule: Array<[number, number]>): Promise<number> {
   });
 }
 
-process.on('message', async (m: { cmd: string; schedule?: Array<[number, number]> }) => {
+process.on('message', async (m: { cmd: string; schedule?: Array<[number, string]> }) => {
   if (m.cmd === 'play') process.send?.({ ok: 'played', published: await play(m.schedule ?? []) });
 });
 
