@@ -80,6 +80,17 @@ t.test('cluster event stream', { skip: skipWithoutNats() }, async (t) => {
     t.match(ok, { kind: 'event', event: { seq: b.first } }, 'the oldest kept seq still resumes');
   });
 
+  await t.test('an event over NATS\'s max_payload is refused at once and holds up nothing after it', async (t) => {
+    const p = streams[0].publisher('a', 'i5');
+    const start = (await streams[0].bounds()).last;
+    const hosts = Array.from({ length: 100_000 }, (_, n) => `host-${String(n).padStart(6, '0')}.example`);
+    const big = p.publish({ type: 'JobStarted', job_id: 'big', kind: 'update', dry_run: false, total: hosts.length, hosts });
+    const after = p.publish(event('after-big', 0));
+    await t.rejects(big, /JobStarted event of \d+ bytes is over the \d+ bytes a NATS message can carry/);
+    t.equal(await after, start + 1, 'the next event is stored, right after the last one before');
+    t.equal(p.pending(), 0);
+  });
+
   await t.test('NATS restarted while publishing: every event stored once, in order', async (t) => {
     const p = streams[1].publisher('b', 'i4');
     const start = (await streams[1].bounds()).last;

@@ -1,5 +1,6 @@
 // Events a fleet rollout emits (born in the front process, same stream).
 import { Type, type Static } from 'typebox';
+import { EventHostList } from './event-host-list.js';
 
 const Stamp = {
   seq: Type.Integer({ minimum: 1 }),
@@ -15,7 +16,7 @@ const Counts = {
 };
 
 export const FleetUpdateStarted = Type.Object(
-  { type: Type.Literal('FleetUpdateStarted'), ...Stamp, total: Type.Integer({ minimum: 0 }), hosts: Type.Array(Type.String()) },
+  { type: Type.Literal('FleetUpdateStarted'), ...Stamp, total: Type.Integer({ minimum: 0 }), hosts: EventHostList },
   { title: 'FleetUpdateStarted' },
 );
 export const FleetUpdateProgress = Type.Object(

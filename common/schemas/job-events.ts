@@ -2,6 +2,7 @@
 // client can wait for a job without polling: JobFinished is the end of any job.
 import { Type, type Static } from 'typebox';
 import { JobKind, JobState } from './job.js';
+import { EventHostList } from './event-host-list.js';
 
 const Stamp = {
   seq: Type.Integer({ minimum: 1 }),
@@ -11,7 +12,7 @@ const Stamp = {
 };
 
 export const JobStarted = Type.Object(
-  { type: Type.Literal('JobStarted'), ...Stamp, kind: JobKind, dry_run: Type.Boolean(), hosts: Type.Array(Type.String()) },
+  { type: Type.Literal('JobStarted'), ...Stamp, kind: JobKind, dry_run: Type.Boolean(), total: Type.Integer({ minimum: 0 }), hosts: EventHostList },
   { title: 'JobStarted' },
 );
 export const JobFinished = Type.Object(

@@ -27,7 +27,7 @@ export function describeEvent(e: StreamEvent): string {
     case 'HostRemoved':
       return `${e.host}: removed`;
     case 'JobStarted':
-      return `job ${e.job_id}: ${e.kind}${e.dry_run ? ' (dry run)' : ''} started on ${e.hosts.length} host${e.hosts.length === 1 ? '' : 's'}`;
+      return `job ${e.job_id}: ${e.kind}${e.dry_run ? ' (dry run)' : ''} started on ${e.total} host${e.total === 1 ? '' : 's'}`;
     case 'JobFinished':
       return `job ${e.job_id}: ${e.state}: ${counts(e)} of ${e.total}${e.error ? ` (${e.error})` : ''}`;
     case 'FleetUpdateStarted':

@@ -111,7 +111,7 @@ export class FleetModel {
       }
       case 'JobStarted': {
         const j = this.#job(e.job_id, e.kind, e.dry_run, e.ts);
-        Object.assign(j, { kind: e.kind, dry_run: e.dry_run, hosts: e.hosts, total: e.hosts.length });
+        Object.assign(j, { kind: e.kind, dry_run: e.dry_run, hosts: e.hosts, total: e.total });
         break;
       }
       case 'JobFinished': {

@@ -16,6 +16,8 @@ export interface Outgoing {
   expectedLastSubjectSeq?: number;
 }
 
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
 /** One result per message: its stream sequence, or why it was not stored (send it again). */
 export type AckResult = number | Error;
 
@@ -69,6 +71,11 @@ export class AckedPublisher {
         }
       });
     });
+  }
+
+  /** The largest message the server takes (its `max_payload`, 1 MiB unless configured); nats.js refuses a bigger one. */
+  maxPayload(): number {
+    return this.#nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   }
 
   /** The connection is closed for good (nothing sent from now on can be stored). */

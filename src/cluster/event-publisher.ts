@@ -8,6 +8,8 @@ import type { UnstampedStreamEvent } from '../../common/schemas/stream.js';
 import type { AckedPublisher } from './acked-publish.js';
 
 const WINDOW = 256;
+/** Room kept in a message for its headers (message id) and the stream's seq spliced in by readers. */
+const HEADER_ROOM = 1024;
 const RETRY_MS = 500;
 /** How long a window waits for its acks (js.publish's default timeout). */
 const ACK_TIMEOUT_MS = 5000;
@@ -42,8 +44,13 @@ export class EventPublisher {
   publish(event: UnstampedStreamEvent & { ts?: string }): Promise<number> {
     if (this.closed) return Promise.reject(new Error('event publisher is closed'));
     const body = event.ts ? event : { ...event, ts: new Date().toISOString() };
+    const data = JSON.stringify(body);
+    // Sent again and again, an event NATS cannot take would hold up every event after it.
+    const bytes = Buffer.byteLength(data);
+    const max = this.acks.maxPayload() - HEADER_ROOM;
+    if (bytes > max) return Promise.reject(new Error(`${event.type} event of ${bytes} bytes is over the ${max} bytes a NATS message can carry here (max_payload); not published`));
     return new Promise((resolve) => {
-      this.queue.push({ subject: this.subject, data: JSON.stringify(body), msgID: `${this.nodeId}:${this.instance}:${++this.counter}`, resolve });
+      this.queue.push({ subject: this.subject, data, msgID: `${this.nodeId}:${this.instance}:${++this.counter}`, resolve });
       if (!this.pumping) {
         this.pumping = true;
         // The rest of this turn's events join the first window: one write to the socket, not one each.

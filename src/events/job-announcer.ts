@@ -4,6 +4,7 @@ import type { JobStore } from '../jobs/job-store.js';
 import { summarize } from '../jobs/job-view.js';
 import type { JobRecord } from '../../common/schemas/job.js';
 import type { UnstampedStreamEvent } from '../../common/schemas/stream.js';
+import { eventHostList } from '../../common/schemas/event-host-list.js';
 
 export interface EventSink {
   emit(event: UnstampedStreamEvent): unknown;
@@ -21,7 +22,8 @@ export function jobStarted(job: JobRecord): UnstampedStreamEvent {
     ...(job.request_id ? { request_id: job.request_id } : {}),
     kind: job.kind,
     dry_run: job.dry_run,
-    hosts: job.hosts.map((h) => h.host),
+    total: job.hosts.length,
+    hosts: eventHostList(job.hosts.map((h) => h.host)),
   };
 }
 

@@ -2,6 +2,7 @@
 // each batch start and host end, and how it ended; each carries the job id
 // and the id of the request that started the job.
 import type { JobRecord } from '../../common/schemas/job.js';
+import { eventHostList } from '../../common/schemas/event-host-list.js';
 import type { RolloutDeps } from './rollout-deps.js';
 import type { Final } from './rollout-rules.js';
 
@@ -12,7 +13,7 @@ export class RolloutEvents {
   ) {}
 
   started(hosts: string[]): void {
-    this.broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: hosts.length, hosts, ...this.#trace() });
+    this.broadcaster.emit({ type: 'FleetUpdateStarted', job_id: this.job.id, total: hosts.length, hosts: eventHostList(hosts), ...this.#trace() });
   }
 
   progress(batch: number, c: Record<Final, number>, inProgress: number): void {

@@ -8,6 +8,9 @@ import { rolloutSelector } from '../../src/fleet/fleet-filter.js';
 import { hostStatus } from '../helpers/host-status.js';
 import type { JobHostResult } from '../../common/schemas/job.js';
 import { RolloutRig, START, names, until } from './rollout-rig.js';
+import { jobStarted } from '../../src/events/job-announcer.js';
+import { StreamEvent } from '../../common/schemas/stream.js';
+import { Value } from 'typebox/value';
 
 /** Every job ends with each selected host in exactly one final state, and the counts agree everywhere. */
 function accounting(t: Test, rig: RolloutRig): Record<string, number> {
@@ -41,6 +44,20 @@ t.test('every host completes, batch by batch, never more at once than the batch 
   t.match(rig.eventsOf('FleetUpdateStarted'), [{ total: 5, hosts: names(5), request_id: 'req-job-1' }]);
   t.match(rig.eventsOf('FleetUpdateCompleted')[0], { aborted_reason: null });
   t.equal(rig.claims.size, 0, 'claims released at the end');
+});
+
+t.test('a rollout of 2,500 hosts names its first 1,000 in FleetUpdateStarted and counts them all', async (t) => {
+  const all = names(2500, 'n');
+  const rig = new RolloutRig(all, { batch_size: 2500 });
+  await rig.run();
+  const [started] = rig.eventsOf('FleetUpdateStarted');
+  t.equal(started.total, 2500);
+  t.same(started.hosts, all.slice(0, 1000), 'the first 1,000 in selection order (an event stays far under NATS\'s 1 MiB)');
+  t.equal(accounting(t, rig).completed, 2500);
+  const jobStart = { ...jobStarted(rig.job), seq: 1, ts: new Date(START).toISOString() };
+  t.match(jobStart, { type: 'JobStarted', total: 2500, hosts: all.slice(0, 1000) }, 'JobStarted alike');
+  for (const e of [{ ...started, seq: 2, ts: jobStart.ts }, jobStart]) t.ok(Value.Check(StreamEvent, e), `${e.type} matches the stream's schema`);
+  t.notOk(Value.Check(StreamEvent, { ...jobStart, hosts: all.slice(0, 1001) }), 'the schema says at most 1,000');
 });
 
 t.test('the next batch waits for every host of the current one; a dry run is passed on to each host', async (t) => {

@@ -40,7 +40,7 @@ t.test('a job is followed from JobStarted through fleet progress to JobFinished'
   const m = new FleetModel();
   m.applySnapshot({ seq: 0, hosts: [] });
   const events: StreamEvent[] = [
-    { type: 'JobStarted', seq: 1, ts, job_id: 'f', kind: 'fleet_update', dry_run: true, hosts: ['a', 'b', 'c'] },
+    { type: 'JobStarted', seq: 1, ts, job_id: 'f', kind: 'fleet_update', dry_run: true, total: 3, hosts: ['a', 'b', 'c'] },
     { type: 'FleetUpdateStarted', seq: 2, ts, job_id: 'f', total: 3, hosts: ['a', 'b', 'c'] },
     { type: 'FleetUpdateProgress', seq: 3, ts, job_id: 'f', batch: 1, completed: 1, failed: 1, unreachable: 0, skipped: 0, in_progress: 1 },
   ];
@@ -55,9 +55,9 @@ t.test('finished jobs are bounded; running ones are kept', async (t) => {
   const m = new FleetModel();
   m.applySnapshot({ seq: 0, hosts: [] });
   let seq = 0;
-  m.apply({ type: 'JobStarted', seq: ++seq, ts, job_id: 'long', kind: 'update', dry_run: false, hosts: ['a'] });
+  m.apply({ type: 'JobStarted', seq: ++seq, ts, job_id: 'long', kind: 'update', dry_run: false, total: 1, hosts: ['a'] });
   for (let i = 0; i < 500; i++) {
-    m.apply({ type: 'JobStarted', seq: ++seq, ts, job_id: `j${i}`, kind: 'query', dry_run: true, hosts: ['a'] });
+    m.apply({ type: 'JobStarted', seq: ++seq, ts, job_id: `j${i}`, kind: 'query', dry_run: true, total: 1, hosts: ['a'] });
     m.apply({ type: 'JobFinished', seq: ++seq, ts, job_id: `j${i}`, kind: 'query', state: 'succeeded', dry_run: true, total: 1, completed: 1, failed: 0, unreachable: 0, skipped: 0, error: null });
   }
   t.ok(m.jobs.size <= 201, `kept ${m.jobs.size} jobs`);

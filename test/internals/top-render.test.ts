@@ -162,7 +162,7 @@ t.test('the stream’s state, the jobs pane and the event tail are on screen', a
   t.match(plain(top.frame({ width: 120, height: 40, stream: 'connecting', ready: false, now, color: false })), /connecting to http:\/\/d…/);
   t.match(plain(top.frame({ width: 120, height: 40, stream: 'reconnecting', ready: true, now, color: false })).split('\n')[0], /reconnecting… 10:00:00/);
   const events: StreamEvent[] = [
-    { type: 'JobStarted', seq: 2, ts, job_id: 'job-a', kind: 'update', dry_run: false, hosts: ['web-1', 'web-2'] },
+    { type: 'JobStarted', seq: 2, ts, job_id: 'job-a', kind: 'update', dry_run: false, total: 2, hosts: ['web-1', 'web-2'] },
     { type: 'HostUpdated', seq: 3, ts, host: 'web-1', status: host('web-1', { state: 'updating', job_id: 'job-a' }) },
     { type: 'HostStateChanged', seq: 4, ts, host: 'web-1', from: 'idle', to: 'updating' },
     { type: 'UpdateProgress', seq: 5, ts, host: 'web-1', package: 'openssl', progress: 'unpacking' },

@@ -69,7 +69,7 @@ function describe(e: StreamEvent): string | null {
     case 'HostRemoved':
       return `${clean(e.host)}: removed`;
     case 'JobStarted':
-      return `job ${clean(e.job_id)} ${e.kind}${e.dry_run ? ' (dry run)' : ''} started on ${e.hosts.length === 1 ? clean(e.hosts[0]) : `${e.hosts.length} hosts`}`;
+      return `job ${clean(e.job_id)} ${e.kind}${e.dry_run ? ' (dry run)' : ''} started on ${e.total === 1 && e.hosts.length === 1 ? clean(e.hosts[0]) : `${e.total} hosts`}`;
     case 'JobFinished':
       return `job ${clean(e.job_id)} ${e.kind}${e.dry_run ? ' (dry run)' : ''} ${e.state}: ${e.completed} completed, ${e.failed} failed, ${e.unreachable} unreachable, ${e.skipped} skipped${e.error ? ` — ${clean(e.error)}` : ''}`;
     case 'FleetUpdateStarted':
