@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   DASHBOARD_NOT_BUILT: { status: 503, message: 'the dashboard assets are not built (run make build)' },
   CLUSTER_UNAVAILABLE: { status: 503, message: 'this node cannot reach the cluster (NATS); reads still work, commands do not' },
   PARTITION_UNOWNED: { status: 503, message: 'no cluster node owns this host right now (a handover is under way); retry' },
+  CLUSTER_ANSWER_TOO_LARGE: { status: 502, message: "the owning node's answer is larger than one NATS message may be; ask that node directly" },
 
   // host operations (reported in HostStatus.error and job results; HTTP status
   // is what a synchronous call would get if one surfaced)

@@ -37,6 +37,8 @@ async function startNode(nats: NatsServer, id: string): Promise<Node> {
       ran.push(cmd);
       if (cmd.command === 'retry') throw new TendhostError('HOST_NOT_FAILED', `${cmd.host} is not failed`);
       if (cmd.command === 'explode') throw new Error(`sqlite at /var/lib/secret.db: disk I/O error for ${cmd.host}`);
+      // An inventory of a host with very many packages: more than one NATS message (1 MiB) holds.
+      if (cmd.command === 'inventory') return { status: 200, body: { packages: Array.from({ length: 30_000 }, (_, i) => ({ name: `package-${i}`, version: '1.0.0-1' })) } };
       return { status: 202, body: { job_id: `job-${id}-${ran.length}`, host: cmd.host } };
     },
   });
@@ -97,6 +99,17 @@ t.test('forwarding host commands', { skip: skipWithoutNats() }, async (t) => {
     t.equal(r.status, 500);
     t.match(r.body, { error: { code: 'INTERNAL', message: /request id req-42/, details: { request_id: 'req-42' } } });
     t.notMatch(JSON.stringify(r.body), /secret|sqlite|I\/O/, 'nothing of the exception');
+  });
+
+  await t.test('an answer too large for one NATS message comes back as a clear error, at once; the owner keeps serving', async (t) => {
+    const onB = hosts.find((h) => b.own.owns(partitionOf(h, PARTITIONS)))!;
+    const started = Date.now();
+    const r = await a.fwd.send({ host: onB, command: 'inventory', body: null, request_id: 'req-big' });
+    t.ok(Date.now() - started < 4000, `answered in ${Date.now() - started} ms, not at the 5 s timeout`);
+    t.equal(r.status, 502);
+    t.match(r.body, { error: { code: 'CLUSTER_ANSWER_TOO_LARGE', message: /bytes.*over.*max_payload.*ask node b/ } });
+    const next = await a.fwd.send({ host: onB, command: 'update', body: {} });
+    t.match(next, { node: 'b', status: 202 }, 'b still answers');
   });
 
   await t.test('owner gone: PARTITION_UNOWNED until its lease expires, then the new owner answers', async (t) => {

@@ -6,7 +6,7 @@
 // answering PARTITION_UNOWNED. The receiver checks its lease again before
 // running the command (a late message for a partition it just lost is
 // refused, and retried by the sender against the new owner).
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { TendhostError, asTendhostError } from '../../common/errors.js';
 import { clientError } from '../http/error-response.js';
 import { InboxRequester, NoRespondersError } from './inbox-requests.js';
@@ -58,6 +58,7 @@ interface Wire {
 }
 
 const NOT_OWNER = 'not-owner';
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export class CommandForwarder {
   private readonly subs = new Map<number, Subscription>();
@@ -81,7 +82,7 @@ export class CommandForwarder {
     const sub = this.nc.subscribe(commandSubject(partition), {
       callback: (err, msg) => {
         if (err) return;
-        void this.answer(partition, msg.json<HostCommand>()).then((w) => msg.respond(JSON.stringify(w)));
+        void this.answer(partition, msg.json<HostCommand>()).then((w) => this.respond(msg, w));
       },
     });
     this.subs.set(partition, sub);
@@ -128,6 +129,27 @@ export class CommandForwarder {
   close(): void {
     for (const p of [...this.subs.keys()]) this.unserve(p);
     this.requests.close();
+  }
+
+  /**
+   * nats.js throws on a message over the server's max_payload (1 MiB unless
+   * configured): such an answer (an inventory of very many packages) goes
+   * back as an error the sender can act on, not as a throw that would end
+   * this process and leave the sender waiting for its timeout.
+   */
+  private respond(msg: Msg, w: Wire): void {
+    let data = JSON.stringify(w);
+    const bytes = Buffer.byteLength(data);
+    const max = this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+    if (bytes > max) {
+      const e = new TendhostError('CLUSTER_ANSWER_TOO_LARGE', `the answer is ${bytes} bytes, over the ${max} bytes of NATS's max_payload; ask node ${this.o.nodeId} directly`);
+      data = JSON.stringify({ ok: true, node: this.o.nodeId, status: e.status, body: { error: e.toWire() } } satisfies Wire);
+    }
+    try {
+      msg.respond(data);
+    } catch {
+      // The connection closed meanwhile: the sender sees its timeout or the link down.
+    }
   }
 
   private async answer(partition: number, cmd: HostCommand): Promise<Wire> {

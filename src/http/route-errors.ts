@@ -18,7 +18,7 @@ export function routeErrorCodes(route: Route, s: PipelineSettings): ErrorCode[] 
   const guarded = route.auth !== false;
   if (s.auth && guarded) codes.push('UNAUTHORIZED');
   if (s.rateLimit && guarded) codes.push('RATE_LIMITED');
-  if (s.cluster && route.forwarded) codes.push('CLUSTER_UNAVAILABLE', 'PARTITION_UNOWNED');
+  if (s.cluster && route.forwarded) codes.push('CLUSTER_UNAVAILABLE', 'PARTITION_UNOWNED', 'CLUSTER_ANSWER_TOO_LARGE');
   if (s.cluster && route.clustered) codes.push('CLUSTER_UNAVAILABLE');
   if (route.body) codes.push('UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'VALIDATION_FAILED');
   // Any request but GET/HEAD may carry a body; its size is counted while it streams in.
