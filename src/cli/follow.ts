@@ -102,6 +102,8 @@ async function followJob(
   const mine = (e: StreamEvent): boolean => {
     const jobId = (e as { job_id?: string }).job_id;
     if (jobId !== undefined) return jobId === id;
+    // A status names its job inside; a job-start event names only a job's first 1,000 hosts.
+    if (e.type === 'HostUpdated') return e.status.job_id === id;
     const host = (e as { host?: string }).host;
     return host !== undefined && (stream.model.jobs.get(id)?.hosts.includes(host) ?? false);
   };

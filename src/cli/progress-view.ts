@@ -25,6 +25,8 @@ export class ProgressView {
   #lastReport: Counts = { completed: 0, failed: 0, unreachable: 0, skipped: 0 };
   readonly #packages = new Map<string, string>();
   readonly #recent: string[] = [];
+  /** The job's hosts that had events, in that order: a job-start event names only a job's first 1,000. */
+  readonly #touched = new Set<string>();
 
   constructor(
     private readonly env: CliEnv,
@@ -33,6 +35,7 @@ export class ProgressView {
   ) {}
 
   event(e: StreamEvent): void {
+    if ('host' in e) this.#touched.add(e.host);
     switch (e.type) {
       case 'HostStateChanged':
         this.#remember(`${clock(e.ts)} ${e.host}: ${e.from} -> ${e.to}`);
@@ -113,9 +116,13 @@ export class ProgressView {
       lines.push(`${this.#batch === 0 ? 'canary ' : `batch ${this.#batch}`}  ${countsLine(b)}`);
     }
     const busy: string[] = [];
-    for (const name of j?.hosts ?? []) {
+    for (const name of this.#touched) {
       const h = this.model.hosts.get(name);
-      if (!h || h.job_id !== this.jobId) continue;
+      if (!h || h.job_id !== this.jobId) {
+        // Done with this job (or gone): no longer looked at in each frame.
+        if (h?.state === 'idle' || h?.state === 'failed' || !h) this.#touched.delete(name);
+        continue;
+      }
       const pkg = this.#packages.get(name);
       busy.push(`  ${name}  ${h.state}${pkg ? `  ${pkg}` : ''}`);
       if (busy.length > BUSY_ROWS) break;

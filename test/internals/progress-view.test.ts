@@ -46,3 +46,33 @@ t.test('batch counts, busy hosts with their package, width', async (t) => {
   view.stop();
   for (const line of written.split('\n')) t.ok(line.replace(/\x1b\[[0-9]*[AJ]|\r/g, '').length <= 59, 'no line wider than the terminal');
 });
+
+t.test('a busy host past the first 1,000 a job-start event names is shown; a finished one is not', async (t) => {
+  const names = Array.from({ length: 1500 }, (_, i) => `h${i}`);
+  const model = new FleetModel();
+  model.applySnapshot({ seq: 0, hosts: names.map((n) => host(n)) });
+  const env = { stdout: new PassThrough(), columns: 80 } as unknown as CliEnv;
+  const view = new ProgressView(env, model, 'J');
+  let seq = 0;
+  const feed = (e: Record<string, unknown>) => {
+    const ev = { seq: ++seq, ts: '2026-12-06T20:00:00.000Z', ...e } as unknown as StreamEvent;
+    model.apply(ev);
+    view.event(ev);
+  };
+  feed({ type: 'JobStarted', job_id: 'J', kind: 'fleet_update', dry_run: false, total: 1500, hosts: names.slice(0, 1000) });
+  // As the daemon sends them: the status first (its job id inside), then the change naming the job.
+  feed({ type: 'HostUpdated', host: 'h1200', status: host('h1200', { state: 'querying', job_id: 'J' }) });
+  feed({ type: 'HostStateChanged', host: 'h1200', from: 'idle', to: 'querying', job_id: 'J' });
+  feed({ type: 'HostUpdated', host: 'h1200', status: host('h1200', { state: 'updating', job_id: 'J' }) });
+  feed({ type: 'HostStateChanged', host: 'h1200', from: 'querying', to: 'updating', job_id: 'J' });
+  feed({ type: 'HostUpdated', host: 'h1300', status: host('h1300', { state: 'querying', job_id: 'J' }) });
+  feed({ type: 'HostStateChanged', host: 'h1300', from: 'idle', to: 'querying', job_id: 'J' });
+  feed({ type: 'HostUpdated', host: 'h1300', status: host('h1300', { state: 'idle', job_id: null }) });
+  feed({ type: 'HostStateChanged', host: 'h1300', from: 'querying', to: 'idle', job_id: 'J' });
+  const f = view.frame();
+  t.equal(model.jobs.get('J')?.total, 1500, 'the job counts all its hosts');
+  t.ok(f.includes('working on 1 host'), f.join('\n'));
+  t.ok(f.includes('  h1200  updating'), 'h1200 is shown busy');
+  t.notOk(f.some((l) => l.startsWith('  h1300  ')), 'h1300 is done: not among the busy');
+  view.stop();
+});
