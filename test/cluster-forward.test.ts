@@ -6,7 +6,7 @@
 import t from 'tap';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { PartitionOwnership } from '../src/cluster/ownership.js';
-import { CommandForwarder, type HostCommand } from '../src/cluster/forward.js';
+import { CommandForwarder, commandSubject, type HostCommand } from '../src/cluster/forward.js';
 import { partitionOf } from '../src/cluster/partition.js';
 import { TendhostError } from '../common/errors.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
@@ -110,6 +110,23 @@ t.test('forwarding host commands', { skip: skipWithoutNats() }, async (t) => {
     t.match(r.body, { error: { code: 'CLUSTER_ANSWER_TOO_LARGE', message: /bytes.*over.*max_payload.*ask node b/ } });
     const next = await a.fwd.send({ host: onB, command: 'update', body: {} });
     t.match(next, { node: 'b', status: 202 }, 'b still answers');
+  });
+
+  await t.test('anything else on a command subject is refused with 400; the owner keeps reading its connection', async (t) => {
+    const onB = hosts.find((h) => b.own.owns(partitionOf(h, PARTITIONS)))!;
+    const subject = commandSubject(partitionOf(onB, PARTITIONS));
+    const raw = await connect({ servers: nats.url });
+    t.teardown(() => raw.close());
+    for (const [data, why] of [
+      ['not json{', /is not JSON/],
+      [JSON.stringify({ host: 42, command: 'update' }), /is not a host command/],
+      [JSON.stringify(['update']), /is not a host command/],
+    ] as const) {
+      const r = (await raw.request(subject, data, { timeout: 3000 })).json<{ ok: boolean; status: number; body: unknown }>();
+      t.match(r, { ok: true, status: 400, body: { error: { code: 'VALIDATION_FAILED', message: why } } }, `${data}: refused`);
+    }
+    const next = await a.fwd.send({ host: onB, command: 'update', body: {} });
+    t.match(next, { node: 'b', status: 202 }, 'b still answers (before, its connection stopped reading at the first bad message)');
   });
 
   await t.test('owner gone: PARTITION_UNOWNED until its lease expires, then the new owner answers', async (t) => {

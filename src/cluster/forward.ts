@@ -7,6 +7,8 @@
 // running the command (a late message for a partition it just lost is
 // refused, and retried by the sender against the new owner).
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { TendhostError, asTendhostError } from '../../common/errors.js';
 import { clientError } from '../http/error-response.js';
 import { InboxRequester, NoRespondersError } from './inbox-requests.js';
@@ -16,13 +18,15 @@ import { partitionOf } from './partition.js';
 export const COMMAND_SUBJECT_PREFIX = 'tendhost.cmd';
 export const commandSubject = (partition: number) => `${COMMAND_SUBJECT_PREFIX}.${partition}`;
 
-export interface HostCommand {
-  host: string;
+export const HostCommand = Type.Object({
+  host: Type.String({ minLength: 1 }),
   /** What to do, as the daemon's own handlers name it (e.g. `update`, `reboot`, `retry`). */
-  command: string;
-  body: unknown;
-  request_id?: string;
-}
+  command: Type.String({ minLength: 1 }),
+  body: Type.Unknown(),
+  request_id: Type.Optional(Type.String()),
+});
+export type HostCommand = Static<typeof HostCommand>;
+const checkCommand = Compile(HostCommand);
 
 /** The answer, as the HTTP layer would send it. */
 export interface CommandReply {
@@ -80,9 +84,16 @@ export class CommandForwarder {
   serve(partition: number): void {
     if (this.subs.has(partition)) return;
     const sub = this.nc.subscribe(commandSubject(partition), {
+      // Nothing may throw out of this callback: nats.js would stop reading the
+      // connection (every lease renewal, watch and reply of this node with it).
       callback: (err, msg) => {
         if (err) return;
-        void this.answer(partition, msg.json<HostCommand>()).then((w) => this.respond(msg, w));
+        const cmd = decodeCommand(msg);
+        if (typeof cmd === 'string') return this.respond(msg, this.refusal(cmd));
+        this.answer(partition, cmd).then(
+          (w) => this.respond(msg, w),
+          () => this.respond(msg, this.refusal('could not be answered')),
+        );
       },
     });
     this.subs.set(partition, sub);
@@ -152,6 +163,12 @@ export class CommandForwarder {
     }
   }
 
+  /** A message on a command subject that is not a host command: answered, so its sender does not retry it. */
+  private refusal(why: string): Wire {
+    const e = new TendhostError('VALIDATION_FAILED', `forwarded command ${why}`);
+    return { ok: true, node: this.o.nodeId, status: e.status, body: { error: e.toWire() } };
+  }
+
   private async answer(partition: number, cmd: HostCommand): Promise<Wire> {
     if (!this.o.owns(partition) || partitionOf(cmd.host, this.o.partitions) !== partition) {
       return { ok: false, node: this.o.nodeId, status: 503, body: NOT_OWNER };
@@ -168,6 +185,17 @@ export class CommandForwarder {
       return { ok: true, node: this.o.nodeId, status: shown.status, body: { error: shown.toWire() } };
     }
   }
+}
+
+/** The command in a message, or why it is none. */
+function decodeCommand(msg: Msg): HostCommand | string {
+  let value: unknown;
+  try {
+    value = msg.json();
+  } catch {
+    return 'is not JSON';
+  }
+  return checkCommand.Check(value) ? value : 'is not a host command ({host, command, body, request_id?})';
 }
 
 function isNoResponders(err: unknown): boolean {
