@@ -7,6 +7,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { openEventStream, type EventReader, type StreamItem } from '../src/cluster/event-stream.js';
 import type { UnstampedStreamEvent } from '../common/schemas/stream.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
+import { ClusterFeed } from '../src/events/cluster-feed.js';
+import { ReadModel } from '../src/state/read-model.js';
+import { hostStatus } from './helpers/host-status.js';
+import pino from 'pino';
 
 const event = (host: string, n: number): UnstampedStreamEvent => ({ type: 'HostConnected', host: `${host}-${n}` });
 
@@ -89,6 +93,46 @@ t.test('cluster event stream', { skip: skipWithoutNats() }, async (t) => {
     await t.rejects(big, /JobStarted event of \d+ bytes is over the \d+ bytes a NATS message can carry/);
     t.equal(await after, start + 1, 'the next event is stored, right after the last one before');
     t.equal(p.pending(), 0);
+  });
+
+  await t.test('messages on the stream that are no events: named and passed over, the events after them read', async (t) => {
+    const start = (await streams[2].bounds()).last;
+    const live = await streams[2].read({ since: start });
+    for (const junk of ['hello', '[1,2]', '{"host":"x"}', '{"type":"HostUpdated","host":"x"}']) ncs[2].publish('tendhost.events.junk', junk);
+    await ncs[2].flush();
+    const seq = await streams[2].publisher('c', 'i6').publish(event('after-junk', 0));
+    const items = await take(live, 5);
+    t.same(items.slice(0, 4).map((i) => (i.kind === 'invalid' ? `${i.seq} ${i.subject} ${i.reason}` : i.kind)), [
+      `${start + 1} tendhost.events.junk not JSON`,
+      `${start + 2} tendhost.events.junk not a JSON object`,
+      `${start + 3} tendhost.events.junk no type`,
+      `${start + 4} tendhost.events.junk HostUpdated without a status`,
+    ]);
+    t.match(items[4], { kind: 'event', event: { type: 'HostConnected', host: 'after-junk-0', seq } }, 'then the event');
+    t.equal(seq, start + 5);
+  });
+
+  await t.test('a node\'s read model goes on past such a message; a client asking across it resyncs', async (t) => {
+    const model = new ReadModel();
+    const logged: Array<{ msg: string; seq?: number }> = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const feed = new ClusterFeed(model, log, 100);
+    await feed.start(streams[0], { allStatuses: async () => [] });
+    t.teardown(() => feed.stop());
+    const before = feed.lastSeq;
+    const p = streams[0].publisher('a', 'i7');
+    await p.publish({ type: 'HostUpdated', host: 'one', status: hostStatus('one') });
+    ncs[0].publish('tendhost.events.junk', 'not json');
+    await ncs[0].flush();
+    const last = await p.publish({ type: 'HostUpdated', host: 'two', status: hostStatus('two') });
+    const until = Date.now() + 10_000;
+    while (feed.lastSeq < last && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    t.equal(feed.lastSeq, last, 'the feed read to the last event');
+    t.ok(model.get('one') && model.get('two'), 'both hosts applied');
+    t.match(logged, [{ msg: /no event was skipped/, seq: before + 2 }], 'the skipped message is logged with its seq');
+    t.same(feed.replay.since(before, feed.lastSeq), null, 'a ?since= across the hole is a resync, not a gap');
+    t.same(feed.replay.since(before + 2, feed.lastSeq)?.map((e) => e.seq), [last], 'after it, the events');
+    t.same(await feed.history(before, last), null, 'read back from the stream: a resync too');
   });
 
   await t.test('NATS restarted while publishing: every event stored once, in order', async (t) => {

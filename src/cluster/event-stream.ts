@@ -21,8 +21,17 @@ export interface RetentionOptions {
   maxBytes?: number;
 }
 
-/** What a reader yields: the next event (and its JSON with the seq), or word that `since` is out of reach. */
-export type StreamItem = { kind: 'event'; event: StreamEvent; json: string } | { kind: 'resync'; since: number; first: number };
+/**
+ * What a reader yields: the next event (and its JSON with the seq), word that
+ * `since` is out of reach, or a message on the stream that is no event (not
+ * a JSON object with a `type`; a HostUpdated without a status): anyone who
+ * may publish on `tendhost.events.>` can put one there, and it must not stop
+ * the readers behind it.
+ */
+export type StreamItem =
+  | { kind: 'event'; event: StreamEvent; json: string }
+  | { kind: 'resync'; since: number; first: number }
+  | { kind: 'invalid'; seq: number; subject: string; reason: string };
 
 export interface StreamBounds {
   /** Oldest seq kept (last + 1 when empty). */
@@ -116,7 +125,7 @@ export class EventReader implements AsyncIterable<StreamItem> {
         return;
       }
       this.expectedAfter = seq;
-      yield stamped(m.string(), seq);
+      yield stamped(m.string(), seq, m.subject);
     }
   }
 
@@ -135,12 +144,34 @@ export class EventReader implements AsyncIterable<StreamItem> {
  * into the text as received (what JSON.stringify({...event, seq}) gives)
  * rather than the event serialised again on every node.
  */
-function stamped(text: string, seq: number): StreamItem {
-  const event = JSON.parse(text) as UnstampedStreamEvent & { seq?: number };
+function stamped(text: string, seq: number, subject: string): StreamItem {
+  let event: UnstampedStreamEvent & { seq?: number };
+  try {
+    event = JSON.parse(text);
+  } catch {
+    return { kind: 'invalid', seq, subject, reason: 'not JSON' };
+  }
+  const reason = notAnEvent(event);
+  if (reason) return { kind: 'invalid', seq, subject, reason };
   if ('seq' in event || text.at(-1) !== '}') {
     const full = { ...event, seq } as StreamEvent;
     return { kind: 'event', event: full, json: JSON.stringify(full) };
   }
   event.seq = seq;
   return { kind: 'event', event: event as StreamEvent, json: `${text.slice(0, -1)}${text.length > 2 ? ',' : ''}"seq":${seq}}` };
+}
+
+/**
+ * Why a parsed message is no event, or null. Only what a reader relies on is
+ * checked (every node reads every event: a full schema check would cost each
+ * of them per event); an unknown type is passed on (a newer node's).
+ */
+function notAnEvent(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const e = value as { type?: unknown; host?: unknown; status?: { name?: unknown } | null };
+  if (typeof e.type !== 'string') return 'no type';
+  if ('host' in e && typeof e.host !== 'string') return 'host is not a string';
+  if (e.type === 'HostUpdated' && (typeof e.status !== 'object' || e.status === null || typeof e.status.name !== 'string')) return 'HostUpdated without a status';
+  if (e.type === 'HostRemoved' && typeof e.host !== 'string') return 'HostRemoved without a host';
+  return null;
 }

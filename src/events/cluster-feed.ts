@@ -84,7 +84,8 @@ export class ClusterFeed implements EventSource {
     const reader = await this.#events.read({ since });
     try {
       for await (const item of reader) {
-        if (item.kind === 'resync') return null;
+        // A client is not handed a hole: it resyncs instead.
+        if (item.kind !== 'event') return null;
         if (item.event.seq > upTo) break;
         out.push(stamp(item.event, item.json));
         if (item.event.seq === upTo) break;
@@ -102,6 +103,7 @@ export class ClusterFeed implements EventSource {
     try {
       for await (const item of reader) {
         if (item.kind === 'resync') break;
+        if (item.kind === 'invalid') continue;
         if (item.event.seq > to) break;
         this.replay.push(stamp(item.event, item.json));
         if (item.event.seq === to) break;
@@ -124,6 +126,13 @@ export class ClusterFeed implements EventSource {
             for (const s of await registry.allStatuses()) this.model.apply(s);
             this.#last = item.first - 1;
             break;
+          }
+          if (item.kind === 'invalid') {
+            // Skipped, or every read would stop here again. Clients see the seq
+            // missing, and resync (the replay buffer serves no `since` across it).
+            this.log.error({ seq: item.seq, subject: item.subject, reason: item.reason }, 'cluster stream: a message that is no event was skipped');
+            this.#last = item.seq;
+            continue;
           }
           this.#apply(item.event, item.json);
         }

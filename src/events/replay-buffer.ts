@@ -37,16 +37,21 @@ export class ReplayBuffer {
 
   /**
    * Every event with seq > since, or null when the buffer no longer reaches
-   * back that far (the caller must resync).
+   * back that far, or has a seq missing on the way to lastSeq (a cluster
+   * node skips a stream message that is no event): the caller must resync.
    */
   since(since: number, lastSeq: number): StampedEvent[] | null {
     if (since >= lastSeq) return [];
     if (this.#count === 0 || this.oldestSeq > since + 1) return null;
     const out: StampedEvent[] = [];
+    let expected = since + 1;
     for (let i = 0; i < this.#count; i++) {
       const e = this.#ring[(this.#next - this.#count + i + this.capacity) % this.capacity] as StampedEvent;
-      if (e.seq > since) out.push(e);
+      if (e.seq <= since) continue;
+      if (e.seq !== expected) return null;
+      out.push(e);
+      expected++;
     }
-    return out;
+    return expected === lastSeq + 1 ? out : null;
   }
 }
