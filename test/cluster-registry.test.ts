@@ -2,7 +2,7 @@
 // nats-server, from two nodes' connections.
 import t from 'tap';
 import { Kvm } from '@nats-io/kv';
-import { HostExistsError, PartitionCountError, REGISTRY_BUCKET, RegistryKv } from '../src/cluster/registry-kv.js';
+import { HostExistsError, PartitionCountError, REGISTRY_BUCKET, STATUS_BUCKET, RegistryKv } from '../src/cluster/registry-kv.js';
 import { partitionOf } from '../src/cluster/partition.js';
 import { restorePartition } from '../src/cluster/takeover.js';
 import { resolveHost } from '../src/config/load.js';
@@ -105,5 +105,21 @@ t.test('cluster registry', { skip: skipWithoutNats() }, async (t) => {
     const kv = await new Kvm(ncA).open(REGISTRY_BUCKET);
     await kv.put(`${partitionOf('junk', PARTITIONS)}.junk`, JSON.stringify({ host: { name: 'junk' } }));
     await t.rejects(b.get('junk'), /tendhost_registry \d+\.junk: not a host record/);
+  });
+
+  await t.test('a listing passes over a value that is no record or status and reports it; the rest of the partition restores', async (t) => {
+    const bad: string[] = [];
+    const c = await RegistryKv.open(ncB, { partitions: PARTITIONS, nodeId: 'c', onBad: (err) => bad.push(err.message) });
+    const p = partitionOf('h7', PARTITIONS);
+    const junkName = Array.from({ length: 500 }, (_, i) => `junk-${i}`).find((n) => partitionOf(n, PARTITIONS) === p)!;
+    const kvm = new Kvm(ncA);
+    await (await kvm.open(REGISTRY_BUCKET)).put(`${p}.${junkName}`, 'not json');
+    await (await kvm.open(STATUS_BUCKET)).put(`${p}.${junkName}`, JSON.stringify({ name: junkName, state: 'sleeping' }));
+    const hosts = await c.partitionHosts(p);
+    t.ok(hosts.some((r) => r.host.name === 'h7'), 'h7 still listed');
+    t.notOk(hosts.some((r) => r.host.name === junkName), 'the bad record is not');
+    const statuses = await c.partitionStatuses(p);
+    t.ok(statuses.length > 0 && !statuses.some((s) => s.name === junkName), `the good statuses only (${statuses.map((s) => s.name).join(', ')})`);
+    t.same(bad, [`tendhost_registry ${p}.${junkName}: not JSON`, `tendhost_status ${p}.${junkName}: not a host status`]);
   });
 });

@@ -60,7 +60,11 @@ export interface ClusterParts {
 export async function prepareCluster(config: Config, log: Logger, parts: LocalParts): Promise<ClusterParts> {
   const settings = config.cluster;
   const nc = await connectNats(config, log);
-  const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id }).catch((err) => rethrow(err, config.file));
+  const registry = await RegistryKv.open(nc, {
+    partitions: settings.partitions,
+    nodeId: settings.node_id,
+    onBad: (err) => log.error({ err: err.message }, 'cluster: a registry value that is no host record or status was passed over'),
+  }).catch((err) => rethrow(err, config.file));
   const r = settings.events_retention;
   const events = await openEventStream(nc, { maxAgeMs: r.max_age_ms, maxMsgs: r.max_msgs, maxBytes: r.max_bytes });
 

@@ -55,7 +55,7 @@ export class ClusterNode {
   static async start(settings: ClusterSettings, hooks: ClusterNodeHooks, opts: { apiUrl?: string | null; retention?: RetentionOptions; nc?: NatsConnection; configFile?: string } = {}): Promise<ClusterNode> {
     const nc = opts.nc ?? (await connectCluster(settings, { configFile: opts.configFile, onRetry: (err) => hooks.warn?.(err) }));
     const link = trackLink(nc);
-    const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id });
+    const registry = await RegistryKv.open(nc, { partitions: settings.partitions, nodeId: settings.node_id, onBad: (err) => hooks.warn?.(err) });
     const r = settings.events_retention;
     const events = await openEventStream(nc, opts.retention ?? { maxAgeMs: r.max_age_ms, maxMsgs: r.max_msgs, maxBytes: r.max_bytes });
     let ownership: PartitionOwnership | null = null;

@@ -57,10 +57,12 @@ export class RegistryKv {
     private readonly partitions: number,
     private readonly nodeId: string,
     private readonly statuses: StatusWriter,
+    private readonly onBad: (err: Error) => void,
   ) {}
 
   /** Open the buckets (creating them once) and check this node's partition count against the cluster's. */
-  static async open(nc: NatsConnection, o: { partitions: number; nodeId: string }): Promise<RegistryKv> {
+  /** `onBad`: an entry of a listing that is no record or status (passed over, so one bad value does not stop a node restoring a partition). */
+  static async open(nc: NatsConnection, o: { partitions: number; nodeId: string; onBad?: (err: Error) => void }): Promise<RegistryKv> {
     const kvm = new Kvm(nc);
     const [registry, status] = await Promise.all([kvm.create(REGISTRY_BUCKET, { history: 1 }), kvm.create(STATUS_BUCKET, { history: 1 })]);
     // Keys carry the partition: a node hashing into another count would look in the wrong places.
@@ -72,7 +74,7 @@ export class RegistryKv {
       const theirs = Number(e?.string());
       if (theirs !== o.partitions) throw new PartitionCountError(o.partitions, theirs);
     }
-    return new RegistryKv(registry, status, o.partitions, o.nodeId, new StatusWriter(new AckedPublisher(nc), `$KV.${STATUS_BUCKET}.`));
+    return new RegistryKv(registry, status, o.partitions, o.nodeId, new StatusWriter(new AckedPublisher(nc), `$KV.${STATUS_BUCKET}.`), o.onBad ?? (() => undefined));
   }
 
   private key(name: string): string {
@@ -165,7 +167,17 @@ export class RegistryKv {
 
   private async list<T>(kv: KV, filter: string, parse: (key: string, value: string) => T): Promise<T[]> {
     // One pass over the bucket's stream, values included (a get per key was a round trip per host).
-    return (await readPresent(kv, filter)).flatMap((e) => (/^\d+\./.test(e.key) ? [parse(e.key, e.string())] : []));
+    // A value written by another version or by hand that does not parse is passed over and
+    // reported: the rest of the partition's hosts still restore.
+    return (await readPresent(kv, filter)).flatMap((e) => {
+      if (!/^\d+\./.test(e.key)) return [];
+      try {
+        return [parse(e.key, e.string())];
+      } catch (err) {
+        this.onBad(err instanceof SyntaxError ? new Error(`${kv === this.registry ? REGISTRY_BUCKET : STATUS_BUCKET} ${e.key}: not JSON`) : (err as Error));
+        return [];
+      }
+    });
   }
 
   private parseRecord(key: string, text: string): ClusterHostRecord {
