@@ -9,7 +9,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { PartitionOwnership, type OwnershipHooks } from '../src/cluster/ownership.js';
 import { LEASES_BUCKET, MEMBERS_BUCKET, openTtlBucket } from '../src/cluster/buckets.js';
-import { Leases } from '../src/cluster/leases.js';
+import { Leases, UNREADABLE_OWNER } from '../src/cluster/leases.js';
+import { Membership } from '../src/cluster/membership.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../harness/nats.js';
 import { until } from '../harness/daemon.js';
 import { spawnClusterNode } from '../harness/cluster-node-proc.js';
@@ -101,6 +102,30 @@ t.test('a released lease stops counting as ours at once, before the watch report
   t.notOk(leases.owners().has(5), 'owners() no longer lists it as ours');
   t.equal(leases.ownerOf(5), null, 'nor does ownerOf()');
   t.same(leases.heldPartitions(), []);
+});
+
+t.test('a lease or heartbeat value no node wrote: the watches go on past it', { skip: skipWithoutNats() }, async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const leaseKv = await openTtlBucket(nc, LEASES_BUCKET, TTL_S * 1000);
+  const memberKv = await openTtlBucket(nc, MEMBERS_BUCKET, TTL_S * 1000);
+  const leases = new Leases(leaseKv, { nodeId: 'x', instance: 'i1', ttlMs: TTL_S * 1000 });
+  await leases.watch();
+  const m = new Membership(memberKv, { nodeId: 'm', instance: 'i1', ttlMs: TTL_S * 1000 });
+  await m.join();
+  t.teardown(() => m.leave().catch(() => undefined));
+  await leaseKv.put('p.3', 'not json');
+  await memberKv.put('n.junk', JSON.stringify({ node_id: 7 }));
+  t.ok(await leases.acquire(5), 'partition 5 taken after the bad value');
+  const k = new Membership(memberKv, { nodeId: 'k', instance: 'i1', ttlMs: TTL_S * 1000 });
+  await k.join();
+  t.teardown(() => k.leave().catch(() => undefined));
+  await until(() => leases.lastOwner(5) === 'x' && m.live().includes('k'), 5_000);
+  t.equal(leases.lastOwner(3), UNREADABLE_OWNER, 'the bad lease holds its partition, owner unknown');
+  t.same(m.live(), ['k', 'm'], 'the bad heartbeat is no member; k, written after it, is');
+  await leases.release(5);
 });
 
 t.test('in-process nodes', { skip: skipWithoutNats() }, async (t) => {

@@ -9,11 +9,15 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { createLease, deleteLease, renewLease, type HeldLease, type LeaseTiming } from './lease-kv.js';
 import { leaseKey, partitionOfLeaseKey } from './partition.js';
+import { kvJson, namesNode } from './kv-value.js';
 
 /** Margin between a holder giving a lease up and the server freeing it (job leases use the same). */
 export function leaseMargin(ttlMs: number): number {
   return Math.max(1000, Math.floor(ttlMs / 5));
 }
+
+/** The owner named for a lease whose value is not a node's. */
+export const UNREADABLE_OWNER = '(unreadable lease)';
 
 export interface LeaseValue {
   node_id: string;
@@ -180,6 +184,8 @@ export class Leases {
       this.seen.delete(p);
       return;
     }
-    this.seen.set(p, { owner: e.json<LeaseValue>(), expiresAt: Math.min(e.created.getTime(), this.o.now()) + this.o.ttlMs });
+    // A value no node wrote still holds the key until the server's TTL frees it: owned, by nobody known.
+    const owner = kvJson(e, namesNode) ?? { node_id: UNREADABLE_OWNER, instance: UNREADABLE_OWNER };
+    this.seen.set(p, { owner, expiresAt: Math.min(e.created.getTime(), this.o.now()) + this.o.ttlMs });
   }
 }

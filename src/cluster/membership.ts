@@ -7,6 +7,7 @@
 // a dead node alive).
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { isWrongRevision } from './buckets.js';
+import { kvJson, namesNode } from './kv-value.js';
 
 export interface MemberInfo {
   node_id: string;
@@ -132,7 +133,17 @@ export class Membership {
       this.seen.delete(id);
       return;
     }
+    const info = kvJson(e, isMemberInfo);
+    // A heartbeat no node wrote is no member.
+    if (!info) {
+      this.seen.delete(id);
+      return;
+    }
     const expiresAt = Math.min(e.created.getTime(), this.o.now()) + this.o.ttlMs;
-    this.seen.set(id, { info: e.json<MemberInfo>(), expiresAt });
+    this.seen.set(id, { info, expiresAt });
   }
+}
+
+function isMemberInfo(v: unknown): v is MemberInfo {
+  return namesNode(v) && typeof (v as { started_at?: unknown }).started_at === 'string';
 }
