@@ -157,4 +157,13 @@ t.test('jobs bucket', { skip: skipWithoutNats() }, async (t) => {
     await kv.put('job.bad', JSON.stringify({ id: 'bad', state: 'weird' }));
     await t.rejects(b.header('bad'), /tendhost_jobs job\.bad: not a job header/);
   });
+
+  await t.test('the list of jobs passes over such a value and reports it: the others still list', async (t) => {
+    const kv = await new Kvm(ncA).open(JOBS_BUCKET);
+    await kv.put('job.garbage', 'not json');
+    const bad: string[] = [];
+    const c = await JobLog.open(ncB, { maxAgeMs: 24 * HOUR, maxBytes: 64 * 1024 ** 2 }, (err) => bad.push(err.message));
+    t.same((await c.list()).map((h) => h.id), ['job-2', 'job-1', 'job-3'], 'every readable job, newest first');
+    t.same(bad.sort(), ['tendhost_jobs job.bad: not a job header', 'tendhost_jobs job.garbage: not JSON']);
+  });
 });

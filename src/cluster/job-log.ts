@@ -62,10 +62,12 @@ export class JobLog {
     private readonly kv: KV,
     /** Host claims and results: two writes per host of every rollout, gathered per turn. */
     private readonly cas: CasWriter,
+    /** A header in a listing that is none (written by hand or another version). */
+    private readonly bad: (err: Error) => void,
   ) {}
 
   /** Open (creating once) the jobs bucket; the latest node to start sets its retention, like the event stream's. */
-  static async open(nc: NatsConnection, retention: JobsRetention): Promise<JobLog> {
+  static async open(nc: NatsConnection, retention: JobsRetention, bad: (err: Error) => void = () => undefined): Promise<JobLog> {
     const kv = await new Kvm(nc).create(JOBS_BUCKET, { history: 1, ttl: retention.maxAgeMs, max_bytes: retention.maxBytes });
     const jsm = await jetstreamManager(nc);
     const stream = `KV_${JOBS_BUCKET}`;
@@ -74,7 +76,7 @@ export class JobLog {
     if (info.config.max_age !== maxAge || info.config.max_bytes !== retention.maxBytes) {
       await jsm.streams.update(stream, { ...info.config, max_age: maxAge, max_bytes: retention.maxBytes });
     }
-    return new JobLog(kv, new CasWriter(new AckedPublisher(nc), `$KV.${JOBS_BUCKET}.`));
+    return new JobLog(kv, new CasWriter(new AckedPublisher(nc), `$KV.${JOBS_BUCKET}.`), bad);
   }
 
   /** Record a new job: its selection, its header, and the active marker (in that order, so a marker never names a job that cannot be read). */
@@ -195,11 +197,16 @@ export class JobLog {
     return record;
   }
 
-  /** Every job header the bucket keeps, newest first. */
+  /** Every job header the bucket keeps, newest first; one that is no header is passed over and reported, so the others still list. */
   async list(): Promise<ClusterJobHeader[]> {
     const out: ClusterJobHeader[] = [];
     for (const e of await readAll(this.kv, 'job.>')) {
-      if (e.operation === 'PUT') out.push(parse(checkHeader, e, 'job header'));
+      if (e.operation !== 'PUT') continue;
+      try {
+        out.push(parse(checkHeader, e, 'job header'));
+      } catch (err) {
+        this.bad(err instanceof SyntaxError ? new Error(`${JOBS_BUCKET} ${e.key}: not JSON`) : (err as Error));
+      }
     }
     return out.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
   }

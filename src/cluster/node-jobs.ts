@@ -30,7 +30,7 @@ export interface NodeJobs {
 export async function startNodeJobs(node: ClusterNode, deps: NodeJobsDeps): Promise<NodeJobs> {
   const s = node.settings;
   const now = deps.now ?? (() => new Date());
-  const log = await JobLog.open(node.nc, { maxAgeMs: s.jobs_retention.max_age_ms, maxBytes: s.jobs_retention.max_bytes });
+  const log = await JobLog.open(node.nc, { maxAgeMs: s.jobs_retention.max_age_ms, maxBytes: s.jobs_retention.max_bytes }, (err) => deps.warn?.(err));
   const leases = await JobLeases.open(node.nc, { nodeId: s.node_id, instance: node.instance, ttlMs: s.lease_ttl_ms });
   const runner = new ClusterJobRunner(log, { nodeId: s.node_id, instance: node.instance, pool: deps.pool, serves: (host) => node.serves(host), now, warn: deps.warn });
   const rollouts = await new ClusterRollouts(
