@@ -166,4 +166,23 @@ t.test('jobs bucket', { skip: skipWithoutNats() }, async (t) => {
     t.same((await c.list()).map((h) => h.id), ['job-2', 'job-1', 'job-3'], 'every readable job, newest first');
     t.same(bad.sort(), ['tendhost_jobs job.bad: not a job header', 'tendhost_jobs job.garbage: not JSON']);
   });
+
+  await t.test('a watch passes over a host entry that is none and goes on', async (t) => {
+    const bad: string[] = [];
+    const c = await JobLog.open(ncB, { maxAgeMs: 24 * HOUR, maxBytes: 64 * 1024 ** 2 }, (err) => bad.push(err.message));
+    const seen: string[] = [];
+    const w = await c.watchEntries('job-1', (host, e) => void seen.push(`${host} ${e.value?.result.state}`));
+    const kv = await new Kvm(ncA).open(JOBS_BUCKET);
+    const before = seen.length;
+    await kv.put('host.job-1.web-junk', '{"result":'); // the entry key, `host.<job>.<host>`
+    await a.writeEntry('job-1', entry('web-2200', 'completed'), null);
+    const until = Date.now() + 5000;
+    while (!seen.includes('web-2200 completed') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    w.stop();
+    t.same(seen.slice(before), ['web-2200 completed'], 'the entry after the bad one arrives');
+    t.match(bad, [/web-junk: not JSON/]);
+    const entries = await c.entries('job-1');
+    t.ok(entries.has('web-2200') && !entries.has('web-junk'), 'the listing passes over it too');
+    t.equal(bad.length, 2, 'and reports it');
+  });
 });

@@ -136,8 +136,26 @@ export class JobLog {
   async entries(id: string): Promise<Map<string, Versioned<ClusterJobHostEntry | null>>> {
     const out = new Map<string, Versioned<ClusterJobHostEntry | null>>();
     const prefix = entryPrefix(id);
-    for (const e of await readAll(this.kv, `${prefix}>`)) out.set(e.key.slice(prefix.length), versioned(e));
+    for (const e of await readAll(this.kv, `${prefix}>`)) {
+      const v = this.#readable(e);
+      if (v) out.set(e.key.slice(prefix.length), v);
+    }
     return out;
+  }
+
+  /** An entry as listed or watched; one that is none is reported and left out (the host reads as not started), so it stops neither the listing nor the watch. */
+  #readable(e: KvEntry | KvWatchEntry): Versioned<ClusterJobHostEntry | null> | null {
+    return this.#reported(() => versioned(e), e.key);
+  }
+
+  /** `read()`, or null when the value under `key` is none (reported). */
+  #reported<T>(read: () => T, key: string): T | null {
+    try {
+      return read();
+    } catch (err) {
+      this.bad(err instanceof SyntaxError ? new Error(`${JOBS_BUCKET} ${key}: not JSON`) : (err as Error));
+      return null;
+    }
   }
 
   async entry(id: string, host: string): Promise<Versioned<ClusterJobHostEntry | null> | null> {
@@ -175,7 +193,10 @@ export class JobLog {
     const prefix = entryPrefix(id);
     const it = await this.kv.watch({ key: `${prefix}>`, include: KvWatchInclude.UpdatesOnly });
     (async () => {
-      for await (const e of it) fn(e.key.slice(prefix.length), versioned(e));
+      for await (const e of it) {
+        const v = this.#readable(e);
+        if (v) fn(e.key.slice(prefix.length), v);
+      }
     })().catch(() => undefined);
     return it;
   }
@@ -202,11 +223,8 @@ export class JobLog {
     const out: ClusterJobHeader[] = [];
     for (const e of await readAll(this.kv, 'job.>')) {
       if (e.operation !== 'PUT') continue;
-      try {
-        out.push(parse(checkHeader, e, 'job header'));
-      } catch (err) {
-        this.bad(err instanceof SyntaxError ? new Error(`${JOBS_BUCKET} ${e.key}: not JSON`) : (err as Error));
-      }
+      const h = this.#reported(() => parse(checkHeader, e, 'job header'), e.key);
+      if (h) out.push(h);
     }
     return out.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
   }
