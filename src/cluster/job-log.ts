@@ -19,6 +19,7 @@ import { AckedPublisher } from './acked-publish.js';
 import { isWrongRevision } from './buckets.js';
 import { CasWriter } from './cas-writer.js';
 import { readAll, readPresent } from './kv-read.js';
+import { unreadable } from './kv-value.js';
 
 export const JOBS_BUCKET = 'tendhost_jobs';
 const CHUNK = 1000;
@@ -153,7 +154,7 @@ export class JobLog {
     try {
       return read();
     } catch (err) {
-      this.bad(err instanceof SyntaxError ? new Error(`${JOBS_BUCKET} ${key}: not JSON`) : (err as Error));
+      this.bad(unreadable(err, JOBS_BUCKET, key));
       return null;
     }
   }

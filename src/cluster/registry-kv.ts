@@ -13,6 +13,7 @@ import { HostStatus, ResolvedHost } from '../../common/schemas/host.js';
 import { AckedPublisher } from './acked-publish.js';
 import { isWrongRevision } from './buckets.js';
 import { readPresent } from './kv-read.js';
+import { unreadable } from './kv-value.js';
 import { partitionOf } from './partition.js';
 import { StatusWriter } from './status-writer.js';
 
@@ -174,7 +175,7 @@ export class RegistryKv {
       try {
         return [parse(e.key, e.string())];
       } catch (err) {
-        this.onBad(err instanceof SyntaxError ? new Error(`${kv === this.registry ? REGISTRY_BUCKET : STATUS_BUCKET} ${e.key}: not JSON`) : (err as Error));
+        this.onBad(unreadable(err, kv === this.registry ? REGISTRY_BUCKET : STATUS_BUCKET, e.key));
         return [];
       }
     });
