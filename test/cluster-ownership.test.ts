@@ -125,6 +125,11 @@ t.test('a lease or heartbeat value no node wrote: the watches go on past it', { 
   await until(() => leases.lastOwner(5) === 'x' && m.live().includes('k'), 5_000);
   t.equal(leases.lastOwner(3), UNREADABLE_OWNER, 'the bad lease holds its partition, owner unknown');
   t.same(m.live(), ['k', 'm'], 'the bad heartbeat is no member; k, written after it, is');
+  // Garbage over m's own heartbeat: no other instance wrote it, so m writes over it and stays a member.
+  await memberKv.put('n.m', 'not json');
+  await m.heartbeat();
+  await until(() => m.members().some((i) => i.node_id === 'm' && i.instance === 'i1'), 5_000);
+  t.pass('m renewed its heartbeat over the unreadable value');
   await leases.release(5);
 });
 

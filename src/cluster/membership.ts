@@ -90,7 +90,9 @@ export class Membership {
       if (!isWrongRevision(err)) throw err;
       const entry = await this.kv.get(memberKey(this.nodeId));
       if (entry && entry.operation === 'PUT') {
-        if (entry.json<MemberInfo>().instance !== this.info.instance) throw new DuplicateNodeError(this.nodeId);
+        // A value no node wrote is no live node: written over, as our own would be.
+        const theirs = kvJson(entry, isMemberInfo);
+        if (theirs && theirs.instance !== this.info.instance) throw new DuplicateNodeError(this.nodeId);
         // Our own write whose answer was lost: carry on from it.
         this.revision = await this.kv.update(memberKey(this.nodeId), JSON.stringify(this.info), entry.revision);
         return;
