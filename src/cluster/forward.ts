@@ -89,10 +89,10 @@ export class CommandForwarder {
       callback: (err, msg) => {
         if (err) return;
         const cmd = decodeCommand(msg);
-        if (typeof cmd === 'string') return this.respond(msg, this.refusal(cmd));
+        if (typeof cmd === 'string') return this.respond(msg, this.errorWire(new TendhostError('VALIDATION_FAILED', `forwarded command ${cmd}`)));
         this.answer(partition, cmd).then(
           (w) => this.respond(msg, w),
-          () => this.respond(msg, this.refusal('could not be answered')),
+          () => this.respond(msg, this.errorWire(new TendhostError('INTERNAL'))),
         );
       },
     });
@@ -153,8 +153,7 @@ export class CommandForwarder {
     const bytes = Buffer.byteLength(data);
     const max = this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
     if (bytes > max) {
-      const e = new TendhostError('CLUSTER_ANSWER_TOO_LARGE', `the answer is ${bytes} bytes, over the ${max} bytes of NATS's max_payload; ask node ${this.o.nodeId} directly`);
-      data = JSON.stringify({ ok: true, node: this.o.nodeId, status: e.status, body: { error: e.toWire() } } satisfies Wire);
+      data = JSON.stringify(this.errorWire(new TendhostError('CLUSTER_ANSWER_TOO_LARGE', `the answer is ${bytes} bytes, over the ${max} bytes of NATS's max_payload; ask node ${this.o.nodeId} directly`)));
     }
     try {
       msg.respond(data);
@@ -163,9 +162,8 @@ export class CommandForwarder {
     }
   }
 
-  /** A message on a command subject that is not a host command: answered, so its sender does not retry it. */
-  private refusal(why: string): Wire {
-    const e = new TendhostError('VALIDATION_FAILED', `forwarded command ${why}`);
+  /** An error as this node's answer (`ok`: the sender takes it, rather than retrying as for a non-owner). */
+  private errorWire(e: TendhostError): Wire {
     return { ok: true, node: this.o.nodeId, status: e.status, body: { error: e.toWire() } };
   }
 
