@@ -46,8 +46,9 @@ export class EventPublisher {
     const body = event.ts ? event : { ...event, ts: new Date().toISOString() };
     const data = JSON.stringify(body);
     // Sent again and again, an event NATS cannot take would hold up every event after it.
-    const bytes = Buffer.byteLength(data);
+    // (Counted only when it could be too big: UTF-8 takes at most 3 bytes per UTF-16 unit.)
     const max = this.acks.maxPayload() - HEADER_ROOM;
+    const bytes = data.length * 3 > max ? Buffer.byteLength(data) : 0;
     if (bytes > max) return Promise.reject(new Error(`${event.type} event of ${bytes} bytes is over the ${max} bytes a NATS message can carry here (max_payload); not published`));
     return new Promise((resolve) => {
       this.queue.push({ subject: this.subject, data, msgID: `${this.nodeId}:${this.instance}:${++this.counter}`, resolve });
