@@ -44,6 +44,11 @@ t.test('a dry run on localhost: 202 at once, then the exact state sequence over 
   await until(() => messages.some((m) => m.type === 'HostStateChanged' && m.to === 'idle'), 30_000);
   const states = messages.filter((m) => m.type === 'HostStateChanged').map((m) => `${m.from}->${m.to}`);
   t.same(states, ['idle->querying', 'querying->pending_updates', 'pending_updates->updating', 'updating->idle'], 'exact sequence');
+  // Steps taken in one turn (the query's answer starting the simulation; its end letting the job go) come with one status each.
+  await until(() => messages.some((m) => m.type === 'HostUpdated' && m.status.state === 'idle' && m.status.job_id === null), 30_000);
+  const statuses = messages.filter((m) => m.type === 'HostUpdated').map((m) => m.status);
+  t.ok(statuses.length < states.length, `fewer statuses than state changes (${statuses.map((s) => s.state).join(', ')})`);
+  t.match(statuses.at(-1), { state: 'idle', job_id: null, pending_updates: pending }, 'the last one is where the host rests');
   t.equal(completed.result.dry_run, true);
   t.equal(completed.result.success, true);
   t.equal(completed.result.packages.length, pending, 'reports what apt would upgrade');

@@ -15,6 +15,7 @@ import { HostActor } from './actor.js';
 import { createHostOperations, createShardResources, type ShardResources } from './operations.js';
 import { OperationGate } from './operation-gate.js';
 import { ShardBacklog } from './shard-backlog.js';
+import { Outbox } from './outbox.js';
 
 interface ShardState {
   shard: number;
@@ -29,7 +30,7 @@ interface ShardState {
 }
 
 let current: ShardState | null = null;
-let outbox: PortMessage[] = [];
+const outbox = new Outbox();
 let flushScheduled = false;
 /** Batches posted on the port: the drain's reply says how many, so the front reads them all before it closes the port. */
 let posted = 0;
@@ -44,8 +45,7 @@ function flush(): void {
   if (!current) return;
   const backlog = current.backlog.take();
   if (outbox.length === 0 && !backlog) return;
-  const batch = outbox;
-  outbox = [];
+  const batch = outbox.takeAll();
   if (backlog) batch.push(backlog);
   post(current, batch);
 }
@@ -145,19 +145,11 @@ export default async function handle(task: WorkerTask): Promise<WorkerReply> {
   }
 }
 
-/**
- * Post the queued status messages now; everything else stays queued, in
- * order. A status may overtake events, never a removal: a host removed and
- * added back within one window must end up present.
- */
+/** Post the queued status messages now (Outbox.takeStatuses); everything else stays queued, in order. */
 function flushStatuses(): void {
   if (!current) return;
-  const cut = outbox.findIndex((m) => m.kind === 'removed');
-  const head = cut === -1 ? outbox : outbox.slice(0, cut);
-  const statuses = head.filter((m) => m.kind === 'status');
-  if (statuses.length === 0) return;
-  post(current, statuses);
-  outbox = [...head.filter((m) => m.kind !== 'status'), ...(cut === -1 ? [] : outbox.slice(cut))];
+  const statuses = outbox.takeStatuses();
+  if (statuses.length > 0) post(current, statuses);
 }
 
 /** One handler per task kind, each typed to return that kind's reply (WorkerReplies). */
