@@ -21,7 +21,10 @@ export const FleetUpdateStarted = Type.Object(
 );
 export const FleetUpdateProgress = Type.Object(
   { type: Type.Literal('FleetUpdateProgress'), ...Stamp, batch: Type.Integer({ minimum: 0 }), ...Counts, in_progress: Type.Integer({ minimum: 0 }) },
-  { title: 'FleetUpdateProgress' },
+  {
+    title: 'FleetUpdateProgress',
+    description: "A rollout's counts so far (cumulative): at a batch's start, as its hosts end (at most one report per 100 ms, with the latest counts), and at its end.",
+  },
 );
 export const FleetUpdateCompleted = Type.Object(
   { type: Type.Literal('FleetUpdateCompleted'), ...Stamp, ...Counts, total: Type.Integer({ minimum: 0 }), aborted_reason: Type.Union([Type.String(), Type.Null()]) },

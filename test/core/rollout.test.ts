@@ -11,6 +11,7 @@ import { RolloutRig, START, names, until } from './rollout-rig.js';
 import { jobStarted } from '../../src/events/job-announcer.js';
 import { StreamEvent } from '../../common/schemas/stream.js';
 import { Value } from 'typebox/value';
+import { PROGRESS_EVERY_MS } from '../../src/fleet/rollout-events.js';
 
 /** Every job ends with each selected host in exactly one final state, and the counts agree everywhere. */
 function accounting(t: Test, rig: RolloutRig): Record<string, number> {
@@ -297,10 +298,33 @@ t.test('a big batch (600 hosts) starts over several turns, so the event loop kee
   const rig = new RolloutRig(names(600), { batch_size: 600 });
   let sentWhenOtherWorkRan = -1;
   setImmediate(() => (sentWhenOtherWorkRan = rig.sent.length));
+  const t0 = performance.now();
   await rig.run();
+  const elapsed = performance.now() - t0;
   t.same(accounting(t, rig), { completed: 600, failed: 0, unreachable: 0, skipped: 0 });
   t.ok(sentWhenOtherWorkRan > 0 && sentWhenOtherWorkRan < 600, `other work ran after ${sentWhenOtherWorkRan} of 600 starts`);
-  t.equal(rig.eventsOf('FleetUpdateProgress').length, 601, 'one progress after the batch starts, one per finished host');
+  // Counts are cumulative: at most one report per PROGRESS_EVERY_MS (not one per host), and the last one has the final counts.
+  const progress = rig.eventsOf('FleetUpdateProgress');
+  t.ok(progress.length <= Math.ceil(elapsed / PROGRESS_EVERY_MS) + 1, `${progress.length} reports in ${Math.round(elapsed)} ms`);
+  t.match(progress.at(-1), { batch: 1, completed: 600, in_progress: 0 }, 'the final counts are reported');
+  t.ok(rig.events.findIndex((e) => e === progress.at(-1)) < rig.events.findIndex((e) => e.type === 'FleetUpdateCompleted'), 'before the rollout ends');
+});
+
+t.test('progress: a report within PROGRESS_EVERY_MS of the last waits, and goes with the latest counts', async (t) => {
+  const rig = new RolloutRig(names(3), { batch_size: 3 });
+  for (const h of names(3)) rig.script.set(h, 'hold');
+  const run = rig.run();
+  await until(() => rig.held().length === 3, 'all held');
+  t.match(rig.eventsOf('FleetUpdateProgress'), [{ batch: 1, completed: 0, in_progress: 3 }], 'the batch start is reported at once');
+  rig.release('h01');
+  rig.release('h02');
+  t.equal(rig.eventsOf('FleetUpdateProgress').length, 1, 'two hosts ending right after: not reported yet');
+  await new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS * 3));
+  t.equal(rig.eventsOf('FleetUpdateProgress').length, 2, 'reported once the wait is over');
+  t.match(rig.eventsOf('FleetUpdateProgress')[1], { completed: 2, in_progress: 1 }, 'one report, with both');
+  rig.release('h03');
+  await run;
+  t.match(rig.eventsOf('FleetUpdateProgress').at(-1), { completed: 3, in_progress: 0 }, 'the last host: reported before the end');
 });
 
 t.test('a batch bigger than the pool has room for: hosts start as others end, never more at once than the room', async (t) => {
