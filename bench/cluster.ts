@@ -69,8 +69,14 @@ const QUIET = Math.max(10, Math.round(envNumber('CLUSTER_BENCH_QUIET', 200)));
 const PATH = process.env.CLUSTER_BENCH_PATH ?? 'fleet';
 if (PATH !== 'fleet' && PATH !== 'host') throw new Error(`CLUSTER_BENCH_PATH must be fleet or host, not ${PATH}`);
 const WORKERS = 2;
-/** Worker threads per cluster node: 3 nodes × 2 workers on 2 cores is 6 shard threads where the single daemon has 2. */
-const NODE_WORKERS = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_NODE_WORKERS', WORKERS)));
+/**
+ * Worker threads per cluster node: by default the single daemon's share
+ * (WORKERS / NODES, at least 1). The nodes share this machine's cores as the
+ * single daemon has them all; in a real cluster each node has cores of its
+ * own. CLUSTER_BENCH_NODE_WORKERS=2 puts six shard threads on the two cores
+ * where the single daemon has two (docs/cluster.md has both).
+ */
+const NODE_WORKERS = Math.max(1, Math.round(envNumber('CLUSTER_BENCH_NODE_WORKERS', Math.max(1, Math.round(WORKERS / NODES)))));
 const TOTAL = NODES * HOSTS_PER_NODE;
 /** A pass that has not ended by then is reported stuck (≥ 20 hosts/s is far below anything seen here). */
 const PASS_TIMEOUT_MS = 120_000 + (TOTAL / 20) * 1000;
