@@ -17,7 +17,10 @@
 //     to its owner, that many in flight. A host is done when its
 //     UpdateCompleted (or its move to failed) arrives on a WebSocket. The simulator shares the 2 cores, so
 //     CPU per host is the figure, not wall time (printed for reference).
-//     nats-server's CPU is given apart.
+//     nats-server's CPU is given apart. Beside them, the same run's baseline for
+//     the machine's share: NODES plain daemons (no cluster), each with a
+//     node's hosts and workers, querying at the same time (three processes
+//     on two cores cost more per host than one, cluster or not).
 //  2. Event latency: a /ws/events client on the first node (one client, as on
 //     the single daemon) timestamps each event against its `ts` (stamped on
 //     the node that caused it): p99 of the events of hosts other nodes own
@@ -127,8 +130,8 @@ async function queryAll(hosts: string[], via: (host: string) => Daemon, fleet: D
   const jobs: Array<{ d: Daemon; id: string }> = [];
   if (PATH === 'fleet') {
     // One batch of every host, as bench/fleet-query.ts: the handshake limit is the concurrency.
-    // One rollout: on a cluster it covers every node's hosts (a second one would find them claimed and skip them).
-    for (const d of fleet.slice(0, 1)) {
+    // One rollout per daemon in `fleet`: on a cluster, one covers every node's hosts (a second would find them claimed and skip them).
+    for (const d of fleet) {
       const r = await d.request('POST', '/fleet/update', { dry_run: true, batch_size: hosts.length });
       if (r.status !== 202) throw new Error(`POST /fleet/update: ${r.status} ${r.text.slice(0, 200)}`);
       jobs.push({ d, id: r.body.job_id });
@@ -176,6 +179,32 @@ async function queryAll(hosts: string[], via: (host: string) => Daemon, fleet: D
     by_thread,
     nats_cpu_ms_per_host: natsPid === null ? null : round2((processCpuMicros(natsPid) - nats0) / 1000 / hosts.length),
   };
+}
+
+/** NODES plain daemons (no [cluster]), node i with the hosts node i's config lists, each querying its own hosts at once. */
+async function independentPass(blocks: string[], names: string[]): Promise<Pass> {
+  const daemons = await Promise.all(
+    Array.from({ length: NODES }, (_, i) =>
+      startDaemon({ workers: NODE_WORKERS, daemon: `[daemon.ssh]\n${sshLines(NODES, NODE_WORKERS)}`, toml: blocks.filter((_, k) => k % NODES === i).join('\n') }),
+    ),
+  );
+  const watch = new FeedWatch(() => null);
+  try {
+    const owner = new Map<string, Daemon>();
+    names.forEach((n, k) => owner.set(n, daemons[k % NODES]!));
+    for (const [i, d] of daemons.entries()) {
+      await fleetListed(d, names.filter((_, k) => k % NODES === i).length);
+      await watch.add(`apart-${i}`, d, true);
+    }
+    await sleep(1500);
+    return await queryAll(names, (h) => owner.get(h)!, daemons, watch, daemons.map((d) => d.proc.pid!), null);
+  } finally {
+    watch.close();
+    await Promise.all(daemons.map(async (d) => {
+      await d.stop();
+      rmSync(d.dir, { recursive: true, force: true });
+    }));
+  }
 }
 
 /** Until `d` lists `n` hosts (the cluster's read model is fed by the stream). */
@@ -244,6 +273,14 @@ async function main(): Promise<void> {
     console.log(showPass('single daemon', singlePass));
     console.log(`idle single daemon: ${singleIdle} ms CPU per second`);
 
+    // 1b. The same-run baseline for what sharing the machine costs: NODES
+    // daemons without [cluster], each with the hosts a node's config lists and
+    // a node's workers, each querying its own at the same time. Three
+    // processes on two cores (their JIT, GC and threads) cost this much
+    // without a cluster; the cluster's own cost is what it adds over them.
+    const apart = await independentPass(blocks, names);
+    console.log(showPass(`${NODES} daemons apart`, apart));
+
     // 1b. The cluster on the same hosts.
     const nats = await startNats();
     stops.push(() => nats.stop());
@@ -276,7 +313,7 @@ async function main(): Promise<void> {
     report.idle_cluster_cpu_ms_per_s = idleMsPerS;
     const streams0 = await streamStats(nats.url);
     watch.recording = true;
-    const clusterPass = await queryAll(names, (h) => byId.get(ownerOf(h))!, nodes, watch, pids, nats.pid());
+    const clusterPass = await queryAll(names, (h) => byId.get(ownerOf(h))!, nodes.slice(0, 1), watch, pids, nats.pid());
     const loaded = { same: percentiles(watch.latencies.same), cross: percentiles(watch.latencies.cross) };
     const loadedLate = watch.lateSpan();
     console.log(showPass('cluster', clusterPass));
@@ -286,12 +323,14 @@ async function main(): Promise<void> {
     const ratio = round2(clusterPass.daemon_cpu_ms_per_host / singlePass.daemon_cpu_ms_per_host);
     const ratioWithNats = round2((clusterPass.daemon_cpu_ms_per_host + clusterPass.nats_cpu_ms_per_host!) / singlePass.daemon_cpu_ms_per_host);
     console.log(`  CPU/host, cluster daemons over the single daemon: ${ratio}x (goal ≤ 1.25x); with nats-server: ${ratioWithNats}x`);
+    const overApart = round2(clusterPass.daemon_cpu_ms_per_host / apart.daemon_cpu_ms_per_host);
+    console.log(`  CPU/host, cluster daemons over ${NODES} daemons apart on the same hosts (the machine's share taken out): ${overApart}x; ${NODES} daemons apart over the single daemon: ${round2(apart.daemon_cpu_ms_per_host / singlePass.daemon_cpu_ms_per_host)}x`);
     // A cluster's background (lease renewals, heartbeats, their watches) costs per second, not per host: it is
     // charged to the query for as long as the query lasts, which on this shared machine is mostly the machine.
     const net = { single: netOfIdle(singlePass, singleIdle), cluster: netOfIdle(clusterPass, idleDaemons) };
     const netRatio = round2(net.cluster / net.single);
     console.log(`  net of each side's idle background (idle CPU/s × wall): single ${net.single} ms/host, cluster daemons ${net.cluster} ms/host → ${netRatio}x`);
-    report.query = { path: PATH === 'fleet' ? 'POST /fleet/update {dry_run:true} on the first node (coordinated across the cluster)' : 'POST /hosts/{name}/update {dry_run:true} to the owner, per host', single: singlePass, cluster: clusterPass, cpu_ratio: ratio, cpu_ratio_with_nats: ratioWithNats, idle_ms_per_s: { single: singleIdle, cluster_daemons: idleDaemons, nats: idleNats }, net_of_idle_ms_per_host: net, net_of_idle_ratio: netRatio };
+    report.query = { path: PATH === 'fleet' ? 'POST /fleet/update {dry_run:true} on the first node (coordinated across the cluster)' : 'POST /hosts/{name}/update {dry_run:true} to the owner, per host', single: singlePass, apart, cluster: clusterPass, cpu_ratio: ratio, cpu_ratio_over_apart: overApart, cpu_ratio_with_nats: ratioWithNats, idle_ms_per_s: { single: singleIdle, cluster_daemons: idleDaemons, nats: idleNats }, net_of_idle_ms_per_host: net, net_of_idle_ratio: netRatio };
 
     // 2. Event latency, quiet: dry runs paced 20/s, spread over every node.
     const queryFailed = new Set(watch.finished.failed.keys());
