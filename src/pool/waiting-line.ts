@@ -2,10 +2,19 @@
 // shard-room.ts; a cluster rollout's dispatch window, dispatch-window.ts).
 // One whose signal aborts leaves the line and is told false. A rollout puts
 // every host of a batch in line at once (tens of thousands on one signal), so
-// leaving is O(1): the waiter is marked gone and skipped when its turn comes.
+// leaving costs O(1) per waiter: it is marked gone and skipped when its turn
+// comes. And the line listens once per signal, not once per waiter: Node's
+// EventTarget looks through a signal's listeners on every add, so 30,000
+// waiters with a listener each cost the coordinator of a 30,000-host rollout
+// seconds of its thread at the start (quadratic), holding up every event.
 interface Waiter {
   grant: ((granted: boolean) => void) | null;
   signal: AbortSignal | undefined;
+}
+
+interface Watched {
+  /** Waiters still in line with this signal. */
+  waiting: number;
   onAbort: () => void;
 }
 
@@ -13,6 +22,7 @@ export class WaitingLine {
   #line: Waiter[] = [];
   #head = 0;
   #waiting = 0;
+  readonly #signals = new Map<AbortSignal, Watched>();
 
   /** Callers still waiting (not served, not aborted). */
   get length(): number {
@@ -23,19 +33,8 @@ export class WaitingLine {
   wait(signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      const w: Waiter = {
-        grant: resolve,
-        signal,
-        onAbort: () => {
-          if (!w.grant) return;
-          w.grant = null;
-          this.#waiting--;
-          if (this.#waiting === 0) this.#compact();
-          resolve(false);
-        },
-      };
-      signal?.addEventListener('abort', w.onAbort, { once: true });
-      this.#line.push(w);
+      if (signal) this.#watch(signal);
+      this.#line.push({ grant: resolve, signal });
       this.#waiting++;
     });
   }
@@ -48,9 +47,42 @@ export class WaitingLine {
       const grant = w.grant;
       w.grant = null;
       this.#waiting--;
-      w.signal?.removeEventListener('abort', w.onAbort);
+      if (w.signal) this.#unwatch(w.signal);
       take();
       grant(true);
+    }
+    this.#compact();
+  }
+
+  #watch(signal: AbortSignal): void {
+    const known = this.#signals.get(signal);
+    if (known) {
+      known.waiting++;
+      return;
+    }
+    const onAbort = () => this.#abort(signal);
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#signals.set(signal, { waiting: 1, onAbort });
+  }
+
+  /** A waiter with `signal` was served: the last one takes the listener away. */
+  #unwatch(signal: AbortSignal): void {
+    const watched = this.#signals.get(signal);
+    if (!watched || --watched.waiting > 0) return;
+    this.#signals.delete(signal);
+    signal.removeEventListener('abort', watched.onAbort);
+  }
+
+  /** Everyone waiting on `signal` leaves the line, in line order, told false. */
+  #abort(signal: AbortSignal): void {
+    this.#signals.delete(signal);
+    for (let i = this.#head; i < this.#line.length; i++) {
+      const w = this.#line[i];
+      if (!w.grant || w.signal !== signal) continue;
+      const grant = w.grant;
+      w.grant = null;
+      this.#waiting--;
+      grant(false);
     }
     this.#compact();
   }

@@ -3,7 +3,7 @@
 // not yet handled, and the rooms granted and not yet used stay under the
 // limit; waiters go in order as reports free room; an aborted waiter leaves.
 import t from 'tap';
-import { setMaxListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { ShardRoom } from '../../src/pool/shard-room.js';
 import { DispatchWindow, HostRoom, OwnerWindows } from '../../src/cluster/dispatch-window.js';
 import { WaitingLine } from '../../src/pool/waiting-line.js';
@@ -107,9 +107,24 @@ t.test('a waiting line: waiters leave in any order and the others keep their tur
   setMaxListeners(0, cancel.signal);
   const batch = Array.from({ length: 50_000 }, () => line.wait(cancel.signal));
   t.equal(line.length, 50_007);
+  // One listener for the lot (Node's EventTarget looks through all of a signal's listeners on every add).
+  t.equal(getEventListeners(cancel.signal, 'abort').length, 1, 'the line listens once per signal');
   cancel.abort();
   t.same(new Set(await Promise.all(batch)), new Set([false]), 'all 50,000 told false');
   t.equal(line.length, 7, 'only the earlier waiters are left');
   line.serve(() => true, () => undefined);
+  t.equal(line.length, 0);
+
+  // Served, not aborted: the last waiter served takes the listener away.
+  const job = new AbortController();
+  const served = [line.wait(job.signal), line.wait(job.signal)];
+  t.equal(getEventListeners(job.signal, 'abort').length, 1);
+  let places = 1;
+  line.serve(() => places > 0, () => places--);
+  t.equal(getEventListeners(job.signal, 'abort').length, 1, 'one still waits on it');
+  line.serve(() => true, () => undefined);
+  t.same(await Promise.all(served), [true, true]);
+  t.equal(getEventListeners(job.signal, 'abort').length, 0, 'none left once both are served');
+  job.abort();
   t.equal(line.length, 0);
 });
