@@ -16,12 +16,12 @@ import type { Final } from './rollout-rules.js';
 export const PROGRESS_EVERY_MS = 100;
 
 interface Progress {
-  batch: number;
   counts: Record<Final, number>;
   inProgress: number;
 }
 
 export class RolloutEvents {
+  /** Counts not reported yet, of batch #batch. */
   #pending: Progress | null = null;
   #batch = -1;
   #lastAt = -Infinity;
@@ -44,7 +44,7 @@ export class RolloutEvents {
     const newBatch = batch !== this.#batch;
     if (newBatch) this.#flush();
     this.#batch = batch;
-    this.#pending = { batch, counts, inProgress };
+    this.#pending = { counts, inProgress };
     const wait = this.#lastAt + PROGRESS_EVERY_MS - performance.now();
     if (newBatch || wait <= 0) this.#flush();
     else if (!this.#timer) {
@@ -76,7 +76,7 @@ export class RolloutEvents {
     if (!p) return;
     this.#pending = null;
     this.#lastAt = performance.now();
-    this.broadcaster.emit({ type: 'FleetUpdateProgress', job_id: this.job.id, batch: p.batch, ...p.counts, in_progress: p.inProgress, ...this.#trace() });
+    this.broadcaster.emit({ type: 'FleetUpdateProgress', job_id: this.job.id, batch: this.#batch, ...p.counts, in_progress: p.inProgress, ...this.#trace() });
   }
 
   #trace(): { request_id?: string } {
